@@ -1,0 +1,31 @@
+"""Endpoint contract, response records, stream timing, and the built-in adapters."""
+
+from ._base import Endpoint as Endpoint
+from ._base import scrub_secrets as scrub_secrets
+from ._base import secret_field as secret_field
+from ._errors import EndpointError as EndpointError
+from ._errors import classify_exception as classify_exception
+from ._errors import classify_status as classify_status
+from ._fake import FakeEndpoint as FakeEndpoint
+from ._response import Chunk as Chunk
+from ._response import ChunkKind as ChunkKind
+from ._response import ErrorClass as ErrorClass
+from ._response import InvocationResponse as InvocationResponse
+from ._response import TokenCountSource as TokenCountSource
+from ._timing import StreamRecorder as StreamRecorder
+
+__all__ = [
+    "Chunk",
+    "ChunkKind",
+    "Endpoint",
+    "EndpointError",
+    "ErrorClass",
+    "FakeEndpoint",
+    "InvocationResponse",
+    "StreamRecorder",
+    "TokenCountSource",
+    "classify_exception",
+    "classify_status",
+    "scrub_secrets",
+    "secret_field",
+]

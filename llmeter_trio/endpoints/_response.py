@@ -1,0 +1,160 @@
+"""What one request produced: `InvocationResponse` and its per-chunk timeline.
+
+Every duration here is in seconds on one clock (`trio.current_time()`), measured
+from the moment the request was handed to the transport (`send_time`). The
+timeline keeps one `Chunk` per streamed piece of output: chunks are not tokens,
+so each chunk says how many characters it carried and, when known, how many
+tokens.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+
+__all__ = ["Chunk", "ChunkKind", "ErrorClass", "InvocationResponse", "TokenCountSource"]
+
+
+class ChunkKind(str, enum.Enum):
+    """What a streamed chunk carried."""
+
+    CONTENT = "content"
+    REASONING = "reasoning"
+    TOOL = "tool"
+
+
+class ErrorClass(str, enum.Enum):
+    """Why a request failed, in the terms an operator acts on."""
+
+    THROTTLED = "throttled"  # HTTP 429 or a provider's throttling error
+    SERVER = "server"  # HTTP 5xx
+    CLIENT = "client"  # other HTTP 4xx
+    TIMEOUT = "timeout"  # the per-request deadline passed
+    CONNECTION = "connection"  # could not connect, or the connection dropped
+    PROTOCOL = "protocol"  # an answer that could not be parsed
+    CANCELLED = "cancelled"  # the run stopped (deadline grace over, Ctrl-C) while in flight
+    OTHER = "other"  # an exception no rule above explains (often an adapter bug)
+
+
+class TokenCountSource(str, enum.Enum):
+    """Where a token count came from."""
+
+    SERVER = "server"  # the endpoint's own usage report
+    TOKENIZER = "tokenizer"  # counted locally by the run's tokenizer
+
+
+@attrs.frozen(slots=True)
+class Chunk:
+    """One streamed piece of output: when it arrived and what it held."""
+
+    time: float  # seconds since the request was sent
+    kind: ChunkKind = ChunkKind.CONTENT
+    chars: int = 0
+    tokens: int | None = None  # token delta, when the endpoint or tokenizer knows it
+
+
+@attrs.define(slots=True, kw_only=True)
+class InvocationResponse:
+    """The outcome of one request, successful or not.
+
+    The field names follow LLMeter's, so code written for LLMeter reads these
+    records unchanged; the fields after `request_time` are what LLMeter lacks.
+    """
+
+    response_text: str | None = None
+    id: str | None = None
+    input_payload: dict[str, Any] | None = None
+    input_prompt: str | None = None
+    time_to_first_token: float | None = None  # first token of any kind (reasoning too)
+    time_to_first_content_token: float | None = None  # first visible, non-reasoning token
+    time_to_last_token: float | None = None  # end of the response
+    num_tokens_input: int | None = None
+    num_tokens_output: int | None = None
+    num_tokens_input_cached: int | None = None
+    num_tokens_output_reasoning: int | None = None
+    time_per_output_token: float | None = None
+    error: str | None = None
+    retries: int | None = None
+    request_time: datetime | None = None  # wall-clock time the request was sent (UTC)
+    annotations: dict[str, Any] = attrs.field(factory=dict)  # what callbacks add
+    # -- beyond LLMeter --
+    error_class: ErrorClass | None = None
+    status_code: int | None = None
+    chunks: list[Chunk] = attrs.field(factory=list)
+    num_tokens_input_source: TokenCountSource | None = None
+    num_tokens_output_source: TokenCountSource | None = None
+    intended_send_time: float | None = None  # run clock: when the schedule wanted it sent
+    send_time: float | None = None  # run clock: when it was handed to the transport
+    client: int | None = None  # which client of the run sent it
+
+    @property
+    def failed(self) -> bool:
+        """True when the request did not produce a complete answer."""
+        return self.error is not None or self.error_class is not None
+
+    @classmethod
+    def error_output(
+        cls,
+        error: str,
+        error_class: ErrorClass,
+        *,
+        input_payload: dict[str, Any] | None = None,
+        status_code: int | None = None,
+        **fields: Any,
+    ) -> InvocationResponse:
+        """Build the record of a failed request."""
+        return cls(
+            error=error,
+            error_class=error_class,
+            input_payload=input_payload,
+            status_code=status_code,
+            **fields,
+        )
+
+    def derive_timings(self) -> None:
+        """Fill the first-token times and time per output token from the timeline.
+
+        Values the endpoint set itself are kept. Time per output token is the
+        time from the first content token to the end over the content tokens
+        after the first (output tokens less reasoning tokens, less one); it
+        stays None when that is not defined.
+        """
+        if self.chunks:
+            if self.time_to_first_token is None:
+                self.time_to_first_token = self.chunks[0].time
+            if self.time_to_first_content_token is None:
+                self.time_to_first_content_token = next(
+                    (c.time for c in self.chunks if c.kind is ChunkKind.CONTENT), None
+                )
+        if (
+            self.time_per_output_token is None
+            and self.time_to_first_content_token is not None
+            and self.time_to_last_token is not None
+            and self.num_tokens_output is not None
+        ):
+            decode_tokens = self.num_tokens_output - (self.num_tokens_output_reasoning or 0) - 1
+            if decode_tokens > 0:
+                self.time_per_output_token = (
+                    self.time_to_last_token - self.time_to_first_content_token
+                ) / decode_tokens
+
+    def token_gaps(self) -> Iterator[tuple[float, int]]:
+        """``(gap per token, tokens)`` for each chunk after the first.
+
+        A chunk that carried k tokens after a gap g stands for k gaps of g/k:
+        chunks are not tokens. A chunk whose token count is unknown counts as
+        one token; a chunk with no tokens is passed over.
+        """
+        chunks = self.chunks
+        for previous, chunk in zip(chunks, chunks[1:]):
+            tokens = chunk.tokens if chunk.tokens is not None else 1
+            if tokens > 0:
+                yield (chunk.time - previous.time) / tokens, tokens
+
+    def inter_token_latencies(self) -> list[float]:
+        """Every gap between tokens, from the chunk timeline (see `token_gaps`)."""
+        return [gap for gap, tokens in self.token_gaps() for _ in range(tokens)]

@@ -1,0 +1,329 @@
+"""One run: closed-loop clients, one writer, a deadline, and signal handling, in nurseries.
+
+The shape of a run::
+
+    run nursery
+    ├── writer task       (shielded: drains every record, even while cancelling)
+    ├── signal watcher    (SIGINT / SIGTERM cancel the load scope)
+    └── load scope        (the run's deadline: run_duration + drain grace)
+        └── endpoint session (e.g. the shared httpx client)
+            └── client nursery: one task per client
+
+Every issued request produces exactly one record, sent to the writer over a
+bounded memory channel: finished, failed, timed out or cancelled. When the
+load ends for any reason the writer drains the channel, the result is built
+and saved, and `after_run` runs, before the reason (an error, a cancellation,
+`RunInterrupted`) propagates.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import attrs
+import trio
+
+from ..endpoints import (
+    Endpoint,
+    ErrorClass,
+    InvocationResponse,
+    TokenCountSource,
+    classify_exception,
+)
+from ..results import Result
+from ..run_config import RunConfig
+from ..stats import RunStats
+from ..storage import ResponseSink, converter
+from ..tokenizers import Tokenizer, count_tokens
+from ._hooks import RunHooks
+from ._payloads import client_payloads
+
+__all__ = ["CHANNEL_CAPACITY", "DEFAULT_DRAIN_TIMEOUT", "LiveProgress", "RunInterrupted", "execute_run"]
+
+CHANNEL_CAPACITY = 1024
+DEFAULT_DRAIN_TIMEOUT = 60.0
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a run; its partial result was saved and is attached.
+
+    A subclass of KeyboardInterrupt, so an uncaught one ends a script as Ctrl-C
+    does; catch it to keep working with `result`.
+    """
+
+    def __init__(self, result: Result, signal_name: str) -> None:
+        super().__init__(f"run {result.run_name!r} interrupted by {signal_name}")
+        self.result = result
+        self.signal_name = signal_name
+
+
+@attrs.define
+class LiveProgress:
+    """Counters a progress display can read while the run goes on."""
+
+    started: int = 0
+    finished: int = 0
+    failed: int = 0
+    output_tokens: int = 0
+
+
+@attrs.define
+class _Run:
+    config: RunConfig
+    endpoint: Endpoint
+    tokenizer: Tokenizer | None
+    hooks: RunHooks
+    payloads: list[dict[str, Any]]
+    sink: ResponseSink | None
+    progress: LiveProgress
+    run_start: float = attrs.field(init=False)
+    wall_start: datetime = attrs.field(init=False)
+    load_end: float | None = None
+    stop_at: float = math.inf
+    stats: RunStats = attrs.field(factory=RunStats)
+    responses: list[InvocationResponse] = attrs.field(factory=list)
+    first_send: float = math.inf
+    last_send: float = -math.inf
+    signal_received: str | None = None
+    forced: bool = False
+    load_scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
+    writer_scope: trio.CancelScope = attrs.field(factory=lambda: trio.CancelScope(shield=True))
+
+    # -- the run as a whole ---------------------------------------------------
+
+    async def execute(self) -> Result:
+        await self.hooks.call("before_run", run_config=converter.unstructure(self.config))
+        self.run_start = trio.current_time()
+        self.wall_start = datetime.now(timezone.utc)
+        try:
+            await self._load_and_write()
+        except BaseException:
+            with trio.CancelScope(shield=True):
+                await self._finish(interrupted=True)
+            raise
+        result = await self._finish(interrupted=self.signal_received is not None)
+        if self.signal_received is not None:
+            raise RunInterrupted(result, self.signal_received)
+        return result
+
+    async def _load_and_write(self) -> None:
+        send, receive = trio.open_memory_channel[InvocationResponse](CHANNEL_CAPACITY)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._write_records, receive)
+            watcher = await nursery.start(self._watch_signals)
+            try:
+                with self.load_scope:
+                    async with send:
+                        await self._generate_load(send)
+            finally:
+                self.load_end = trio.current_time()
+                watcher.cancel()
+
+    async def _finish(self, interrupted: bool) -> Result:
+        if self.load_end is None:
+            self.load_end = trio.current_time()
+        result = self._build_result(interrupted)
+        if not self.forced:
+            if self.sink is not None:
+                await self.sink.close()
+            if result.output_path is not None:
+                await trio.to_thread.run_sync(result.save)
+            await self.hooks.call("after_run", result=result, interrupted=interrupted)
+        return result
+
+    def _build_result(self, interrupted: bool) -> Result:
+        config = self.config
+        assert self.load_end is not None
+        total_test_time = self.load_end - self.run_start
+        n_requests = config.n_requests
+        if config.run_duration is not None:
+            n_requests = self.stats.total_requests // config.clients
+        endpoint = self.endpoint
+        return Result(
+            responses=[] if config.low_memory else self.responses,
+            total_requests=self.stats.total_requests,
+            clients=config.clients,
+            n_requests=n_requests,
+            total_test_time=total_test_time,
+            model_id=endpoint.model_id,
+            output_path=config.output_path,
+            endpoint_name=endpoint.endpoint_name,
+            provider=endpoint.provider,
+            run_name=config.run_name,
+            run_description=config.run_description,
+            start_time=self.wall_start,
+            first_request_time=self._wall(self.first_send),
+            last_request_time=self._wall(self.last_send),
+            end_time=self._wall(total_test_time),
+            interrupted=interrupted,
+            run_config=config,
+            run_stats=self.stats,
+        )
+
+    def _wall(self, run_seconds: float) -> datetime | None:
+        if not math.isfinite(run_seconds):
+            return None
+        return self.wall_start + timedelta(seconds=run_seconds)
+
+    # -- signals ----------------------------------------------------------------
+
+    async def _watch_signals(
+        self, task_status: trio.TaskStatus[trio.CancelScope] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        with trio.CancelScope() as scope:
+            if threading.current_thread() is not threading.main_thread():
+                task_status.started(scope)  # signals can only be caught in the main thread
+                await trio.sleep_forever()
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                task_status.started(scope)
+                async for signum in signals:
+                    if self.signal_received is None:
+                        self.signal_received = signal.Signals(signum).name
+                        self.load_scope.cancel()
+                    else:  # a second signal: stop saving too
+                        self.forced = True
+                        self.writer_scope.cancel()
+
+    # -- load -------------------------------------------------------------------
+
+    async def _generate_load(self, send: trio.MemorySendChannel[InvocationResponse]) -> None:
+        config = self.config
+        if config.run_duration is not None:
+            self.stop_at = self.run_start + config.run_duration
+            grace = config.drain_timeout
+            if grace is None:
+                grace = config.timeout if config.timeout is not None else DEFAULT_DRAIN_TIMEOUT
+            self.load_scope.deadline = self.stop_at + grace
+        async with self.endpoint.open_session(config.clients), trio.open_nursery() as clients:
+            for client in range(config.clients):
+                clients.start_soon(self._client, client, send.clone())
+
+    async def _client(self, client: int, send: trio.MemorySendChannel[InvocationResponse]) -> None:
+        payloads = client_payloads(self.payloads, self.config.seed, client)
+        limit = self.config.n_requests
+        async with send:
+            sent = 0
+            while (limit is None or sent < limit) and trio.current_time() < self.stop_at:
+                await self._one_request(client, next(payloads), send)
+                sent += 1
+
+    async def _one_request(
+        self,
+        client: int,
+        payload: dict[str, Any],
+        send: trio.MemorySendChannel[InvocationResponse],
+    ) -> None:
+        payload = dict(payload)  # before_invoke may change it in place
+        await self.hooks.call("before_invoke", payload=payload)
+        prepared = self.endpoint.prepare_payload(payload)
+        intended = trio.current_time()
+        self.progress.started += 1
+        response: InvocationResponse | None = None
+        try:
+            response = await self._invoke(prepared)
+        except Exception as exc:
+            error_class, status = classify_exception(exc)
+            response = InvocationResponse.error_output(
+                f"{type(exc).__name__}: {exc}", error_class, status_code=status
+            )
+        finally:
+            if response is None:  # cancelled (the run stopped) while in flight
+                cancelled = InvocationResponse.error_output(
+                    "cancelled: the run stopped while this request was in flight",
+                    ErrorClass.CANCELLED,
+                )
+                self._stamp(cancelled, client, intended, prepared)
+                with trio.CancelScope(shield=True):
+                    await _deliver(send, cancelled)
+        self._stamp(response, client, intended, prepared)
+        await _deliver(send, response)
+
+    async def _invoke(self, prepared: dict[str, Any]) -> InvocationResponse:
+        timeout = self.config.timeout
+        if timeout is None:
+            return await self.endpoint.invoke(prepared)
+        with trio.move_on_after(timeout):
+            return await self.endpoint.invoke(prepared)
+        return InvocationResponse.error_output(
+            f"no complete answer within the {timeout:g} s request timeout", ErrorClass.TIMEOUT
+        )
+
+    def _stamp(
+        self, response: InvocationResponse, client: int, intended: float, payload: dict[str, Any]
+    ) -> None:
+        """Set what the engine knows about a record: who sent it, and when (run clock)."""
+        response.client = client
+        send_time = response.send_time if response.send_time is not None else intended
+        response.send_time = send_time - self.run_start
+        response.intended_send_time = intended - self.run_start
+        response.request_time = self.wall_start + timedelta(seconds=response.send_time)
+        if response.input_payload is None:
+            response.input_payload = payload
+
+    # -- the writer -------------------------------------------------------------
+
+    async def _write_records(self, receive: trio.MemoryReceiveChannel[InvocationResponse]) -> None:
+        keep = not self.config.low_memory
+        with self.writer_scope:
+            async with receive:
+                async for response in receive:
+                    self._count_tokens(response)
+                    self.stats.add(response)
+                    if keep:
+                        self.responses.append(response)
+                    if self.sink is not None:
+                        await self.sink.write(response)
+                    self._track(response)
+                    await self.hooks.call("after_invoke", response=response)
+
+    def _count_tokens(self, response: InvocationResponse) -> None:
+        """Fill token counts the endpoint did not report, and say they were counted here."""
+        if self.tokenizer is None or response.failed:
+            return
+        if response.num_tokens_input is None:
+            response.num_tokens_input = count_tokens(self.tokenizer, response.input_prompt)
+            if response.num_tokens_input is not None:
+                response.num_tokens_input_source = TokenCountSource.TOKENIZER
+        if response.num_tokens_output is None:
+            response.num_tokens_output = count_tokens(self.tokenizer, response.response_text)
+            if response.num_tokens_output is not None:
+                response.num_tokens_output_source = TokenCountSource.TOKENIZER
+                response.derive_timings()
+
+    def _track(self, response: InvocationResponse) -> None:
+        progress = self.progress
+        progress.finished += 1
+        if response.failed:
+            progress.failed += 1
+        progress.output_tokens += response.num_tokens_output or 0
+        assert response.send_time is not None
+        self.first_send = min(self.first_send, response.send_time)
+        self.last_send = max(self.last_send, response.send_time)
+
+
+async def _deliver(
+    send: trio.MemorySendChannel[InvocationResponse], response: InvocationResponse
+) -> None:
+    """Hand a record to the writer; only a forced stop (second Ctrl-C) leaves none to take it."""
+    try:
+        await send.send(response)
+    except trio.BrokenResourceError:
+        pass
+
+
+async def execute_run(
+    config: RunConfig,
+    endpoint: Endpoint,
+    tokenizer: Tokenizer | None,
+    hooks: RunHooks,
+    payloads: list[dict[str, Any]],
+    sink: ResponseSink | None,
+    progress: LiveProgress | None = None,
+) -> Result:
+    """Run one closed-loop load as `config` says and return its result."""
+    run = _Run(config, endpoint, tokenizer, hooks, payloads, sink, progress or LiveProgress())
+    return await run.execute()

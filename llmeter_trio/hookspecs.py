@@ -1,0 +1,73 @@
+"""Every pluggy hook of llmeter-trio, in one page.
+
+Two kinds of hooks:
+
+- **Registration hooks** run once, when the plugin manager loads plugins. They
+  are synchronous and receive a `register` callable, so a plugin module reads::
+
+      from llmeter_trio import hookimpl
+
+      @hookimpl
+      def register_endpoints(register):
+          register(MyEndpoint)  # registered under MyEndpoint.endpoint_type
+
+- **Run hooks** are called by the runner on callback objects (see
+  `llmeter_trio.Callback`). They may be plain functions or coroutines: the
+  runner awaits whatever is awaitable. `before_invoke` runs before the timer
+  starts; `after_invoke` runs in the run's writer task, after the record is
+  stored, so a slow callback never delays a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .endpoints import Endpoint, InvocationResponse
+    from .results import Result
+    from .tokenizers import Tokenizer
+
+PROJECT = "llmeter_trio"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+Maybe = Awaitable[None] | None
+
+
+@hookspec
+def register_endpoints(register: Callable[[type[Endpoint]], None]) -> None:
+    """Register endpoint classes: ``register(OpenAIChatEndpoint)``."""
+
+
+@hookspec
+def register_tokenizers(register: Callable[[str, Callable[..., Tokenizer]], None]) -> None:
+    """Register tokenizer factories by name: ``register("dummy", DummyTokenizer)``."""
+
+
+@hookspec
+def register_callbacks(register: Callable[[str, Callable[..., Any]], None]) -> None:
+    """Register callback classes by name, so runs and the CLI can name them."""
+
+
+@hookspec
+def before_run(run_config: dict[str, Any]) -> Maybe:
+    """The run is about to start; `run_config` is what will be saved for it."""
+
+
+@hookspec
+def before_invoke(payload: dict[str, Any]) -> Maybe:
+    """A request is about to be sent (outside the timer); the payload may be changed in place."""
+
+
+@hookspec
+def after_invoke(response: InvocationResponse) -> Maybe:
+    """A request finished (or failed, or was cancelled) and its record was stored."""
+
+
+@hookspec
+def after_run(result: Result, interrupted: bool) -> Maybe:
+    """The run ended; `interrupted` is True when Ctrl-C, SIGTERM or an error stopped it."""

@@ -1,0 +1,211 @@
+"""The one stats engine: the same code for a live run, a low-memory run and a reloaded one.
+
+`RunStats` is fed every record once (`add`), in any order, and keeps only the
+numbers statistics need:
+
+- per-request metrics (time to first token, time to last token, ...) as exact
+  columns of floats, 8 bytes per request and metric;
+- inter-token latencies, which grow with every token, in a log-bucketed
+  histogram (`LogHistogram`) whose percentiles are within 0.5% (relative) of
+  the exact order statistic; their count, sum, mean, min and max are exact.
+
+Percentiles of exact columns interpolate linearly between order statistics
+(the "linear" / type-7 rule, numpy's default). Latency statistics use
+successful requests only; failures are counted by error class.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .endpoints import InvocationResponse
+
+__all__ = [
+    "PERCENTILES",
+    "REQUEST_METRICS",
+    "LogHistogram",
+    "RunStats",
+    "percentile",
+    "summarize",
+]
+
+PERCENTILES: tuple[tuple[str, float], ...] = (
+    ("p50", 0.50),
+    ("p90", 0.90),
+    ("p95", 0.95),
+    ("p99", 0.99),
+    ("p99.9", 0.999),
+)
+REQUEST_METRICS = (
+    "num_tokens_input",
+    "num_tokens_input_cached",
+    "num_tokens_output",
+    "time_per_output_token",
+    "time_to_last_token",
+    "time_to_first_token",
+    "time_to_first_content_token",
+)
+ITL_METRIC = "inter_token_latency"
+
+
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """The `q` quantile (0..1) of sorted data, interpolating linearly between ranks."""
+    if not ordered:
+        raise ValueError("percentile of no data")
+    position = q * (len(ordered) - 1)
+    lower = math.floor(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    fraction = position - lower
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * fraction
+
+
+def summarize(values: Iterable[float]) -> dict[str, float]:
+    """Percentiles, mean ("average", LLMeter's name), min and max of exact values."""
+    ordered = sorted(values)
+    if not ordered:
+        return {}
+    result = {name: percentile(ordered, q) for name, q in PERCENTILES}
+    result["average"] = math.fsum(ordered) / len(ordered)
+    result["min"] = ordered[0]
+    result["max"] = ordered[-1]
+    return result
+
+
+class LogHistogram:
+    """A histogram with buckets growing by 1% (the DDSketch layout).
+
+    Any positive value maps to bucket ``ceil(log(v) / log(1.01))`` and is
+    reported back as that bucket's midpoint, within 0.5% of the true value.
+    Zeros (and negatives, which clocks should not produce) get a bucket of
+    their own. Adding is order-independent, so any feeding order gives the
+    same histogram.
+    """
+
+    GAMMA = 1.01
+    RELATIVE_ERROR = (GAMMA - 1) / (GAMMA + 1)
+    _LOG_GAMMA = math.log(GAMMA)
+
+    __slots__ = ("buckets", "count", "max", "min", "total", "zeros")
+
+    def __init__(self) -> None:
+        self.buckets: Counter[int] = Counter()
+        self.zeros = 0
+        self.count = 0
+        self.total = 0.0
+        self.min = math.inf
+        self.max = -math.inf
+
+    def add(self, value: float, times: int = 1) -> None:
+        """Count `value` `times` times."""
+        if value > 0:
+            self.buckets[math.ceil(math.log(value) / self._LOG_GAMMA)] += times
+        else:
+            self.zeros += times
+        self.count += times
+        self.total += value * times
+        self.min = min(self.min, value)
+        self.max = max(self.max, value)
+
+    def quantile(self, q: float) -> float:
+        """The value at rank ``floor(q * (count - 1))`` (0-based), within `RELATIVE_ERROR`."""
+        if not self.count:
+            raise ValueError("quantile of an empty histogram")
+        rank = math.floor(q * (self.count - 1))
+        if rank < self.zeros:
+            return max(self.min, 0.0) if self.min >= 0 else self.min
+        seen = self.zeros
+        for index in sorted(self.buckets):
+            seen += self.buckets[index]
+            if seen > rank:
+                midpoint = 2 * self.GAMMA**index / (self.GAMMA + 1)
+                return min(max(midpoint, self.min), self.max)
+        return self.max  # pragma: no cover - ranks never pass the count
+
+    def summary(self) -> dict[str, float]:
+        """Same keys as `summarize`."""
+        if not self.count:
+            return {}
+        result = {name: self.quantile(q) for name, q in PERCENTILES}
+        result["average"] = self.total / self.count
+        result["min"] = self.min
+        result["max"] = self.max
+        return result
+
+
+class RunStats:
+    """Accumulates a run's records into the statistics LLMeter users know."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, array[float]] = {m: array("d") for m in REQUEST_METRICS}
+        self.inter_token_latency = LogHistogram()
+        self.total_requests = 0
+        self.failed_requests = 0
+        self.errors_by_class: Counter[str] = Counter()
+        self.total_input_tokens = 0
+        self.total_output_tokens = 0
+        self.total_cached_input_tokens = 0
+        self.total_reasoning_output_tokens = 0
+
+    @classmethod
+    def of(cls, responses: Iterable[InvocationResponse]) -> RunStats:
+        """Stats of a finished collection of records."""
+        stats = cls()
+        for response in responses:
+            stats.add(response)
+        return stats
+
+    def add(self, response: InvocationResponse) -> None:
+        """Count one record."""
+        self.total_requests += 1
+        if response.num_tokens_input is not None:
+            self.total_input_tokens += response.num_tokens_input
+        if response.num_tokens_output is not None:
+            self.total_output_tokens += response.num_tokens_output
+        if response.num_tokens_input_cached is not None:
+            self.total_cached_input_tokens += response.num_tokens_input_cached
+        if response.num_tokens_output_reasoning is not None:
+            self.total_reasoning_output_tokens += response.num_tokens_output_reasoning
+        if response.failed:
+            self.failed_requests += 1
+            error_class = response.error_class.value if response.error_class else "other"
+            self.errors_by_class[error_class] += 1
+            return
+        for metric, column in self.columns.items():
+            value = getattr(response, metric)
+            if value is not None:
+                column.append(value)
+        for gap, tokens in response.token_gaps():
+            self.inter_token_latency.add(gap, tokens)
+
+    def to_dict(self, total_test_time: float | None) -> dict[str, Any]:
+        """The flat stats dictionary: ``"{metric}-{aggregation}"`` keys and run totals."""
+        minutes = total_test_time / 60 if total_test_time else None
+        stats: dict[str, Any] = {
+            "total_requests": self.total_requests,
+            "failed_requests": self.failed_requests,
+            "failed_requests_rate": (
+                self.failed_requests / self.total_requests if self.total_requests else 0.0
+            ),
+            "requests_per_minute": self.total_requests / minutes if minutes else None,
+            "total_input_tokens": self.total_input_tokens,
+            "total_output_tokens": self.total_output_tokens,
+            "total_cached_input_tokens": self.total_cached_input_tokens,
+            "total_reasoning_output_tokens": self.total_reasoning_output_tokens,
+            "average_input_tokens_per_minute": (
+                self.total_input_tokens / minutes if minutes else None
+            ),
+            "average_output_tokens_per_minute": (
+                self.total_output_tokens / minutes if minutes else None
+            ),
+            "errors_by_class": dict(sorted(self.errors_by_class.items())),
+        }
+        for metric, column in self.columns.items():
+            for aggregation, value in summarize(column).items():
+                stats[f"{metric}-{aggregation}"] = value
+        for aggregation, value in self.inter_token_latency.summary().items():
+            stats[f"{ITL_METRIC}-{aggregation}"] = value
+        return stats

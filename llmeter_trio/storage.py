@@ -1,0 +1,244 @@
+"""Saving and loading through fsspec, with the one cattrs converter.
+
+A run folder, at any fsspec URL (a local path, ``memory://``, ``s3://``, ...)::
+
+    run_config.json      written when the run starts
+    responses.jsonl      local folders: one record per line, appended and flushed per record
+    responses/           object stores: numbered segments, then the manifest
+      segment-00000.jsonl
+      manifest.json
+    summary.json         written when the run ends (also after an interrupt)
+    stats.json
+
+Object stores cannot append, so records are buffered into segments of at most
+`SegmentedSink.records_per_segment` records or `seconds_per_segment` seconds;
+a crash loses at most the segment being filled. Every JSON document carries a
+``schema_version``. Readers accept a folder with only some of these files: a
+killed run loads from whatever reached storage.
+"""
+
+from __future__ import annotations
+
+import base64
+import posixpath
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import cattrs
+import fsspec
+import orjson
+import trio
+from cattrs.preconf.orjson import make_converter
+from fsspec.implementations.local import LocalFileSystem
+
+from .endpoints import Chunk, ChunkKind, InvocationResponse
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "LocalJsonlSink",
+    "ResponseSink",
+    "SegmentedSink",
+    "converter",
+    "dumps",
+    "exists",
+    "iter_responses",
+    "loads",
+    "open_sink",
+    "read_json",
+    "resolve",
+    "write_json",
+]
+
+SCHEMA_VERSION = 1
+RESPONSES_FILE = "responses.jsonl"
+SEGMENTS_FOLDER = "responses"
+MANIFEST_FILE = "manifest.json"
+_BYTES_KEY = "__bytes_base64__"
+
+converter: cattrs.Converter = make_converter()
+converter.register_unstructure_hook(
+    Chunk, lambda c: [c.time, c.kind.value, c.chars, c.tokens]
+)  # compact: a stream has many chunks
+converter.register_structure_hook(
+    Chunk, lambda v, _: Chunk(v[0], ChunkKind(v[1]), v[2], v[3])
+)
+
+
+def _encode_extra(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {_BYTES_KEY: base64.b64encode(bytes(value)).decode("ascii")}
+    raise TypeError(f"cannot save a value of type {type(value).__name__}: {value!r:.80}")
+
+
+def _restore_bytes(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1 and _BYTES_KEY in value:
+            return base64.b64decode(value[_BYTES_KEY])
+        return {k: _restore_bytes(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restore_bytes(v) for v in value]
+    return value
+
+
+def dumps(document: Any, *, indent: bool = False) -> bytes:
+    """JSON bytes of an unstructured document; bytes values survive as base64."""
+    option = orjson.OPT_INDENT_2 if indent else 0
+    return orjson.dumps(document, default=_encode_extra, option=option)
+
+
+def loads(data: bytes | str) -> Any:
+    """The inverse of `dumps`."""
+    return _restore_bytes(orjson.loads(data))
+
+
+def resolve(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem and path of any fsspec URL or local path."""
+    fs, path = fsspec.core.url_to_fs(str(url))
+    return fs, path
+
+
+def exists(fs: fsspec.AbstractFileSystem, path: str) -> bool:
+    """Whether `path` exists on `fs`."""
+    return bool(fs.exists(path))
+
+
+def write_json(fs: fsspec.AbstractFileSystem, path: str, document: dict[str, Any]) -> None:
+    """Write one versioned JSON document."""
+    with fs.open(path, "wb") as f:
+        f.write(dumps({"schema_version": SCHEMA_VERSION, **document}, indent=True))
+
+
+def read_json(fs: fsspec.AbstractFileSystem, path: str) -> dict[str, Any]:
+    """Read one JSON document, checking its schema version."""
+    with fs.open(path, "rb") as f:
+        document = loads(f.read())
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    version = document.get("schema_version", SCHEMA_VERSION)
+    if version > SCHEMA_VERSION:
+        raise ValueError(
+            f"{path} has schema version {version}; this llmeter-trio reads up to "
+            f"{SCHEMA_VERSION}. Upgrade llmeter-trio to load it."
+        )
+    return document
+
+
+def response_line(response: InvocationResponse) -> bytes:
+    """One record as a JSONL line."""
+    return dumps(converter.unstructure(response)) + b"\n"
+
+
+def _parse_lines(data: bytes, where: str) -> Iterator[InvocationResponse]:
+    lines = data.split(b"\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield converter.structure(loads(line), InvocationResponse)
+        except (orjson.JSONDecodeError, cattrs.BaseValidationError, ValueError) as exc:
+            if number == len(lines):  # a last line cut short by a crash: skip it
+                return
+            raise ValueError(f"{where}, line {number}: not a response record ({exc})") from exc
+
+
+def _segment_paths(fs: fsspec.AbstractFileSystem, folder: str) -> list[str]:
+    segments = posixpath.join(folder, SEGMENTS_FOLDER)
+    manifest_path = posixpath.join(segments, MANIFEST_FILE)
+    names: set[str] = set()
+    if exists(fs, manifest_path):
+        names.update(s["name"] for s in read_json(fs, manifest_path)["segments"])
+    if exists(fs, segments):
+        names.update(
+            posixpath.basename(p) for p in fs.ls(segments, detail=False) if p.endswith(".jsonl")
+        )
+    return [posixpath.join(segments, n) for n in sorted(names)]
+
+
+def iter_responses(fs: fsspec.AbstractFileSystem, folder: str) -> Iterator[InvocationResponse]:
+    """Every record saved in a run folder, in the order it was written."""
+    paths = [posixpath.join(folder, RESPONSES_FILE)]
+    if not exists(fs, paths[0]):
+        paths = _segment_paths(fs, folder)
+    for path in paths:
+        with fs.open(path, "rb") as f:
+            yield from _parse_lines(f.read(), path)
+
+
+class ResponseSink(Protocol):
+    """Where a run streams its records while it runs."""
+
+    async def write(self, response: InvocationResponse) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalJsonlSink:
+    """Appends each record to ``responses.jsonl`` and flushes it at once."""
+
+    def __init__(self, fs: fsspec.AbstractFileSystem, folder: str) -> None:
+        self._file = fs.open(posixpath.join(folder, RESPONSES_FILE), "ab")
+
+    async def write(self, response: InvocationResponse) -> None:
+        self._file.write(response_line(response))
+        self._file.flush()
+
+    async def close(self) -> None:
+        self._file.close()
+
+
+class SegmentedSink:
+    """Buffers records into numbered segments; writes each in a worker thread.
+
+    The manifest is rewritten after every segment and marked complete last.
+    """
+
+    def __init__(
+        self,
+        fs: fsspec.AbstractFileSystem,
+        folder: str,
+        records_per_segment: int = 1000,
+        seconds_per_segment: float = 10.0,
+    ) -> None:
+        self._fs = fs
+        self._folder = posixpath.join(folder, SEGMENTS_FOLDER)
+        self.records_per_segment = records_per_segment
+        self.seconds_per_segment = seconds_per_segment
+        self._buffer: list[bytes] = []
+        self._segments: list[dict[str, Any]] = []
+        self._opened_at = trio.current_time()
+
+    async def write(self, response: InvocationResponse) -> None:
+        self._buffer.append(response_line(response))
+        full = len(self._buffer) >= self.records_per_segment
+        if full or trio.current_time() - self._opened_at >= self.seconds_per_segment:
+            await self._flush(complete=False)
+
+    async def close(self) -> None:
+        with trio.CancelScope(shield=True):
+            await self._flush(complete=True)
+
+    async def _flush(self, complete: bool) -> None:
+        if self._buffer:
+            name = f"segment-{len(self._segments):05d}.jsonl"
+            data = b"".join(self._buffer)
+            self._segments.append({"name": name, "records": len(self._buffer)})
+            self._buffer = []
+            await trio.to_thread.run_sync(self._put, name, data)
+        self._opened_at = trio.current_time()
+        manifest = {"segments": self._segments, "complete": complete}
+        await trio.to_thread.run_sync(
+            write_json, self._fs, posixpath.join(self._folder, MANIFEST_FILE), manifest
+        )
+
+    def _put(self, name: str, data: bytes) -> None:
+        with self._fs.open(posixpath.join(self._folder, name), "wb") as f:
+            f.write(data)
+
+
+def open_sink(url: str) -> ResponseSink:
+    """The right sink for a run folder: appending for local paths, segments elsewhere."""
+    fs, folder = resolve(url)
+    fs.makedirs(folder, exist_ok=True)
+    if isinstance(fs, LocalFileSystem):
+        return LocalJsonlSink(fs, folder)
+    return SegmentedSink(fs, folder)
