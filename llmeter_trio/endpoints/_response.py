@@ -89,6 +89,7 @@ class InvocationResponse:
     num_tokens_output_source: TokenCountSource | None = None
     intended_send_time: float | None = None  # run clock: when the schedule wanted it sent
     send_time: float | None = None  # run clock: when it was handed to the transport
+    connect_time: float | None = None  # seconds spent opening a new connection; None if reused
     client: int | None = None  # which client of the run sent it
 
     @property
