@@ -22,6 +22,7 @@ from .storage import (
     RESPONSES_FILE,
     converter,
     exists,
+    has_records,
     iter_responses,
     read_json,
     resolve,
@@ -62,9 +63,7 @@ class Result:
     interrupted: bool = False
     run_config: RunConfig | None = attrs.field(default=None, repr=False)
     _run_stats: RunStats | None = attrs.field(default=None, repr=False, alias="run_stats")
-    _saved_stats: dict[str, Any] | None = attrs.field(
-        default=None, repr=False, alias="saved_stats"
-    )
+    _saved_stats: dict[str, Any] | None = attrs.field(default=None, repr=False, alias="saved_stats")
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -73,11 +72,11 @@ class Result:
             self._run_stats = RunStats.of(self.responses)
         if self._run_stats is None:
             assert self._saved_stats is not None
-            return dict(self._saved_stats)
+            return {**self.summary(), **self._saved_stats}
         return {**self.summary(), **self._run_stats.to_dict(self.total_test_time)}
 
     def summary(self) -> dict[str, Any]:
-        """The summary fields as JSON-ready values (what ``summary.json`` holds)."""
+        """The summary fields (what ``summary.json`` holds)."""
         document: dict[str, Any] = converter.unstructure(self)
         return document
 
@@ -99,10 +98,8 @@ class Result:
         config_path = posixpath.join(folder, RUN_CONFIG_FILE)
         if self.run_config is not None and not exists(fs, config_path):
             write_json(fs, config_path, converter.unstructure(self.run_config))
-        responses_path = posixpath.join(folder, RESPONSES_FILE)
-        already_streamed = exists(fs, responses_path) or exists(fs, posixpath.join(folder, "responses"))
-        if self.responses and not already_streamed:
-            with fs.open(responses_path, "wb") as f:
+        if self.responses and not has_records(fs, folder):
+            with fs.open(posixpath.join(folder, RESPONSES_FILE), "wb") as f:
                 for response in self.responses:
                     f.write(response_line(response))
         write_json(fs, posixpath.join(folder, SUMMARY_FILE), self.summary())
@@ -140,6 +137,8 @@ class Result:
             run_stats = RunStats.of(responses)
         elif has_summary and exists(fs, stats_path):
             saved_stats = _without_version(read_json(fs, stats_path))
+            for name in attrs.fields_dict(cls):
+                saved_stats.pop(name, None)  # summary fields come typed from summary.json
         else:
             run_stats = RunStats.of(iter_responses(fs, folder))
 
@@ -197,9 +196,12 @@ def _without_version(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k != "schema_version"}
 
 
-_HIDDEN = {name: override(omit=True) for name in ("responses", "run_config", "_run_stats", "_saved_stats")}
+_HIDDEN = {
+    name: override(omit=True) for name in ("responses", "run_config", "_run_stats", "_saved_stats")
+}
 converter.register_unstructure_hook(
-    Result, make_dict_unstructure_fn(Result, converter, **_HIDDEN)  # type: ignore[arg-type]
+    Result,
+    make_dict_unstructure_fn(Result, converter, **_HIDDEN),  # type: ignore[arg-type]
 )
 converter.register_structure_hook(
     Result,

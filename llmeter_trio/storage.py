@@ -41,6 +41,7 @@ __all__ = [
     "converter",
     "dumps",
     "exists",
+    "has_records",
     "iter_responses",
     "loads",
     "open_sink",
@@ -59,9 +60,7 @@ converter: cattrs.Converter = make_converter()
 converter.register_unstructure_hook(
     Chunk, lambda c: [c.time, c.kind.value, c.chars, c.tokens]
 )  # compact: a stream has many chunks
-converter.register_structure_hook(
-    Chunk, lambda v, _: Chunk(v[0], ChunkKind(v[1]), v[2], v[3])
-)
+converter.register_structure_hook(Chunk, lambda v, _: Chunk(v[0], ChunkKind(v[1]), v[2], v[3]))
 
 
 def _encode_extra(value: Any) -> Any:
@@ -121,6 +120,13 @@ def read_json(fs: fsspec.AbstractFileSystem, path: str) -> dict[str, Any]:
             f"{SCHEMA_VERSION}. Upgrade llmeter-trio to load it."
         )
     return document
+
+
+def has_records(fs: fsspec.AbstractFileSystem, folder: str) -> bool:
+    """Whether a run folder already holds streamed records (a JSONL file or segments)."""
+    return exists(fs, posixpath.join(folder, RESPONSES_FILE)) or exists(
+        fs, posixpath.join(folder, SEGMENTS_FOLDER)
+    )
 
 
 def response_line(response: InvocationResponse) -> bytes:

@@ -91,7 +91,9 @@ class Endpoint(abc.ABC):
         """
 
     @classmethod
-    def create_payload(cls, user_message: str, max_tokens: int = 256, **kwargs: Any) -> dict[str, Any]:
+    def create_payload(
+        cls, user_message: str, max_tokens: int = 256, **kwargs: Any
+    ) -> dict[str, Any]:
         """A payload asking this endpoint for a reply to `user_message`."""
         return {"prompt": user_message, "max_tokens": max_tokens, **kwargs}
 

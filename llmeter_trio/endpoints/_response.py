@@ -10,8 +10,9 @@ tokens.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 from collections.abc import Iterator
+from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import attrs
@@ -150,8 +151,7 @@ class InvocationResponse:
         chunks are not tokens. A chunk whose token count is unknown counts as
         one token; a chunk with no tokens is passed over.
         """
-        chunks = self.chunks
-        for previous, chunk in zip(chunks, chunks[1:]):
+        for previous, chunk in pairwise(self.chunks):
             tokens = chunk.tokens if chunk.tokens is not None else 1
             if tokens > 0:
                 yield (chunk.time - previous.time) / tokens, tokens

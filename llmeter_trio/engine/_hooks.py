@@ -20,16 +20,20 @@ class _CallbackManager(pluggy.PluginManager):
 
     def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
         opts = super().parse_hookimpl_opts(plugin, name)
-        if opts is None and isinstance(plugin, Callback) and name in RUN_HOOKS:
-            if getattr(type(plugin), name) is not getattr(Callback, name):
-                return {}
-        return opts
+        overridden = (
+            isinstance(plugin, Callback)
+            and name in RUN_HOOKS
+            and getattr(type(plugin), name) is not getattr(Callback, name)
+        )
+        return {} if opts is None and overridden else opts
 
 
 def _global_run_hook_plugins() -> list[Any]:
     """Installed plugins that implement a run hook: they take part in every run."""
     hook = get_plugin_manager().hook
-    plugins = {id(i.plugin): i.plugin for name in RUN_HOOKS for i in getattr(hook, name).get_hookimpls()}
+    plugins = {
+        id(i.plugin): i.plugin for name in RUN_HOOKS for i in getattr(hook, name).get_hookimpls()
+    }
     return list(plugins.values())
 
 

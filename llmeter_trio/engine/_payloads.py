@@ -52,7 +52,9 @@ def normalize_payloads(payload: PayloadInput | None) -> list[dict[str, Any]]:
     return [dict(p) for p in payloads]
 
 
-def client_payloads(payloads: Sequence[dict[str, Any]], seed: int, client: int) -> Iterator[dict[str, Any]]:
+def client_payloads(
+    payloads: Sequence[dict[str, Any]], seed: int, client: int
+) -> Iterator[dict[str, Any]]:
     """Client `client`'s endless payload stream: a fresh seeded shuffle per pass.
 
     Each client has its own order (LLMeter gives every client the same one),

@@ -13,11 +13,14 @@ Every issued request produces exactly one record, sent to the writer over a
 bounded memory channel: finished, failed, timed out or cancelled. When the
 load ends for any reason the writer drains the channel, the result is built
 and saved, and `after_run` runs, before the reason (an error, a cancellation,
-`RunInterrupted`) propagates.
+`RunInterrupted`) propagates. If storage or an `after_invoke` callback fails,
+the load stops, the writer still counts every record, and that error is
+raised once the partial result is saved.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import threading
@@ -42,7 +45,13 @@ from ..tokenizers import Tokenizer, count_tokens
 from ._hooks import RunHooks
 from ._payloads import client_payloads
 
-__all__ = ["CHANNEL_CAPACITY", "DEFAULT_DRAIN_TIMEOUT", "LiveProgress", "RunInterrupted", "execute_run"]
+__all__ = [
+    "CHANNEL_CAPACITY",
+    "DEFAULT_DRAIN_TIMEOUT",
+    "LiveProgress",
+    "RunInterrupted",
+    "execute_run",
+]
 
 CHANNEL_CAPACITY = 1024
 DEFAULT_DRAIN_TIMEOUT = 60.0
@@ -89,6 +98,8 @@ class _Run:
     first_send: float = math.inf
     last_send: float = -math.inf
     signal_received: str | None = None
+    failure: Exception | None = None  # a storage or callback error: stops the load, re-raised
+    callbacks_ok: bool = True
     forced: bool = False
     load_scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
     writer_scope: trio.CancelScope = attrs.field(factory=lambda: trio.CancelScope(shield=True))
@@ -105,7 +116,10 @@ class _Run:
             with trio.CancelScope(shield=True):
                 await self._finish(interrupted=True)
             raise
-        result = await self._finish(interrupted=self.signal_received is not None)
+        stopped_early = self.signal_received is not None or self.failure is not None
+        result = await self._finish(interrupted=stopped_early)
+        if self.failure is not None:
+            raise self.failure
         if self.signal_received is not None:
             raise RunInterrupted(result, self.signal_received)
         return result
@@ -127,12 +141,14 @@ class _Run:
         if self.load_end is None:
             self.load_end = trio.current_time()
         result = self._build_result(interrupted)
-        if not self.forced:
-            if self.sink is not None:
+        if self.forced:
+            return result
+        if self.sink is not None:
+            with contextlib.suppress(Exception):  # its failure, if any, is already recorded
                 await self.sink.close()
-            if result.output_path is not None:
-                await trio.to_thread.run_sync(result.save)
-            await self.hooks.call("after_run", result=result, interrupted=interrupted)
+        if result.output_path is not None:
+            await trio.to_thread.run_sync(result.save)
+        await self.hooks.call("after_run", result=result, interrupted=interrupted)
         return result
 
     def _build_result(self, interrupted: bool) -> Result:
@@ -275,10 +291,25 @@ class _Run:
                     self.stats.add(response)
                     if keep:
                         self.responses.append(response)
-                    if self.sink is not None:
-                        await self.sink.write(response)
                     self._track(response)
-                    await self.hooks.call("after_invoke", response=response)
+                    if self.sink is not None:
+                        try:
+                            await self.sink.write(response)
+                        except Exception as exc:
+                            self.sink = None  # stop writing; memory still counts each record
+                            self._fail(exc)
+                    if self.callbacks_ok:
+                        try:
+                            await self.hooks.call("after_invoke", response=response)
+                        except Exception as exc:
+                            self.callbacks_ok = False
+                            self._fail(exc)
+
+    def _fail(self, exc: Exception) -> None:
+        """Storage or a callback failed: stop the load; the error is raised at the end."""
+        if self.failure is None:
+            self.failure = exc
+        self.load_scope.cancel()
 
     def _count_tokens(self, response: InvocationResponse) -> None:
         """Fill token counts the endpoint did not report, and say they were counted here."""
@@ -309,10 +340,8 @@ async def _deliver(
     send: trio.MemorySendChannel[InvocationResponse], response: InvocationResponse
 ) -> None:
     """Hand a record to the writer; only a forced stop (second Ctrl-C) leaves none to take it."""
-    try:
+    with contextlib.suppress(trio.BrokenResourceError):
         await send.send(response)
-    except trio.BrokenResourceError:
-        pass
 
 
 async def execute_run(

@@ -14,7 +14,7 @@ import attrs
 from ..endpoints import Endpoint
 from ..results import RUN_CONFIG_FILE, Result
 from ..run_config import RunConfig
-from ..storage import RESPONSES_FILE, converter, exists, open_sink, resolve, write_json
+from ..storage import converter, has_records, open_sink, resolve, write_json
 from ..tokenizers import DummyTokenizer, Tokenizer, tokenizer_to_config
 from ._hooks import RunHooks
 from ._payloads import PayloadInput, normalize_payloads
@@ -129,7 +129,9 @@ class Runner:
             run_duration=run_duration,
             timeout=timeout,
             drain_timeout=drain_timeout,
-            seed=seed if seed is not None else (self.seed if self.seed is not None else random.randrange(2**32)),
+            seed=seed
+            if seed is not None
+            else (self.seed if self.seed is not None else random.randrange(2**32)),
             run_name=run_name,
             run_description=run_description or self.run_description,
             low_memory=low_memory,
@@ -147,7 +149,7 @@ class Runner:
 def _start_run_folder(run_folder: str, config: RunConfig) -> None:
     """Create the run folder and save the configuration; never mix two runs' records."""
     fs, folder = resolve(run_folder)
-    if exists(fs, posixpath.join(folder, RESPONSES_FILE)) or exists(fs, posixpath.join(folder, "responses")):
+    if has_records(fs, folder):
         raise FileExistsError(
             f"{run_folder} already holds a run's records; choose another run_name or output_path"
         )

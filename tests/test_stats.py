@@ -1,0 +1,128 @@
+"""The stats engine against brute-force references."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from llmeter_trio.endpoints import Chunk, ErrorClass, InvocationResponse
+from llmeter_trio.stats import PERCENTILES, LogHistogram, RunStats, percentile, summarize
+
+from .strategies import invocation_responses
+
+values = st.lists(
+    st.floats(min_value=0, max_value=1e4, allow_nan=False, allow_infinity=False), min_size=2
+)
+
+
+def reference_quantile(data: list[float], q: float) -> float:
+    """The type-7 quantile as statistics computes it (an independent implementation)."""
+    cuts = statistics.quantiles(data, n=1000, method="inclusive")
+    index = round(q * 1000) - 1
+    return cuts[index]
+
+
+class TestPercentile:
+    @given(values, st.sampled_from([q for _, q in PERCENTILES]))
+    def test_matches_statistics_inclusive_quantiles(self, data: list[float], q: float) -> None:
+        """Linear interpolation between ranks, as statistics.quantiles(method='inclusive')."""
+        expected = reference_quantile(data, q)
+        assert math.isclose(percentile(sorted(data), q), expected, rel_tol=1e-9, abs_tol=1e-9)
+
+    def test_single_value_is_every_percentile(self) -> None:
+        """One value: every percentile is that value."""
+        assert summarize([3.5]) == {
+            "p50": 3.5, "p90": 3.5, "p95": 3.5, "p99": 3.5, "p99.9": 3.5,
+            "average": 3.5, "min": 3.5, "max": 3.5,
+        }  # fmt: skip
+
+    def test_no_values_no_keys(self) -> None:
+        """Metrics without values produce no keys (as LLMeter)."""
+        assert summarize([]) == {}
+
+
+class TestLogHistogram:
+    @given(
+        st.lists(st.floats(min_value=1e-6, max_value=1e3, allow_nan=False), min_size=1),
+        st.sampled_from([q for _, q in PERCENTILES]),
+    )
+    def test_quantile_within_relative_error(self, data: list[float], q: float) -> None:
+        """Every quantile is within 0.5% of the exact order statistic at its rank."""
+        histogram = LogHistogram()
+        for value in data:
+            histogram.add(value)
+        exact = sorted(data)[math.floor(q * (len(data) - 1))]
+        assert abs(histogram.quantile(q) - exact) <= LogHistogram.RELATIVE_ERROR * exact * 1.000001
+
+    @given(st.lists(st.floats(min_value=0, max_value=1e3, allow_nan=False), min_size=1))
+    def test_exact_count_min_max(self, data: list[float]) -> None:
+        """Count, min and max are exact; the order of adding does not matter."""
+        forward, backward = LogHistogram(), LogHistogram()
+        for value in data:
+            forward.add(value)
+        for value in reversed(data):
+            backward.add(value)
+        assert (forward.count, forward.min, forward.max) == (len(data), min(data), max(data))
+        assert forward.buckets == backward.buckets and forward.zeros == backward.zeros
+
+    def test_weighted_add_equals_repeated_add(self) -> None:
+        """add(v, times=k) is k single adds."""
+        weighted, repeated = LogHistogram(), LogHistogram()
+        weighted.add(0.02, 5)
+        for _ in range(5):
+            repeated.add(0.02)
+        assert weighted.summary() == repeated.summary()
+
+
+class TestRunStats:
+    @given(st.lists(invocation_responses(), max_size=15))
+    def test_against_brute_force(self, responses: list[InvocationResponse]) -> None:
+        """Counts, totals and per-request percentiles equal a direct computation."""
+        stats = RunStats.of(responses).to_dict(total_test_time=120.0)
+        ok = [r for r in responses if not r.failed]
+        assert stats["total_requests"] == len(responses)
+        assert stats["failed_requests"] == len(responses) - len(ok)
+        assert stats["total_output_tokens"] == sum(r.num_tokens_output or 0 for r in responses)
+        assert stats["requests_per_minute"] == len(responses) / 2
+        for metric in ("time_to_first_token", "time_to_last_token", "num_tokens_output"):
+            data = sorted(float(v) for r in ok if (v := getattr(r, metric)) is not None)
+            if not data:
+                assert f"{metric}-p50" not in stats
+                continue
+            assert stats[f"{metric}-max"] == data[-1]
+            assert stats[f"{metric}-min"] == data[0]
+            assert math.isclose(stats[f"{metric}-average"], statistics.fmean(data), rel_tol=1e-9)
+            if len(data) > 1:
+                assert math.isclose(
+                    stats[f"{metric}-p90"],
+                    reference_quantile(data, 0.9),
+                    rel_tol=1e-9,
+                    abs_tol=1e-12,
+                )
+
+    def test_errors_by_class(self) -> None:
+        """Failures are counted per class and excluded from latency statistics."""
+        responses = [
+            InvocationResponse.error_output("429", ErrorClass.THROTTLED, status_code=429),
+            InvocationResponse.error_output("429", ErrorClass.THROTTLED, status_code=429),
+            InvocationResponse.error_output("boom", ErrorClass.SERVER, status_code=500),
+            InvocationResponse(time_to_first_token=0.5, time_to_last_token=1.0),
+        ]
+        stats = RunStats.of(responses).to_dict(total_test_time=None)
+        assert stats["errors_by_class"] == {"server": 1, "throttled": 2}
+        assert stats["failed_requests_rate"] == 0.75
+        assert stats["time_to_first_token-max"] == 0.5
+        assert stats["requests_per_minute"] is None
+
+    def test_inter_token_latency_spreads_multi_token_chunks(self) -> None:
+        """A chunk of k tokens after a gap g counts as k gaps of g/k: chunks are not tokens."""
+        response = InvocationResponse(
+            chunks=[Chunk(0.5, tokens=1), Chunk(0.75, tokens=2), Chunk(0.875, tokens=1)]
+        )
+        assert response.inter_token_latencies() == [0.125, 0.125, 0.125]
+        stats = RunStats.of([response]).to_dict(total_test_time=1.0)
+        assert stats["inter_token_latency-average"] == 0.125
+        assert math.isclose(stats["inter_token_latency-p50"], 0.125, rel_tol=0.005)
