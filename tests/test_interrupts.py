@@ -1,4 +1,4 @@
-"""Stopping a run early: signals, outer cancellation, failing callbacks. Nothing leaks, nothing is lost."""
+"""Stopping a run early (signals, outer cancellation, callback errors): nothing leaks or is lost."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class TestSignals:
     async def test_signal_stops_load_saves_partial_and_propagates(
         self, tmp_path: Any, signum: int
     ) -> None:
-        """Ctrl-C / SIGTERM: load stops at once, every issued request is saved, then RunInterrupted."""
+        """Ctrl-C / SIGTERM: the load stops, every issued request is saved, then RunInterrupted."""
         # Requests that would take 30 s each: only cancellation ends them quickly.
         endpoint = FakeEndpoint(time_to_first_token=0.01, inter_token_latency=0.01, output_tokens=3)
         slow = {"prompt": "slow", "fake": {"time_to_first_token": 30.0}}
@@ -46,7 +46,7 @@ class TestSignals:
         runner = Runner(endpoint, output_path=str(tmp_path))
 
         async def interrupt_soon() -> None:
-            while progress.started < 4:
+            while progress.started < 4:  # noqa: ASYNC110 - polling the public counters
                 await trio.sleep(0.01)
             await trio.sleep(0.2)
             os.kill(os.getpid(), signum)

@@ -172,7 +172,7 @@ class TestClosedLoopInvariants:
     def test_counts_and_concurrency(
         self, clients: int, n_requests: int, ttft: float, tokens: int
     ) -> None:
-        """Exactly clients * n_requests records, n per client, never more than `clients` in flight."""
+        """clients * n_requests records, n per client, at most `clients` in flight."""
         endpoint = CountingEndpoint(
             time_to_first_token=ttft, inter_token_latency=1 / 64, output_tokens=tokens
         )
@@ -259,7 +259,7 @@ class TestTokenizerCounting:
     async def test_missing_counts_come_from_the_tokenizer(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
-        """Counts the endpoint did not report are counted locally and marked so; None is never 'None'."""
+        """Missing counts are counted locally and marked so; missing text is not 'None'."""
 
         @attrs.define
         class NoUsage(FakeEndpoint):
