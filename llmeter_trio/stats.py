@@ -25,9 +25,9 @@ from typing import Any
 from .endpoints import InvocationResponse
 
 __all__ = [
+    "LogHistogram",
     "PERCENTILES",
     "REQUEST_METRICS",
-    "LogHistogram",
     "RunStats",
     "percentile",
     "summarize",

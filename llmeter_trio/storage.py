@@ -34,9 +34,9 @@ from fsspec.implementations.local import LocalFileSystem
 from .endpoints import Chunk, ChunkKind, InvocationResponse
 
 __all__ = [
-    "SCHEMA_VERSION",
     "LocalJsonlSink",
     "ResponseSink",
+    "SCHEMA_VERSION",
     "SegmentedSink",
     "converter",
     "dumps",
@@ -57,6 +57,8 @@ MANIFEST_FILE = "manifest.json"
 _BYTES_KEY = "__bytes_base64__"
 
 converter: cattrs.Converter = make_converter()
+# bytes stay bytes until `dumps` writes them as a tagged base64 object that `loads` restores
+converter.register_unstructure_hook(bytes, lambda b: b)
 converter.register_unstructure_hook(
     Chunk, lambda c: [c.time, c.kind.value, c.chars, c.tokens]
 )  # compact: a stream has many chunks

@@ -1,6 +1,7 @@
 """Endpoint contract, response records, stream timing, and the built-in adapters."""
 
 from ._base import Endpoint as Endpoint
+from ._base import headers_field as headers_field
 from ._base import scrub_secrets as scrub_secrets
 from ._base import secret_field as secret_field
 from ._errors import EndpointError as EndpointError
@@ -26,6 +27,7 @@ __all__ = [
     "TokenCountSource",
     "classify_exception",
     "classify_status",
+    "headers_field",
     "scrub_secrets",
     "secret_field",
 ]

@@ -17,7 +17,7 @@ import attrs
 
 from ._response import InvocationResponse
 
-__all__ = ["Endpoint", "secret_field", "scrub_secrets"]
+__all__ = ["Endpoint", "headers_field", "scrub_secrets", "secret_field"]
 
 _SECRET = "llmeter_trio_secret"
 _SECRET_KEY_PARTS = (
@@ -32,6 +32,15 @@ E = TypeVar("E", bound="Endpoint")
 def secret_field(default: Any = None) -> Any:
     """An attrs field for a credential: kept out of the saved configuration and the repr."""
     return attrs.field(default=default, repr=False, metadata={_SECRET: True})
+
+
+def headers_field() -> Any:
+    """An attrs field for extra HTTP headers: credentials in it never show in a repr.
+
+    (They are also scrubbed from the saved configuration, like every entry
+    whose key names a credential.)
+    """
+    return attrs.field(factory=dict, repr=lambda value: repr(scrub_secrets(value)))
 
 
 def _is_secret_key(key: str) -> bool:

@@ -1,0 +1,319 @@
+"""The HTTP side the OpenAI adapters share: options, one pooled client per run, timing.
+
+One request, as `invoke` runs it::
+
+    build the request (JSON body, headers)      not timed
+    StreamRecorder()                            send_time: handed to httpx now
+    client.send(stream=True)                    a new connection is traced: connect_time
+    read the body to its end                    a chunk per streamed output event
+    recorder.finish()                           time_to_last_token: the body ended
+    close the response                          the connection goes back to the pool
+
+Nothing is imported, created or warmed up lazily inside that: the client is
+made by `open_session` before the run, or, when `invoke` is called outside a
+session, for that one call.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, ClassVar
+
+import attrs
+import httpx
+import orjson
+import trio
+
+from ..._version import __version__
+from .._base import Endpoint, scrub_secrets, secret_field
+from .._errors import classify_exception, classify_status
+from .._response import ErrorClass, InvocationResponse
+from .._timing import StreamRecorder
+from ._parsing import (
+    MAX_ERROR_BODY,
+    StreamState,
+    classify_error_object,
+    describe_error_object,
+)
+from ._sse import SSEDecoder
+
+__all__ = ["DEFAULT_BASE_URL", "OpenAIEndpointBase"]
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+_REQUEST_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+_STREAM_HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+_CONNECT_STARTED = frozenset({"connection.connect_tcp.started", "connection.connect_unix_socket.started"})
+_CONNECT_COMPLETE = frozenset(
+    {"connection.connect_tcp.complete", "connection.connect_unix_socket.complete",
+     "connection.start_tls.complete", "http2.send_connection_init.complete"}
+)  # fmt: skip
+
+
+def _default_base_url() -> str:
+    return os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+
+
+def _without_secrets(value: Mapping[str, Any]) -> str:
+    return repr(scrub_secrets(value))
+
+
+class _ConnectTrace:
+    """An httpx ``trace`` extension that times the opening of a new connection.
+
+    httpcore reports ``connection.connect_tcp.*`` (and ``start_tls.*`` for
+    HTTPS) only when the request opens a connection; on a reused one it
+    reports neither, and `connect_time` stays None.
+    """
+
+    __slots__ = ("ended", "started")
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+        self.ended: float | None = None
+
+    async def __call__(self, name: str, info: Mapping[str, Any]) -> None:
+        if name in _CONNECT_STARTED:
+            self.started = trio.current_time()
+        elif name in _CONNECT_COMPLETE and self.started is not None:
+            self.ended = trio.current_time()
+
+    @property
+    def connect_time(self) -> float | None:
+        if self.started is None or self.ended is None:
+            return None
+        return self.ended - self.started
+
+
+@attrs.define(kw_only=True)
+class OpenAIEndpointBase(Endpoint):
+    """Options and HTTP plumbing shared by the OpenAI-compatible endpoints.
+
+    - `base_url`: the API root, ``https://api.openai.com/v1`` unless the
+      ``OPENAI_BASE_URL`` environment variable says otherwise (as for the
+      openai SDK); for a local server, e.g. ``http://127.0.0.1:8000/v1``.
+    - `api_key`: sent as ``Authorization: Bearer ...``; when not given, read
+      from the environment variable named by `api_key_env` (``OPENAI_API_KEY``).
+      It is never saved nor shown. Without a key no Authorization is sent.
+    - `extra_headers`, `extra_query`: added to every request. Entries named
+      like credentials (``Authorization``, ``api-key``, ...) are sent but
+      never saved: reloaded configurations lack them.
+    - `http2`: negotiate HTTP/2 (needs the ``http2`` extra: ``h2``).
+
+    The payload's ``stream`` flag chooses streaming (the default) or not.
+    """
+
+    provider: str = "openai"
+    base_url: str = attrs.field(factory=_default_base_url)
+    api_key: str | None = secret_field()
+    api_key_env: str = "OPENAI_API_KEY"
+    extra_headers: dict[str, str] = attrs.field(factory=dict, repr=_without_secrets)
+    extra_query: dict[str, str] = attrs.field(factory=dict, repr=_without_secrets)
+    http2: bool = False
+    # Test hook: an httpx transport to use instead of the network (not configuration).
+    _transport: httpx.AsyncBaseTransport | None = attrs.field(
+        default=None, repr=False, eq=False, alias="transport"
+    )
+    _client: httpx.AsyncClient | None = attrs.field(default=None, init=False, repr=False, eq=False)
+
+    api_path: ClassVar[str] = ""  # relative to base_url, e.g. "/chat/completions"
+    stream_state: ClassVar[type[StreamState]] = StreamState
+
+    def __attrs_post_init__(self) -> None:
+        if self.api_key is None and self.api_key_env:
+            self.api_key = os.environ.get(self.api_key_env) or None
+
+    # -- configuration ----------------------------------------------------------
+
+    def to_config(self) -> dict[str, Any]:
+        """The configuration to save: no API key, no credential headers or query entries."""
+        config = super().to_config()
+        # The name of the variable holding the key is not a secret, but the
+        # generic scrubbing removes anything named like "api_key": put it back.
+        config["api_key_env"] = self.api_key_env
+        return config
+
+    def prepare_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload with the model id (when it has none) and ``stream`` (default true)."""
+        prepared = dict(payload)
+        if "model" not in prepared and self.model_id:
+            prepared["model"] = self.model_id
+        if prepared.setdefault("stream", True):
+            self._prepare_stream(prepared)
+        return prepared
+
+    def _prepare_stream(self, payload: dict[str, Any]) -> None:
+        """Adjust a streaming payload (the Chat and Completions APIs ask for usage)."""
+
+    # -- the run-wide client ----------------------------------------------------
+
+    def _new_client(self, concurrency: int) -> httpx.AsyncClient:
+        headers = {"User-Agent": f"llmeter-trio/{__version__}"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        headers.update(self.extra_headers)
+        size = max(1, concurrency)
+        try:
+            return httpx.AsyncClient(
+                base_url=self.base_url,
+                headers=headers,
+                params=self.extra_query or None,
+                # No httpx timeouts, the pool's included: the run puts a
+                # deadline over each whole request.
+                timeout=httpx.Timeout(None),
+                limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+                http1=True,
+                http2=self.http2,
+                transport=self._transport,
+            )
+        except ImportError as exc:
+            raise ImportError(
+                f"{type(self).__name__}(http2=True) needs the h2 package: "
+                "pip install 'llmeter-trio[http2]'"
+            ) from exc
+
+    @asynccontextmanager
+    async def open_session(self, concurrency: int) -> AsyncIterator[None]:
+        """One `httpx.AsyncClient` for the run, pooling `concurrency` connections."""
+        client = self._new_client(concurrency)
+        previous, self._client = self._client, client
+        try:
+            async with client:
+                yield
+        finally:
+            self._client = previous
+
+    # -- one request --------------------------------------------------------------
+
+    async def invoke(self, payload: dict[str, Any]) -> InvocationResponse:
+        """Send one request and record its answer, streamed or not.
+
+        Outside `open_session` (a direct call), a client is made for this call.
+        A payload that did not go through `prepare_payload` is prepared here.
+        """
+        if "stream" not in payload or ("model" not in payload and self.model_id):
+            payload = self.prepare_payload(payload)
+        client = self._client
+        if client is not None:
+            return await self._exchange(client, payload)
+        async with self._new_client(1) as client:
+            return await self._exchange(client, payload)
+
+    async def _exchange(
+        self, client: httpx.AsyncClient, payload: dict[str, Any]
+    ) -> InvocationResponse:
+        streaming = bool(payload.get("stream"))
+        trace = _ConnectTrace()
+        request = client.build_request(
+            "POST",
+            self.api_path,
+            content=orjson.dumps(payload),
+            headers=_STREAM_HEADERS if streaming else _REQUEST_HEADERS,
+            extensions={"trace": trace},
+        )
+        recorder = StreamRecorder()
+        try:
+            answer = await client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            error_class, status = classify_exception(exc)
+            record = InvocationResponse.error_output(
+                f"{type(exc).__name__}: {exc}", error_class, status_code=status
+            )
+            record = recorder.finish(record)
+        else:
+            try:
+                record = await self._read(answer, recorder, streaming)
+            finally:
+                await answer.aclose()
+            record.status_code = answer.status_code
+            if not record.failed:
+                record.input_prompt = self.prompt_text(payload)
+        record.connect_time = trace.connect_time
+        record.input_payload = payload
+        return record
+
+    async def _read(
+        self, answer: httpx.Response, recorder: StreamRecorder, streaming: bool
+    ) -> InvocationResponse:
+        """Read the answer to its end; the record comes back with its timings stamped."""
+        if not answer.is_success:
+            return recorder.finish(await _error_answer(answer))
+        content_type = answer.headers.get("content-type", "")
+        if streaming and not content_type.startswith("application/json"):
+            return await self._read_stream(answer, recorder)
+        try:
+            body = await answer.aread()
+        except httpx.HTTPError as exc:
+            error_class, _ = classify_exception(exc)
+            record = InvocationResponse.error_output(
+                f"the answer broke off: {type(exc).__name__}: {exc}", error_class
+            )
+            return recorder.finish(record)
+        return recorder.finish(self._read_body(body))
+
+    async def _read_stream(
+        self, answer: httpx.Response, recorder: StreamRecorder
+    ) -> InvocationResponse:
+        decoder = SSEDecoder()
+        state = self.stream_state(recorder)
+        feed = decoder.feed
+        on_event = state.on_event
+        try:
+            async for data in answer.aiter_bytes():
+                for event in feed(data):
+                    on_event(event)
+        except httpx.HTTPError as exc:
+            error_class, _ = classify_exception(exc)
+            state.fail(error_class, f"the stream broke off: {type(exc).__name__}: {exc}")
+        if decoder.close():
+            state.fail(ErrorClass.CONNECTION, "the stream ended in the middle of an event")
+        return recorder.finish(state.response())
+
+    def _read_body(self, body: bytes) -> InvocationResponse:
+        try:
+            obj = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            return InvocationResponse.error_output(
+                f"the answer is not JSON ({exc}): {_body_text(body)}", ErrorClass.PROTOCOL
+            )
+        if not isinstance(obj, dict):
+            return InvocationResponse.error_output(
+                f"the answer is not a JSON object: {_body_text(body)}", ErrorClass.PROTOCOL
+            )
+        error = obj.get("error")
+        if error:
+            return InvocationResponse.error_output(
+                describe_error_object(error), classify_error_object(error)
+            )
+        return self.parse_body(obj)
+
+    # -- what each API defines ----------------------------------------------------
+
+    def parse_body(self, body: dict[str, Any]) -> InvocationResponse:
+        """The record of a non-streamed answer (its JSON object)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def prompt_text(payload: Mapping[str, Any]) -> str | None:
+        """The text of the prompt in `payload`, for counting its tokens locally."""
+        return None
+
+
+def _body_text(body: bytes) -> str:
+    text = body[: MAX_ERROR_BODY + 1].decode("utf-8", "replace")
+    return text if len(text) <= MAX_ERROR_BODY else text[:MAX_ERROR_BODY] + "…"
+
+
+async def _error_answer(answer: httpx.Response) -> InvocationResponse:
+    """The record of a non-success answer: status, class, and the start of the body."""
+    status = answer.status_code
+    try:
+        body = await answer.aread()
+        detail = _body_text(body)
+    except httpx.HTTPError as exc:
+        detail = f"(the body broke off: {type(exc).__name__}: {exc})"
+    reason = f" {answer.reason_phrase}" if answer.reason_phrase else ""
+    return InvocationResponse.error_output(
+        f"HTTP {status}{reason}: {detail}", classify_status(status), status_code=status
+    )

@@ -1,0 +1,257 @@
+"""The simulated server's ground truth: latency model, output length, and faults.
+
+Everything here is plain data and arithmetic, free of HTTP and of trio, so the
+numbers a test expects can be computed from the same `SimConfig` the server
+runs with. A request's whole timeline is decided when it arrives (`plan`);
+the server then only sleeps until each planned instant and sends.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import random
+from typing import Literal, NamedTuple
+
+import attrs
+from attrs import validators as v
+
+__all__ = ["Fault", "Faults", "Jitter", "Plan", "PlannedChunk", "SimConfig", "plan"]
+
+JitterKind = Literal["none", "uniform", "normal", "lognormal"]
+ReasoningStyle = Literal["summary", "text"]
+
+_non_negative = v.ge(0.0)
+_rate = [v.ge(0.0), v.le(1.0)]
+
+
+@attrs.frozen(kw_only=True)
+class Jitter:
+    """Random variation of a duration around its mean, drawn from a seeded generator.
+
+    ``none`` always gives the mean; ``uniform`` is mean +/- `scale`; ``normal`` has
+    standard deviation `scale`; ``lognormal`` keeps the mean and uses `scale` as the
+    sigma of the log, for a long right tail. Draws below zero count as zero.
+    """
+
+    kind: JitterKind = attrs.field(
+        default="none", validator=v.in_(("none", "uniform", "normal", "lognormal"))
+    )
+    scale: float = attrs.field(default=0.0, validator=_non_negative)
+
+    def sample(self, rng: random.Random, mean: float) -> float:
+        """One duration around `mean`."""
+        if self.kind == "none" or self.scale == 0.0:
+            return mean
+        if self.kind == "uniform":
+            value = mean + rng.uniform(-self.scale, self.scale)
+        elif self.kind == "normal":
+            value = rng.gauss(mean, self.scale)
+        else:
+            if mean <= 0.0:
+                return 0.0
+            value = rng.lognormvariate(math.log(mean) - self.scale**2 / 2, self.scale)
+        return max(0.0, value)
+
+
+class Fault(str, enum.Enum):
+    """A failure the server injects into one request."""
+
+    NONE = "none"
+    THROTTLED = "429"  # HTTP 429 with Retry-After, before any work
+    SERVER_ERROR = "5xx"  # HTTP 500/503, before any work
+    DROP = "drop"  # the TCP connection closes mid-response
+    STALL = "stall"  # a pause mid-stream
+
+    @classmethod
+    def parse(cls, text: str) -> tuple[Fault, int | None]:
+        """A fault named in the ``x-sim-fault`` header: ``429``, ``500``, ``503`` (any
+        5xx), ``drop``, ``stall`` or ``none``; with the status code for HTTP errors."""
+        name = text.strip().lower()
+        if name == "429":
+            return cls.THROTTLED, 429
+        if len(name) == 3 and name.startswith("5") and name.isdigit():
+            return cls.SERVER_ERROR, int(name)
+        if name in ("drop", "stall", "none"):
+            return cls(name), None
+        raise ValueError(f"unknown fault {text!r}; use 429, 500, 503, drop, stall or none")
+
+
+def _check_total_rate(instance: Faults, attribute: attrs.Attribute[float], value: float) -> None:
+    total = instance.throttle_rate + instance.server_error_rate + instance.drop_rate + value
+    if total > 1.0 + 1e-9:
+        raise ValueError(f"fault rates add up to {total}, more than 1")
+
+
+@attrs.frozen(kw_only=True)
+class Faults:
+    """How often each fault happens, and its shape. Rates are probabilities per
+    request; a request gets at most one fault, so the rates may add up to at most 1."""
+
+    throttle_rate: float = attrs.field(default=0.0, validator=_rate)
+    retry_after: float = attrs.field(default=1.0, validator=_non_negative)  # seconds
+    server_error_rate: float = attrs.field(default=0.0, validator=_rate)
+    server_error_codes: tuple[int, ...] = attrs.field(
+        default=(500, 503),
+        converter=tuple,
+        validator=[v.min_len(1), v.deep_iterable(v.and_(v.ge(500), v.le(599)))],
+    )
+    drop_rate: float = attrs.field(default=0.0, validator=_rate)
+    drop_after_chunks: int = attrs.field(default=1, validator=v.ge(0))
+    stall_rate: float = attrs.field(default=0.0, validator=[*_rate, _check_total_rate])
+    stall_duration: float = attrs.field(default=1.0, validator=_non_negative)  # seconds
+    stall_after_chunks: int = attrs.field(default=1, validator=v.ge(0))
+
+    @property
+    def active(self) -> bool:
+        """Whether any fault happens at random."""
+        return (self.throttle_rate + self.server_error_rate + self.drop_rate + self.stall_rate) > 0
+
+    def draw(self, rng: random.Random) -> tuple[Fault, int | None]:
+        """The fault for the next request (one uniform draw, or none when all rates are 0)."""
+        if not self.active:
+            return Fault.NONE, None
+        u = rng.random()
+        for fault, rate in (
+            (Fault.THROTTLED, self.throttle_rate),
+            (Fault.SERVER_ERROR, self.server_error_rate),
+            (Fault.DROP, self.drop_rate),
+            (Fault.STALL, self.stall_rate),
+        ):
+            if u < rate:
+                if fault is Fault.THROTTLED:
+                    return fault, 429
+                if fault is Fault.SERVER_ERROR:
+                    return fault, rng.choice(self.server_error_codes)
+                return fault, None
+            u -= rate
+        return Fault.NONE, None
+
+
+@attrs.frozen(kw_only=True)
+class SimConfig:
+    """What the simulated server does, and so what a client should measure.
+
+    Time to first token is ``ttft_base + ttft_per_input_token * input_tokens``
+    (plus `ttft_jitter`), counted from the moment the request may run: a request
+    beyond `max_concurrency` first waits its turn (FIFO), and that wait adds to
+    the TTFT its client sees. After the first chunk, each chunk arrives
+    ``itl * tokens_in_chunk`` later (each token's gap drawn with `itl_jitter`).
+    Output length is the request's ``max_completion_tokens``, ``max_tokens`` or
+    ``max_output_tokens`` when given, else `output_tokens`; its first
+    `reasoning_tokens` tokens are reasoning (not on ``/v1/completions``).
+    Input tokens are whitespace-separated words; every output token is one word
+    (``"tok "`` for content, ``"think "`` for reasoning).
+    """
+
+    model: str = "sim-model"
+    ttft_base: float = attrs.field(default=0.05, validator=_non_negative)
+    ttft_per_input_token: float = attrs.field(default=0.0, validator=_non_negative)
+    ttft_jitter: Jitter = Jitter()
+    itl: float = attrs.field(default=0.01, validator=_non_negative)
+    itl_jitter: Jitter = Jitter()
+    tokens_per_chunk: int = attrs.field(default=1, validator=v.ge(1))
+    output_tokens: int = attrs.field(default=16, validator=v.ge(1))
+    reasoning_tokens: int = attrs.field(default=0, validator=v.ge(0))
+    max_concurrency: int | None = attrs.field(default=None, validator=v.optional(v.ge(1)))
+    faults: Faults = Faults()
+    seed: int = 0
+    # How /v1/responses streams reasoning: summary deltas (OpenAI's own models)
+    # or raw reasoning text deltas (open-weight models behind the same API).
+    responses_reasoning: ReasoningStyle = attrs.field(
+        default="summary", validator=v.in_(("summary", "text"))
+    )
+
+    def ttft(self, input_tokens: int) -> float:
+        """The mean time to first token for a prompt of `input_tokens` tokens."""
+        return self.ttft_base + self.ttft_per_input_token * input_tokens
+
+
+class PlannedChunk(NamedTuple):
+    """One streamed chunk: when it is sent (seconds after the request may run)."""
+
+    at: float
+    tokens: int
+    reasoning: bool
+
+
+@attrs.frozen(kw_only=True)
+class Plan:
+    """The decided timeline of one request."""
+
+    input_tokens: int
+    output_tokens: int  # reasoning included
+    reasoning_tokens: int
+    length_limited: bool  # the request set the output length
+    chunks: tuple[PlannedChunk, ...]
+    fault: Fault = Fault.NONE
+    drop_after: int | None = None  # close the connection instead of sending this chunk
+
+    @property
+    def content_tokens(self) -> int:
+        return self.output_tokens - self.reasoning_tokens
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the start of work to the last chunk (or the drop)."""
+        if self.drop_after is not None:
+            return self.chunks[self.drop_after].at
+        return self.chunks[-1].at
+
+
+def _split(tokens: int, per_chunk: int) -> list[int]:
+    full, rest = divmod(tokens, per_chunk)
+    return [per_chunk] * full + ([rest] if rest else [])
+
+
+def plan(
+    config: SimConfig,
+    rng: random.Random,
+    *,
+    input_tokens: int,
+    max_tokens: int | None = None,
+    reasoning: bool = True,
+    fault: Fault = Fault.NONE,
+) -> Plan:
+    """Decide when each chunk of one request goes out; `rng` draws the jitter.
+
+    Reasoning and content never share a chunk. With ``fault=Fault.STALL`` every
+    chunk after the first ``faults.stall_after_chunks`` comes `stall_duration`
+    later; with ``Fault.DROP`` the connection closes when chunk
+    ``faults.drop_after_chunks`` is due (both clamped to stay inside the stream).
+    """
+    output = max_tokens if max_tokens is not None else config.output_tokens
+    n_reasoning = min(config.reasoning_tokens, output) if reasoning else 0
+    sizes = [(n, True) for n in _split(n_reasoning, config.tokens_per_chunk)]
+    sizes += [(n, False) for n in _split(output - n_reasoning, config.tokens_per_chunk)]
+
+    ttft = config.ttft_jitter.sample(rng, config.ttft(input_tokens))
+    itl, jitter = config.itl, config.itl_jitter
+    stall_at = len(sizes)
+    if fault is Fault.STALL:
+        stall_at = min(config.faults.stall_after_chunks, len(sizes) - 1)
+    chunks: list[PlannedChunk] = []
+    after_first = 0  # tokens after the first chunk, for exact constant-ITL offsets
+    elapsed = ttft
+    for i, (n, is_reasoning) in enumerate(sizes):
+        if i:
+            if jitter.kind == "none":
+                after_first += n
+                elapsed = ttft + itl * after_first
+            else:
+                elapsed += sum(jitter.sample(rng, itl) for _ in range(n))
+        at = elapsed + (config.faults.stall_duration if i >= stall_at else 0.0)
+        chunks.append(PlannedChunk(at, n, is_reasoning))
+
+    drop_after = None
+    if fault is Fault.DROP:
+        drop_after = min(config.faults.drop_after_chunks, len(chunks) - 1)
+    return Plan(
+        input_tokens=input_tokens,
+        output_tokens=output,
+        reasoning_tokens=n_reasoning,
+        length_limited=max_tokens is not None,
+        chunks=tuple(chunks),
+        fault=fault,
+        drop_after=drop_after,
+    )

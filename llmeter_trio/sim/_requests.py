@@ -1,0 +1,171 @@
+"""Reading OpenAI-style request bodies: what was asked for, and how many input tokens.
+
+Input tokens are counted the simple way a test can repeat: one
+whitespace-separated word of text content is one token (token ids in a
+``/v1/completions`` prompt count one each).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import attrs
+import orjson
+
+__all__ = ["Api", "ApiError", "SimRequest", "count_words", "parse_request"]
+
+
+class Api(str, enum.Enum):
+    """The generation APIs the server speaks."""
+
+    CHAT = "chat.completions"
+    COMPLETIONS = "completions"
+    RESPONSES = "responses"
+
+
+class ApiError(Exception):
+    """A request the server refuses, rendered as an OpenAI-style error body."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        type: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.code = code
+        self.param = param
+        self.headers = headers or []
+
+    def body(self) -> bytes:
+        return orjson.dumps(
+            {
+                "error": {
+                    "message": self.message,
+                    "type": self.type,
+                    "param": self.param,
+                    "code": self.code,
+                }
+            }
+        )
+
+
+@attrs.frozen(kw_only=True)
+class SimRequest:
+    """What one generation request asks for."""
+
+    api: Api
+    model: str | None
+    stream: bool
+    include_usage: bool
+    input_tokens: int
+    max_tokens: int | None
+
+
+def count_words(value: Any) -> int:
+    """Words of text in a message ``content``: a string, or a list of parts with ``text``."""
+    if isinstance(value, str):
+        return len(value.split())
+    if isinstance(value, list):
+        total = 0
+        for part in value:
+            if isinstance(part, str):
+                total += len(part.split())
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                total += len(part["text"].split())
+        return total
+    return 0
+
+
+def _chat_tokens(body: dict[str, Any]) -> int:
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ApiError(400, "'messages' must be a non-empty array", param="messages")
+    total = 0
+    for message in messages:
+        if not isinstance(message, dict):
+            raise ApiError(400, "each message must be an object", param="messages")
+        total += count_words(message.get("content"))
+    return total
+
+
+def _completion_tokens(body: dict[str, Any]) -> int:
+    prompt = body.get("prompt")
+    if isinstance(prompt, str):
+        return len(prompt.split())
+    if isinstance(prompt, list):
+        total = 0
+        for item in prompt:
+            if isinstance(item, str):
+                total += len(item.split())
+            elif isinstance(item, int):
+                total += 1
+            elif isinstance(item, list):
+                total += len(item)
+        return total
+    raise ApiError(400, "'prompt' must be a string or an array", param="prompt")
+
+
+def _responses_tokens(body: dict[str, Any]) -> int:
+    items = body.get("input")
+    total = count_words(body.get("instructions"))
+    if isinstance(items, str):
+        return total + len(items.split())
+    if not isinstance(items, list):
+        raise ApiError(400, "'input' must be a string or an array", param="input")
+    for item in items:
+        if isinstance(item, dict):
+            total += count_words(item.get("content"))
+            if isinstance(item.get("output"), str):  # a tool call's output
+                total += len(item["output"].split())
+    return total
+
+
+_COUNTERS = {
+    Api.CHAT: _chat_tokens,
+    Api.COMPLETIONS: _completion_tokens,
+    Api.RESPONSES: _responses_tokens,
+}
+_LENGTH_FIELDS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
+
+
+def parse_request(api: Api, raw: bytes) -> SimRequest:
+    """Validate a request body and pull out what the simulation needs."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"could not parse the JSON body: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+
+    model = body.get("model")
+    if model is not None and not isinstance(model, str):
+        raise ApiError(400, "'model' must be a string", param="model")
+
+    max_tokens = None
+    for name in _LENGTH_FIELDS:
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ApiError(400, f"'{name}' must be a positive integer", param=name)
+        max_tokens = value
+        break
+
+    stream_options = body.get("stream_options")
+    include_usage = isinstance(stream_options, dict) and bool(stream_options.get("include_usage"))
+    return SimRequest(
+        api=api,
+        model=model,
+        stream=bool(body.get("stream", False)),
+        include_usage=include_usage,
+        input_tokens=_COUNTERS[api](body),
+        max_tokens=max_tokens,
+    )
