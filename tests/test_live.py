@@ -18,7 +18,8 @@ class TestFormat:
         progress = LiveProgress(started=60, finished=50, failed=1, output_tokens=1000)
         line = format_progress(progress, 10.0, total_requests=100)
         assert line == (
-            "[##########----------]    50/100 req  5.0 req/s  100 tok/s  1 error  10 in flight  10.0 s"
+            "[##########----------]    50/100 req  5.0 req/s  100 tok/s  1 error"
+            "  10 in flight  10.0 s"
         )
 
     def test_time_bound_bar_follows_time(self) -> None:
@@ -47,7 +48,9 @@ class TestRunWithProgress:
         assert len(lines) == 3  # at 10 s, at 20 s, and the final one at 25 s
         assert lines[-1].startswith("[####################]    25/25 req  1.0 req/s")
 
-    async def test_errors_pass_through_unwrapped(self, autojump_clock: trio.testing.MockClock) -> None:
+    async def test_errors_pass_through_unwrapped(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
         """An exception from the run comes out as itself, not in an exception group."""
 
         async def boom() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -126,3 +127,46 @@ class TestRunStats:
         stats = RunStats.of([response]).to_dict(total_test_time=1.0)
         assert stats["inter_token_latency-average"] == 0.125
         assert math.isclose(stats["inter_token_latency-p50"], 0.125, rel_tol=0.005)
+
+
+class TestChunkTokens:
+    def test_unknown_chunks_share_the_token_total_by_characters(self) -> None:
+        """Without per-chunk counts, the server's total is spread by characters, exactly."""
+        response = InvocationResponse(
+            num_tokens_output=10,
+            chunks=[
+                Chunk(0.5, chars=8),
+                Chunk(0.6, chars=8),
+                Chunk(0.7, chars=4),
+                Chunk(0.8, chars=0),
+            ],
+        )
+        assert response.chunk_tokens() == [4, 4, 2, 0]
+        assert response.inter_token_latencies() == pytest.approx([0.025] * 4 + [0.05] * 2)
+
+    def test_known_counts_are_kept_and_the_rest_shared(self) -> None:
+        """Recorded counts stand; the remainder goes to the unknown chunks."""
+        response = InvocationResponse(
+            num_tokens_output=7,
+            chunks=[Chunk(0.1, chars=3, tokens=1), Chunk(0.2, chars=5), Chunk(0.3, chars=5)],
+        )
+        assert response.chunk_tokens() == [1, 3, 3]
+
+    def test_no_total_counts_each_unknown_chunk_as_one(self) -> None:
+        """With no token total at all, an unknown chunk is one token."""
+        response = InvocationResponse(chunks=[Chunk(0.1, chars=3), Chunk(0.2, chars=9)])
+        assert response.chunk_tokens() == [1, 1]
+
+    @given(
+        st.lists(st.integers(0, 50), min_size=1, max_size=10),
+        st.integers(0, 300),
+    )
+    def test_shares_add_up_to_the_total(self, chars: list[int], total: int) -> None:
+        """The apportioned shares always add up to the token total (when there are characters)."""
+        response = InvocationResponse(
+            num_tokens_output=total, chunks=[Chunk(i / 10, chars=c) for i, c in enumerate(chars)]
+        )
+        shares = response.chunk_tokens()
+        if total > 0 and sum(chars) > 0:
+            assert sum(shares) == total
+        assert all(s >= 0 for s in shares)

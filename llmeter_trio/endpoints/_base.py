@@ -106,13 +106,22 @@ class Endpoint(abc.ABC):
         """A payload asking this endpoint for a reply to `user_message`."""
         return {"prompt": user_message, "max_tokens": max_tokens, **kwargs}
 
+    @classmethod
+    def option_fields(cls) -> list[attrs.Attribute[Any]]:
+        """The fields a user sets: public init fields, secrets included."""
+        return [f for f in attrs.fields(cls) if f.init and not f.name.startswith("_")]
+
+    @staticmethod
+    def is_secret(field: attrs.Attribute[Any]) -> bool:
+        """Whether a field holds a credential (made with `secret_field`)."""
+        return bool(field.metadata.get(_SECRET))
+
     def to_config(self) -> dict[str, Any]:
-        """The configuration to save: every public field except secrets."""
+        """The configuration to save: every option except secrets."""
         config: dict[str, Any] = {"endpoint_type": self.endpoint_type}
-        for field in attrs.fields(type(self)):
-            if field.metadata.get(_SECRET) or not field.init or field.name.startswith("_"):
-                continue
-            config[field.name] = getattr(self, field.name)
+        for field in self.option_fields():
+            if not self.is_secret(field):
+                config[field.name] = getattr(self, field.name)
         return scrub_secrets(config)  # type: ignore[no-any-return]
 
     @classmethod

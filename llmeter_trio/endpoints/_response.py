@@ -12,7 +12,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from datetime import datetime
-from itertools import pairwise
 from typing import Any
 
 import attrs
@@ -144,17 +143,45 @@ class InvocationResponse:
                     self.time_to_last_token - self.time_to_first_content_token
                 ) / decode_tokens
 
+    def chunk_tokens(self) -> list[int]:
+        """How many tokens each chunk carried.
+
+        Counts the endpoint recorded are kept. Chunks without one share the
+        rest of `num_tokens_output` in proportion to their characters (largest
+        remainders, so the shares add up exactly): most streaming APIs do not
+        say how many tokens a chunk holds, and counting each chunk as one token
+        would make every multi-token chunk look like one slow token. Without a
+        token total, an unknown chunk counts as one token.
+        """
+        chunks = self.chunks
+        known = [c.tokens for c in chunks]
+        unknown = [i for i, tokens in enumerate(known) if tokens is None]
+        if not unknown:
+            return known  # type: ignore[return-value]
+        left = (self.num_tokens_output or 0) - sum(t for t in known if t is not None)
+        chars = sum(chunks[i].chars for i in unknown)
+        if self.num_tokens_output is None or left <= 0 or chars <= 0:
+            return [1 if t is None else t for t in known]
+        exact = {i: left * chunks[i].chars / chars for i in unknown}
+        shares = {i: int(value) for i, value in exact.items()}
+        by_remainder = sorted(unknown, key=lambda i: shares[i] - exact[i])
+        for i in by_remainder[: left - sum(shares.values())]:
+            shares[i] += 1
+        return [shares[i] if t is None else t for i, t in enumerate(known)]
+
     def token_gaps(self) -> Iterator[tuple[float, int]]:
         """``(gap per token, tokens)`` for each chunk after the first.
 
-        A chunk that carried k tokens after a gap g stands for k gaps of g/k:
-        chunks are not tokens. A chunk whose token count is unknown counts as
-        one token; a chunk with no tokens is passed over.
+        A chunk that carried k tokens (see `chunk_tokens`) after a gap g
+        stands for k gaps of g/k: chunks are not tokens. A chunk with no
+        tokens is passed over.
         """
-        for previous, chunk in pairwise(self.chunks):
-            tokens = chunk.tokens if chunk.tokens is not None else 1
-            if tokens > 0:
-                yield (chunk.time - previous.time) / tokens, tokens
+        chunks = self.chunks
+        tokens = self.chunk_tokens()
+        for index in range(1, len(chunks)):
+            if tokens[index] > 0:
+                gap = chunks[index].time - chunks[index - 1].time
+                yield gap / tokens[index], tokens[index]
 
     def inter_token_latencies(self) -> list[float]:
         """Every gap between tokens, from the chunk timeline (see `token_gaps`)."""
