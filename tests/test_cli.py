@@ -39,12 +39,17 @@ class TestRun:
         assert "6/6 req" in captured.err  # the progress line
         loaded = Result.load(str(folder))
         assert loaded.total_requests == 6
-        assert loaded.run_config is not None and loaded.run_config.endpoint_config["time_to_first_token"] == 0.001
+        assert (
+            loaded.run_config is not None
+            and loaded.run_config.endpoint_config["time_to_first_token"] == 0.001
+        )
 
     def test_all_failed_exits_1(self, tmp_path: Path) -> None:
         """A run in which every request failed is a failed run."""
         payload = tmp_path / "p.jsonl"
-        payload.write_text(json.dumps({"prompt": "x", "fake": {"error": "server", "status_code": 503}}) + "\n")
+        payload.write_text(
+            json.dumps({"prompt": "x", "fake": {"error": "server", "status_code": 503}}) + "\n"
+        )
         args = ["run", "--endpoint", "fake", "--payload", str(payload), "--n-requests", "2"]
         assert main(args) == 1
 
@@ -62,8 +67,14 @@ class TestRun:
         ("args", "message"),
         [
             (["--endpoint", "nope", "--prompt", "x"], "no endpoint type 'nope'"),
-            (["--endpoint", "fake", "--prompt", "x", "--option", "colour=red"], "no option(s) ['colour']"),
-            (["--endpoint", "fake", "--prompt", "x", "--clients", "0"], "clients must be greater than 0"),
+            (
+                ["--endpoint", "fake", "--prompt", "x", "--option", "colour=red"],
+                "no option(s) ['colour']",
+            ),
+            (
+                ["--endpoint", "fake", "--prompt", "x", "--clients", "0"],
+                "clients must be greater than 0",
+            ),
             (["--endpoint", "fake", "--payload", "/does/not/exist.jsonl"], "exist.jsonl"),
         ],
     )
@@ -75,7 +86,9 @@ class TestRun:
         assert message in capsys.readouterr().err
 
 
-def test_demo_runs_against_the_simulated_server(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_runs_against_the_simulated_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The Quick start's demo: a real load test over HTTP against the built-in server."""
     folder = tmp_path / "demo"
     assert main(["demo", "--clients", "2", "--n-requests", "2", "--output", str(folder)]) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from importlib.metadata import EntryPoint
+
 import pytest
 import trio.testing
 
@@ -63,7 +64,9 @@ class TestEntryPoints:
         monkeypatch.setenv(plugins.PLUGINS_ENV_VAR, "other, example")
         assert "echo" in plugins.endpoint_types()
 
-    async def test_plugin_run_hooks_join_every_run(self, autojump_clock: trio.testing.MockClock) -> None:
+    async def test_plugin_run_hooks_join_every_run(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
         """A plugin's after_run hook is called for runs that did not name it."""
         plugin_example.finished_runs.clear()
         await Runner(plugin_example.EchoEndpoint()).run(payload={"prompt": "x"}, run_name="hooked")

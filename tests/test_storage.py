@@ -76,7 +76,9 @@ class TestRunFolders:
         assert loaded.run_config is not None
         assert loaded.run_config.payload == [payload]
         assert loaded.run_config.endpoint() == FakeEndpoint(output_tokens=5)
-        assert [attrs.asdict(r) for r in loaded.responses] == [attrs.asdict(r) for r in result.responses]
+        assert [attrs.asdict(r) for r in loaded.responses] == [
+            attrs.asdict(r) for r in result.responses
+        ]
         assert loaded.responses[0].input_payload == payload
 
     async def test_object_store_gets_segments_and_manifest(
@@ -85,7 +87,9 @@ class TestRunFolders:
         """Non-local storage receives numbered segments, then a complete manifest."""
         monkeypatch.setattr(SegmentedSink, "__init__", _small_segments(SegmentedSink.__init__))
         parent = memory_url()
-        await Runner(FakeEndpoint()).run(payload={"prompt": "x"}, clients=2, n_requests=5, output_path=parent, run_name="seg")
+        await Runner(FakeEndpoint()).run(
+            payload={"prompt": "x"}, clients=2, n_requests=5, output_path=parent, run_name="seg"
+        )
         fs, folder = resolve(f"{parent}/seg")
         names = sorted(p.rsplit("/", 1)[-1] for p in fs.ls(f"{folder}/responses", detail=False))
         assert names == ["manifest.json", *[f"segment-{i:05d}.jsonl" for i in range(4)]]
@@ -180,12 +184,23 @@ class TestSecrets:
         secret = "sk-SECRET-" + uuid.uuid4().hex
         endpoint = KeyedEndpoint(
             api_key=secret,
-            extra_headers={"Authorization": f"Bearer {secret}", "X-Api-Key": secret, "X-Trace": "ok"},
+            extra_headers={
+                "Authorization": f"Bearer {secret}",
+                "X-Api-Key": secret,
+                "X-Trace": "ok",
+            },
         )
         assert secret not in repr(endpoint)
-        result = await Runner(endpoint, output_path=str(tmp_path)).run(payload={"prompt": "x"}, run_name="s")
+        result = await Runner(endpoint, output_path=str(tmp_path)).run(
+            payload={"prompt": "x"}, run_name="s"
+        )
         files = list((tmp_path / "s").rglob("*"))
-        assert {f.name for f in files} >= {"run_config.json", "responses.jsonl", "summary.json", "stats.json"}
+        assert {f.name for f in files} >= {
+            "run_config.json",
+            "responses.jsonl",
+            "summary.json",
+            "stats.json",
+        }
         for file in files:
             assert secret.encode() not in file.read_bytes(), file
         assert result.run_config is not None
@@ -235,7 +250,9 @@ def s3_bucket() -> Iterator[str]:
 class TestS3:
     async def test_run_streams_to_s3_and_loads_back(self, s3_bucket: str) -> None:
         """A run saved to s3:// (a local moto server) loads back with equal stats."""
-        endpoint = FakeEndpoint(time_to_first_token=0.001, inter_token_latency=0.001, output_tokens=4)
+        endpoint = FakeEndpoint(
+            time_to_first_token=0.001, inter_token_latency=0.001, output_tokens=4
+        )
         result = await Runner(endpoint, output_path=f"{s3_bucket}/runs").run(
             payload={"prompt": "x y"}, clients=2, n_requests=3, run_name="s3run"
         )
