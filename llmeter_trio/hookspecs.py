@@ -28,6 +28,7 @@ import pluggy
 if TYPE_CHECKING:
     from .endpoints import Endpoint, InvocationResponse
     from .results import Result
+    from .schedules import Schedule
     from .tokenizers import Tokenizer
 
 PROJECT = "llmeter_trio"
@@ -46,6 +47,11 @@ def register_endpoints(register: Callable[[type[Endpoint]], None]) -> None:
 @hookspec
 def register_tokenizers(register: Callable[[str, Callable[..., Tokenizer]], None]) -> None:
     """Register tokenizer factories by name: ``register("dummy", DummyTokenizer)``."""
+
+
+@hookspec
+def register_schedules(register: Callable[[type[Schedule]], None]) -> None:
+    """Register schedule classes (registered under their ``name``): ``register(MySchedule)``."""
 
 
 @hookspec

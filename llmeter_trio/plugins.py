@@ -31,12 +31,17 @@ __all__ = [
     "endpoint_types",
     "get_endpoint_type",
     "get_plugin_manager",
+    "schedule_types",
     "tokenizer_factories",
 ]
 
 ENTRY_POINT_GROUP = "llmeter_trio"
 PLUGINS_ENV_VAR = "LLMETER_TRIO_PLUGINS"
-BUILTIN_PLUGINS = ("llmeter_trio.endpoints._plugin", "llmeter_trio.tokenizers")
+BUILTIN_PLUGINS = (
+    "llmeter_trio.endpoints._plugin",
+    "llmeter_trio.tokenizers",
+    "llmeter_trio.schedules",
+)
 
 _manager: pluggy.PluginManager | None = None
 
@@ -70,25 +75,27 @@ def get_plugin_manager() -> pluggy.PluginManager:
     return _manager
 
 
-def _collect(hook_name: str) -> dict[str, Any]:
+def _collect(hook_name: str, name_of: Callable[[Any], str] | None = None) -> dict[str, Any]:
+    """Call a registration hook; `name_of` names what a one-argument `register` gets."""
     found: dict[str, Any] = {}
 
-    def register_named(name: str, factory: Any) -> None:
-        found[name] = factory
+    def register(*args: Any) -> None:
+        if len(args) == 2:
+            found[args[0]] = args[1]
+            return
+        (registered,) = args
+        name = name_of(registered) if name_of else ""
+        if not name:
+            raise ValueError(f"{registered!r} has no name to register under")
+        found[name] = registered
 
-    def register_endpoint(cls: type[Endpoint]) -> None:
-        if not cls.endpoint_type:
-            raise ValueError(f"{cls.__name__} has no endpoint_type name to register under")
-        found[cls.endpoint_type] = cls
-
-    hook = getattr(get_plugin_manager().hook, hook_name)
-    hook(register=register_endpoint if hook_name == "register_endpoints" else register_named)
+    getattr(get_plugin_manager().hook, hook_name)(register=register)
     return found
 
 
 def endpoint_types() -> dict[str, type[Endpoint]]:
     """Every registered endpoint class, by name."""
-    return _collect("register_endpoints")
+    return _collect("register_endpoints", lambda cls: cls.endpoint_type)
 
 
 def get_endpoint_type(name: str) -> type[Endpoint]:
@@ -108,6 +115,11 @@ def endpoint_from_config(config: Mapping[str, Any]) -> Endpoint:
     if "endpoint_type" not in config:
         raise ValueError("endpoint configuration has no 'endpoint_type'")
     return get_endpoint_type(config["endpoint_type"]).from_config(config)
+
+
+def schedule_types() -> dict[str, Any]:
+    """Every registered schedule class, by name."""
+    return _collect("register_schedules", lambda cls: cls.name)
 
 
 def tokenizer_factories() -> dict[str, Callable[..., Any]]:

@@ -42,7 +42,8 @@ class Result:
     """The outcome of one run: its records (unless low-memory) and what they add up to.
 
     The summary fields are LLMeter's; `interrupted` says the run was stopped
-    early (Ctrl-C, SIGTERM, an error, or a crash seen when loading).
+    early (Ctrl-C, SIGTERM, an error, or a crash seen when loading), and
+    `generator` whether the load generator itself was a bottleneck.
     """
 
     responses: list[InvocationResponse] = attrs.field(factory=list, repr=False)
@@ -61,6 +62,9 @@ class Result:
     last_request_time: datetime | None = None
     end_time: datetime | None = None
     interrupted: bool = False
+    # the generator's own health: event-loop lag, CPU, and `warnings` with
+    # `bottleneck` set when the generator, not the endpoint, may have set the pace
+    generator: dict[str, Any] = attrs.field(factory=dict)
     run_config: RunConfig | None = attrs.field(default=None, repr=False)
     _run_stats: RunStats | None = attrs.field(default=None, repr=False, alias="run_stats")
     _saved_stats: dict[str, Any] | None = attrs.field(default=None, repr=False, alias="saved_stats")
@@ -113,9 +117,14 @@ class Result:
         statistics are the saved ones, or are recomputed by streaming the
         records when the run never wrote them (it was killed). A folder holding
         no summary still loads from its configuration and records, marked
-        `interrupted`.
+        `interrupted`. A folder saved by LLMeter (its documents have no
+        ``schema_version``) is read by `llmeter_trio.compat.load_llmeter_result`.
         """
+        from .compat import is_llmeter_run, load_llmeter_result  # compat imports this module
+
         url = os.fspath(result_path)
+        if is_llmeter_run(url):
+            return load_llmeter_result(url, load_responses=load_responses)
         fs, folder = resolve(url)
         summary_path = posixpath.join(folder, SUMMARY_FILE)
         config_path = posixpath.join(folder, RUN_CONFIG_FILE)

@@ -32,6 +32,13 @@ class RunConfig:
     low_memory: bool = False
     output_path: str | None = None  # the run folder
     payload: list[dict[str, Any]] = attrs.field(factory=list)
+    schedule: dict[str, Any] | None = None  # an open-loop schedule's config; None: closed loop
+    warmup_requests: int | None = None
+    warmup_seconds: float | None = None
+    cooldown_requests: int | None = None
+    cooldown_seconds: float | None = None
+    lag_tolerance: float = 0.025  # seconds of schedule or event-loop lag (p99) before a warning
+    rate_tolerance: float = 0.05  # achieved rate below intended by more than this: a warning
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "endpoint_config", scrub_secrets(self.endpoint_config))

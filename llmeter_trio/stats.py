@@ -49,6 +49,10 @@ REQUEST_METRICS = (
     "time_to_first_token",
     "time_to_first_content_token",
 )
+# Latency counted from when the request was due, not when it was sent: the
+# difference is the schedule lag, time the request spent waiting on the
+# load generator (or on a concurrency cap).
+INTENDED_METRICS = ("time_to_first_token_from_intended", "time_to_last_token_from_intended")
 ITL_METRIC = "inter_token_latency"
 
 
@@ -137,18 +141,28 @@ class LogHistogram:
 
 
 class RunStats:
-    """Accumulates a run's records into the statistics LLMeter users know."""
+    """Accumulates a run's records into the statistics LLMeter users know.
+
+    Records marked `excluded` (warm-up, cool-down) are counted as such and
+    otherwise left out: every other statistic covers the measurement window.
+    """
 
     def __init__(self) -> None:
         self.columns: dict[str, array[float]] = {m: array("d") for m in REQUEST_METRICS}
+        self.from_intended: dict[str, array[float]] = {m: array("d") for m in INTENDED_METRICS}
+        self.schedule_lag: array[float] = array("d")
         self.inter_token_latency = LogHistogram()
         self.total_requests = 0
+        self.excluded_requests = 0
         self.failed_requests = 0
         self.errors_by_class: Counter[str] = Counter()
         self.total_input_tokens = 0
         self.total_output_tokens = 0
         self.total_cached_input_tokens = 0
         self.total_reasoning_output_tokens = 0
+        self.intended_span = _Span()
+        self.send_span = _Span()
+        self.window = _Span()  # first send to last end of the measured requests
 
     @classmethod
     def of(cls, responses: Iterable[InvocationResponse]) -> RunStats:
@@ -161,6 +175,10 @@ class RunStats:
     def add(self, response: InvocationResponse) -> None:
         """Count one record."""
         self.total_requests += 1
+        if response.excluded is not None:
+            self.excluded_requests += 1
+            return
+        self._add_timing(response)
         if response.num_tokens_input is not None:
             self.total_input_tokens += response.num_tokens_input
         if response.num_tokens_output is not None:
@@ -178,19 +196,47 @@ class RunStats:
             value = getattr(response, metric)
             if value is not None:
                 column.append(value)
+        lag = _lag(response)
+        if lag is not None:
+            for metric, column in self.from_intended.items():
+                value = getattr(response, metric.removesuffix("_from_intended"))
+                if value is not None:
+                    column.append(value + lag)
         for gap, tokens in response.token_gaps():
             self.inter_token_latency.add(gap, tokens)
 
+    def _add_timing(self, response: InvocationResponse) -> None:
+        send = response.send_time
+        if send is None:
+            return
+        self.send_span.add(send)
+        self.window.add(send)
+        self.window.add(send + (response.time_to_last_token or 0.0))
+        if response.intended_send_time is not None:
+            self.intended_span.add(response.intended_send_time)
+            self.schedule_lag.append(send - response.intended_send_time)
+
+    @property
+    def measured_requests(self) -> int:
+        """Requests inside the measurement window."""
+        return self.total_requests - self.excluded_requests
+
     def to_dict(self, total_test_time: float | None) -> dict[str, Any]:
-        """The flat stats dictionary: ``"{metric}-{aggregation}"`` keys and run totals."""
-        minutes = total_test_time / 60 if total_test_time else None
+        """The flat stats dictionary: ``"{metric}-{aggregation}"`` keys and run totals.
+
+        Rates are over `total_test_time`, or over the measurement window when
+        warm-up or cool-down requests were excluded.
+        """
+        duration = self.window.length if self.excluded_requests else total_test_time
+        minutes = duration / 60 if duration else None
+        measured = self.measured_requests
         stats: dict[str, Any] = {
             "total_requests": self.total_requests,
+            "measured_requests": measured,
+            "excluded_requests": self.excluded_requests,
             "failed_requests": self.failed_requests,
-            "failed_requests_rate": (
-                self.failed_requests / self.total_requests if self.total_requests else 0.0
-            ),
-            "requests_per_minute": self.total_requests / minutes if minutes else None,
+            "failed_requests_rate": self.failed_requests / measured if measured else 0.0,
+            "requests_per_minute": measured / minutes if minutes else None,
             "total_input_tokens": self.total_input_tokens,
             "total_output_tokens": self.total_output_tokens,
             "total_cached_input_tokens": self.total_cached_input_tokens,
@@ -201,11 +247,47 @@ class RunStats:
             "average_output_tokens_per_minute": (
                 self.total_output_tokens / minutes if minutes else None
             ),
+            "intended_request_rate": self.intended_span.rate,
+            "achieved_request_rate": self.send_span.rate,
             "errors_by_class": dict(sorted(self.errors_by_class.items())),
         }
-        for metric, column in self.columns.items():
+        columns = {**self.columns, **self.from_intended, "schedule_lag": self.schedule_lag}
+        for metric, column in columns.items():
             for aggregation, value in summarize(column).items():
                 stats[f"{metric}-{aggregation}"] = value
         for aggregation, value in self.inter_token_latency.summary().items():
             stats[f"{ITL_METRIC}-{aggregation}"] = value
         return stats
+
+
+def _lag(response: InvocationResponse) -> float | None:
+    if response.send_time is None or response.intended_send_time is None:
+        return None
+    return response.send_time - response.intended_send_time
+
+
+class _Span:
+    """The smallest and largest of some times, and how many there were."""
+
+    __slots__ = ("count", "first", "last")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first = math.inf
+        self.last = -math.inf
+
+    def add(self, time: float) -> None:
+        self.count += 1
+        self.first = min(self.first, time)
+        self.last = max(self.last, time)
+
+    @property
+    def length(self) -> float | None:
+        return self.last - self.first if self.count else None
+
+    @property
+    def rate(self) -> float | None:
+        """Events per second between the first and the last (None for fewer than two)."""
+        if self.count < 2 or self.last <= self.first:
+            return None
+        return (self.count - 1) / (self.last - self.first)

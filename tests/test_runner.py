@@ -115,6 +115,7 @@ class TestKnownLatencies:
             "first_request_time",
             "last_request_time",
             "end_time",
+            "generator",
         ):
             low_stats.pop(key)
             stats.pop(key)

@@ -90,7 +90,8 @@ class InvocationResponse:
     intended_send_time: float | None = None  # run clock: when the schedule wanted it sent
     send_time: float | None = None  # run clock: when it was handed to the transport
     connect_time: float | None = None  # seconds spent opening a new connection; None if reused
-    client: int | None = None  # which client of the run sent it
+    client: int | None = None  # which client of the run sent it (closed loop)
+    excluded: str | None = None  # "warmup" / "cooldown": left out of the statistics
 
     @property
     def failed(self) -> bool:

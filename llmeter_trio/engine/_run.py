@@ -39,11 +39,14 @@ from ..endpoints import (
 )
 from ..results import Result
 from ..run_config import RunConfig
+from ..schedules import OpenLoopSchedule
 from ..stats import RunStats
 from ..storage import ResponseSink, converter
 from ..tokenizers import Tokenizer, count_tokens
 from ._hooks import RunHooks
-from ._payloads import client_payloads
+from ._load import OPEN_LOOP_POOL, closed_loop, open_loop
+from ._monitor import GeneratorMonitor, generator_warnings
+from ._window import exclusion
 
 __all__ = [
     "CHANNEL_CAPACITY",
@@ -89,6 +92,7 @@ class _Run:
     payloads: list[dict[str, Any]]
     sink: ResponseSink | None
     progress: LiveProgress
+    schedule: OpenLoopSchedule | None = None
     run_start: float = attrs.field(init=False)
     wall_start: datetime = attrs.field(init=False)
     load_end: float | None = None
@@ -102,6 +106,8 @@ class _Run:
     callbacks_ok: bool = True
     forced: bool = False
     load_scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
+    monitor: GeneratorMonitor = attrs.field(factory=GeneratorMonitor)
+    health: dict[str, Any] = attrs.field(factory=dict)
     writer_scope: trio.CancelScope = attrs.field(factory=lambda: trio.CancelScope(shield=True))
 
     # -- the run as a whole ---------------------------------------------------
@@ -129,13 +135,16 @@ class _Run:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._write_records, receive)
             watcher = await nursery.start(self._watch_signals)
+            nursery.start_soon(self.monitor.run)
             try:
                 with self.load_scope:
                     async with send:
                         await self._generate_load(send)
             finally:
                 self.load_end = trio.current_time()
+                self.health = self.monitor.report()
                 watcher.cancel()
+                nursery.cancel_scope.cancel()  # the monitor; the writer is shielded
 
     async def _finish(self, interrupted: bool) -> Result:
         if self.load_end is None:
@@ -159,6 +168,11 @@ class _Run:
         if config.run_duration is not None:
             n_requests = self.stats.total_requests // config.clients
         endpoint = self.endpoint
+        health = dict(self.health)
+        warnings = generator_warnings(
+            health, self.stats.to_dict(total_test_time), config.lag_tolerance, config.rate_tolerance
+        )
+        health.update(bottleneck=bool(warnings), warnings=warnings)
         return Result(
             responses=[] if config.low_memory else self.responses,
             total_requests=self.stats.total_requests,
@@ -176,6 +190,7 @@ class _Run:
             last_request_time=self._wall(self.last_send),
             end_time=self._wall(total_test_time),
             interrupted=interrupted,
+            generator=health,
             run_config=config,
             run_stats=self.stats,
         )
@@ -214,33 +229,39 @@ class _Run:
             if grace is None:
                 grace = config.timeout if config.timeout is not None else DEFAULT_DRAIN_TIMEOUT
             self.load_scope.deadline = self.stop_at + grace
-        async with self.endpoint.open_session(config.clients), trio.open_nursery() as clients:
-            for client in range(config.clients):
-                clients.start_soon(self._client, client, send.clone())
+        schedule = self.schedule
+        if schedule is None:
+            async with self.endpoint.open_session(config.clients):
+                await closed_loop(
+                    self.issue, self.payloads, clients=config.clients, n_requests=config.n_requests,
+                    seed=config.seed, stop_at=self.stop_at, send=send,
+                )  # fmt: skip
+        else:
+            async with self.endpoint.open_session(schedule.max_concurrency or OPEN_LOOP_POOL):
+                await open_loop(
+                    self.issue, self.payloads, schedule, n_requests=config.n_requests,
+                    seed=config.seed, run_start=self.run_start, stop_at=self.stop_at, send=send,
+                )  # fmt: skip
 
-    async def _client(self, client: int, send: trio.MemorySendChannel[InvocationResponse]) -> None:
-        payloads = client_payloads(self.payloads, self.config.seed, client)
-        limit = self.config.n_requests
-        async with send:
-            sent = 0
-            while (limit is None or sent < limit) and trio.current_time() < self.stop_at:
-                await self._one_request(client, next(payloads), send)
-                sent += 1
-
-    async def _one_request(
+    async def issue(
         self,
-        client: int,
         payload: dict[str, Any],
+        intended: float,
+        client: int | None,
         send: trio.MemorySendChannel[InvocationResponse],
     ) -> None:
-        payload = dict(payload)  # before_invoke may change it in place
-        await self.hooks.call("before_invoke", payload=payload)
-        prepared = self.endpoint.prepare_payload(payload)
-        intended = trio.current_time()
+        """Send one request due at `intended`; hand its record to the writer, whatever happens."""
+        index = self.progress.started
         self.progress.started += 1
+        excluded = exclusion(self.config, index, intended - self.run_start)
+        payload = dict(payload)  # before_invoke may change it in place
         response: InvocationResponse | None = None
+        sent = intended
         try:
-            response = await self._invoke(prepared)
+            await self.hooks.call("before_invoke", payload=payload)
+            payload = self.endpoint.prepare_payload(payload)
+            sent = trio.current_time()
+            response = await self._invoke(payload)
         except Exception as exc:
             error_class, status = classify_exception(exc)
             response = InvocationResponse.error_output(
@@ -252,10 +273,10 @@ class _Run:
                     "cancelled: the run stopped while this request was in flight",
                     ErrorClass.CANCELLED,
                 )
-                self._stamp(cancelled, client, intended, prepared)
+                self._stamp(cancelled, client, intended, sent, payload, excluded)
                 with trio.CancelScope(shield=True):
                     await _deliver(send, cancelled)
-        self._stamp(response, client, intended, prepared)
+        self._stamp(response, client, intended, sent, payload, excluded)
         await _deliver(send, response)
 
     async def _invoke(self, prepared: dict[str, Any]) -> InvocationResponse:
@@ -269,11 +290,18 @@ class _Run:
         )
 
     def _stamp(
-        self, response: InvocationResponse, client: int, intended: float, payload: dict[str, Any]
+        self,
+        response: InvocationResponse,
+        client: int | None,
+        intended: float,
+        sent: float,
+        payload: dict[str, Any],
+        excluded: str | None,
     ) -> None:
         """Set what the engine knows about a record: who sent it, and when (run clock)."""
         response.client = client
-        send_time = response.send_time if response.send_time is not None else intended
+        response.excluded = excluded
+        send_time = response.send_time if response.send_time is not None else sent
         response.send_time = send_time - self.run_start
         response.intended_send_time = intended - self.run_start
         response.request_time = self.wall_start + timedelta(seconds=response.send_time)
@@ -352,7 +380,10 @@ async def execute_run(
     payloads: list[dict[str, Any]],
     sink: ResponseSink | None,
     progress: LiveProgress | None = None,
+    schedule: OpenLoopSchedule | None = None,
 ) -> Result:
-    """Run one closed-loop load as `config` says and return its result."""
-    run = _Run(config, endpoint, tokenizer, hooks, payloads, sink, progress or LiveProgress())
+    """Run the load as `config` says (closed loop, or `schedule`) and return its result."""
+    run = _Run(
+        config, endpoint, tokenizer, hooks, payloads, sink, progress or LiveProgress(), schedule
+    )
     return await run.execute()

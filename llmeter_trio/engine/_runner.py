@@ -14,11 +14,13 @@ import attrs
 from ..endpoints import Endpoint
 from ..results import RUN_CONFIG_FILE, Result
 from ..run_config import RunConfig
+from ..schedules import ClosedLoop, OpenLoopSchedule, Schedule, TraceReplay
 from ..storage import converter, has_records, open_sink, resolve, write_json
 from ..tokenizers import DummyTokenizer, Tokenizer, tokenizer_to_config
 from ._hooks import RunHooks
 from ._payloads import PayloadInput, normalize_payloads
 from ._run import LiveProgress, execute_run
+from ._window import check_window
 
 __all__ = ["Runner"]
 
@@ -72,6 +74,13 @@ class Runner:
     low_memory: bool = False
     seed: int | None = None
     drain_timeout: float | None = None
+    schedule: Schedule | None = None
+    warmup_requests: int | None = None
+    warmup_seconds: float | None = None
+    cooldown_requests: int | None = None
+    cooldown_seconds: float | None = None
+    lag_tolerance: float = 0.025
+    rate_tolerance: float = 0.05
 
     async def run(
         self,
@@ -89,61 +98,91 @@ class Runner:
         output_path: str | os.PathLike[str] | None = None,
         tokenizer: Tokenizer | None = None,
         seed: int | None = None,
+        schedule: Schedule | None = None,
+        warmup_requests: int | None = None,
+        warmup_seconds: float | None = None,
+        cooldown_requests: int | None = None,
+        cooldown_seconds: float | None = None,
+        lag_tolerance: float | None = None,
+        rate_tolerance: float | None = None,
         progress: LiveProgress | None = None,
     ) -> Result:
         """Run the load and return its `Result` (also saved, when there is an output path).
 
-        Arguments left as None take the Runner's value. Pass a `LiveProgress`
-        to watch the counts while the run goes on.
+        Arguments left as None take the Runner's value; `callbacks` add to the
+        Runner's. Pass a `LiveProgress` to watch the counts while the run goes on.
         """
-        if n_requests is None and run_duration is None:
-            n_requests, run_duration = self.n_requests, self.run_duration
-        if n_requests is not None and run_duration is not None:
-            raise ValueError("give n_requests or run_duration, not both")
-        clients = clients if clients is not None else self.clients
-        timeout = timeout if timeout is not None else self.timeout
-        drain_timeout = drain_timeout if drain_timeout is not None else self.drain_timeout
-        low_memory = low_memory if low_memory is not None else self.low_memory
-        _check_positive("clients", clients, integer=True)
-        _check_positive("n_requests", n_requests, integer=True)
-        _check_positive("run_duration", run_duration)
-        _check_positive("timeout", timeout)
-        if drain_timeout is not None and drain_timeout < 0:
-            raise ValueError(f"drain_timeout must be 0 or more, not {drain_timeout!r}")
-
-        payloads = normalize_payloads(payload if payload is not None else self.payload)
-        if n_requests is None and run_duration is None:
-            n_requests = len(payloads)
-        run_name = run_name or self.run_name or datetime.now().strftime("%Y%m%d-%H%M%S")
-        parent = output_path if output_path is not None else self.output_path
-        run_folder = None if parent is None else posixpath.join(os.fspath(parent), run_name)
-        if low_memory and run_folder is None:
-            raise ValueError("low_memory=True keeps no records in memory: it needs an output_path")
-        tokenizer = tokenizer or self.tokenizer or DummyTokenizer()
-
-        config = RunConfig(
-            endpoint_config=self.endpoint.to_config(),
-            tokenizer_config=tokenizer_to_config(tokenizer),
-            clients=clients,
-            n_requests=n_requests,
-            run_duration=run_duration,
-            timeout=timeout,
-            drain_timeout=drain_timeout,
-            seed=seed
-            if seed is not None
-            else (self.seed if self.seed is not None else random.randrange(2**32)),
-            run_name=run_name,
-            run_description=run_description or self.run_description,
-            low_memory=low_memory,
-            output_path=run_folder,
-            payload=payloads,
-        )
+        given = {k: v for k, v in locals().items() if k not in ("self", "progress", "callbacks")}
+        overrides = {k: v for k, v in given.items() if v is not None}
+        if n_requests is not None or run_duration is not None:  # a bound given here wins whole
+            overrides.update(n_requests=n_requests, run_duration=run_duration)
+        all_callbacks = [*(self.callbacks or ()), *(callbacks or ())]
+        settings = attrs.evolve(self, **overrides, callbacks=all_callbacks)
+        config, schedule_obj, payloads = _plan(settings)
         sink = None
-        if run_folder is not None:
-            _start_run_folder(run_folder, config)
-            sink = open_sink(run_folder)
-        hooks = RunHooks([*(self.callbacks or ()), *(callbacks or ())])
-        return await execute_run(config, self.endpoint, tokenizer, hooks, payloads, sink, progress)
+        if config.output_path is not None:
+            _start_run_folder(config.output_path, config)
+            sink = open_sink(config.output_path)
+        hooks = RunHooks(settings.callbacks or ())
+        tokenizer_obj = settings.tokenizer or DummyTokenizer()
+        return await execute_run(
+            config, self.endpoint, tokenizer_obj, hooks, payloads, sink, progress, schedule_obj
+        )
+
+
+def _plan(settings: Runner) -> tuple[RunConfig, OpenLoopSchedule | None, list[dict[str, Any]]]:
+    """Check a run's settings and turn them into its saved configuration."""
+    n_requests, run_duration = settings.n_requests, settings.run_duration
+    if n_requests is not None and run_duration is not None:
+        raise ValueError("give n_requests or run_duration, not both")
+    clients, schedule = settings.clients, settings.schedule
+    if isinstance(schedule, ClosedLoop):
+        clients, schedule = schedule.clients, None
+    if schedule is not None and not isinstance(schedule, OpenLoopSchedule):
+        raise TypeError(f"schedule must be a Schedule (ClosedLoop, Poisson, ...), not {schedule!r}")
+    if schedule is None:
+        _check_positive("clients", clients, integer=True)
+    else:
+        clients = schedule.max_concurrency or 0
+    _check_positive("n_requests", n_requests, integer=True)
+    _check_positive("run_duration", run_duration)
+    _check_positive("timeout", settings.timeout)
+    if settings.drain_timeout is not None and settings.drain_timeout < 0:
+        raise ValueError(f"drain_timeout must be 0 or more, not {settings.drain_timeout!r}")
+
+    payloads = normalize_payloads(settings.payload)
+    if n_requests is None and run_duration is None and not isinstance(schedule, TraceReplay):
+        n_requests = len(payloads)
+    run_name = settings.run_name or datetime.now().strftime("%Y%m%d-%H%M%S")
+    parent = settings.output_path
+    run_folder = None if parent is None else posixpath.join(os.fspath(parent), run_name)
+    if settings.low_memory and run_folder is None:
+        raise ValueError("low_memory=True keeps no records in memory: it needs an output_path")
+    seed = settings.seed if settings.seed is not None else random.randrange(2**32)
+    config = RunConfig(
+        endpoint_config=settings.endpoint.to_config(),
+        tokenizer_config=tokenizer_to_config(settings.tokenizer or DummyTokenizer()),
+        clients=clients,
+        n_requests=n_requests,
+        run_duration=run_duration,
+        timeout=settings.timeout,
+        drain_timeout=settings.drain_timeout,
+        seed=seed,
+        run_name=run_name,
+        run_description=settings.run_description,
+        low_memory=settings.low_memory,
+        output_path=run_folder,
+        payload=payloads,
+        schedule=schedule.to_config() if schedule is not None else None,
+        warmup_requests=settings.warmup_requests,
+        warmup_seconds=settings.warmup_seconds,
+        cooldown_requests=settings.cooldown_requests,
+        cooldown_seconds=settings.cooldown_seconds,
+        lag_tolerance=settings.lag_tolerance,
+        rate_tolerance=settings.rate_tolerance,
+    )
+    check_window(config)
+    return config, schedule, payloads
 
 
 def _start_run_folder(run_folder: str, config: RunConfig) -> None:

@@ -1,0 +1,97 @@
+"""Issuing requests: closed-loop clients, or an open-loop dispatcher following a schedule."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import trio
+
+from ..endpoints import InvocationResponse
+from ..schedules import Arrival, OpenLoopSchedule
+from ._payloads import client_payloads
+
+__all__ = ["OPEN_LOOP_POOL", "closed_loop", "open_loop"]
+
+Send = trio.MemorySendChannel[InvocationResponse]
+# issue(payload, intended, client, send): send one request and hand its record to the writer
+Issue = Callable[[dict[str, Any], float, "int | None", Send], Awaitable[None]]
+
+OPEN_LOOP_POOL = 4096  # connections an uncapped open-loop run may open
+
+
+async def closed_loop(
+    issue: Issue,
+    payloads: list[dict[str, Any]],
+    *,
+    clients: int,
+    n_requests: int | None,
+    seed: int,
+    stop_at: float,
+    send: Send,
+) -> None:
+    """`clients` tasks, each sending its next request when its last one ended."""
+
+    async def client(number: int) -> None:
+        stream = client_payloads(payloads, seed, number)
+        sent = 0
+        while (n_requests is None or sent < n_requests) and trio.current_time() < stop_at:
+            await issue(next(stream), trio.current_time(), number, send)
+            sent += 1
+
+    async with trio.open_nursery() as nursery:
+        for number in range(clients):
+            nursery.start_soon(client, number)
+
+
+def _payload_for(
+    arrival: Arrival, payloads: list[dict[str, Any]], stream: Iterator[dict[str, Any]]
+) -> dict[str, Any]:
+    if arrival.payload is None:
+        return next(stream)
+    if isinstance(arrival.payload, dict):
+        return arrival.payload
+    if not 0 <= arrival.payload < len(payloads):
+        raise ValueError(
+            f"the schedule asks for payload #{arrival.payload}; there are {len(payloads)}"
+        )
+    return payloads[arrival.payload]
+
+
+async def open_loop(
+    issue: Issue,
+    payloads: list[dict[str, Any]],
+    schedule: OpenLoopSchedule,
+    *,
+    n_requests: int | None,
+    seed: int,
+    run_start: float,
+    stop_at: float,
+    send: Send,
+) -> None:
+    """Send each request when the schedule says it is due, whatever earlier ones do.
+
+    With `max_concurrency`, a due request first waits for a free slot (in
+    order); its intended time stays its due time, so the wait shows as lag.
+    """
+    stream = client_payloads(payloads, seed, 0)
+    slots = trio.Semaphore(schedule.max_concurrency) if schedule.max_concurrency else None
+
+    async def run_one(payload: dict[str, Any], due: float) -> None:
+        try:
+            await issue(payload, due, None, send)
+        finally:
+            if slots is not None:
+                slots.release()
+
+    async with trio.open_nursery() as nursery:
+        for index, arrival in enumerate(schedule.arrivals(random.Random(seed))):
+            due = run_start + arrival.time
+            if (n_requests is not None and index >= n_requests) or due >= stop_at:
+                break
+            await trio.sleep_until(due)
+            payload = _payload_for(arrival, payloads, stream)
+            if slots is not None:
+                await slots.acquire()
+            nursery.start_soon(run_one, payload, due)

@@ -1,0 +1,275 @@
+"""Schedules: when each request of a run is due.
+
+A **closed loop** (`ClosedLoop`) has N clients, each sending its next request
+when its last answer ends: the endpoint's speed sets the pace, so a slow
+endpoint is offered less load. An **open loop** sends requests when they are
+due whatever happened to earlier ones (`ConstantRate`, `Poisson`, `Gamma`,
+`Ramp`, `TraceReplay`), as independent users do; queueing then shows up as
+latency instead of hiding as a lower request rate (coordinated omission).
+
+Open-loop schedules yield `Arrival`s: a due time in seconds from the run's
+start and, optionally, the payload to send. They are seeded, so the same seed
+gives the same arrivals. Any of them takes `max_concurrency` to cap how many
+requests are in flight; a request that waits for a slot still counts its wait
+from its due time.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+import attrs
+
+from .hookspecs import hookimpl
+from .storage import loads, resolve
+
+__all__ = [
+    "Arrival",
+    "ClosedLoop",
+    "ConstantRate",
+    "Gamma",
+    "OpenLoopSchedule",
+    "Poisson",
+    "Ramp",
+    "Schedule",
+    "TraceReplay",
+    "schedule_from_config",
+]
+
+
+@attrs.frozen
+class Arrival:
+    """One due request: when (seconds from the run's start) and, optionally, what to send.
+
+    `payload` is None (draw the next payload), an index into the run's
+    payloads, or a payload dict.
+    """
+
+    time: float
+    payload: int | dict[str, Any] | None = None
+
+
+def _positive(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be greater than 0, not {value!r}")
+
+
+def _cap(_: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    if value is not None and (not isinstance(value, int) or value < 1):
+        raise ValueError(f"{attribute.name} must be a whole number of 1 or more, not {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class Schedule:
+    """Base of every schedule; `name` is what it is registered and saved under."""
+
+    name: ClassVar[str] = ""
+
+    def to_config(self) -> dict[str, Any]:
+        """The saved form: ``{"schedule": NAME, **options}``."""
+        return {"schedule": self.name, **attrs.asdict(self)}
+
+
+@attrs.frozen(kw_only=True)
+class ClosedLoop(Schedule):
+    """`clients` clients, each sending its next request when its last one ends."""
+
+    name = "closed"
+    clients: int = attrs.field(default=1, validator=_cap)
+
+
+@attrs.frozen(kw_only=True)
+class OpenLoopSchedule(Schedule):
+    """A schedule of due times, independent of how fast the endpoint answers."""
+
+    max_concurrency: int | None = attrs.field(default=None, validator=_cap)
+
+    def arrivals(self, rng: random.Random) -> Iterator[Arrival]:
+        """Due requests in time order; may be endless (the run's bound stops it)."""
+        raise NotImplementedError
+
+
+def _from_gaps(gaps: Callable[[], float]) -> Iterator[Arrival]:
+    now = 0.0
+    while True:
+        yield Arrival(now)
+        now += gaps()
+
+
+@attrs.frozen(kw_only=True)
+class ConstantRate(OpenLoopSchedule):
+    """`rate` requests per second, evenly spaced."""
+
+    name = "constant"
+    rate: float = attrs.field(validator=_positive)
+
+    def arrivals(self, rng: random.Random) -> Iterator[Arrival]:
+        count = 0
+        while True:
+            yield Arrival(count / self.rate)
+            count += 1
+
+
+@attrs.frozen(kw_only=True)
+class Poisson(OpenLoopSchedule):
+    """`rate` requests per second on average, with exponential gaps (independent users)."""
+
+    name = "poisson"
+    rate: float = attrs.field(validator=_positive)
+
+    def arrivals(self, rng: random.Random) -> Iterator[Arrival]:
+        return _from_gaps(lambda: rng.expovariate(self.rate))
+
+
+@attrs.frozen(kw_only=True)
+class Gamma(OpenLoopSchedule):
+    """`rate` requests per second on average, with gamma-distributed gaps.
+
+    `burstiness` is the gamma shape: 1 is Poisson, below 1 burstier (clumps
+    and lulls), above 1 more regular.
+    """
+
+    name = "gamma"
+    rate: float = attrs.field(validator=_positive)
+    burstiness: float = attrs.field(default=1.0, validator=_positive)
+
+    def arrivals(self, rng: random.Random) -> Iterator[Arrival]:
+        scale = 1 / (self.rate * self.burstiness)
+        return _from_gaps(lambda: rng.gammavariate(self.burstiness, scale))
+
+
+@attrs.frozen(kw_only=True)
+class Ramp(OpenLoopSchedule):
+    """A rate rising (or falling) linearly from `start_rate` to `end_rate` over
+    `duration` seconds, then holding `end_rate`.
+
+    Arrivals are evenly spaced in expected count (the k-th is due when the
+    expected number of arrivals reaches k), or Poisson with `poisson=True`.
+    """
+
+    name = "ramp"
+    start_rate: float = attrs.field(validator=attrs.validators.ge(0))
+    end_rate: float = attrs.field(validator=_positive)
+    duration: float = attrs.field(validator=_positive)
+    poisson: bool = False
+
+    def rate_at(self, t: float) -> float:
+        """The intended rate at `t` seconds."""
+        if t >= self.duration:
+            return self.end_rate
+        return self.start_rate + (self.end_rate - self.start_rate) * t / self.duration
+
+    def expected_count(self, t: float) -> float:
+        """Expected arrivals by `t`: the integral of the rate."""
+        within = min(t, self.duration)
+        count = self.start_rate * within + (self.end_rate - self.start_rate) * within**2 / (
+            2 * self.duration
+        )
+        return count + self.end_rate * max(0.0, t - self.duration)
+
+    def time_of_count(self, count: float) -> float:
+        """The time at which `expected_count` reaches `count` (its inverse)."""
+        at_end = self.expected_count(self.duration)
+        if count >= at_end:
+            return self.duration + (count - at_end) / self.end_rate
+        slope = (self.end_rate - self.start_rate) / self.duration
+        if slope == 0:
+            return count / self.start_rate
+        # slope/2 t^2 + start t - count = 0, the root in [0, duration]
+        return (-self.start_rate + math.sqrt(self.start_rate**2 + 2 * slope * count)) / slope
+
+    def arrivals(self, rng: random.Random) -> Iterator[Arrival]:
+        count = 0.0
+        while True:
+            yield Arrival(self.time_of_count(count))
+            count += rng.expovariate(1.0) if self.poisson else 1.0
+
+
+@attrs.frozen(kw_only=True)
+class TraceReplay(OpenLoopSchedule):
+    """Replays recorded arrival times from a file (any fsspec URL).
+
+    The file is JSONL, one ``{"timestamp": seconds}`` per line, optionally with
+    ``"payload"``: an index into the run's payloads or a payload object; or
+    plain text with one number per line. Times are relative to the first one
+    and multiplied by `time_scale` (0.5 replays twice as fast).
+    """
+
+    name = "trace"
+    path: str
+    time_scale: float = attrs.field(default=1.0, validator=_positive)
+
+    def load(self) -> list[Arrival]:
+        """The trace's arrivals, checked and sorted."""
+        fs, path = resolve(os.fspath(self.path))
+        with fs.open(path, "rb") as f:
+            lines = f.read().splitlines()
+        raw: list[Arrival] = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            raw.append(_trace_line(line, f"{self.path}, line {number}"))
+        if not raw:
+            raise ValueError(f"{self.path}: the trace has no arrivals")
+        raw.sort(key=lambda a: a.time)
+        start = raw[0].time
+        return [Arrival((a.time - start) * self.time_scale, a.payload) for a in raw]
+
+    def arrivals(self, rng: random.Random) -> Iterator[Arrival]:
+        return iter(self.load())
+
+
+def _trace_line(line: bytes, where: str) -> Arrival:
+    try:
+        value = loads(line)
+    except ValueError:
+        raise ValueError(f"{where}: not JSON nor a number") from None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Arrival(float(value))
+    if not isinstance(value, dict) or not isinstance(value.get("timestamp"), int | float):
+        raise ValueError(f'{where}: expected a number or {{"timestamp": seconds, ...}}')
+    payload = value.get("payload")
+    if payload is not None and not isinstance(payload, int | dict):
+        raise ValueError(f"{where}: 'payload' must be an index or an object")
+    return Arrival(float(value["timestamp"]), payload)
+
+
+BUILTIN_SCHEDULES: tuple[type[Schedule], ...] = (
+    ClosedLoop,
+    ConstantRate,
+    Poisson,
+    Gamma,
+    Ramp,
+    TraceReplay,
+)
+
+
+@hookimpl
+def register_schedules(register: Callable[[type[Schedule]], None]) -> None:
+    """Register the schedules that ship with llmeter-trio."""
+    for schedule in BUILTIN_SCHEDULES:
+        register(schedule)
+
+
+def schedule_from_config(config: dict[str, Any]) -> Schedule:
+    """Rebuild a schedule from `Schedule.to_config()` output, through the plugins."""
+    from .plugins import schedule_types
+
+    known = schedule_types()
+    name = config.get("schedule")
+    if name not in known:
+        raise KeyError(f"no schedule {name!r} is registered; known: {sorted(known)}")
+    cls = known[name]
+    options = {k: v for k, v in config.items() if k != "schedule"}
+    names = {f.name for f in attrs.fields(cls)}
+    unknown = set(options) - names
+    if unknown:
+        raise ValueError(
+            f"schedule {name!r} has no option(s) {sorted(unknown)}; it has {sorted(names)}"
+        )
+    schedule: Schedule = cls(**options)
+    return schedule
