@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from pathlib import Path
@@ -41,7 +42,7 @@ def ks_critical(n: int) -> float:
 
 def send_gaps(result: Result) -> list[float]:
     sends = sorted(r.send_time for r in result.responses if r.send_time is not None)
-    return [b - a for a, b in zip(sends, sends[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(sends)]
 
 
 async def open_run(schedule: Any, **kwargs: Any) -> Result:
@@ -80,7 +81,7 @@ class TestArrivalDistributions:
         for burstiness in (0.25, 1.0, 4.0):
             arrivals = Gamma(rate=10, burstiness=burstiness).arrivals(random.Random(3))
             times = [next(arrivals).time for _ in range(20001)]
-            gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+            gaps = [b - a for a, b in itertools.pairwise(times)]
             mean = sum(gaps) / len(gaps)
             cv = math.sqrt(sum((g - mean) ** 2 for g in gaps) / len(gaps)) / mean
             assert mean == pytest.approx(0.1, rel=0.05)
