@@ -14,6 +14,9 @@ from ._response import ErrorClass as ErrorClass
 from ._response import InvocationResponse as InvocationResponse
 from ._response import TokenCountSource as TokenCountSource
 from ._timing import StreamRecorder as StreamRecorder
+from .openai import OpenAIChatEndpoint as OpenAIChatEndpoint
+from .openai import OpenAICompletionsEndpoint as OpenAICompletionsEndpoint
+from .openai import OpenAIResponsesEndpoint as OpenAIResponsesEndpoint
 
 __all__ = [
     "Chunk",
@@ -23,6 +26,9 @@ __all__ = [
     "ErrorClass",
     "FakeEndpoint",
     "InvocationResponse",
+    "OpenAIChatEndpoint",
+    "OpenAICompletionsEndpoint",
+    "OpenAIResponsesEndpoint",
     "StreamRecorder",
     "TokenCountSource",
     "classify_exception",

@@ -39,12 +39,14 @@ from ._parsing import (
 )
 from ._sse import SSEDecoder
 
-__all__ = ["DEFAULT_BASE_URL", "OpenAIEndpointBase"]
+__all__ = ["DEFAULT_BASE_URL", "OpenAIEndpointBase", "ask_for_usage"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _REQUEST_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 _STREAM_HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-_CONNECT_STARTED = frozenset({"connection.connect_tcp.started", "connection.connect_unix_socket.started"})
+_CONNECT_STARTED = frozenset(
+    {"connection.connect_tcp.started", "connection.connect_unix_socket.started"}
+)
 _CONNECT_COMPLETE = frozenset(
     {"connection.connect_tcp.complete", "connection.connect_unix_socket.complete",
      "connection.start_tls.complete", "http2.send_connection_init.complete"}
@@ -55,8 +57,25 @@ def _default_base_url() -> str:
     return os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
 
 
+def _looks_like_credential(name: str) -> bool:
+    """Header and query names that carry credentials beyond what `scrub_secrets` knows.
+
+    For example ``Ocp-Apim-Subscription-Key``, ``X-Amz-Security-Token`` or an
+    Azure SAS ``sig``. Dropping a harmless one (``Idempotency-Key``) from a
+    saved configuration costs little; saving a credential costs a lot.
+    """
+    lowered = name.lower()
+    return lowered.endswith("key") or "token" in lowered or lowered in ("sig", "signature")
+
+
+def public_entries(entries: Mapping[str, Any]) -> dict[str, Any]:
+    """`entries` without anything named like a credential."""
+    scrubbed: dict[str, Any] = scrub_secrets(entries)
+    return {k: v for k, v in scrubbed.items() if not _looks_like_credential(str(k))}
+
+
 def _without_secrets(value: Mapping[str, Any]) -> str:
-    return repr(scrub_secrets(value))
+    return repr(public_entries(value))
 
 
 class _ConnectTrace:
@@ -97,8 +116,9 @@ class OpenAIEndpointBase(Endpoint):
       from the environment variable named by `api_key_env` (``OPENAI_API_KEY``).
       It is never saved nor shown. Without a key no Authorization is sent.
     - `extra_headers`, `extra_query`: added to every request. Entries named
-      like credentials (``Authorization``, ``api-key``, ...) are sent but
-      never saved: reloaded configurations lack them.
+      like credentials (``Authorization``, ``api-key``, ``...-Key``,
+      ``...Token...``) are sent but never saved nor shown: reloaded
+      configurations lack them.
     - `http2`: negotiate HTTP/2 (needs the ``http2`` extra: ``h2``).
 
     The payload's ``stream`` flag chooses streaming (the default) or not.
@@ -132,6 +152,8 @@ class OpenAIEndpointBase(Endpoint):
         # The name of the variable holding the key is not a secret, but the
         # generic scrubbing removes anything named like "api_key": put it back.
         config["api_key_env"] = self.api_key_env
+        config["extra_headers"] = public_entries(self.extra_headers)
+        config["extra_query"] = public_entries(self.extra_query)
         return config
 
     def prepare_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -317,3 +339,14 @@ async def _error_answer(answer: httpx.Response) -> InvocationResponse:
     return InvocationResponse.error_output(
         f"HTTP {status}{reason}: {detail}", classify_status(status), status_code=status
     )
+
+
+def ask_for_usage(payload: dict[str, Any], include_usage: bool) -> None:
+    """Ask a streaming Chat/Completions request for its usage, unless it says otherwise."""
+    if not include_usage:
+        return
+    options = payload.get("stream_options")
+    if options is None:
+        payload["stream_options"] = {"include_usage": True}
+    elif isinstance(options, Mapping) and "include_usage" not in options:
+        payload["stream_options"] = {**options, "include_usage": True}

@@ -164,7 +164,9 @@ class StreamState:
             )
             return None
         if not isinstance(obj, dict):
-            self.fail(ErrorClass.PROTOCOL, f"a streamed event is not a JSON object: {event.text[:200]!r}")
+            self.fail(
+                ErrorClass.PROTOCOL, f"a streamed event is not a JSON object: {event.text[:200]!r}"
+            )
             return None
         if event.event == "error":
             error = obj.get("error", obj)

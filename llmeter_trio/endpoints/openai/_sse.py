@@ -26,12 +26,10 @@ Working on bytes makes the rest simple and fast:
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
 __all__ = ["SSEDecoder", "ServerSentEvent"]
 
-_LINE_END: Final = re.compile(rb"\r\n?|\n")
 _BOM: Final = b"\xef\xbb\xbf"
 _CR: Final = 13
 _LF: Final = 10
@@ -111,31 +109,42 @@ class SSEDecoder:
             self._bom_pending = None
             if chunk.startswith(_BOM):
                 chunk = chunk[len(_BOM) :]
-        if self._skip_lf and chunk:
+        if not chunk:
+            return []
+        if self._skip_lf:
             self._skip_lf = False
             if chunk[0] == _LF:
                 chunk = chunk[1:]
-        events: list[ServerSentEvent] = []
-        start = 0
+        if b"\r" in chunk:
+            # Within one read a CR followed by LF is one CRLF; a CR ending the read
+            # ends its line now, and an LF starting the next read is then skipped.
+            self._skip_lf = chunk[-1] == _CR
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = chunk.split(b"\n")
+        rest = lines.pop()  # after the last line end: the start of a line to come
         tail = self._tail
-        for match in _LINE_END.finditer(chunk):
-            if tail:
-                tail.append(chunk[start : match.start()])
-                line = b"".join(tail)
-                tail.clear()
-            else:
-                line = chunk[start : match.start()]
-            start = match.end()
+        if not lines:
+            if rest:
+                tail.append(rest)
+            return []
+        if tail:
+            tail.append(lines[0])
+            lines[0] = b"".join(tail)
+            tail.clear()
+        if rest:
+            tail.append(rest)
+        events: list[ServerSentEvent] = []
+        data = self._data
+        for line in lines:
             if not line:
                 event = self._dispatch()
                 if event is not None:
                     events.append(event)
+            elif line.startswith(b"data:"):  # the usual line first
+                value = line[5:]
+                data.append(value[1:] if value[:1] == b" " else value)
             elif line[0] != _COLON:  # a line starting with a colon is a comment
                 self._field(line)
-        if start < len(chunk):
-            tail.append(chunk[start:])
-        elif start and chunk[-1] == _CR:
-            self._skip_lf = True
         return events
 
     def close(self) -> bool:
@@ -162,9 +171,8 @@ class SSEDecoder:
         elif name == b"id":
             if b"\0" not in value:
                 self._last_id = value.decode("utf-8", "replace")
-        elif name == b"retry":
-            if value and value.isdigit():  # ASCII digits only, for bytes
-                self._retry = int(value)
+        elif name == b"retry" and value.isdigit():  # bytes.isdigit: ASCII digits only
+            self._retry = int(value)
         # any other field name is ignored, as the standard says
 
     def _dispatch(self) -> ServerSentEvent | None:
