@@ -45,6 +45,8 @@ def headers_field() -> Any:
 
 def _is_secret_key(key: str) -> bool:
     lowered = key.lower()
+    if lowered.endswith("_env"):  # names an environment variable, e.g. api_key_env
+        return False
     return any(part in lowered for part in _SECRET_KEY_PARTS)
 
 

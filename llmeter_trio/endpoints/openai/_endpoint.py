@@ -149,9 +149,6 @@ class OpenAIEndpointBase(Endpoint):
     def to_config(self) -> dict[str, Any]:
         """The configuration to save: no API key, no credential headers or query entries."""
         config = super().to_config()
-        # The name of the variable holding the key is not a secret, but the
-        # generic scrubbing removes anything named like "api_key": put it back.
-        config["api_key_env"] = self.api_key_env
         config["extra_headers"] = public_entries(self.extra_headers)
         config["extra_query"] = public_entries(self.extra_query)
         return config
