@@ -58,12 +58,14 @@ async def run_with_progress(
     run_duration: float | None = None,
     stream: TextIO | None = None,
     interval: float = 0.25,
+    label: str = "",
 ) -> T:
     """Await `run()` while redrawing the progress line every `interval` seconds.
 
     On a terminal the line is redrawn in place; elsewhere (a log file, CI) a
-    line is written at most every 10 seconds, and once at the end. Whatever
-    `run()` returns or raises passes through unchanged.
+    line is written at most every 10 seconds, and once at the end. A `label`
+    (e.g. ``"level 2/4, 8 clients"``) starts each line. Whatever `run()`
+    returns or raises passes through unchanged.
     """
     out = stream if stream is not None else sys.stderr
     in_place = out.isatty()
@@ -76,6 +78,8 @@ async def run_with_progress(
             total_requests=total_requests,
             run_duration=run_duration,
         )
+        if label:
+            line = f"{label}  {line}"
         out.write(f"\r{line}\x1b[K" if in_place else line + "\n")
         if final and in_place:
             out.write("\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from .endpoints import InvocationResponse
 from .run_config import RunConfig
+from .slo import parse_slos
 from .stats import RunStats
 from .storage import (
     RESPONSES_FILE,
@@ -73,7 +75,8 @@ class Result:
     def stats(self) -> dict[str, Any]:
         """The summary fields plus every statistic (``"time_to_first_token-p50"``, ...)."""
         if self._run_stats is None and self._saved_stats is None:
-            self._run_stats = RunStats.of(self.responses)
+            slos = self.run_config.parsed_slos() if self.run_config else []
+            self._run_stats = RunStats.of(self.responses, slos)
         if self._run_stats is None:
             assert self._saved_stats is not None
             return {**self.summary(), **self._saved_stats}
@@ -110,12 +113,19 @@ class Result:
         write_json(fs, posixpath.join(folder, STATS_FILE), self.stats)
 
     @classmethod
-    def load(cls, result_path: str | os.PathLike[str], load_responses: bool = True) -> Result:
+    def load(
+        cls,
+        result_path: str | os.PathLike[str],
+        load_responses: bool = True,
+        slos: Sequence[str] | None = None,
+    ) -> Result:
         """Load a run folder from any fsspec URL.
 
         With ``load_responses=False`` no records are kept in memory; the
         statistics are the saved ones, or are recomputed by streaming the
-        records when the run never wrote them (it was killed). A folder holding
+        records when the run never wrote them (it was killed) or when `slos`
+        are given: SLO attainment and goodput are then computed for those
+        SLOs instead of the run's own, without a rerun. A folder holding
         no summary still loads from its configuration and records, marked
         `interrupted`. A folder saved by LLMeter (its documents have no
         ``schema_version``) is read by `llmeter_trio.compat.load_llmeter_result`.
@@ -137,19 +147,22 @@ class Result:
         has_summary = exists(fs, summary_path)
         if not has_summary and run_config is None:
             raise FileNotFoundError(f"{url} holds no {SUMMARY_FILE} nor {RUN_CONFIG_FILE}")
+        if slos is not None and run_config is not None:
+            run_config = attrs.evolve(run_config, slos=[s.text for s in parse_slos(list(slos))])
 
         responses: list[InvocationResponse] = []
         run_stats: RunStats | None = None
         saved_stats: dict[str, Any] | None = None
+        parsed = run_config.parsed_slos() if run_config else []
         if load_responses:
             responses = list(iter_responses(fs, folder))
-            run_stats = RunStats.of(responses)
-        elif has_summary and exists(fs, stats_path):
+            run_stats = RunStats.of(responses, parsed)
+        elif has_summary and exists(fs, stats_path) and slos is None:
             saved_stats = _without_version(read_json(fs, stats_path))
             for name in attrs.fields_dict(cls):
                 saved_stats.pop(name, None)  # summary fields come typed from summary.json
         else:
-            run_stats = RunStats.of(iter_responses(fs, folder))
+            run_stats = RunStats.of(iter_responses(fs, folder), parsed)
 
         if has_summary:
             result = converter.structure(_without_version(read_json(fs, summary_path)), cls)

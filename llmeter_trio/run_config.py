@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 
 from .endpoints import Endpoint, scrub_secrets
+from .slo import SLO, parse_slos
 
 __all__ = ["RunConfig"]
 
@@ -32,6 +33,7 @@ class RunConfig:
     low_memory: bool = False
     output_path: str | None = None  # the run folder
     payload: list[dict[str, Any]] = attrs.field(factory=list)
+    payload_order: str = "shuffle"  # or "once": each payload sent exactly once, in order
     schedule: dict[str, Any] | None = None  # an open-loop schedule's config; None: closed loop
     warmup_requests: int | None = None
     warmup_seconds: float | None = None
@@ -39,6 +41,11 @@ class RunConfig:
     cooldown_seconds: float | None = None
     lag_tolerance: float = 0.025  # seconds of schedule or event-loop lag (p99) before a warning
     rate_tolerance: float = 0.05  # achieved rate below intended by more than this: a warning
+    slos: list[str] = attrs.field(factory=list)  # e.g. ["ttft_p99<=500ms"]: goodput in the stats
+
+    def parsed_slos(self) -> list[SLO]:
+        """The run's SLOs, parsed."""
+        return parse_slos(self.slos)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "endpoint_config", scrub_secrets(self.endpoint_config))

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .endpoints import InvocationResponse
+from .slo import SLO, SLOTracker
 
 __all__ = [
     "LogHistogram",
@@ -67,9 +68,9 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     return ordered[lower] + (ordered[upper] - ordered[lower]) * fraction
 
 
-def summarize(values: Iterable[float]) -> dict[str, float]:
+def summarize(values: Iterable[float], *, presorted: bool = False) -> dict[str, float]:
     """Percentiles, mean ("average", LLMeter's name), min and max of exact values."""
-    ordered = sorted(values)
+    ordered = list(values) if presorted else sorted(values)
     if not ordered:
         return {}
     result = {name: percentile(ordered, q) for name, q in PERCENTILES}
@@ -147,7 +148,8 @@ class RunStats:
     otherwise left out: every other statistic covers the measurement window.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, slos: Sequence[SLO] = ()) -> None:
+        self.slos = SLOTracker(list(slos)) if slos else None
         self.columns: dict[str, array[float]] = {m: array("d") for m in REQUEST_METRICS}
         self.from_intended: dict[str, array[float]] = {m: array("d") for m in INTENDED_METRICS}
         self.schedule_lag: array[float] = array("d")
@@ -165,9 +167,9 @@ class RunStats:
         self.window = _Span()  # first send to last end of the measured requests
 
     @classmethod
-    def of(cls, responses: Iterable[InvocationResponse]) -> RunStats:
-        """Stats of a finished collection of records."""
-        stats = cls()
+    def of(cls, responses: Iterable[InvocationResponse], slos: Sequence[SLO] = ()) -> RunStats:
+        """Stats of a finished collection of records, with goodput when `slos` are given."""
+        stats = cls(slos)
         for response in responses:
             stats.add(response)
         return stats
@@ -179,6 +181,8 @@ class RunStats:
             self.excluded_requests += 1
             return
         self._add_timing(response)
+        if self.slos is not None:
+            self.slos.add(response)
         if response.num_tokens_input is not None:
             self.total_input_tokens += response.num_tokens_input
         if response.num_tokens_output is not None:
@@ -252,11 +256,19 @@ class RunStats:
             "errors_by_class": dict(sorted(self.errors_by_class.items())),
         }
         columns = {**self.columns, **self.from_intended, "schedule_lag": self.schedule_lag}
-        for metric, column in columns.items():
-            for aggregation, value in summarize(column).items():
+        ordered = {metric: sorted(column) for metric, column in columns.items()}
+        for metric, values in ordered.items():
+            for aggregation, value in summarize(values, presorted=True).items():
                 stats[f"{metric}-{aggregation}"] = value
         for aggregation, value in self.inter_token_latency.summary().items():
             stats[f"{ITL_METRIC}-{aggregation}"] = value
+        if self.slos is not None:
+
+            def quantile(metric: str, q: float) -> float | None:
+                values = ordered.get(metric)
+                return percentile(values, q) if values else None
+
+            stats.update(self.slos.to_dict(quantile, duration))
         return stats
 
 

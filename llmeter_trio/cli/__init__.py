@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
+from ._analyze import add_analyze_arguments, analyze_command
 from ._demo import add_demo_arguments, demo_command
 from ._endpoints import describe_endpoints
 from ._run import add_run_arguments, run_command
@@ -24,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"llmeter-trio {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_run_arguments(commands.add_parser("run", help="run a load test against an endpoint"))
+    add_analyze_arguments(
+        commands.add_parser("analyze", help="statistics of a saved run, e.g. with other SLOs")
+    )
     commands.add_parser("endpoints", help="list the registered endpoint types and their options")
     add_demo_arguments(
         commands.add_parser("demo", help="a short load test against the built-in simulated server")
@@ -49,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "demo":
             return demo_command(args)
+        if args.command == "analyze":
+            return analyze_command(args)
         return run_command(args)
     except (ValueError, KeyError, TypeError, FileNotFoundError, FileExistsError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

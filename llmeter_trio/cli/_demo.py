@@ -7,9 +7,10 @@ from datetime import datetime
 
 import trio
 
+from ..engine import Runner
 from ..plugins import get_endpoint_type
 from ..sim import SimConfig, simulated_server
-from ._run import run_and_report
+from ._run import run_and_report, split_output
 
 __all__ = ["add_demo_arguments", "demo_command"]
 
@@ -41,14 +42,12 @@ async def _demo_run(args: argparse.Namespace, output: str) -> int:
             {"base_url": base_url, "model_id": sim.model, "api_key_env": "LLMETER_TRIO_DEMO_KEY"}
         )
         payloads = [endpoint.create_payload(p, max_tokens=48) for p in DEMO_PROMPTS]
+        parent, run_name = split_output(output)
+        runner = Runner(endpoint, output_path=parent)
+        options = {"payload": payloads, "clients": args.clients, "n_requests": args.n_requests,
+                   "timeout": 30.0, "run_name": run_name}  # fmt: skip
         return await run_and_report(
-            endpoint,
-            payloads,
-            clients=args.clients,
-            n_requests=args.n_requests,
-            duration=None,
-            timeout=30.0,
-            output=output,
+            runner, options, expected_requests=args.clients * args.n_requests
         )
 
 

@@ -15,30 +15,40 @@ from ..engine import LiveProgress, RunInterrupted, Runner
 from ..engine._payloads import normalize_payloads
 from ..live import run_with_progress
 from ..results import Result
+from ..schedules import Schedule, TraceReplay, schedule_from_config
+from ..slo import parse_slos
 from ._endpoints import build_endpoint, parse_headers, parse_options
 from ._summary import format_summary
 
-__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "add_run_arguments", "run_command", "run_and_report"]
+__all__ = [
+    "EXIT_BOTTLENECK",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "add_run_arguments",
+    "exit_code",
+    "run_and_report",
+    "run_command",
+]
 
-EXIT_FAILED = 1
+EXIT_FAILED = 1  # every request failed, or more than --max-error-rate
+EXIT_BOTTLENECK = 3  # the load generator itself fell behind: the numbers are suspect
 EXIT_INTERRUPTED = 130
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `llmeter-trio run`."""
-    parser.add_argument(
-        "--endpoint", required=True, help="registered endpoint type (see `llmeter-trio endpoints`)"
-    )
-    parser.add_argument("--base-url", help="the API root, e.g. http://127.0.0.1:8000/v1")
-    parser.add_argument("--model", help="model id sent with each request")
-    parser.add_argument(
+    add = parser.add_argument
+    add("--endpoint", required=True, help="registered endpoint type (`llmeter-trio endpoints`)")
+    add("--base-url", help="the API root, e.g. http://127.0.0.1:8000/v1")
+    add("--model", help="model id sent with each request")
+    add(
         "--header",
         action="append",
         default=[],
         metavar="'NAME: VALUE'",
         help="extra HTTP header (repeatable; never saved when it carries credentials)",
     )
-    parser.add_argument(
+    add(
         "--option",
         action="append",
         default=[],
@@ -48,74 +58,85 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--payload", help="JSON or JSONL file of payloads (any fsspec URL)")
     source.add_argument("--prompt", help="one prompt, made into a payload by the endpoint")
-    parser.add_argument(
-        "--max-tokens",
-        type=int,
-        default=256,
-        help="output tokens asked for with --prompt (default 256)",
-    )
-    parser.add_argument(
-        "--clients", type=int, default=1, help="concurrent closed-loop clients (default 1)"
-    )
+    add("--max-tokens", type=int, default=256, help="output tokens asked for with --prompt")
+    add("--clients", type=int, default=1, help="closed-loop clients (default 1)")
     bound = parser.add_mutually_exclusive_group()
-    bound.add_argument("--n-requests", type=int, help="requests per client")
-    bound.add_argument("--duration", type=float, help="seconds to keep sending")
-    parser.add_argument(
-        "--timeout", type=float, default=60.0, help="deadline per request in seconds (default 60)"
+    bound.add_argument(
+        "--n-requests", type=int, help="requests per client (closed loop) or in all (open loop)"
     )
-    parser.add_argument("--output", help="run folder to write (local path or fsspec URL)")
-    parser.add_argument("--seed", type=int, help="seed for the clients' payload orders")
-    parser.add_argument(
+    bound.add_argument("--duration", type=float, help="seconds to keep sending")
+    add("--timeout", type=float, default=60.0, help="deadline per request in seconds")
+    add("--output", help="run folder to write (local path or fsspec URL)")
+    add("--seed", type=int, help="seed for payload orders and random schedules")
+    add(
         "--max-error-rate",
         type=float,
         default=None,
-        help="exit with 1 when a larger share of requests failed (default: only if all failed)",
+        help="exit 1 when a larger share of requests failed (default: only if all failed)",
     )
+    schedule = parser.add_argument_group("open-loop schedule (default: closed loop)")
+    schedule.add_argument("--schedule", help="constant, poisson, gamma, ramp, trace, or a plugin's")
+    schedule.add_argument("--rate", type=float, help="requests per second")
+    schedule.add_argument("--burstiness", type=float, help="gamma shape: 1 Poisson, <1 burstier")
+    schedule.add_argument("--start-rate", type=float, help="ramp: rate at the start")
+    schedule.add_argument("--end-rate", type=float, help="ramp: rate at the end")
+    schedule.add_argument(
+        "--ramp-duration", type=float, help="ramp: seconds to go from start to end"
+    )
+    schedule.add_argument("--trace", help="trace: file of arrival times")
+    schedule.add_argument("--time-scale", type=float, help="trace: multiply recorded times by this")
+    schedule.add_argument("--max-concurrency", type=int, help="cap on requests in flight")
+    schedule.add_argument(
+        "--schedule-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other schedule option",
+    )
+    window = parser.add_argument_group("measurement window and SLOs")
+    window.add_argument("--warmup-requests", type=int, help="leave the first N out of the stats")
+    window.add_argument("--warmup-seconds", type=float, help="leave requests due before S out")
+    window.add_argument("--cooldown-requests", type=int, help="leave the last N out (count-bound)")
+    window.add_argument("--cooldown-seconds", type=float, help="leave the last S out (time-bound)")
+    window.add_argument(
+        "--slo",
+        action="append",
+        default=[],
+        metavar="SLO",
+        help="e.g. 'ttft_p99<=500ms' (repeatable): adds goodput and attainment",
+    )
+    window.add_argument("--lag-tolerance", type=float, help="seconds of lag (p99) before a warning")
 
 
-async def run_and_report(
-    endpoint: Endpoint,
-    payloads: list[dict[str, Any]],
-    *,
-    clients: int,
-    n_requests: int | None,
-    duration: float | None,
-    timeout: float,  # noqa: ASYNC109 - the per-request deadline handed to the Runner
-    output: str | None,
-    seed: int | None = None,
-    max_error_rate: float | None = None,
-) -> int:
-    """Run, show progress on stderr, print the summary; return the exit code."""
-    parent, run_name = None, None
-    if output is not None:
-        parent, run_name = posixpath.split(output.rstrip("/"))
-        parent = parent or "."
-    runner = Runner(endpoint, output_path=parent, seed=seed)
-    progress = LiveProgress()
-    per_client = n_requests if n_requests is not None else len(payloads)
+_SCHEDULE_FLAGS = {
+    "rate": "rate",
+    "burstiness": "burstiness",
+    "start_rate": "start_rate",
+    "end_rate": "end_rate",
+    "ramp_duration": "duration",
+    "trace": "path",
+    "time_scale": "time_scale",
+    "max_concurrency": "max_concurrency",
+}
 
-    async def run() -> Result:
-        return await runner.run(
-            payload=payloads,
-            clients=clients,
-            n_requests=n_requests,
-            run_duration=duration,
-            timeout=timeout,
-            run_name=run_name,
-            progress=progress,
-        )
 
-    try:
-        result = await run_with_progress(
-            run,
-            progress,
-            total_requests=None if duration is not None else per_client * clients,
-            run_duration=duration,
-        )
-    except RunInterrupted as stopped:
-        _report(stopped.result)
-        return EXIT_INTERRUPTED
-    _report(result)
+def schedule_from_args(args: argparse.Namespace) -> Schedule | None:
+    """The open-loop schedule the options describe, or None for a closed loop."""
+    options = {
+        option: getattr(args, flag)
+        for flag, option in _SCHEDULE_FLAGS.items()
+        if getattr(args, flag) is not None
+    }
+    options.update(parse_options(args.schedule_option))
+    if args.schedule is None:
+        if options:
+            raise ValueError(f"options {sorted(options)} need --schedule")
+        return None
+    return schedule_from_config({"schedule": args.schedule, **options})
+
+
+def exit_code(result: Result, max_error_rate: float | None) -> int:
+    """0 for a sound run; otherwise why not, explained on stderr."""
     rate = result.stats["failed_requests_rate"]
     if result.total_requests and rate == 1.0:
         print("every request failed", file=sys.stderr)
@@ -125,13 +146,47 @@ async def run_and_report(
             f"error rate {rate:.1%} is above --max-error-rate {max_error_rate:.1%}", file=sys.stderr
         )
         return EXIT_FAILED
+    if result.generator.get("bottleneck"):
+        print("the load generator was a bottleneck: see the warnings above", file=sys.stderr)
+        return EXIT_BOTTLENECK
     return 0
+
+
+async def run_and_report(
+    runner: Runner,
+    run_options: dict[str, Any],
+    *,
+    expected_requests: int | None,
+    max_error_rate: float | None = None,
+) -> int:
+    """Run with a progress line on stderr, print the summary; return the exit code."""
+    progress = LiveProgress()
+    try:
+        result = await run_with_progress(
+            partial(runner.run, **run_options, progress=progress),
+            progress,
+            total_requests=expected_requests,
+            run_duration=run_options.get("run_duration"),
+        )
+    except RunInterrupted as stopped:
+        _report(stopped.result)
+        return EXIT_INTERRUPTED
+    _report(result)
+    return exit_code(result, max_error_rate)
 
 
 def _report(result: Result) -> None:
     print(format_summary(result))
     if result.output_path:
         print(f"\nresults: {result.output_path}  (load with Result.load({result.output_path!r}))")
+
+
+def split_output(output: str | None) -> tuple[str | None, str | None]:
+    """A run folder path as (parent, run name)."""
+    if output is None:
+        return None, None
+    parent, name = posixpath.split(output.rstrip("/"))
+    return parent or ".", name
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -143,22 +198,37 @@ def run_command(args: argparse.Namespace) -> int:
         options["model_id"] = args.model
     if args.header:
         options["extra_headers"] = parse_headers(args.header)
-    endpoint = build_endpoint(args.endpoint, options)
+    endpoint: Endpoint = build_endpoint(args.endpoint, options)
     if args.payload:
         payloads = normalize_payloads(args.payload)
     else:
         payloads = [endpoint.create_payload(args.prompt, max_tokens=args.max_tokens)]
+    schedule = schedule_from_args(args)
+    parse_slos(args.slo)  # a bad SLO is a usage error, before anything runs
+    parent, run_name = split_output(args.output)
+    runner = Runner(endpoint, output_path=parent, seed=args.seed)
+    run_options: dict[str, Any] = {
+        "payload": payloads,
+        "clients": args.clients,
+        "n_requests": args.n_requests,
+        "run_duration": args.duration,
+        "timeout": args.timeout,
+        "run_name": run_name,
+        "schedule": schedule,
+        "warmup_requests": args.warmup_requests,
+        "warmup_seconds": args.warmup_seconds,
+        "cooldown_requests": args.cooldown_requests,
+        "cooldown_seconds": args.cooldown_seconds,
+        "slos": args.slo or None,
+        "lag_tolerance": args.lag_tolerance,
+    }
+    expected = None
+    if args.duration is None and not isinstance(schedule, TraceReplay):
+        per_run = args.n_requests if args.n_requests is not None else len(payloads)
+        expected = per_run if schedule is not None else per_run * args.clients
     return trio.run(
         partial(
-            run_and_report,
-            endpoint,
-            payloads,
-            clients=args.clients,
-            n_requests=args.n_requests,
-            duration=args.duration,
-            timeout=args.timeout,
-            output=args.output,
-            seed=args.seed,
+            run_and_report, runner, run_options, expected_requests=expected,
             max_error_rate=args.max_error_rate,
         )
-    )
+    )  # fmt: skip

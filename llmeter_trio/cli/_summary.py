@@ -15,6 +15,11 @@ LATENCY_ROWS = (
     ("time per output token", "time_per_output_token"),
     ("inter-token latency", "inter_token_latency"),
 )
+OPEN_LOOP_ROWS = (
+    ("  TTFT from intended", "time_to_first_token_from_intended"),
+    ("  e2e from intended", "time_to_last_token_from_intended"),
+    ("schedule lag", "schedule_lag"),
+)
 COLUMNS = ("p50", "p90", "p99", "average", "max")
 
 
@@ -35,7 +40,8 @@ def format_summary(result: Result) -> str:
         "",
         f"{'':<24}" + "".join(f"{c:>12}" for c in COLUMNS),
     ]
-    for label, metric in LATENCY_ROWS:
+    schedule = result.run_config.schedule if result.run_config else None
+    for label, metric in LATENCY_ROWS + (OPEN_LOOP_ROWS if schedule else ()):
         if f"{metric}-p50" in stats:
             cells = "".join(f"{_seconds(stats.get(f'{metric}-{c}')):>12}" for c in COLUMNS)
             lines.append(f"{label:<24}{cells}")
@@ -48,4 +54,51 @@ def format_summary(result: Result) -> str:
         f"output tokens {stats['total_output_tokens']:,}",
         f"failed {stats['failed_requests']} ({stats['failed_requests_rate']:.1%}): {errors}",
     ]
+    if stats.get("excluded_requests"):
+        lines.append(
+            f"measured {stats['measured_requests']} requests; "
+            f"{stats['excluded_requests']} left out (warm-up / cool-down)"
+        )
+    if schedule:
+        options = ", ".join(
+            f"{k}={v}" for k, v in schedule.items() if k != "schedule" and v is not None
+        )
+        lines.append(
+            f"schedule {schedule['schedule']} ({options}): intended "
+            f"{_rate(stats.get('intended_request_rate'))}, achieved "
+            f"{_rate(stats.get('achieved_request_rate'))}"
+        )
+    lines += _slo_lines(stats)
+    for warning in result.generator.get("warnings", []):
+        lines.append(f"WARNING: {warning}")
     return "\n".join(lines)
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f} req/s"
+
+
+def _slo_lines(stats: dict[str, Any]) -> list[str]:
+    if "slos" not in stats:
+        return []
+    lines = ["", "SLO                          met   observed   requests meeting it"]
+    for verdict in stats["slos"]:
+        observed = verdict["observed"]
+        shown = (
+            "-"
+            if observed is None
+            else (f"{observed:.1%}" if verdict["slo"].find("_p") < 0 else _seconds(observed))
+        )
+        attainment = verdict["attainment"]
+        share = "-" if attainment is None else f"{attainment:.1%}"
+        lines.append(
+            f"{verdict['slo']:<28} {'yes' if verdict['met'] else 'NO':>4} {shown:>10}   {share}"
+        )
+    attainment = stats.get("slo_attainment")
+    goodput = stats.get("goodput_requests_per_second") or 0
+    tokens = stats.get("goodput_output_tokens_per_second") or 0
+    lines.append(
+        f"goodput {goodput:,.2f} req/s, {tokens:,.0f} tok/s; "
+        f"{attainment or 0:.1%} of requests met every SLO"
+    )
+    return lines

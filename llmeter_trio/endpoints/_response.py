@@ -92,6 +92,7 @@ class InvocationResponse:
     connect_time: float | None = None  # seconds spent opening a new connection; None if reused
     client: int | None = None  # which client of the run sent it (closed loop)
     excluded: str | None = None  # "warmup" / "cooldown": left out of the statistics
+    payload_index: int | None = None  # which of the run's payloads (run_config.payload) it sent
 
     @property
     def failed(self) -> bool:

@@ -30,14 +30,23 @@ async def closed_loop(
     seed: int,
     stop_at: float,
     send: Send,
+    once: bool = False,
 ) -> None:
-    """`clients` tasks, each sending its next request when its last one ended."""
+    """`clients` tasks, each sending its next request when its last one ended.
+
+    With `once`, the clients share one pass over `payloads` in list order
+    (each takes the next payload not yet sent), so each is sent exactly once.
+    """
+    shared = iter(payloads) if once else None
 
     async def client(number: int) -> None:
-        stream = client_payloads(payloads, seed, number)
+        stream = shared if shared is not None else client_payloads(payloads, seed, number)
         sent = 0
         while (n_requests is None or sent < n_requests) and trio.current_time() < stop_at:
-            await issue(next(stream), trio.current_time(), number, send)
+            payload = next(stream, None)
+            if payload is None:
+                return
+            await issue(payload, trio.current_time(), number, send)
             sent += 1
 
     async with trio.open_nursery() as nursery:

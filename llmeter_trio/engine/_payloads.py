@@ -7,39 +7,25 @@ import random
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ..storage import loads, resolve
+from ..prompts import load_payloads
 
 __all__ = ["client_payloads", "normalize_payloads"]
 
 PayloadInput = Mapping[str, Any] | Sequence[Mapping[str, Any]] | str | os.PathLike[str]
 
 
-def _read_payload_file(url: str) -> list[dict[str, Any]]:
-    fs, path = resolve(url)
-    with fs.open(path, "rb") as f:
-        data = f.read()
-    if path.endswith(".jsonl"):
-        payloads = []
-        for number, line in enumerate(data.splitlines(), start=1):
-            if line.strip():
-                try:
-                    payloads.append(loads(line))
-                except ValueError as exc:
-                    raise ValueError(f"{url}, line {number}: not JSON ({exc})") from None
-        return payloads
-    try:
-        document = loads(data)
-    except ValueError as exc:
-        raise ValueError(f"{url}: not JSON ({exc})") from None
-    return document if isinstance(document, list) else [document]
-
-
 def normalize_payloads(payload: PayloadInput | None) -> list[dict[str, Any]]:
-    """A non-empty list of payload dicts from a dict, a list of dicts, or a JSON/JSONL file."""
+    """A non-empty list of payload dicts from a dict, a list of dicts, or JSON/JSONL file(s).
+
+    A path (any fsspec URL) is read with `llmeter_trio.prompts.load_payloads`:
+    a ``.json`` or ``.jsonl`` file, or a folder of them.
+    """
     if payload is None:
         raise ValueError("no payload: pass payload= a dict, a list of dicts, or a JSON/JSONL file")
     if isinstance(payload, str | os.PathLike):
-        payloads: list[Any] = _read_payload_file(os.fspath(payload))
+        payloads: list[Any] = list(load_payloads(payload))
+        if not payloads:
+            raise ValueError(f"{os.fspath(payload)} holds no payloads")
     elif isinstance(payload, Mapping):
         payloads = [payload]
     else:

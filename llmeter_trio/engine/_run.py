@@ -97,7 +97,7 @@ class _Run:
     wall_start: datetime = attrs.field(init=False)
     load_end: float | None = None
     stop_at: float = math.inf
-    stats: RunStats = attrs.field(factory=RunStats)
+    stats: RunStats = attrs.field(init=False)
     responses: list[InvocationResponse] = attrs.field(factory=list)
     first_send: float = math.inf
     last_send: float = -math.inf
@@ -109,6 +109,14 @@ class _Run:
     monitor: GeneratorMonitor = attrs.field(factory=GeneratorMonitor)
     health: dict[str, Any] = attrs.field(factory=dict)
     writer_scope: trio.CancelScope = attrs.field(factory=lambda: trio.CancelScope(shield=True))
+    payload_indices: dict[int, int] = attrs.field(init=False)  # id(payload) -> its index
+
+    @payload_indices.default
+    def _index_payloads(self) -> dict[int, int]:
+        return {id(payload): index for index, payload in enumerate(self.payloads)}
+
+    def __attrs_post_init__(self) -> None:
+        self.stats = RunStats(self.config.parsed_slos())
 
     # -- the run as a whole ---------------------------------------------------
 
@@ -235,6 +243,7 @@ class _Run:
                 await closed_loop(
                     self.issue, self.payloads, clients=config.clients, n_requests=config.n_requests,
                     seed=config.seed, stop_at=self.stop_at, send=send,
+                    once=config.payload_order == "once",
                 )  # fmt: skip
         else:
             async with self.endpoint.open_session(schedule.max_concurrency or OPEN_LOOP_POOL):
@@ -254,6 +263,7 @@ class _Run:
         index = self.progress.started
         self.progress.started += 1
         excluded = exclusion(self.config, index, intended - self.run_start)
+        payload_index = self.payload_indices.get(id(payload))
         payload = dict(payload)  # before_invoke may change it in place
         response: InvocationResponse | None = None
         sent = intended
@@ -273,10 +283,10 @@ class _Run:
                     "cancelled: the run stopped while this request was in flight",
                     ErrorClass.CANCELLED,
                 )
-                self._stamp(cancelled, client, intended, sent, payload, excluded)
+                self._stamp(cancelled, client, intended, sent, payload, excluded, payload_index)
                 with trio.CancelScope(shield=True):
                     await _deliver(send, cancelled)
-        self._stamp(response, client, intended, sent, payload, excluded)
+        self._stamp(response, client, intended, sent, payload, excluded, payload_index)
         await _deliver(send, response)
 
     async def _invoke(self, prepared: dict[str, Any]) -> InvocationResponse:
@@ -297,9 +307,11 @@ class _Run:
         sent: float,
         payload: dict[str, Any],
         excluded: str | None,
+        payload_index: int | None = None,
     ) -> None:
-        """Set what the engine knows about a record: who sent it, and when (run clock)."""
+        """Set what the engine knows about a record: who sent it, what, and when (run clock)."""
         response.client = client
+        response.payload_index = payload_index
         response.excluded = excluded
         send_time = response.send_time if response.send_time is not None else sent
         response.send_time = send_time - self.run_start

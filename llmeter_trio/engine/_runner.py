@@ -7,7 +7,7 @@ import posixpath
 import random
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -15,6 +15,7 @@ from ..endpoints import Endpoint
 from ..results import RUN_CONFIG_FILE, Result
 from ..run_config import RunConfig
 from ..schedules import ClosedLoop, OpenLoopSchedule, Schedule, TraceReplay
+from ..slo import parse_slos
 from ..storage import converter, has_records, open_sink, resolve, write_json
 from ..tokenizers import DummyTokenizer, Tokenizer, tokenizer_to_config
 from ._hooks import RunHooks
@@ -55,7 +56,10 @@ class Runner:
     - `timeout` is a deadline over the whole of each request (connecting,
       waiting, streaming), not a per-read timeout.
     - Each client draws payloads in its own seeded order; `seed` (random
-      when not given, and saved) makes a run repeatable.
+      when not given, and saved) makes a run repeatable. With
+      ``payload_order="once"`` the clients instead share one pass over the
+      payloads in list order, each taking the next one not yet sent, so every
+      payload is sent exactly once (no `n_requests`; closed loop only).
     - Results go to ``{output_path}/{run_name}/``; records stream there as
       they finish, so an interrupted or killed run keeps what it measured.
     """
@@ -81,6 +85,8 @@ class Runner:
     cooldown_seconds: float | None = None
     lag_tolerance: float = 0.025
     rate_tolerance: float = 0.05
+    slos: Sequence[str] | None = None
+    payload_order: Literal["shuffle", "once"] = "shuffle"
 
     async def run(
         self,
@@ -105,6 +111,8 @@ class Runner:
         cooldown_seconds: float | None = None,
         lag_tolerance: float | None = None,
         rate_tolerance: float | None = None,
+        slos: Sequence[str] | None = None,
+        payload_order: Literal["shuffle", "once"] | None = None,
         progress: LiveProgress | None = None,
     ) -> Result:
         """Run the load and return its `Result` (also saved, when there is an output path).
@@ -150,9 +158,17 @@ def _plan(settings: Runner) -> tuple[RunConfig, OpenLoopSchedule | None, list[di
     if settings.drain_timeout is not None and settings.drain_timeout < 0:
         raise ValueError(f"drain_timeout must be 0 or more, not {settings.drain_timeout!r}")
 
+    once = settings.payload_order == "once"
+    if settings.payload_order not in ("shuffle", "once"):
+        raise ValueError(f"payload_order must be 'shuffle' or 'once', not {settings.payload_order!r}")
+    if once and (n_requests is not None or schedule is not None):
+        raise ValueError(
+            "payload_order='once' sends each payload exactly once with closed-loop clients: "
+            "leave n_requests and schedule unset (run_duration may still bound it)"
+        )
     payloads = normalize_payloads(settings.payload)
     if n_requests is None and run_duration is None and not isinstance(schedule, TraceReplay):
-        n_requests = len(payloads)
+        n_requests = None if once else len(payloads)
     run_name = settings.run_name or datetime.now().strftime("%Y%m%d-%H%M%S")
     parent = settings.output_path
     run_folder = None if parent is None else posixpath.join(os.fspath(parent), run_name)
@@ -173,6 +189,7 @@ def _plan(settings: Runner) -> tuple[RunConfig, OpenLoopSchedule | None, list[di
         low_memory=settings.low_memory,
         output_path=run_folder,
         payload=payloads,
+        payload_order=settings.payload_order,
         schedule=schedule.to_config() if schedule is not None else None,
         warmup_requests=settings.warmup_requests,
         warmup_seconds=settings.warmup_seconds,
@@ -180,6 +197,7 @@ def _plan(settings: Runner) -> tuple[RunConfig, OpenLoopSchedule | None, list[di
         cooldown_seconds=settings.cooldown_seconds,
         lag_tolerance=settings.lag_tolerance,
         rate_tolerance=settings.rate_tolerance,
+        slos=[slo.text for slo in parse_slos(list(settings.slos or ()))],
     )
     check_window(config)
     return config, schedule, payloads

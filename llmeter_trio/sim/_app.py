@@ -24,9 +24,9 @@ from typing import Any
 import orjson
 import trio
 
-from ._formats import renderer
+from ._formats import Renderer, renderer
 from ._model import Fault, Plan, SimConfig, plan
-from ._requests import Api, ApiError, SimRequest, parse_request
+from ._requests import Api, ApiError, parse_request
 
 __all__ = ["SimApp"]
 
@@ -41,7 +41,10 @@ _GENERATE = {
     "/v1/responses": Api.RESPONSES,
 }
 _ID_PREFIX = {Api.CHAT: "chatcmpl-", Api.COMPLETIONS: "cmpl-", Api.RESPONSES: "resp_"}
-_SSE_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
+_SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+]
 _JSON_TYPE = (b"content-type", b"application/json")
 _FAULT_HEADER = b"x-sim-fault"
 _SERVER_ERROR_MESSAGES = {
@@ -194,25 +197,6 @@ class SimApp:
             reasoning=api is not Api.COMPLETIONS,
             fault=fault,
         )
-        if request.stream:
-            await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
-        if self._slots is None and timeline.duration <= 0.0:
-            await self._respond(api, request, timeline, send)
-            return
-        # Something to wait for: stop early if the client goes away, freeing the slot.
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
-            if self._slots is None:
-                await self._respond(api, request, timeline, send)
-            else:
-                async with self._slots:  # FIFO: the wait counts toward the TTFT
-                    await self._respond(api, request, timeline, send)
-            nursery.cancel_scope.cancel()
-
-    async def _respond(self, api: Api, request: SimRequest, timeline: Plan, send: Send) -> None:
-        """Send one response on `timeline`, counted from now (when work starts); a
-        streamed response's headers are already sent."""
-        start = trio.current_time()
         out = renderer(
             api,
             timeline,
@@ -222,31 +206,72 @@ class SimApp:
             include_usage=request.include_usage,
             reasoning_style=self.config.responses_reasoning,
         )
-        if not request.stream:
+        head = b""
+        if request.stream:  # headers (and e.g. response.created) go out at once
+            await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+            head = out.head()
+        if self._slots is None and timeline.duration <= 0.0:
+            await self._respond(request.stream, timeline, out, send, head)
+            return
+        if head:
+            await send({"type": "http.response.body", "body": head, "more_body": True})
+        # Something to wait for: stop early if the client goes away, freeing the slot.
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
+            if self._slots is None:
+                await self._respond(request.stream, timeline, out, send)
+            else:
+                async with self._slots:  # FIFO: the wait counts toward the TTFT
+                    await self._respond(request.stream, timeline, out, send)
+            nursery.cancel_scope.cancel()
+
+    async def _respond(
+        self, stream: bool, timeline: Plan, out: Renderer, send: Send, pending: bytes = b""
+    ) -> None:
+        """Send one response on `timeline`, counted from now (when work starts). A
+        streamed response's headers are already sent; `pending` bytes go with its
+        first chunk."""
+        start = trio.current_time()
+        if not stream:
             await _sleep_until(start + timeline.duration)
             body = out.body()
             if timeline.drop_after is None:
                 await _send_json(send, 200, body)
                 return
-            head = [_JSON_TYPE, (b"content-length", b"%d" % len(body))]
-            await send({"type": "http.response.start", "status": 200, "headers": head})
-            await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+            headers = [_JSON_TYPE, (b"content-length", b"%d" % len(body))]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send(
+                {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+            )
             return  # dropped: the body stays incomplete
 
-        head = out.head()
-        if head:
-            await send({"type": "http.response.body", "body": head, "more_body": True})
+        # Chunks already due go out together, as a server that fell behind flushes
+        # its buffer: with no delays a whole stream is one write.
         chunks = timeline.chunks
-        last = len(chunks) - 1
-        for i, chunk in enumerate(chunks):
-            await _sleep_until(start + chunk.at)
-            if i == timeline.drop_after:
-                return  # dropped: no end of the chunked body
-            if i == last:
-                body = out.chunk(chunk) + out.tail()
-                await send({"type": "http.response.body", "body": body, "more_body": False})
-            else:
-                await send({"type": "http.response.body", "body": out.chunk(chunk), "more_body": True})
+        end = len(chunks) if timeline.drop_after is None else timeline.drop_after
+        i = 0
+        while i < end:
+            due = start + chunks[i].at
+            if pending and due > trio.current_time():
+                await send({"type": "http.response.body", "body": pending, "more_body": True})
+                pending = b""
+            await _sleep_until(due)
+            now = trio.current_time()
+            j = i + 1
+            while j < end and start + chunks[j].at <= now:
+                j += 1
+            body = pending + b"".join([out.chunk(chunk) for chunk in chunks[i:j]])
+            pending = b""
+            if j == len(chunks):
+                await send({"type": "http.response.body", "body": body + out.tail()})
+                return
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+            i = j
+        # Dropped: wait until the chunk is due, then return without ending the chunked
+        # body, so the server closes the connection.
+        if pending:
+            await send({"type": "http.response.body", "body": pending, "more_body": True})
+        await _sleep_until(start + chunks[end].at)
 
     def _throttled(self) -> ApiError:
         retry_after = self.config.faults.retry_after

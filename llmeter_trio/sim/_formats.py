@@ -322,7 +322,9 @@ class _ResponsesRenderer:
         text = REASONING_WORD * self._plan.reasoning_tokens
         ids: dict[str, Any] = {"item_id": self._reasoning_id, "output_index": 0}
         if self._style == "summary":
-            data = self._event("response.reasoning_summary_text.done", **ids, summary_index=0, text=text)
+            data = self._event(
+                "response.reasoning_summary_text.done", **ids, summary_index=0, text=text
+            )
             data += self._event(
                 "response.reasoning_summary_part.done",
                 **ids,

@@ -1,16 +1,9 @@
-"""Counting tokens locally, for endpoints that do not report usage.
-
-A tokenizer is anything with `encode(text) -> list` and `decode(tokens) -> str`.
-Tokenizers are saved with a run as ``{"tokenizer_type": NAME, **options}`` and
-rebuilt through the `register_tokenizers` plugin hook.
-"""
+"""The tokenizer contract, the whitespace stand-in, and saving tokenizers with a run."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
-
-from .hookspecs import hookimpl
 
 __all__ = [
     "DummyTokenizer",
@@ -31,7 +24,11 @@ class Tokenizer(Protocol):
 
 
 class DummyTokenizer:
-    """Splits on whitespace: one word is one token. A rough stand-in, never exact."""
+    """Splits on whitespace: one word is one token. A rough stand-in, never exact.
+
+    It under-counts English (a word is often two or more tokens for a real
+    model) and means little for languages written without spaces.
+    """
 
     tokenizer_type = "dummy"
 
@@ -63,20 +60,22 @@ def tokenizer_to_config(tokenizer: Tokenizer | None) -> dict[str, Any] | None:
 
 
 def tokenizer_from_config(config: dict[str, Any] | None) -> Tokenizer | None:
-    """Rebuild a saved tokenizer; None when none was saved or it cannot be rebuilt."""
+    """Rebuild a saved tokenizer; None when none was saved or it cannot be rebuilt.
+
+    The ``tokenizer_type`` names a factory registered through the
+    `register_tokenizers` hook; the other entries are its keyword arguments.
+    """
     if not config or not config.get("tokenizer_type"):
         return None
-    from .plugins import tokenizer_factories
+    from ..plugins import tokenizer_factories
 
     options = {k: v for k, v in config.items() if k != "tokenizer_type"}
-    factory = tokenizer_factories().get(config["tokenizer_type"])
+    known = tokenizer_factories()
+    factory = known.get(config["tokenizer_type"])
     if factory is None:
-        raise KeyError(f"no tokenizer type {config['tokenizer_type']!r} is registered")
+        raise KeyError(
+            f"no tokenizer type {config['tokenizer_type']!r} is registered; known: "
+            f"{sorted(known)}. Is the plugin that provides it installed?"
+        )
     tokenizer: Tokenizer = factory(**options)
     return tokenizer
-
-
-@hookimpl
-def register_tokenizers(register: Callable[[str, Callable[..., Tokenizer]], None]) -> None:
-    """Register the tokenizers that ship with llmeter-trio."""
-    register(DummyTokenizer.tokenizer_type, DummyTokenizer)

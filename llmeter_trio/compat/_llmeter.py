@@ -1,0 +1,398 @@
+"""Reading the run folders LLMeter (awslabs/llmeter) writes, into llmeter-trio's `Result`.
+
+LLMeter's run folder holds ``run_config.json``, ``payload.jsonl``,
+``responses.jsonl``, ``summary.json`` and ``stats.json``, none of them with a
+``schema_version``. Its JSON has datetimes as UTC ISO strings ending in ``Z``
+(second precision), bytes as ``{"__llmeter_bytes__": base64}``, endpoints and
+tokenizers as ``{"__llmeter_class__", "__llmeter_state__"}`` envelopes (or, up
+to LLMeter 0.1.12, dicts with an ``endpoint_type``), and may hold ``NaN``.
+
+Statistics are recomputed from the records with llmeter-trio's one stats
+engine, so an old LLMeter run and a new run compare like for like. Only a
+folder without records falls back to LLMeter's saved ``stats.json``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import posixpath
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import attrs
+import fsspec
+
+from ..endpoints import InvocationResponse
+from ..results import RUN_CONFIG_FILE, STATS_FILE, SUMMARY_FILE, Result
+from ..run_config import RunConfig
+from ..stats import RunStats
+from ..storage import RESPONSES_FILE, exists, resolve
+
+__all__ = ["is_llmeter_run", "load_llmeter_result"]
+
+PAYLOAD_FILE = "payload.jsonl"
+_BYTES_KEY = "__llmeter_bytes__"
+_CLASS_KEY = "__llmeter_class__"
+_STATE_KEY = "__llmeter_state__"
+_LLMETER_DUMMY_TOKENIZER = "llmeter.tokenizers.DummyTokenizer"
+
+# InvocationResponse fields LLMeter also has, by kind
+_TEXT_FIELDS = ("response_text", "id", "error")
+_SECONDS_FIELDS = (
+    "time_to_first_token",
+    "time_to_first_content_token",
+    "time_to_last_token",
+    "time_per_output_token",
+)
+_COUNT_FIELDS = (
+    "num_tokens_input",
+    "num_tokens_output",
+    "num_tokens_input_cached",
+    "num_tokens_output_reasoning",
+    "retries",
+)
+_KNOWN_RESPONSE_KEYS = frozenset(
+    {*_TEXT_FIELDS, *_SECONDS_FIELDS, *_COUNT_FIELDS}
+    | {"input_payload", "input_prompt", "request_time", "annotations", "reasoning_type"}
+)
+
+
+# -- detection -------------------------------------------------------------------
+
+
+def is_llmeter_run(result_path: str | os.PathLike[str]) -> bool:
+    """Whether a folder (any fsspec URL) holds a run saved by LLMeter, not by llmeter-trio."""
+    fs, folder = resolve(os.fspath(result_path))
+    return _is_llmeter_folder(fs, folder)
+
+
+def _is_llmeter_folder(fs: fsspec.AbstractFileSystem, folder: str) -> bool:
+    """LLMeter's documents carry no ``schema_version``; llmeter-trio's always do.
+
+    A folder with records only is LLMeter's when its first record has none of
+    the fields llmeter-trio always writes (``chunks``, ``error_class``).
+    """
+    for name in (SUMMARY_FILE, RUN_CONFIG_FILE, STATS_FILE):
+        path = posixpath.join(folder, name)
+        if exists(fs, path):
+            document = _read_document(fs, path)
+            return isinstance(document, dict) and "schema_version" not in document
+    records = posixpath.join(folder, RESPONSES_FILE)
+    if exists(fs, records):
+        first = next(_read_records(fs, records), None)
+        return first is not None and "chunks" not in first and "error_class" not in first
+    return False
+
+
+# -- loading ---------------------------------------------------------------------
+
+
+def load_llmeter_result(result_path: str | os.PathLike[str], load_responses: bool = True) -> Result:
+    """Load a run folder written by LLMeter (any fsspec URL) as a `Result`.
+
+    `Result.load` calls this by itself for LLMeter folders; call it directly to
+    insist on LLMeter's format. Records become `InvocationResponse` objects:
+    LLMeter's ``reasoning_type`` and any field llmeter-trio does not have go to
+    ``annotations``, a non-text ``input_prompt`` becomes its JSON text, and
+    failures have no `error_class` (``errors_by_class`` counts them as
+    ``other``). The endpoint configuration keeps LLMeter's class name under
+    ``endpoint_type`` as ``"llmeter:<class>"``: llmeter-trio cannot rebuild it.
+
+    With ``load_responses=False`` no records are kept; statistics are still
+    computed from them, streamed. A folder without records uses LLMeter's
+    ``stats.json`` as saved (LLMeter's percentile rule, its keys).
+    """
+    url = os.fspath(result_path)
+    fs, folder = resolve(url)
+    if not _is_llmeter_folder(fs, folder):
+        raise ValueError(
+            f"{url} does not hold a run saved by LLMeter (its documents have a schema_version, "
+            "or it holds no run): load it with Result.load"
+        )
+    summary_path = posixpath.join(folder, SUMMARY_FILE)
+    stats_path = posixpath.join(folder, STATS_FILE)
+    config_path = posixpath.join(folder, RUN_CONFIG_FILE)
+    records_path = posixpath.join(folder, RESPONSES_FILE)
+    has_records = exists(fs, records_path)
+    if not has_records and not exists(fs, stats_path):
+        raise FileNotFoundError(f"{url} holds neither {RESPONSES_FILE} nor {STATS_FILE}")
+
+    run_config = (
+        _run_config(_read_object(fs, config_path), fs, folder, url)
+        if exists(fs, config_path)
+        else None
+    )
+    saved_stats = _read_object(fs, stats_path) if exists(fs, stats_path) else None
+    responses: list[InvocationResponse] = []
+    run_stats: RunStats | None = None
+    if has_records:
+        records = (_response(r) for r in _read_records(fs, records_path))
+        if load_responses:
+            responses = list(records)
+            run_stats = RunStats.of(responses)
+        else:
+            run_stats = RunStats.of(records)
+
+    if exists(fs, summary_path):
+        result = _from_summary(_read_object(fs, summary_path))
+    elif has_records:
+        result = _recovered(
+            run_config, responses or [_response(r) for r in _read_records(fs, records_path)]
+        )
+    else:
+        result = _from_summary(saved_stats or {})
+    if run_stats is not None and not exists(fs, summary_path):
+        result.total_requests = run_stats.total_requests
+    if saved_stats is not None and saved_stats.get("interrupted"):
+        result.interrupted = True
+    result.responses = responses
+    result.run_config = run_config
+    result._run_stats = run_stats
+    result._saved_stats = None if run_stats is not None else _stats_only(saved_stats or {})
+    if result.output_path is None:
+        result.output_path = url
+    return result
+
+
+def iter_llmeter_responses(result_path: str | os.PathLike[str]) -> Iterator[InvocationResponse]:
+    """The records of an LLMeter run folder, one at a time (none if it has no records)."""
+    fs, folder = resolve(os.fspath(result_path))
+    path = posixpath.join(folder, RESPONSES_FILE)
+    if exists(fs, path):
+        for record in _read_records(fs, path):
+            yield _response(record)
+
+
+def _from_summary(summary: dict[str, Any]) -> Result:
+    """A Result from LLMeter's summary fields (also present at the top of stats.json)."""
+    return Result(
+        total_requests=int(summary.get("total_requests") or 0),
+        clients=int(summary.get("clients") or 1),
+        n_requests=_count(summary.get("n_requests")),
+        total_test_time=_seconds(summary.get("total_test_time")),
+        model_id=_text(summary.get("model_id")),
+        output_path=_text(summary.get("output_path")),
+        endpoint_name=_text(summary.get("endpoint_name")),
+        provider=_text(summary.get("provider")),
+        run_name=_text(summary.get("run_name")),
+        run_description=_text(summary.get("run_description")),
+        start_time=_parse_time(summary.get("start_time")),
+        first_request_time=_parse_time(summary.get("first_request_time")),
+        last_request_time=_parse_time(summary.get("last_request_time")),
+        end_time=_parse_time(summary.get("end_time")),
+        interrupted=bool(summary.get("interrupted")),
+    )
+
+
+def _recovered(run_config: RunConfig | None, records: list[InvocationResponse]) -> Result:
+    """A summary rebuilt from the configuration and the records (no summary.json)."""
+    sent = [r.request_time for r in records if r.request_time is not None]
+    ends = [
+        r.request_time + timedelta(seconds=r.time_to_last_token or 0.0)
+        for r in records
+        if r.request_time is not None
+    ]
+    start = min(sent) if sent else None
+    end = max(ends) if ends else None
+    endpoint = run_config.endpoint_config if run_config is not None else {}
+    return Result(
+        total_requests=len(records),
+        clients=run_config.clients if run_config is not None else 1,
+        n_requests=run_config.n_requests if run_config is not None else None,
+        total_test_time=(end - start).total_seconds() if start and end else None,
+        model_id=endpoint.get("model_id"),
+        endpoint_name=endpoint.get("endpoint_name"),
+        provider=endpoint.get("provider"),
+        run_name=run_config.run_name if run_config is not None else None,
+        run_description=run_config.run_description if run_config is not None else None,
+        start_time=start,
+        first_request_time=start,
+        last_request_time=max(sent) if sent else None,
+        end_time=end,
+    )
+
+
+def _stats_only(saved: dict[str, Any]) -> dict[str, Any]:
+    """LLMeter's saved statistics without the summary fields (those come typed)."""
+    names = set(attrs.fields_dict(Result))
+    return {k: v for k, v in saved.items() if k not in names}
+
+
+def _response(record: dict[str, Any]) -> InvocationResponse:
+    """One LLMeter record as an InvocationResponse."""
+    annotations = record.get("annotations")
+    extra: dict[str, Any] = dict(annotations) if isinstance(annotations, dict) else {}
+    for key, value in record.items():
+        if key not in _KNOWN_RESPONSE_KEYS:
+            extra.setdefault(key, value)  # e.g. LLMeter's legacy cost_* keys
+    if record.get("reasoning_type") is not None:
+        extra.setdefault("reasoning_type", record["reasoning_type"])
+    prompt = record.get("input_prompt")
+    payload = record.get("input_payload")
+    return InvocationResponse(
+        response_text=_text(record.get("response_text")),
+        id=_text(record.get("id")),
+        error=_text(record.get("error")),
+        input_payload=payload if isinstance(payload, dict) else None,
+        input_prompt=prompt if prompt is None or isinstance(prompt, str) else json.dumps(prompt),
+        request_time=_parse_time(record.get("request_time")),
+        annotations=extra,
+        time_to_first_token=_seconds(record.get("time_to_first_token")),
+        time_to_first_content_token=_seconds(record.get("time_to_first_content_token")),
+        time_to_last_token=_seconds(record.get("time_to_last_token")),
+        time_per_output_token=_seconds(record.get("time_per_output_token")),
+        num_tokens_input=_count(record.get("num_tokens_input")),
+        num_tokens_output=_count(record.get("num_tokens_output")),
+        num_tokens_input_cached=_count(record.get("num_tokens_input_cached")),
+        num_tokens_output_reasoning=_count(record.get("num_tokens_output_reasoning")),
+        retries=_count(record.get("retries")),
+    )
+
+
+def _run_config(
+    document: dict[str, Any], fs: fsspec.AbstractFileSystem, folder: str, url: str
+) -> RunConfig:
+    """LLMeter's run_config.json as a RunConfig (payloads from payload.jsonl when present)."""
+    payload_path = posixpath.join(folder, PAYLOAD_FILE)
+    payloads = (
+        [p for p in _read_records(fs, payload_path) if isinstance(p, dict)]
+        if exists(fs, payload_path)
+        else []
+    )
+    inline = document.get("payload")
+    if not payloads and isinstance(inline, dict | list):
+        payloads = (
+            [inline] if isinstance(inline, dict) else [p for p in inline if isinstance(p, dict)]
+        )
+    timeout = _seconds(document.get("timeout"))
+    return RunConfig(
+        endpoint_config=_endpoint_config(document.get("endpoint")),
+        tokenizer_config=_tokenizer_config(document.get("tokenizer")),
+        clients=int(document.get("clients") or 1),
+        n_requests=_count(document.get("n_requests")) or None,  # 0 meant "time-bound"
+        run_duration=_seconds(document.get("run_duration")),
+        timeout=timeout if timeout and timeout > 0 else None,
+        run_name=_text(document.get("run_name")),
+        run_description=_text(document.get("run_description")),
+        low_memory=bool(document.get("low_memory")),
+        output_path=url,
+        payload=payloads,
+    )
+
+
+def _endpoint_config(saved: Any) -> dict[str, Any]:
+    """``{"endpoint_type": "llmeter:<class>", **options}`` from either LLMeter format."""
+    if not isinstance(saved, dict):
+        return {"endpoint_type": "llmeter:unknown"}
+    if _CLASS_KEY in saved:
+        state = saved.get(_STATE_KEY)
+        options = dict(state) if isinstance(state, dict) else {}
+        return {**options, "endpoint_type": f"llmeter:{saved[_CLASS_KEY]}"}
+    options = dict(saved)  # LLMeter <= 0.1.12: {"endpoint_type": "ClassName", ...}
+    return {**options, "endpoint_type": f"llmeter:{options.get('endpoint_type', 'unknown')}"}
+
+
+def _tokenizer_config(saved: Any) -> dict[str, Any] | None:
+    """LLMeter's DummyTokenizer (split on whitespace) is ours; others are kept as described."""
+    if not isinstance(saved, dict):
+        return None
+    if (
+        saved.get(_CLASS_KEY) == _LLMETER_DUMMY_TOKENIZER
+        or saved.get("tokenizer_module") == "llmeter"
+    ):
+        return {"tokenizer_type": "dummy"}
+    if _CLASS_KEY in saved:
+        state = saved.get(_STATE_KEY)
+        options = dict(state) if isinstance(state, dict) else {}
+        return {**options, "tokenizer_type": None, "llmeter_class": saved[_CLASS_KEY]}
+    return {**saved, "tokenizer_type": None}
+
+
+# -- reading LLMeter's JSON --------------------------------------------------------
+
+
+def _restore(value: Any) -> Any:
+    """Bytes from ``{"__llmeter_bytes__": base64}``; NaN and infinities become None."""
+    if isinstance(value, dict):
+        if len(value) == 1 and _BYTES_KEY in value:
+            return base64.b64decode(value[_BYTES_KEY])
+        return {k: _restore(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restore(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _read_document(fs: fsspec.AbstractFileSystem, path: str) -> Any:
+    with fs.open(path, "rb") as f:
+        data = f.read()
+    try:
+        return _restore(json.loads(data))  # the stdlib parser: LLMeter may write NaN
+    except ValueError as exc:
+        raise ValueError(f"{path}: not JSON ({exc})") from None
+
+
+def _read_object(fs: fsspec.AbstractFileSystem, path: str) -> dict[str, Any]:
+    document = _read_document(fs, path)
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: expected a JSON object, found {type(document).__name__}")
+    return document
+
+
+def _read_records(fs: fsspec.AbstractFileSystem, path: str) -> Iterator[dict[str, Any]]:
+    """The objects of a JSONL file; a last line cut short (a crash) is skipped."""
+    with fs.open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = _restore(json.loads(line))
+        except ValueError as exc:
+            if number == len(lines):
+                return
+            raise ValueError(f"{path}, line {number}: not JSON ({exc})") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}, line {number}: expected a JSON object")
+        yield record
+
+
+def _parse_time(value: Any) -> datetime | None:
+    """LLMeter's ``"2025-01-15T10:00:00Z"`` (naive times are taken as UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        text = str(value)
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"  # Python 3.10's fromisoformat has no "Z"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"not an ISO 8601 date-time: {value!r}") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+def _seconds(value: Any) -> float | None:
+    """A number of seconds; None for anything else (LLMeter may save a duration otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _count(value: Any) -> int | None:
+    seconds = _seconds(value)
+    return None if seconds is None else int(seconds)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

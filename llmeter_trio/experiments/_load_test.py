@@ -1,0 +1,198 @@
+"""`LoadTest`: one run per concurrency level, one after the other."""
+
+from __future__ import annotations
+
+import math
+import os
+import posixpath
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from ..endpoints import Endpoint
+from ..engine import LiveProgress, Runner
+from ..engine._payloads import PayloadInput
+from ..live import run_with_progress
+from ..results import Result
+from ..storage import has_records, resolve
+from ..tokenizers import Tokenizer
+from ._load_test_result import LoadTestResult, level_name
+
+__all__ = ["LoadTest"]
+
+_DEFAULT_PER_CLIENT = 1
+_DEFAULT_PER_RUN = 10
+
+
+def _seconds(value: float | timedelta | None) -> float | None:
+    return value.total_seconds() if isinstance(value, timedelta) else value
+
+
+def _whole(name: str, value: object, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a whole number, not {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value!r}")
+
+
+@attrs.define
+class LoadTest:
+    """Measures how an endpoint behaves as concurrency grows: one run per level.
+
+    For each number of clients in `sequence_of_clients`, in order, a run goes
+    to ``{output_path}/{test_name}/{clients:05d}-clients/`` (nothing is saved
+    without an `output_path`)::
+
+        load_test = LoadTest(endpoint, payload, sequence_of_clients=[1, 4, 16])
+        result = await load_test.run(output_path="outputs")
+
+    - **Count-bound** (the default): each client of a level sends
+      ``max(min_requests_per_client, ceil(min_requests_per_run / clients))``
+      requests, so a level sends at least `min_requests_per_run` requests in
+      all and at least `min_requests_per_client` per client (LLMeter's rule).
+    - **Time-bound**: with `run_duration` (seconds), each level runs that
+      long instead (see `Runner` for how in-flight requests end). Setting
+      `min_requests_per_client` or `min_requests_per_run` away from their
+      defaults as well is an error: they only apply to count-bound levels.
+
+    `test_name` defaults to the date and time the LoadTest was made. A
+    progress line per level goes to stderr; ``progress_bar_stats={}`` hides
+    it (llmeter-trio's line shows fixed counters, so no other value is
+    accepted). `timeout`, `drain_timeout` and `seed` go to every run.
+    """
+
+    endpoint: Endpoint
+    payload: PayloadInput
+    sequence_of_clients: Sequence[int]
+    min_requests_per_client: int = _DEFAULT_PER_CLIENT
+    min_requests_per_run: int = _DEFAULT_PER_RUN
+    run_duration: float | None = attrs.field(default=None, converter=_seconds)
+    low_memory: bool = False
+    progress_bar_stats: dict[str, Any] | None = None
+    output_path: str | os.PathLike[str] | None = None
+    tokenizer: Tokenizer | None = None
+    test_name: str | None = None
+    callbacks: Sequence[Any] | None = None
+    # -- beyond LLMeter --
+    timeout: float | None = attrs.field(default=60, kw_only=True)
+    drain_timeout: float | None = attrs.field(default=None, kw_only=True)
+    seed: int | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        levels = list(self.sequence_of_clients)
+        if not levels:
+            raise ValueError("sequence_of_clients is empty: give the numbers of clients to test")
+        for clients in levels:
+            _whole("every number of clients in sequence_of_clients", clients, 1)
+        repeated = sorted({c for c in levels if levels.count(c) > 1})
+        if repeated:
+            raise ValueError(
+                f"sequence_of_clients repeats {repeated}: each level is one run folder "
+                f"({level_name(repeated[0])}), so list each number of clients once"
+            )
+        self.sequence_of_clients = levels
+        _whole("min_requests_per_client", self.min_requests_per_client, 1)
+        _whole("min_requests_per_run", self.min_requests_per_run, 0)
+        if self.run_duration is not None:
+            if not self.run_duration > 0:
+                raise ValueError(f"run_duration must be greater than 0, not {self.run_duration!r}")
+            if (
+                self.min_requests_per_client != _DEFAULT_PER_CLIENT
+                or self.min_requests_per_run != _DEFAULT_PER_RUN
+            ):
+                raise ValueError(
+                    "run_duration makes every level time-bound, while min_requests_per_client "
+                    "and min_requests_per_run size count-bound levels: set one or the other"
+                )
+        if self.progress_bar_stats:
+            raise ValueError(
+                "llmeter-trio's progress line shows fixed counters (requests, rates, errors); "
+                "pass progress_bar_stats=None to show it or {} to hide it"
+            )
+        if self.test_name is None:
+            self.test_name = datetime.now().strftime("%Y%m%d-%H%M%S")
+        elif not self.test_name.strip("/ "):
+            raise ValueError(f"test_name must name a folder, not {self.test_name!r}")
+
+    def n_requests(self, clients: int) -> int | None:
+        """Requests per client at a level of `clients` (None when time-bound)."""
+        if self.run_duration is not None:
+            return None
+        per_run = math.ceil(self.min_requests_per_run / clients)
+        return max(self.min_requests_per_client, per_run)
+
+    def test_folder(self, output_path: str | os.PathLike[str] | None = None) -> str | None:
+        """Where `run(output_path)` saves the levels: ``{output_path}/{test_name}``."""
+        base = output_path if output_path is not None else self.output_path
+        if base is None:
+            return None
+        assert self.test_name is not None
+        return posixpath.join(os.fspath(base).rstrip("/"), self.test_name)
+
+    async def run(self, output_path: str | os.PathLike[str] | None = None) -> LoadTestResult:
+        """Run every level in turn and return their results, keyed by number of clients.
+
+        `output_path` (any fsspec URL) overrides the LoadTest's. If a level is
+        stopped (Ctrl-C, an error), the levels already done are saved, and
+        ``LoadTestResult.load(test_folder)`` loads them with the partial one.
+        """
+        folder = self.test_folder(output_path)
+        if self.low_memory and folder is None:
+            raise ValueError("low_memory=True keeps no records in memory: it needs an output_path")
+        levels = list(self.sequence_of_clients)
+        if folder is not None:
+            _check_unused(folder, levels)
+        runner = Runner(
+            self.endpoint,
+            output_path=folder,
+            tokenizer=self.tokenizer,
+            timeout=self.timeout,
+            callbacks=self.callbacks,
+            low_memory=self.low_memory,
+            seed=self.seed,
+            drain_timeout=self.drain_timeout,
+        )
+        results: dict[int, Result] = {}
+        for index, clients in enumerate(levels, start=1):
+            n_requests = self.n_requests(clients)
+            progress = LiveProgress()
+
+            async def level(
+                clients: int = clients,
+                n_requests: int | None = n_requests,
+                progress: LiveProgress = progress,
+            ) -> Result:
+                return await runner.run(
+                    payload=self.payload,
+                    clients=clients,
+                    n_requests=n_requests,
+                    run_duration=self.run_duration,
+                    run_name=level_name(clients),
+                    progress=progress,
+                )
+
+            if self.progress_bar_stats is None:
+                results[clients] = await run_with_progress(
+                    level,
+                    progress,
+                    total_requests=None if n_requests is None else n_requests * clients,
+                    run_duration=self.run_duration,
+                    label=f"level {index}/{len(levels)}: {clients:>4} clients",
+                )
+            else:
+                results[clients] = await level()
+        assert self.test_name is not None
+        return LoadTestResult(results=results, test_name=self.test_name, output_path=folder)
+
+
+def _check_unused(folder: str, levels: list[int]) -> None:
+    """Refuse before the first level, not halfway, if a level's folder already holds a run."""
+    fs, path = resolve(folder)
+    used = [level_name(c) for c in levels if has_records(fs, posixpath.join(path, level_name(c)))]
+    if used:
+        raise FileExistsError(
+            f"{folder} already holds runs for {', '.join(used)}: choose another test_name "
+            "or output_path (runs are never mixed)"
+        )

@@ -1,0 +1,244 @@
+"""`Sweep`: the highest request rate (or concurrency) an endpoint holds within its SLOs.
+
+The search is monotone: a short baseline at `start`, then the load grows by
+`growth` while every SLO is met, then `refine_steps` bisections between the
+last load that met the SLOs and the first that did not. Each step is an
+ordinary run, saved as ``{output_path}/{test_name}/step-NN-{mode}-{load}/``;
+``sweep.json`` beside them records the steps and the knee.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import posixpath
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import attrs
+
+from ..endpoints import Endpoint
+from ..engine import Runner
+from ..engine._payloads import PayloadInput
+from ..results import Result
+from ..schedules import ClosedLoop, OpenLoopSchedule, schedule_from_config
+from ..slo import parse_slos
+from ..storage import exists, read_json, resolve, write_json
+from ..tokenizers import Tokenizer
+
+__all__ = ["Sweep", "SweepResult", "SweepStep"]
+
+SWEEP_FILE = "sweep.json"
+Mode = Literal["rate", "concurrency"]
+
+
+@attrs.define
+class SweepStep:
+    """One load level of a sweep and whether it met every SLO."""
+
+    load: float
+    passed: bool
+    result: Result
+    generator_bottleneck: bool = False
+
+
+@attrs.define
+class Sweep:
+    """Finds the knee: the highest load that still meets every SLO.
+
+    `mode` ``"rate"`` offers open-loop load at `start`, `start * growth`, ...
+    requests per second (a `schedule` by name, Poisson by default);
+    ``"concurrency"`` runs closed-loop clients instead. Each step sends
+    `requests_per_step` requests, or runs `duration_per_step` seconds. A step
+    in which the load generator itself fell behind does not count as met:
+    its numbers describe the generator, not the endpoint.
+    """
+
+    endpoint: Endpoint
+    payload: PayloadInput
+    slos: Sequence[str]
+    mode: Mode = "rate"
+    start: float = 1.0
+    max_load: float = 1024.0
+    growth: float = 2.0
+    refine_steps: int = 3
+    requests_per_step: int | None = 100
+    duration_per_step: float | None = None
+    schedule: str = "poisson"
+    warmup_requests: int | None = None
+    output_path: str | os.PathLike[str] | None = None
+    test_name: str | None = None
+    tokenizer: Tokenizer | None = None
+    timeout: float = 60.0
+    seed: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        parse_slos(list(self.slos))  # fail early on a bad SLO
+        if not self.slos:
+            raise ValueError("a sweep needs at least one SLO to find where the endpoint breaks it")
+        if (self.requests_per_step is None) == (self.duration_per_step is None):
+            raise ValueError("give requests_per_step or duration_per_step (one of them)")
+        if self.growth <= 1 or self.start <= 0 or self.max_load < self.start:
+            raise ValueError("need start > 0, growth > 1 and max_load >= start")
+
+    async def run(self, output_path: str | os.PathLike[str] | None = None) -> SweepResult:
+        """Search, step by step; returns every step and the knee."""
+        name = self.test_name or datetime.now().strftime("%Y%m%d-%H%M%S")
+        parent = output_path if output_path is not None else self.output_path
+        folder = None if parent is None else posixpath.join(os.fspath(parent), name)
+        steps: list[SweepStep] = []
+
+        async def step(load: float) -> bool:
+            steps.append(await self._step(load, len(steps), folder))
+            return steps[-1].passed
+
+        load = self._level(self.start)
+        passed = await step(load)
+        while passed and load < self.max_load:
+            higher = self._level(min(load * self.growth, self.max_load))
+            if await step(higher):
+                load = higher
+                continue
+            low, high = load, higher  # bisect between the last pass and the first miss
+            for _ in range(self.refine_steps):
+                middle = self._level((low + high) / 2)
+                if middle in (low, high):
+                    break
+                low, high = (middle, high) if await step(middle) else (low, middle)
+            break
+        result = SweepResult(
+            steps=steps, mode=self.mode, slos=list(self.slos), test_name=name, output_path=folder
+        )
+        if folder is not None:
+            result.save_index()
+        return result
+
+    def _level(self, load: float) -> float:
+        return float(max(1, round(load))) if self.mode == "concurrency" else load
+
+    async def _step(self, load: float, number: int, folder: str | None) -> SweepStep:
+        runner = Runner(self.endpoint, output_path=folder, tokenizer=self.tokenizer, seed=self.seed)
+        options: dict[str, Any] = {
+            "payload": self.payload,
+            "run_name": f"step-{number:02d}-{self.mode}-{load:g}",
+            "timeout": self.timeout,
+            "slos": list(self.slos),
+            "warmup_requests": self.warmup_requests,
+            "run_duration": self.duration_per_step,
+        }
+        if self.mode == "rate":
+            schedule = schedule_from_config({"schedule": self.schedule, "rate": load})
+            assert isinstance(schedule, OpenLoopSchedule)
+            options.update(schedule=schedule, n_requests=self.requests_per_step)
+        else:
+            clients = int(load)
+            per_client = None
+            if self.requests_per_step is not None:
+                per_client = math.ceil(self.requests_per_step / clients)
+            options.update(schedule=ClosedLoop(clients=clients), n_requests=per_client)
+        result = await runner.run(**options)
+        bottleneck = bool(result.generator.get("bottleneck"))
+        passed = bool(result.stats.get("slos_met")) and not bottleneck
+        return SweepStep(load=load, passed=passed, result=result, generator_bottleneck=bottleneck)
+
+
+@attrs.define
+class SweepResult:
+    """The steps of a sweep, in the order they ran, and the knee they found."""
+
+    steps: list[SweepStep]
+    mode: Mode
+    slos: list[str]
+    test_name: str
+    output_path: str | None = None
+
+    @property
+    def knee(self) -> float | None:
+        """The highest load that met every SLO (None: not even the baseline did)."""
+        passed = [s.load for s in self.steps if s.passed]
+        return max(passed) if passed else None
+
+    def summary(self) -> str:
+        """A table of the steps and the knee, for people."""
+        unit = "req/s" if self.mode == "rate" else "clients"
+        lines = [f"{'load':>10} {unit:<8} met  TTFT p99    e2e p99 from intended"]
+        for step in sorted(self.steps, key=lambda s: s.load):
+            stats = step.result.stats
+            ttft = stats.get("time_to_first_token-p99")
+            e2e = stats.get("time_to_last_token_from_intended-p99")
+            verdict = "yes" if step.passed else ("gen" if step.generator_bottleneck else "NO")
+            lines.append(f"{step.load:>10g} {'':<8} {verdict:<4} {_ms(ttft):>9} {_ms(e2e):>12}")
+        knee = self.knee
+        lines.append(
+            f"knee: {'none (the baseline missed the SLOs)' if knee is None else f'{knee:g} {unit}'}"
+        )
+        return "\n".join(lines)
+
+    def plot(
+        self,
+        output_path: str | os.PathLike[str] | None = None,
+        format: Literal["html", "png"] = "html",
+    ) -> dict[str, Any]:
+        """Latency against load, with the SLO thresholds and the knee marked."""
+        from ._sweep_plot import sweep_figures
+
+        figures = sweep_figures(self)
+        if output_path is not None:
+            from ._load_test_plots import save_figures
+
+            save_figures(figures, os.fspath(output_path), format)
+        return figures
+
+    def save_index(self) -> None:
+        """Write ``sweep.json``: the steps, their folders and verdicts."""
+        assert self.output_path is not None
+        fs, folder = resolve(self.output_path)
+        document = {
+            "mode": self.mode,
+            "slos": self.slos,
+            "test_name": self.test_name,
+            "knee": self.knee,
+            "steps": [
+                {
+                    "load": s.load,
+                    "passed": s.passed,
+                    "generator_bottleneck": s.generator_bottleneck,
+                    "run_name": s.result.run_name,
+                }
+                for s in self.steps
+            ],
+        }
+        write_json(fs, posixpath.join(folder, SWEEP_FILE), document)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], load_responses: bool = False) -> SweepResult:
+        """Load a saved sweep (its steps' results too)."""
+        url = os.fspath(path)
+        fs, folder = resolve(url)
+        index_path = posixpath.join(folder, SWEEP_FILE)
+        if not exists(fs, index_path):
+            raise FileNotFoundError(f"{url} holds no {SWEEP_FILE}: not a sweep folder")
+        index = read_json(fs, index_path)
+        steps = [
+            SweepStep(
+                load=s["load"],
+                passed=s["passed"],
+                generator_bottleneck=s["generator_bottleneck"],
+                result=Result.load(
+                    posixpath.join(url, s["run_name"]), load_responses=load_responses
+                ),
+            )
+            for s in index["steps"]
+        ]
+        return cls(
+            steps=steps,
+            mode=index["mode"],
+            slos=index["slos"],
+            test_name=index["test_name"],
+            output_path=url,
+        )
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value * 1000:,.1f} ms"

@@ -1,0 +1,37 @@
+"""A simulated OpenAI-compatible LLM server whose latencies and token counts are known.
+
+Tests, demos and benchmarks use it as ground truth::
+
+    async with simulated_server(SimConfig(ttft_base=0.2, itl=0.05)) as base_url:
+        ...  # point any OpenAI-compatible client at base_url
+
+From a shell: ``llmeter-trio serve-sim`` or ``python -m llmeter_trio.sim``.
+"""
+
+from ._app import SimApp as SimApp
+from ._cli import serve_sim as serve_sim
+from ._formats import CONTENT_WORD as CONTENT_WORD
+from ._formats import REASONING_WORD as REASONING_WORD
+from ._model import Fault as Fault
+from ._model import Faults as Faults
+from ._model import Jitter as Jitter
+from ._model import Plan as Plan
+from ._model import PlannedChunk as PlannedChunk
+from ._model import SimConfig as SimConfig
+from ._model import plan as plan
+from ._server import simulated_server as simulated_server
+
+__all__ = [
+    "CONTENT_WORD",
+    "Fault",
+    "Faults",
+    "Jitter",
+    "Plan",
+    "PlannedChunk",
+    "REASONING_WORD",
+    "SimApp",
+    "SimConfig",
+    "plan",
+    "serve_sim",
+    "simulated_server",
+]

@@ -1,0 +1,97 @@
+"""Serving `SimApp` with hypercorn's trio worker, in-process or from the command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any, cast
+
+import hypercorn.trio
+import trio
+from hypercorn.config import Config
+
+from ._app import SimApp
+from ._model import SimConfig
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
+
+__all__ = ["serve_app", "simulated_server"]
+
+_LOGGER = logging.getLogger("llmeter_trio.sim")
+
+
+def hypercorn_config(bind: str, *, graceful_timeout: float = 0.0) -> Config:
+    """A quiet hypercorn configuration tuned for many short requests."""
+    config = Config()
+    config.bind = [bind]
+    config.accesslog = None
+    config.errorlog = _LOGGER  # hypercorn's "Running on ..." and app errors, via logging
+    config.graceful_timeout = graceful_timeout
+    config.keep_alive_max_requests = 2**31  # never force clients to reconnect
+    return config
+
+
+def _bind(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+async def serve_app(
+    app: SimApp,
+    bind: str,
+    *,
+    shutdown_trigger: Callable[[], Awaitable[Any]],
+    graceful_timeout: float = 0.0,
+    task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve `app` on `bind` (``host:port`` or ``fd://N``) until `shutdown_trigger`
+    returns; reports the bound ``http://host:port`` through `task_status`.
+
+    In-flight requests get `graceful_timeout` seconds to finish, then are cancelled.
+    """
+    config = hypercorn_config(bind, graceful_timeout=graceful_timeout)
+
+    async def serve(task_status: trio.TaskStatus[list[str]]) -> None:
+        await hypercorn.trio.serve(
+            cast(Any, app), config, shutdown_trigger=shutdown_trigger, task_status=task_status
+        )
+
+    async with trio.open_nursery() as nursery:
+        binds: list[str] = await nursery.start(serve)
+        task_status.started(binds[0])
+
+
+@asynccontextmanager
+async def simulated_server(
+    config: SimConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[str]:
+    """Run a simulated OpenAI-compatible server for the duration of the block.
+
+    Yields its base URL, e.g. ``http://127.0.0.1:54321/v1`` (``port=0`` picks a
+    free port). On exit the server stops at once: requests still in flight are
+    cancelled and their connections closed.
+    """
+    shutdown = trio.Event()
+    try:
+        async with trio.open_nursery() as nursery:
+            origin: str = await nursery.start(
+                partial(
+                    serve_app, SimApp(config), _bind(host, port), shutdown_trigger=shutdown.wait
+                )
+            )
+            try:
+                yield origin + "/v1"
+            finally:
+                shutdown.set()
+    except BaseExceptionGroup as group:
+        # One error (from the block, or the server failing to start): raise it as is,
+        # so `pytest.raises(ValueError)` around the block works.
+        error: BaseException = group
+        while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+            error = error.exceptions[0]
+        if error is group or isinstance(error, BaseExceptionGroup):
+            raise
+        raise error from None

@@ -1,0 +1,483 @@
+"""LoadTest and LoadTestResult: request sizing, the folder layout, loading back, and charts."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import shutil
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+import fsspec
+import plotly.graph_objects as go
+import pytest
+import trio
+import trio.testing
+from hypothesis import given
+from hypothesis import strategies as st
+
+from llmeter_trio import Callback, FakeEndpoint, InvocationResponse, Result
+from llmeter_trio.experiments import LoadTest, LoadTestResult
+
+RUN_FILES = {"run_config.json", "responses.jsonl", "summary.json", "stats.json"}
+CHARTS = {
+    "time_to_first_token",
+    "time_to_last_token",
+    "requests_per_minute",
+    "error_rate",
+    "average_input_tokens_clients",
+    "average_output_tokens_clients",
+}
+
+
+def fake(ttft: float = 0.25, tokens: int = 5) -> FakeEndpoint:
+    """Each request takes ttft + (tokens - 1) / 16 seconds."""
+    return FakeEndpoint(time_to_first_token=ttft, inter_token_latency=1 / 16, output_tokens=tokens)
+
+
+def quiet(**kwargs: Any) -> LoadTest:
+    """A LoadTest against `fake()` without the progress line."""
+    options: dict[str, Any] = {
+        "endpoint": fake(),
+        "payload": {"prompt": "one two three"},
+        "sequence_of_clients": [1, 2],
+        "progress_bar_stats": {},
+        "seed": 3,
+    }
+    options.update(kwargs)
+    return LoadTest(**options)
+
+
+def run_virtual(load_test: LoadTest, output_path: str | None = None) -> LoadTestResult:
+    async def main() -> LoadTestResult:
+        return await load_test.run(output_path=output_path)
+
+    result: LoadTestResult = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    return result
+
+
+def llmeter_rule(clients: int, per_client: int, per_run: int) -> int:
+    """LLMeter's `LoadTest._get_n_requests`, as written there."""
+    if clients * per_client < per_run:
+        return int(math.ceil(per_run / clients))
+    return int(per_client)
+
+
+def memory_url() -> str:
+    return f"memory://load-tests/{uuid.uuid4().hex}"
+
+
+class TestRequestSizing:
+    @given(
+        clients=st.integers(1, 500),
+        per_client=st.integers(1, 50),
+        per_run=st.integers(0, 2000),
+    )
+    def test_each_level_meets_both_minimums_and_no_more(
+        self, clients: int, per_client: int, per_run: int
+    ) -> None:
+        """At least min_requests_per_run in all and min_requests_per_client each, minimal, as LLMeter."""
+        load_test = quiet(
+            sequence_of_clients=[clients],
+            min_requests_per_client=per_client,
+            min_requests_per_run=per_run,
+        )
+        n = load_test.n_requests(clients)
+        assert n is not None
+        assert n >= per_client
+        assert n * clients >= per_run
+        assert n == per_client or (n - 1) * clients < per_run  # one fewer would fall short
+        assert n == llmeter_rule(clients, per_client, per_run)
+
+    @given(
+        levels=st.lists(st.integers(1, 6), min_size=1, max_size=3, unique=True),
+        per_client=st.integers(1, 3),
+        per_run=st.integers(0, 12),
+    )
+    def test_runs_send_what_the_sizing_says(
+        self, levels: list[int], per_client: int, per_run: int
+    ) -> None:
+        """Every level of a real run sends n requests per client, so both minimums hold."""
+        load_test = quiet(
+            sequence_of_clients=levels, min_requests_per_client=per_client, min_requests_per_run=per_run
+        )
+        result = run_virtual(load_test)
+        assert list(result.results) == levels
+        for clients, level in result.results.items():
+            n = load_test.n_requests(clients)
+            assert n is not None
+            assert level.clients == clients
+            assert level.total_requests == len(level.responses) == n * clients
+            assert level.total_requests >= per_run
+            per_client_counts = [
+                sum(1 for r in level.responses if r.client == c) for c in range(clients)
+            ]
+            assert per_client_counts == [n] * clients
+            assert level.stats["failed_requests"] == 0
+
+    def test_time_bound_levels_have_no_count(self) -> None:
+        assert quiet(run_duration=5).n_requests(4) is None
+
+
+class TestLayoutAndRoundTrip:
+    async def test_levels_nest_under_the_test_folder_and_load_back(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """One NNNNN-clients folder per level (LLMeter mixes them into one); loads back equal."""
+        load_test = quiet(
+            sequence_of_clients=[1, 2, 4], min_requests_per_run=8, test_name="layout"
+        )
+        result = await load_test.run(output_path=tmp_path)
+
+        test_folder = tmp_path / "layout"
+        assert result.output_path == str(test_folder)
+        assert result.test_name == "layout"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["layout"]
+        assert sorted(p.name for p in test_folder.iterdir()) == [
+            "00001-clients",
+            "00002-clients",
+            "00004-clients",
+        ]
+        for clients in (1, 2, 4):
+            folder = test_folder / f"{clients:05d}-clients"
+            assert RUN_FILES <= {p.name for p in folder.iterdir()}
+            level = result.results[clients]
+            assert level.run_name == folder.name
+            assert level.output_path == str(folder)
+            assert level.total_requests == 8 == len(level.responses)
+            assert level.run_config is not None and level.run_config.n_requests == 8 // clients
+
+        loaded = LoadTestResult.load(test_folder)
+        assert loaded.test_name == "layout"
+        assert loaded.output_path == str(test_folder)
+        assert list(loaded.results) == [1, 2, 4]
+        for clients, level in loaded.results.items():
+            assert level.stats == result.results[clients].stats
+            assert [attrs.asdict(r) for r in level.responses] == [
+                attrs.asdict(r) for r in result.results[clients].responses
+            ]
+        summaries = LoadTestResult.load(test_folder, test_name="renamed", load_responses=False)
+        assert summaries.test_name == "renamed"
+        assert all(r.responses == [] for r in summaries.results.values())
+        assert summaries.stats_by_clients() == result.stats_by_clients()
+
+    async def test_any_fsspec_url(self, autojump_clock: trio.testing.MockClock) -> None:
+        """memory:// (an object store without appends) holds and loads a load test too."""
+        url = memory_url()
+        result = await quiet(test_name="mem").run(output_path=url)
+        assert result.output_path == f"{url}/mem"
+        fs = fsspec.filesystem("memory")
+        assert sorted(p.rsplit("/", 1)[-1] for p in fs.ls(f"{url}/mem", detail=False)) == [
+            "00001-clients",
+            "00002-clients",
+        ]
+        loaded = LoadTestResult.load(f"{url}/mem")
+        assert loaded.stats_by_clients() == result.stats_by_clients()
+
+    async def test_output_path_defaults_and_overrides(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """run(output_path) wins over the LoadTest's; without either nothing is written."""
+        load_test = quiet(output_path=tmp_path / "default", test_name="t")
+        await load_test.run(output_path=tmp_path / "override")
+        assert (tmp_path / "override" / "t" / "00002-clients" / "summary.json").exists()
+        assert not (tmp_path / "default").exists()
+
+        unsaved = await quiet().run()
+        assert unsaved.output_path is None
+        assert all(r.output_path is None for r in unsaved.results.values())
+        assert re.fullmatch(r"\d{8}-\d{6}", unsaved.test_name)
+
+    async def test_an_existing_level_is_refused_before_any_load(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """Running the same test again would mix runs: refused before the first request."""
+        load_test = quiet(test_name="again", output_path=tmp_path)
+        await load_test.run()
+        (tmp_path / "again" / "00001-clients").rename(tmp_path / "again" / "kept")
+        before = trio.current_time()
+        with pytest.raises(FileExistsError, match="00002-clients"):
+            await load_test.run()
+        assert trio.current_time() == before  # no level ran
+        assert not (tmp_path / "again" / "00001-clients").exists()
+
+    async def test_low_memory_keeps_no_records_yet_plots(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """low_memory levels hold no records; stats match, charts stream records from disk."""
+        full = await quiet(test_name="full").run(output_path=tmp_path)
+        low = await quiet(test_name="low", low_memory=True).run(output_path=tmp_path)
+        for clients in (1, 2):
+            assert low.results[clients].responses == []
+            assert (
+                low.results[clients].stats["time_to_last_token-p50"]
+                == full.results[clients].stats["time_to_last_token-p50"]
+            )
+        figures = low.plot_results()
+        assert [len(trace.y) for trace in figures["time_to_first_token"].data] == [10, 10]
+
+    async def test_callbacks_run_for_every_level(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        @attrs.define
+        class Count(Callback):
+            runs: int = 0
+            records: int = 0
+
+            async def after_invoke(self, response: InvocationResponse) -> None:
+                self.records += 1
+
+            async def after_run(self, result: Result, interrupted: bool) -> None:
+                self.runs += 1
+
+        counter = Count()
+        result = await quiet(sequence_of_clients=[1, 3], callbacks=[counter]).run()
+        assert counter.runs == 2
+        assert counter.records == sum(r.total_requests for r in result.results.values())
+
+    async def test_a_stopped_test_keeps_the_levels_done(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """Cancelled during level 2: level 1 is saved whole, level 2 partly; both load."""
+        load_test = quiet(sequence_of_clients=[1, 2, 4], test_name="cut", output_path=tmp_path)
+        # level 1: 10 requests x 0.5 s = 5 s; level 2 would take 2.5 s more
+        with trio.move_on_after(6):
+            await load_test.run()
+        loaded = LoadTestResult.load(tmp_path / "cut")
+        assert list(loaded.results) == [1, 2]
+        assert not loaded.results[1].interrupted
+        assert loaded.results[1].total_requests == 10
+        assert loaded.results[2].interrupted
+        assert 0 < loaded.results[2].total_requests < 10
+
+
+class TestTimeBound:
+    async def test_each_level_runs_for_run_duration(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """Requests take 0.5 s: in 1 s each client sends 2, whatever the level."""
+        load_test = quiet(sequence_of_clients=[1, 3], run_duration=1.0, output_path=tmp_path)
+        start = trio.current_time()
+        result = await load_test.run()
+        assert trio.current_time() - start == pytest.approx(2.0)
+        for clients, level in result.results.items():
+            assert level.total_requests == 2 * clients
+            assert all(r.send_time is not None and r.send_time < 1.0 for r in level.responses)
+            assert level.run_config is not None
+            assert (level.run_config.run_duration, level.run_config.n_requests) == (1.0, None)
+        assert LoadTestResult.load(result.output_path).stats_by_clients() == (
+            result.stats_by_clients()
+        )
+
+    def test_timedelta_is_seconds(self) -> None:
+        assert quiet(run_duration=timedelta(minutes=1)).run_duration == 60.0
+
+    @pytest.mark.parametrize(
+        "counts", [{"min_requests_per_client": 5}, {"min_requests_per_run": 3}]
+    )
+    def test_count_settings_exclude_run_duration(self, counts: dict[str, int]) -> None:
+        with pytest.raises(ValueError, match="set one or the other"):
+            quiet(run_duration=10, **counts)
+
+    @pytest.mark.parametrize("duration", [0, -1.5])
+    def test_run_duration_must_be_positive(self, duration: float) -> None:
+        with pytest.raises(ValueError, match="run_duration must be greater than 0"):
+            quiet(run_duration=duration)
+
+
+class TestValidation:
+    @pytest.mark.parametrize(
+        ("levels", "error", "message"),
+        [
+            ([], ValueError, "sequence_of_clients is empty"),
+            ([1, 0], ValueError, "at least 1"),
+            ([2, -3], ValueError, "at least 1"),
+            ([1.5], TypeError, "whole number"),
+            ([True], TypeError, "whole number"),
+            ([1, 4, 1], ValueError, r"repeats \[1\]"),
+        ],
+    )
+    def test_sequence_of_clients(
+        self, levels: list[Any], error: type[Exception], message: str
+    ) -> None:
+        with pytest.raises(error, match=message):
+            quiet(sequence_of_clients=levels)
+
+    @pytest.mark.parametrize(
+        ("counts", "message"),
+        [
+            ({"min_requests_per_client": 0}, "min_requests_per_client must be at least 1"),
+            ({"min_requests_per_run": -1}, "min_requests_per_run must be at least 0"),
+        ],
+    )
+    def test_request_counts(self, counts: dict[str, int], message: str) -> None:
+        with pytest.raises(ValueError, match=message):
+            quiet(**counts)
+
+    def test_progress_bar_stats_other_than_none_or_empty(self) -> None:
+        with pytest.raises(ValueError, match="progress_bar_stats=None"):
+            quiet(progress_bar_stats={"rpm": "rpm"})
+
+    async def test_low_memory_needs_an_output_path(self) -> None:
+        with pytest.raises(ValueError, match="needs an output_path"):
+            await quiet(low_memory=True).run()
+
+    def test_positional_order_is_llmeters(self) -> None:
+        load_test = LoadTest(fake(), {"prompt": "x"}, [1, 2], 3, 20)
+        assert (load_test.min_requests_per_client, load_test.min_requests_per_run) == (3, 20)
+
+
+class TestProgressLine:
+    async def test_one_line_per_level(
+        self, capsys: pytest.CaptureFixture[str], autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """Off a terminal, each level ends with a labelled line of its counts."""
+        load_test = quiet(sequence_of_clients=[1, 2], progress_bar_stats=None)
+        await load_test.run()
+        lines = capsys.readouterr().err.splitlines()
+        assert len(lines) == 2
+        assert lines[0].startswith("level 1/2:    1 clients  [####################]    10/10 req")
+        assert lines[1].startswith("level 2/2:    2 clients  [####################]    10/10 req")
+
+
+class TestLoadErrors:
+    @pytest.mark.parametrize("path", [None, ""])
+    def test_no_path(self, path: str | None) -> None:
+        with pytest.raises(FileNotFoundError, match="load_path is empty"):
+            LoadTestResult.load(path)
+
+    def test_missing_folder(self, tmp_path: Path) -> None:
+        with pytest.raises(FileNotFoundError, match="does not exist"):
+            LoadTestResult.load(tmp_path / "nowhere")
+        with pytest.raises(FileNotFoundError, match="does not exist"):
+            LoadTestResult.load(memory_url())
+
+    def test_a_folder_without_runs(self, tmp_path: Path) -> None:
+        (tmp_path / "charts").mkdir()
+        (tmp_path / "charts" / "error_rate.png").write_bytes(b"\x89PNG")
+        with pytest.raises(ValueError, match="No results found"):
+            LoadTestResult.load(tmp_path)
+
+    def test_a_file(self, tmp_path: Path) -> None:
+        (tmp_path / "notes.txt").write_text("hi")
+        with pytest.raises(ValueError, match="is a file"):
+            LoadTestResult.load(tmp_path / "notes.txt")
+
+    async def test_a_single_run_folder(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """LLMeter's LoadTest writes all levels into one run folder: refused, clearly."""
+        result = await quiet(test_name="t").run(output_path=tmp_path)
+        with pytest.raises(ValueError, match="holds a single run.*Result.load"):
+            LoadTestResult.load(result.results[1].output_path)
+
+    async def test_two_runs_with_the_same_clients(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        await quiet(test_name="t").run(output_path=tmp_path)
+        shutil.copytree(tmp_path / "t" / "00002-clients", tmp_path / "t" / "copy")
+        with pytest.raises(ValueError, match="00002-clients and copy .* both hold a run with 2"):
+            LoadTestResult.load(tmp_path / "t")
+
+    async def test_other_subfolders_are_passed_over(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        result = await quiet(test_name="t").run(output_path=tmp_path)
+        assert result.output_path is not None
+        result.plot_results(output_path=f"{result.output_path}/charts")
+        assert list(LoadTestResult.load(result.output_path).results) == [1, 2]
+
+
+class TestPlots:
+    async def test_every_chart_from_the_results(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """Distributions hold each level's successful latencies; rates are the stats."""
+        payloads = [{"prompt": "a"}, {"prompt": "b", "fake": {"error": "server", "status_code": 500}}]
+        result = await quiet(
+            sequence_of_clients=[1, 2, 4], payload=payloads, min_requests_per_run=8
+        ).run()
+        figures = result.plot_results()
+        assert set(figures) == CHARTS
+        assert all(isinstance(f, go.Figure) for f in figures.values())
+
+        for name in ("time_to_first_token", "time_to_last_token"):
+            traces = figures[name].data
+            assert [t.name for t in traces] == ["1 clients", "2 clients", "4 clients"]
+            for trace, (clients, level) in zip(traces, result.results.items(), strict=True):
+                assert isinstance(trace, go.Box)
+                expected = [getattr(r, name) for r in level.responses if not r.failed]
+                assert list(trace.y) == expected and expected
+                assert set(trace.x) == {str(clients)}
+        for name, key in [
+            ("requests_per_minute", "requests_per_minute"),
+            ("error_rate", "failed_requests_rate"),
+            ("average_input_tokens_clients", "average_input_tokens_per_minute"),
+            ("average_output_tokens_clients", "average_output_tokens_per_minute"),
+        ]:
+            (trace,) = figures[name].data
+            assert list(trace.x) == ["1", "2", "4"]
+            assert list(trace.y) == [level.stats[key] for level in result.results.values()]
+        assert 0 < max(figures["error_rate"].data[0].y) < 1
+
+        violins = result.plot_results(distribution="violin")
+        assert all(isinstance(t, go.Violin) for t in violins["time_to_last_token"].data)
+
+    async def test_writes_html_and_png(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        result = await quiet().run()
+        result.plot_results(output_path=tmp_path / "html")
+        result.plot_results(output_path=tmp_path / "png", format="png")
+        assert {p.name for p in (tmp_path / "html").iterdir()} == {f"{c}.html" for c in CHARTS}
+        assert {p.name for p in (tmp_path / "png").iterdir()} == {f"{c}.png" for c in CHARTS}
+        for chart in CHARTS:
+            assert (tmp_path / "png" / f"{chart}.png").read_bytes().startswith(b"\x89PNG\r\n")
+            html = (tmp_path / "html" / f"{chart}.html").read_text()
+            assert "<html>" in html and "Plotly.newPlot" in html
+
+    async def test_writes_to_any_fsspec_url(self, autojump_clock: trio.testing.MockClock) -> None:
+        result = await quiet().run()
+        url = memory_url()
+        result.plot_results(output_path=url)
+        fs = fsspec.filesystem("memory")
+        assert len(fs.ls(url, detail=False)) == len(CHARTS)
+
+    async def test_bad_arguments(self, autojump_clock: trio.testing.MockClock) -> None:
+        result = await quiet().run()
+        with pytest.raises(ValueError, match="format must be 'html' or 'png'"):
+            result.plot_results(format="svg")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="distribution must be 'box' or 'violin'"):
+            result.plot_results(distribution="strip")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="no results to plot"):
+            LoadTestResult(results={}, test_name="empty").plot_results()
+
+    async def test_show_opens_each_chart(
+        self, monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        shown: list[str] = []
+        monkeypatch.setattr(go.Figure, "show", lambda self: shown.append(self.layout.title.text))
+        figures = (await quiet().run()).plot_results(show=True)
+        assert len(shown) == len(figures) == len(CHARTS)
+
+
+def test_progress_label_is_optional() -> None:
+    """The label added to run_with_progress leaves unlabelled lines as they were."""
+    from llmeter_trio import LiveProgress
+    from llmeter_trio.live import run_with_progress
+
+    async def main(label: str) -> str:
+        out = io.StringIO()
+
+        async def nothing() -> None:
+            await trio.sleep(0)
+
+        await run_with_progress(nothing, LiveProgress(), total_requests=1, stream=out, label=label)
+        return out.getvalue()
+
+    assert trio.run(main, "").startswith("[")
+    assert trio.run(main, "lvl").startswith("lvl  [")
