@@ -1,11 +1,14 @@
-"""Experiments that combine runs: `LoadTest` and its `LoadTestResult`.
+"""Experiments that combine runs: `LoadTest`, `LatencyHeatmap`, `Sweep`, and their results.
 
 Like LLMeter's ``llmeter.experiments``; charts need the ``plot`` extra.
 """
 
 from ._load_test import LoadTest as LoadTest
 from ._load_test_result import LoadTestResult as LoadTestResult
+from ._sweep import Sweep as Sweep
+from ._sweep import SweepResult as SweepResult
+from ._sweep import SweepStep as SweepStep
 
 # -- LatencyHeatmap (llmeter_trio/experiments/_heatmap.py): the lead adds its re-export here --
 
-__all__ = ["LoadTest", "LoadTestResult"]
+__all__ = ["LoadTest", "LoadTestResult", "Sweep", "SweepResult", "SweepStep"]
