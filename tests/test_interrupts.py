@@ -140,3 +140,20 @@ class TestFailures:
         # records after the failure are still stored; the callback is not called again
         assert len(saved_records(str(tmp_path / "bug"))) == progress.started
         assert callback.seen == 5
+
+
+class BadSetup(Callback):
+    def before_invoke(self, payload: dict[str, Any]) -> None:
+        raise KeyError("missing template field")
+
+
+class TestSetupErrors:
+    async def test_before_invoke_error_stops_the_run(
+        self, tmp_path: Any, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A failing before_invoke is a bug in the set-up: the run stops and says why."""
+        runner = Runner(FakeEndpoint(), output_path=str(tmp_path), callbacks=[BadSetup()])
+        with pytest.RaisesGroup(KeyError, flatten_subgroups=True):
+            await runner.run(payload={"prompt": "x"}, clients=1, n_requests=3, run_name="setup")
+        saved = Result.load(str(tmp_path / "setup"))
+        assert saved.interrupted and saved.total_requests == 0

@@ -259,18 +259,22 @@ class _Run:
         client: int | None,
         send: trio.MemorySendChannel[InvocationResponse],
     ) -> None:
-        """Send one request due at `intended`; hand its record to the writer, whatever happens."""
+        """Send one request due at `intended`; hand its record to the writer, whatever happens.
+
+        `before_invoke` callbacks and `prepare_payload` run first, outside the
+        timer; an error there is a bug in the set-up, not a failed request, and
+        stops the run.
+        """
+        payload_index = self.payload_indices.get(id(payload))
+        payload = dict(payload)  # before_invoke may change it in place
+        await self.hooks.call("before_invoke", payload=payload)
+        payload = self.endpoint.prepare_payload(payload)
         index = self.progress.started
         self.progress.started += 1
         excluded = exclusion(self.config, index, intended - self.run_start)
-        payload_index = self.payload_indices.get(id(payload))
-        payload = dict(payload)  # before_invoke may change it in place
         response: InvocationResponse | None = None
-        sent = intended
+        sent = trio.current_time()
         try:
-            await self.hooks.call("before_invoke", payload=payload)
-            payload = self.endpoint.prepare_payload(payload)
-            sent = trio.current_time()
             response = await self._invoke(payload)
         except Exception as exc:
             error_class, status = classify_exception(exc)
