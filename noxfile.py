@@ -7,7 +7,7 @@ import nox
 nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
-SOURCES = ["llmeter_trio", "plugins", "tests", "benchmarks", "noxfile.py"]
+SOURCES = ["llmeter_trio", "plugins", "tests", "benchmarks", "docs/scripts", "noxfile.py"]
 
 
 @nox.session

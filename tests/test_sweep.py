@@ -3,43 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import attrs
 import pytest
 import trio
 import trio.testing
 
-from llmeter_trio import FakeEndpoint, InvocationResponse
+from llmeter_trio import FakeEndpoint
 from llmeter_trio.experiments._sweep import Sweep, SweepResult
 
 
-@attrs.define
-class FixedCapacity(FakeEndpoint):
-    """Serves `slots` requests at a time, each taking 0.25 s: capacity slots / 0.25 req/s.
-
-    A request waits for a slot after it is sent, so queueing shows in its TTFT,
-    as on a saturated server.
-    """
-
-    slots: int = 2
-    _semaphore: trio.Semaphore | None = attrs.field(default=None, init=False)
-
-    async def invoke(self, payload: dict[str, Any]) -> InvocationResponse:
-        if self._semaphore is None:
-            self._semaphore = trio.Semaphore(self.slots)
-        sent = trio.current_time()
-        async with self._semaphore:
-            waited = trio.current_time() - sent
-            response = await super().invoke(payload)
-        response.time_to_first_token = (response.time_to_first_token or 0) + waited
-        response.time_to_last_token = (response.time_to_last_token or 0) + waited
-        response.send_time = sent
-        return response
-
-
-def endpoint() -> FixedCapacity:
-    return FixedCapacity(time_to_first_token=0.125, inter_token_latency=0.125, output_tokens=2)
+def endpoint() -> FakeEndpoint:
+    """Serves 2 requests at a time, 0.25 s each: a capacity of 8 req/s."""
+    return FakeEndpoint(
+        time_to_first_token=0.125, inter_token_latency=0.125, output_tokens=2, max_concurrency=2
+    )
 
 
 class TestKnee:

@@ -39,7 +39,9 @@ async def measure() -> Result:
     endpoint = StallingEndpoint(time_to_first_token=0.05, output_tokens=1)
     endpoint.started = trio.current_time()
     schedule = ConstantRate(rate=10, max_concurrency=1)
-    return await Runner(endpoint, seed=0).run(payload={"prompt": "x"}, schedule=schedule, n_requests=60)
+    return await Runner(endpoint, seed=0).run(
+        payload={"prompt": "x"}, schedule=schedule, n_requests=60
+    )
 
 
 def main(output: str) -> None:
@@ -48,17 +50,21 @@ def main(output: str) -> None:
     due = [r.intended_send_time for r in records]
     from_send = [r.time_to_last_token for r in records]
     from_intended = [
-        (r.time_to_last_token or 0) + (r.send_time or 0) - (r.intended_send_time or 0) for r in records
+        (r.time_to_last_token or 0) + (r.send_time or 0) - (r.intended_send_time or 0)
+        for r in records
     ]
     stats = result.stats
     figure = go.Figure()
-    figure.add_trace(go.Scatter(x=due, y=from_intended, mode="markers", name="from the intended time"))
+    figure.add_trace(
+        go.Scatter(x=due, y=from_intended, mode="markers", name="from the intended time")
+    )
     figure.add_trace(go.Scatter(x=due, y=from_send, mode="markers", name="from the send time"))
     figure.add_vrect(x0=STALL[0], x1=STALL[1], fillcolor="grey", opacity=0.15, line_width=0,
                      annotation_text="server stalls", annotation_position="top left")  # fmt: skip
     figure.update_layout(
         title=(
-            f"One 2 s stall at 10 req/s: p90 latency {stats['time_to_last_token-p90']:.2f} s from send, "
+            "One 2 s stall at 10 req/s: p90 latency "
+            f"{stats['time_to_last_token-p90']:.2f} s from send, "
             f"{stats['time_to_last_token_from_intended-p90']:.2f} s from intended"
         ),
         xaxis_title="when the request was due (s)",
@@ -72,4 +78,8 @@ def main(output: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).parent.parent / "images" / "coordinated-omission.png"))
+    main(
+        sys.argv[1]
+        if len(sys.argv) > 1
+        else str(Path(__file__).parent.parent / "images" / "coordinated-omission.png")
+    )

@@ -8,37 +8,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
-import attrs
 import trio
 import trio.testing
 
-from llmeter_trio import FakeEndpoint, InvocationResponse
+from llmeter_trio import FakeEndpoint
 from llmeter_trio.experiments import Sweep
-
-
-@attrs.define
-class FixedCapacity(FakeEndpoint):
-    """Two requests at a time; the others queue (and the wait shows in their TTFT)."""
-
-    _slots: trio.Semaphore | None = attrs.field(default=None, init=False)
-
-    async def invoke(self, payload: dict[str, Any]) -> InvocationResponse:
-        self._slots = self._slots or trio.Semaphore(2)
-        sent = trio.current_time()
-        async with self._slots:
-            waited = trio.current_time() - sent
-            response = await super().invoke(payload)
-        response.time_to_first_token = (response.time_to_first_token or 0) + waited
-        response.time_to_last_token = (response.time_to_last_token or 0) + waited
-        response.send_time = sent
-        return response
 
 
 def main(output: str) -> None:
     sweep = Sweep(
-        FixedCapacity(time_to_first_token=0.125, inter_token_latency=0.125, output_tokens=2),
+        FakeEndpoint(
+            time_to_first_token=0.125, inter_token_latency=0.125, output_tokens=2, max_concurrency=2
+        ),
         {"prompt": "x"}, slos=["ttft_p99<=200ms"], start=1, max_load=32,
         requests_per_step=80, schedule="constant", test_name="capacity 8 req/s",
     )  # fmt: skip
@@ -51,4 +33,8 @@ def main(output: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).parent.parent / "images" / "sweep.png"))
+    main(
+        sys.argv[1]
+        if len(sys.argv) > 1
+        else str(Path(__file__).parent.parent / "images" / "sweep.png")
+    )

@@ -33,7 +33,9 @@ class FakeEndpoint(Endpoint):
     A payload may override any of these per request under a ``"fake"`` key, and
     ask for a failure: ``{"fake": {"error": "throttled", "status_code": 429}}``.
     ``max_tokens`` in the payload caps the output length. The first
-    `reasoning_tokens` tokens stream as reasoning before the content.
+    `reasoning_tokens` tokens stream as reasoning before the content. With
+    `max_concurrency`, it serves that many requests at a time, like a server
+    of fixed capacity: the others queue, and their wait counts in their TTFT.
     """
 
     endpoint_type = "fake"
@@ -45,12 +47,24 @@ class FakeEndpoint(Endpoint):
     output_tokens: int = 16
     tokens_per_chunk: int = 1
     reasoning_tokens: int = 0
+    max_concurrency: int | None = None
+    _slots: trio.Semaphore | None = attrs.field(default=None, init=False, repr=False, eq=False)
 
     async def invoke(self, payload: dict[str, Any]) -> InvocationResponse:
         """Pretend to call a model, taking exactly the configured time."""
+        recorder = StreamRecorder()
+        if self.max_concurrency is None:
+            return await self._answer(payload, recorder)
+        if self._slots is None:
+            self._slots = trio.Semaphore(self.max_concurrency)
+        async with self._slots:  # queued requests wait here, and it shows in their TTFT
+            return await self._answer(payload, recorder)
+
+    async def _answer(
+        self, payload: dict[str, Any], recorder: StreamRecorder
+    ) -> InvocationResponse:
         spec = self._spec(payload)
         prompt = str(payload.get("prompt", ""))
-        recorder = StreamRecorder()
         await trio.sleep(spec["time_to_first_token"])
         if spec["error"] is not None:
             raise EndpointError(
