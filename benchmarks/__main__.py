@@ -1,17 +1,21 @@
-"""Run every benchmark: `python -m benchmarks [--quick]`."""
+"""Run every benchmark: `python -m benchmarks [--quick] [--only engine|http]`."""
 
 from __future__ import annotations
 
 import argparse
 
-from . import engine_overhead
+from . import engine_overhead, http_clients
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer requests, for a smoke test")
+    parser.add_argument("--only", choices=("engine", "http"), help="run just one benchmark")
     args = parser.parse_args()
-    engine_overhead.main(quick=args.quick)
+    if args.only in (None, "engine"):
+        engine_overhead.main(quick=args.quick)
+    if args.only in (None, "http"):
+        http_clients.main(quick=args.quick)
 
 
 main()

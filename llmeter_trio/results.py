@@ -134,7 +134,7 @@ class Result:
 
         url = os.fspath(result_path)
         if is_llmeter_run(url):
-            return load_llmeter_result(url, load_responses=load_responses)
+            return load_llmeter_result(url, load_responses=load_responses, slos=slos)
         fs, folder = resolve(url)
         summary_path = posixpath.join(folder, SUMMARY_FILE)
         config_path = posixpath.join(folder, RUN_CONFIG_FILE)

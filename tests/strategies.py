@@ -105,7 +105,9 @@ __all__ = [
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 # distinct token lengths, as a LatencyHeatmap or CreatePromptCollection takes them
-token_lengths = st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=4, unique=True)
+token_lengths = st.lists(
+    st.integers(min_value=1, max_value=400), min_size=1, max_size=4, unique=True
+)
 payload_lists = st.lists(payloads, min_size=1, max_size=6)
 
 __all__ += ["payload_lists", "seeds", "token_lengths"]

@@ -14,6 +14,7 @@ PUBLIC_MODULES = [
     "llmeter_trio.endpoints",
     "llmeter_trio.engine",
     "llmeter_trio.plugins",
+    "llmeter_trio.prompts",
     "llmeter_trio.stats",
     "llmeter_trio.storage",
     "llmeter_trio.tokenizers",

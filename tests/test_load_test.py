@@ -6,16 +6,20 @@ import io
 import math
 import re
 import shutil
+import threading
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import fsspec
+import outcome
 import plotly.graph_objects as go
 import pytest
 import trio
+import trio.lowlevel
 import trio.testing
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,6 +27,7 @@ from hypothesis import strategies as st
 from llmeter_trio import Callback, FakeEndpoint, InvocationResponse, Result
 from llmeter_trio.experiments import LoadTest, LoadTestResult
 
+T = TypeVar("T")
 RUN_FILES = {"run_config.json", "responses.jsonl", "summary.json", "stats.json"}
 CHARTS = {
     "time_to_first_token",
@@ -63,8 +68,28 @@ def run_virtual(load_test: LoadTest, output_path: str | None = None) -> LoadTest
 def llmeter_rule(clients: int, per_client: int, per_run: int) -> int:
     """LLMeter's `LoadTest._get_n_requests`, as written there."""
     if clients * per_client < per_run:
-        return int(math.ceil(per_run / clients))
+        return math.ceil(per_run / clients)
     return int(per_client)
+
+
+def finishes_within(seconds: float, main: Callable[[], Awaitable[T]]) -> T:
+    """Run `main` in virtual time in a worker thread: a stuck run fails the test, not hangs it."""
+    done: list[outcome.Outcome[T]] = []
+
+    def target() -> None:
+        clock = trio.testing.MockClock(autojump_threshold=0)
+        done.append(outcome.capture(trio.run, main, clock=clock))
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still running after {seconds} s: a run is stuck"
+    return done[0].unwrap()
+
+
+def listing(folder: Path) -> list[str]:
+    """The names in a folder, sorted (sync: async tests must not touch pathlib)."""
+    return sorted(p.name for p in folder.iterdir())
 
 
 def memory_url() -> str:
@@ -80,7 +105,7 @@ class TestRequestSizing:
     def test_each_level_meets_both_minimums_and_no_more(
         self, clients: int, per_client: int, per_run: int
     ) -> None:
-        """At least min_requests_per_run in all and min_requests_per_client each, minimal, as LLMeter."""
+        """At least min_requests_per_run in all, min_requests_per_client each, no more (LLMeter)."""
         load_test = quiet(
             sequence_of_clients=[clients],
             min_requests_per_client=per_client,
@@ -103,7 +128,9 @@ class TestRequestSizing:
     ) -> None:
         """Every level of a real run sends n requests per client, so both minimums hold."""
         load_test = quiet(
-            sequence_of_clients=levels, min_requests_per_client=per_client, min_requests_per_run=per_run
+            sequence_of_clients=levels,
+            min_requests_per_client=per_client,
+            min_requests_per_run=per_run,
         )
         result = run_virtual(load_test)
         assert list(result.results) == levels
@@ -128,23 +155,21 @@ class TestLayoutAndRoundTrip:
         self, tmp_path: Path, autojump_clock: trio.testing.MockClock
     ) -> None:
         """One NNNNN-clients folder per level (LLMeter mixes them into one); loads back equal."""
-        load_test = quiet(
-            sequence_of_clients=[1, 2, 4], min_requests_per_run=8, test_name="layout"
-        )
+        load_test = quiet(sequence_of_clients=[1, 2, 4], min_requests_per_run=8, test_name="layout")
         result = await load_test.run(output_path=tmp_path)
 
         test_folder = tmp_path / "layout"
         assert result.output_path == str(test_folder)
         assert result.test_name == "layout"
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["layout"]
-        assert sorted(p.name for p in test_folder.iterdir()) == [
+        assert listing(tmp_path) == ["layout"]
+        assert listing(test_folder) == [
             "00001-clients",
             "00002-clients",
             "00004-clients",
         ]
         for clients in (1, 2, 4):
             folder = test_folder / f"{clients:05d}-clients"
-            assert RUN_FILES <= {p.name for p in folder.iterdir()}
+            assert set(listing(folder)) >= RUN_FILES
             level = result.results[clients]
             assert level.run_name == folder.name
             assert level.output_path == str(folder)
@@ -239,20 +264,61 @@ class TestLayoutAndRoundTrip:
         assert counter.runs == 2
         assert counter.records == sum(r.total_requests for r in result.results.values())
 
-    async def test_a_stopped_test_keeps_the_levels_done(
-        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
-    ) -> None:
-        """Cancelled during level 2: level 1 is saved whole, level 2 partly; both load."""
-        load_test = quiet(sequence_of_clients=[1, 2, 4], test_name="cut", output_path=tmp_path)
-        # level 1: 10 requests x 0.5 s = 5 s; level 2 would take 2.5 s more
-        with trio.move_on_after(6):
-            await load_test.run()
+    @pytest.mark.parametrize("when", ["before", "between", "inside"])
+    def test_a_stopped_test_keeps_the_levels_done(self, tmp_path: Path, when: str) -> None:
+        """Stopped before, between or inside levels, it stops at once; the levels done load
+        whole and the one cut short is marked interrupted.
+
+        Callbacks stop it, not a clock deadline: results are saved in a worker thread,
+        and MockClock's autojump may pass a deadline while one runs.
+        """
+        scope = trio.CancelScope()
+
+        @attrs.define
+        class Stop(Callback):
+            level: int = 0
+            records: int = 0
+
+            def before_run(self, run_config: dict[str, Any]) -> None:
+                self.level, self.records = run_config["clients"], 0
+
+            def after_invoke(self, response: InvocationResponse) -> None:
+                self.records += 1
+                if when == "inside" and self.level == 2 and self.records == 3:
+                    scope.cancel()
+
+            def after_run(self, result: Result, interrupted: bool) -> None:
+                if when == "between" and result.clients == 1:
+                    scope.cancel()
+
+        load_test = quiet(
+            sequence_of_clients=[1, 2, 4], test_name="cut", output_path=tmp_path, callbacks=[Stop()]
+        )
+
+        async def main() -> None:
+            with scope:
+                if when == "before":
+                    scope.cancel()
+                await load_test.run()
+
+        finishes_within(20, main)
         loaded = LoadTestResult.load(tmp_path / "cut")
-        assert list(loaded.results) == [1, 2]
-        assert not loaded.results[1].interrupted
-        assert loaded.results[1].total_requests == 10
-        assert loaded.results[2].interrupted
-        assert 0 < loaded.results[2].total_requests < 10
+        levels = list(loaded.results)
+        assert levels == [1, 2, 4][: len(levels)]
+        *done, last = loaded.results.values()
+        for level in done:
+            assert (level.interrupted, level.total_requests) == (False, 10)
+        for level in loaded.results.values():
+            assert level.total_requests == len(level.responses)
+        if when == "before":
+            assert levels == [1] and last.interrupted and last.total_requests == 0
+        elif when == "between":
+            assert levels in ([1], [1, 2])
+            assert last.total_requests == (10 if levels == [1] else 0)
+            assert last.interrupted == (levels == [1, 2])
+        else:  # the third record of level 2, and the other client's request, cancelled
+            assert levels == [1, 2] and last.interrupted
+            assert 3 <= last.total_requests <= 4
 
 
 class TestTimeBound:
@@ -332,16 +398,19 @@ class TestValidation:
 
 
 class TestProgressLine:
-    async def test_one_line_per_level(
+    async def test_labelled_lines_ending_each_level(
         self, capsys: pytest.CaptureFixture[str], autojump_clock: trio.testing.MockClock
     ) -> None:
-        """Off a terminal, each level ends with a labelled line of its counts."""
+        """Off a terminal, lines are labelled with their level; each level ends complete."""
         load_test = quiet(sequence_of_clients=[1, 2], progress_bar_stats=None)
         await load_test.run()
         lines = capsys.readouterr().err.splitlines()
-        assert len(lines) == 2
-        assert lines[0].startswith("level 1/2:    1 clients  [####################]    10/10 req")
-        assert lines[1].startswith("level 2/2:    2 clients  [####################]    10/10 req")
+        first = [line for line in lines if line.startswith("level 1/2:    1 clients  [")]
+        second = [line for line in lines if line.startswith("level 2/2:    2 clients  [")]
+        assert len(first) + len(second) == len(lines) and first and second
+        assert lines.index(first[-1]) < lines.index(second[0])
+        for last in (first[-1], second[-1]):
+            assert "[####################]    10/10 req" in last and " 0 in flight" in last
 
 
 class TestLoadErrors:
@@ -372,7 +441,7 @@ class TestLoadErrors:
     ) -> None:
         """LLMeter's LoadTest writes all levels into one run folder: refused, clearly."""
         result = await quiet(test_name="t").run(output_path=tmp_path)
-        with pytest.raises(ValueError, match="holds a single run.*Result.load"):
+        with pytest.raises(ValueError, match=r"holds a single run.*Result\.load"):
             LoadTestResult.load(result.results[1].output_path)
 
     async def test_two_runs_with_the_same_clients(
@@ -380,7 +449,7 @@ class TestLoadErrors:
     ) -> None:
         await quiet(test_name="t").run(output_path=tmp_path)
         shutil.copytree(tmp_path / "t" / "00002-clients", tmp_path / "t" / "copy")
-        with pytest.raises(ValueError, match="00002-clients and copy .* both hold a run with 2"):
+        with pytest.raises(ValueError, match=r"00002-clients and copy .* both hold a run with 2"):
             LoadTestResult.load(tmp_path / "t")
 
     async def test_other_subfolders_are_passed_over(
@@ -397,10 +466,32 @@ class TestPlots:
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
         """Distributions hold each level's successful latencies; rates are the stats."""
-        payloads = [{"prompt": "a"}, {"prompt": "b", "fake": {"error": "server", "status_code": 500}}]
+
+        @attrs.define
+        class CutShort(FakeEndpoint):
+            """Fails some streams after they began: failed records that have timings."""
+
+            async def invoke(self, payload: dict[str, Any]) -> InvocationResponse:
+                response = await super().invoke(payload)
+                if payload.get("cut"):
+                    response.error = "the stream broke off"
+                return response
+
+        payloads = [
+            {"prompt": "a"},
+            {"prompt": "b", "fake": {"error": "server", "status_code": 500}},
+            {"prompt": "c", "cut": True, "fake": {"time_to_first_token": 2.0}},
+        ]
         result = await quiet(
-            sequence_of_clients=[1, 2, 4], payload=payloads, min_requests_per_run=8
+            endpoint=CutShort(
+                time_to_first_token=0.25, inter_token_latency=1 / 16, output_tokens=5
+            ),
+            sequence_of_clients=[1, 2, 4],
+            payload=payloads,
+            min_requests_per_run=8,
         ).run()
+        cut_short = [r for level in result.results.values() for r in level.responses if r.failed]
+        assert any(r.time_to_first_token == 2.0 for r in cut_short)
         figures = result.plot_results()
         assert set(figures) == CHARTS
         assert all(isinstance(f, go.Figure) for f in figures.values())
@@ -474,7 +565,7 @@ def test_progress_label_is_optional() -> None:
         out = io.StringIO()
 
         async def nothing() -> None:
-            await trio.sleep(0)
+            await trio.lowlevel.checkpoint()
 
         await run_with_progress(nothing, LiveProgress(), total_requests=1, stream=out, label=label)
         return out.getvalue()

@@ -16,7 +16,7 @@ import trio
 import trio.testing
 
 from llmeter_trio import FakeEndpoint
-from llmeter_trio.experiments._heatmap import LatencyHeatmap
+from llmeter_trio.experiments import LatencyHeatmap
 from llmeter_trio.prompts import SAMPLE_TEXT_FILE
 
 

@@ -19,7 +19,7 @@ import json
 import math
 import os
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -29,6 +29,7 @@ import fsspec
 from ..endpoints import InvocationResponse
 from ..results import RUN_CONFIG_FILE, STATS_FILE, SUMMARY_FILE, Result
 from ..run_config import RunConfig
+from ..slo import parse_slos
 from ..stats import RunStats
 from ..storage import RESPONSES_FILE, exists, resolve
 
@@ -91,7 +92,11 @@ def _is_llmeter_folder(fs: fsspec.AbstractFileSystem, folder: str) -> bool:
 # -- loading ---------------------------------------------------------------------
 
 
-def load_llmeter_result(result_path: str | os.PathLike[str], load_responses: bool = True) -> Result:
+def load_llmeter_result(
+    result_path: str | os.PathLike[str],
+    load_responses: bool = True,
+    slos: Sequence[str] | None = None,
+) -> Result:
     """Load a run folder written by LLMeter (any fsspec URL) as a `Result`.
 
     `Result.load` calls this by itself for LLMeter folders; call it directly to
@@ -104,7 +109,9 @@ def load_llmeter_result(result_path: str | os.PathLike[str], load_responses: boo
 
     With ``load_responses=False`` no records are kept; statistics are still
     computed from them, streamed. A folder without records uses LLMeter's
-    ``stats.json`` as saved (LLMeter's percentile rule, its keys).
+    ``stats.json`` as saved (LLMeter's percentile rule, its keys). The
+    result's `output_path` is `result_path`. `slos` (e.g. ``["ttft_p99<=500ms"]``)
+    add SLO attainment and goodput, as for `Result.load`.
     """
     url = os.fspath(result_path)
     fs, folder = resolve(url)
@@ -121,11 +128,16 @@ def load_llmeter_result(result_path: str | os.PathLike[str], load_responses: boo
     if not has_records and not exists(fs, stats_path):
         raise FileNotFoundError(f"{url} holds neither {RESPONSES_FILE} nor {STATS_FILE}")
 
+    if slos is not None and not has_records:
+        raise ValueError(f"{url} holds no {RESPONSES_FILE}: SLOs are computed from the records")
+    parsed = parse_slos(list(slos)) if slos is not None else []
     run_config = (
         _run_config(_read_object(fs, config_path), fs, folder, url)
         if exists(fs, config_path)
         else None
     )
+    if run_config is not None and slos is not None:
+        run_config = attrs.evolve(run_config, slos=[s.text for s in parsed])
     saved_stats = _read_object(fs, stats_path) if exists(fs, stats_path) else None
     responses: list[InvocationResponse] = []
     run_stats: RunStats | None = None
@@ -133,9 +145,9 @@ def load_llmeter_result(result_path: str | os.PathLike[str], load_responses: boo
         records = (_response(r) for r in _read_records(fs, records_path))
         if load_responses:
             responses = list(records)
-            run_stats = RunStats.of(responses)
+            run_stats = RunStats.of(responses, parsed)
         else:
-            run_stats = RunStats.of(records)
+            run_stats = RunStats.of(records, parsed)
 
     if exists(fs, summary_path):
         result = _from_summary(_read_object(fs, summary_path))
@@ -153,8 +165,7 @@ def load_llmeter_result(result_path: str | os.PathLike[str], load_responses: boo
     result.run_config = run_config
     result._run_stats = run_stats
     result._saved_stats = None if run_stats is not None else _stats_only(saved_stats or {})
-    if result.output_path is None:
-        result.output_path = url
+    result.output_path = url  # LLMeter's saved path is often relative to another directory
     return result
 
 

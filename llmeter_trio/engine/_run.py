@@ -142,17 +142,17 @@ class _Run:
         send, receive = trio.open_memory_channel[InvocationResponse](CHANNEL_CAPACITY)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._write_records, receive)
-            watcher = await nursery.start(self._watch_signals)
-            nursery.start_soon(self.monitor.run)
             try:
+                await nursery.start(self._watch_signals)
+                nursery.start_soon(self.monitor.run)
                 with self.load_scope:
                     async with send:
                         await self._generate_load(send)
             finally:
+                send.close()  # ends the shielded writer, also when cancelled before the load began
                 self.load_end = trio.current_time()
                 self.health = self.monitor.report()
-                watcher.cancel()
-                nursery.cancel_scope.cancel()  # the monitor; the writer is shielded
+                nursery.cancel_scope.cancel()  # the signal watcher and the monitor
 
     async def _finish(self, interrupted: bool) -> Result:
         if self.load_end is None:

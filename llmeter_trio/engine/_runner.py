@@ -160,7 +160,9 @@ def _plan(settings: Runner) -> tuple[RunConfig, OpenLoopSchedule | None, list[di
 
     once = settings.payload_order == "once"
     if settings.payload_order not in ("shuffle", "once"):
-        raise ValueError(f"payload_order must be 'shuffle' or 'once', not {settings.payload_order!r}")
+        raise ValueError(
+            f"payload_order must be 'shuffle' or 'once', not {settings.payload_order!r}"
+        )
     if once and (n_requests is not None or schedule is not None):
         raise ValueError(
             "payload_order='once' sends each payload exactly once with closed-loop clients: "

@@ -211,10 +211,10 @@ class _SaveLayout(Callback):
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
 
-    async def before_run(self, run_config: dict[str, Any]) -> None:
+    def before_run(self, run_config: dict[str, Any]) -> None:
         folder = run_config.get("output_path")
-        if folder is not None:
-            await trio.to_thread.run_sync(_write_layout, folder, self.document)
+        if folder is not None:  # a small file, written like run_config.json, before any request
+            _write_layout(folder, self.document)
 
 
 def _positive_int(name: str, value: object) -> None:
@@ -276,7 +276,9 @@ class LatencyHeatmap:
         make = self.create_payload_fn or self.endpoint.create_payload
         self.payload = []
         for sample in self.samples:
-            payload = make(sample.prompt, max_tokens=sample.output_length, **self.create_payload_kwargs)
+            payload = make(
+                sample.prompt, max_tokens=sample.output_length, **self.create_payload_kwargs
+            )
             if not isinstance(payload, dict):
                 raise TypeError(
                     f"create_payload_fn returned a {type(payload).__name__}; it must return one "

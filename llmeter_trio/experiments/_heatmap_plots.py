@@ -39,9 +39,7 @@ def heatmap_figure(heatmap: LatencyHeatmapResult, metric: str, aggregation: str)
             colorscale="Viridis",
             colorbar={"title": {"text": "seconds"}},
             texttemplate="%{z:.3f}",
-            hovertemplate=(
-                "input %{y} tokens<br>output %{x} tokens<br>%{z:.4f} s<extra></extra>"
-            ),
+            hovertemplate=("input %{y} tokens<br>output %{x} tokens<br>%{z:.4f} s<extra></extra>"),
         )
     )
     figure.update_layout(

@@ -51,8 +51,9 @@ class LoadTestResult:
         """Load a load test's folder (any fsspec URL): each run subfolder is one level.
 
         Folders saved by llmeter-trio and by LLMeter both load (see
-        `Result.load`). Subfolders that hold no run are passed over.
-        `test_name` defaults to the folder's name.
+        `Result.load`), even side by side. Subfolders that hold no run are
+        passed over. `test_name` defaults to the folder's name; each level's
+        `output_path` is its folder as loaded (so a test folder can be moved).
 
         Raises:
             FileNotFoundError: `load_path` is empty or does not exist.
@@ -87,7 +88,9 @@ class LoadTestResult:
         results: dict[int, Result] = {}
         folders: dict[int, str] = {}
         for name in runs:
-            result = Result.load(posixpath.join(url, name), load_responses=load_responses)
+            level_url = posixpath.join(url, name)
+            result = Result.load(level_url, load_responses=load_responses)
+            result.output_path = level_url  # where its files are now, wherever they were saved
             if result.clients in results:
                 raise ValueError(
                     f"{folders[result.clients]} and {name} in {url} both hold a run with "

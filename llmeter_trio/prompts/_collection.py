@@ -22,10 +22,11 @@ from ..tokenizers import DummyTokenizer, Tokenizer
 
 __all__ = ["CreatePromptCollection", "PromptSample", "SAMPLE_TEXT_FILE"]
 
-SAMPLE_TEXT_FILE = str(files("llmeter_trio").joinpath("data", "sample_text.txt"))
+SAMPLE_TEXT_FILE = str(files("llmeter_trio") / "data" / "sample_text.txt")
 """A few thousand words of plain English prose that ships with llmeter-trio."""
 
 MAX_ADJUSTMENTS = 8  # re-cuts per prompt when the tokenizer does not round-trip exactly
+_WHITESPACE = DummyTokenizer()  # the default; stateless, so one serves every collection
 
 
 @attrs.frozen
@@ -87,9 +88,7 @@ class CreatePromptCollection:
 
     @property
     def _tokenizer_obj(self) -> Tokenizer:
-        if self.tokenizer is None:
-            self.tokenizer = DummyTokenizer()
-        return self.tokenizer
+        return self.tokenizer if self.tokenizer is not None else _WHITESPACE
 
     def create_collection(self) -> list[tuple[str, int]]:
         """``(prompt, output_length)`` for every combination and repetition, shuffled."""

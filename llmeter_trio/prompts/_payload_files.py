@@ -42,10 +42,13 @@ def _display(fs: fsspec.AbstractFileSystem, path: str) -> str:
     return str(fs.unstrip_protocol(path))
 
 
+_KINDS = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}
+
+
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string"}.get(
-        type(value), f"a {type(value).__name__}"
-    )
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "a boolean"
+    return _KINDS.get(type(value), f"a {type(value).__name__}")
 
 
 def _read_jsonl(fs: fsspec.AbstractFileSystem, path: str) -> Iterator[dict[str, Any]]:
