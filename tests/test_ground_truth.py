@@ -255,13 +255,6 @@ async def test_reasoning_first_streams(cls: Endpoint, style: str) -> None:
         assert record.response_text == "tok " * 8  # reasoning is not output text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chunk_tokens() shares the output total by characters across reasoning and "
-    "content chunks alike, ignoring the reported reasoning_tokens: 'think ' is 6 characters "
-    "a token and 'tok ' 4, so 4-token reasoning chunks get 5 tokens and 4-token content "
-    "chunks 3, and the inter-token latency comes out ~33 ms p50 instead of 25 ms",
-)
 @pytest.mark.parametrize("cls", REASONING_ENDPOINTS)
 async def test_reasoning_with_multi_token_chunks(cls: Endpoint) -> None:
     """Reasoning-first stream in 4-token chunks: each chunk's tokens, and so the ITL, exact."""
@@ -405,12 +398,6 @@ async def test_the_run_timeout_cuts_a_stalled_stream() -> None:
 # -- how inter-token latency spreads tokens over chunks ------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="InvocationResponse.token_gaps() measures each token-carrying chunk's gap from "
-    "the chunk just before it, even when that chunk carried no tokens, so the time spent "
-    "before a zero-token chunk is dropped from every inter-token latency",
-)
 def test_inter_token_latencies_add_up_to_the_token_span() -> None:
     """Tokens at 0.0, 0.3 and 0.4 s, with a token-less chunk (e.g. whitespace a server
     streamed on its own, or a chunk whose character share rounds to no token) at 0.2 s: the

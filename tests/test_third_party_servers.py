@@ -369,12 +369,6 @@ async def test_llmock_faults_are_classified(llmock_url: str, cls: Endpoint) -> N
     assert records[-1].response_text == "Mock response from m."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a stream that ends cleanly but early (no finish_reason and no [DONE] on chat, "
-    "no response.completed on the Responses API) is recorded as a success, with a short "
-    "time to last token and, lacking usage, a token count from the local tokenizer",
-)
 @pytest.mark.parametrize("cls", LLMOCK_ENDPOINTS)
 async def test_llmock_truncated_stream_is_a_failure(llmock_url: str, cls: Endpoint) -> None:
     """llmock's ``truncate``: the stream stops after the first text delta with a clean end

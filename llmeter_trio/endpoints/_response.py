@@ -149,42 +149,67 @@ class InvocationResponse:
         """How many tokens each chunk carried.
 
         Counts the endpoint recorded are kept. Chunks without one share the
-        rest of `num_tokens_output` in proportion to their characters (largest
+        rest of the token total in proportion to their characters (largest
         remainders, so the shares add up exactly): most streaming APIs do not
         say how many tokens a chunk holds, and counting each chunk as one token
-        would make every multi-token chunk look like one slow token. Without a
-        token total, an unknown chunk counts as one token.
+        would make every multi-token chunk look like one slow token. When the
+        reasoning tokens are counted apart, reasoning chunks share those and
+        the other chunks share the rest. Without a token total, an unknown
+        chunk counts as one token.
         """
-        chunks = self.chunks
-        known = [c.tokens for c in chunks]
-        unknown = [i for i, tokens in enumerate(known) if tokens is None]
-        if not unknown:
-            return known  # type: ignore[return-value]
-        left = (self.num_tokens_output or 0) - sum(t for t in known if t is not None)
-        chars = sum(chunks[i].chars for i in unknown)
-        if self.num_tokens_output is None or left <= 0 or chars <= 0:
-            return [1 if t is None else t for t in known]
-        exact = {i: left * chunks[i].chars / chars for i in unknown}
-        shares = {i: int(value) for i, value in exact.items()}
-        by_remainder = sorted(unknown, key=lambda i: shares[i] - exact[i])
-        for i in by_remainder[: left - sum(shares.values())]:
-            shares[i] += 1
-        return [shares[i] if t is None else t for i, t in enumerate(known)]
+        shares = [c.tokens for c in self.chunks]
+        if None not in shares:
+            return shares  # type: ignore[return-value]
+        total, reasoning = self.num_tokens_output, self.num_tokens_output_reasoning
+        everything = range(len(self.chunks))
+        if total is not None and reasoning is not None:
+            is_reasoning = [c.kind is ChunkKind.REASONING for c in self.chunks]
+            _share(self.chunks, shares, [i for i in everything if is_reasoning[i]], reasoning)
+            _share(
+                self.chunks,
+                shares,
+                [i for i in everything if not is_reasoning[i]],
+                total - reasoning,
+            )
+        else:
+            _share(self.chunks, shares, list(everything), total)
+        return [1 if tokens is None else tokens for tokens in shares]
 
     def token_gaps(self) -> Iterator[tuple[float, int]]:
-        """``(gap per token, tokens)`` for each chunk after the first.
+        """``(gap per token, tokens)`` for each chunk with tokens after the first.
 
-        A chunk that carried k tokens (see `chunk_tokens`) after a gap g
-        stands for k gaps of g/k: chunks are not tokens. A chunk with no
-        tokens is passed over.
+        A chunk that carried k tokens (see `chunk_tokens`) after a gap g since
+        the last chunk that carried any stands for k gaps of g/k: chunks are
+        not tokens, and chunks without tokens neither start nor end a gap.
         """
-        chunks = self.chunks
-        tokens = self.chunk_tokens()
-        for index in range(1, len(chunks)):
-            if tokens[index] > 0:
-                gap = chunks[index].time - chunks[index - 1].time
-                yield gap / tokens[index], tokens[index]
+        last: float | None = None
+        for chunk, tokens in zip(self.chunks, self.chunk_tokens(), strict=True):
+            if tokens <= 0:
+                continue
+            if last is not None:
+                yield (chunk.time - last) / tokens, tokens
+            last = chunk.time
 
     def inter_token_latencies(self) -> list[float]:
         """Every gap between tokens, from the chunk timeline (see `token_gaps`)."""
         return [gap for gap, tokens in self.token_gaps() for _ in range(tokens)]
+
+
+def _share(
+    chunks: list[Chunk], shares: list[int | None], group: list[int], total: int | None
+) -> None:
+    """Fill the unknown `shares` of the chunks in `group` from their `total`, by characters."""
+    unknown = [i for i in group if shares[i] is None]
+    if not unknown or total is None:
+        return  # unknown chunks count as one token each
+    left = max(0, total - sum(shares[i] or 0 for i in group))
+    chars = sum(chunks[i].chars for i in unknown)
+    if chars <= 0:
+        return
+    exact = {i: left * chunks[i].chars / chars for i in unknown}
+    whole = {i: int(value) for i, value in exact.items()}
+    by_remainder = sorted(unknown, key=lambda i: whole[i] - exact[i])
+    for i in by_remainder[: left - sum(whole.values())]:
+        whole[i] += 1
+    for i in unknown:
+        shares[i] = whole[i]

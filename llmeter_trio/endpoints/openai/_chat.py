@@ -55,9 +55,11 @@ class ChatStreamState(StreamState):
     """
 
     __slots__ = ()
+    end_marker = "a finish_reason or [DONE]"
 
     def on_event(self, event: ServerSentEvent) -> None:
         if event.data == b"[DONE]":
+            self.finished = True
             return
         obj = self.load(event)
         if obj is None:
@@ -75,6 +77,8 @@ class ChatStreamState(StreamState):
             return
         record = self.recorder.chunk
         for choice in choices:
+            if choice.get("finish_reason"):
+                self.finished = True
             delta = choice.get("delta")
             if not delta:
                 continue

@@ -25,9 +25,11 @@ class CompletionsStreamState(StreamState):
     """
 
     __slots__ = ()
+    end_marker = "a finish_reason or [DONE]"
 
     def on_event(self, event: ServerSentEvent) -> None:
         if event.data == b"[DONE]":
+            self.finished = True
             return
         obj = self.load(event)
         if obj is None:
@@ -44,6 +46,8 @@ class CompletionsStreamState(StreamState):
         if not choices:
             return
         for choice in choices:
+            if choice.get("finish_reason"):
+                self.finished = True
             text = choice.get("text")
             if not text or not isinstance(text, str):
                 continue

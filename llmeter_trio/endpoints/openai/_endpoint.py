@@ -4,14 +4,14 @@ One request, as `invoke` runs it::
 
     build the request (JSON body, headers)      not timed
     StreamRecorder()                            send_time: handed to httpx now
-    client.send(stream=True)                    a new connection is traced: connect_time
+    send it (see `_Session`), stream=True       a new connection is traced: connect_time
     read the body to its end                    a chunk per streamed output event
     recorder.finish()                           time_to_last_token: the body ended
     close the response                          the connection goes back to the pool
 
-Nothing is imported, created or warmed up lazily inside that: the client is
-made by `open_session` before the run, or, when `invoke` is called outside a
-session, for that one call.
+Nothing is imported, created or warmed up lazily inside that: the client (and
+its transport, `LeanTransport` by default) is made by `open_session` before the
+run, or, when `invoke` is called outside a session, for that one call.
 """
 
 from __future__ import annotations
@@ -373,6 +373,11 @@ class OpenAIEndpointBase(Endpoint):
             state.fail(error_class, f"the stream broke off: {type(exc).__name__}: {exc}")
         if decoder.close():
             state.fail(ErrorClass.CONNECTION, "the stream ended in the middle of an event")
+        elif not state.finished:
+            state.fail(
+                ErrorClass.PROTOCOL,
+                f"the stream ended before the answer was complete (no {state.end_marker})",
+            )
         return recorder.finish(state.response())
 
     def _read_body(self, body: bytes) -> InvocationResponse:

@@ -123,6 +123,7 @@ class StreamState:
     __slots__ = (
         "error",
         "error_class",
+        "finished",
         "last_completion_tokens",
         "recorder",
         "response_id",
@@ -138,6 +139,10 @@ class StreamState:
         self.error: str | None = None
         self.error_class: ErrorClass | None = None
         self.last_completion_tokens = 0
+        self.finished = False  # the API's own end of the answer was seen
+
+    # What marks the end of a complete answer, for the error when it is missing.
+    end_marker = "a final event"
 
     def on_event(self, event: ServerSentEvent) -> None:
         """Read one event (subclasses: one per API)."""

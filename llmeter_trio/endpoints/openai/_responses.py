@@ -59,6 +59,7 @@ class ResponsesStreamState(StreamState):
     """
 
     __slots__ = ()
+    end_marker = "response.completed"
 
     def on_event(self, event: ServerSentEvent) -> None:
         obj = self.load(event)
@@ -75,6 +76,8 @@ class ResponsesStreamState(StreamState):
                     self.text.append(delta)
                 self.recorder.chunk(len(delta), kind, tokens)
         elif event_type in _RESPONSE_EVENTS:
+            if event_type in ("response.completed", "response.incomplete"):
+                self.finished = True
             response = obj.get("response")
             if isinstance(response, Mapping):
                 if self.response_id is None:
