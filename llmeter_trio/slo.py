@@ -22,8 +22,8 @@ within the threshold, and one without a percentile when every request meets it.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import attrs

@@ -11,8 +11,10 @@ import llmeter_trio
 PUBLIC_MODULES = [
     "llmeter_trio",
     "llmeter_trio.callbacks",
+    "llmeter_trio.compat",
     "llmeter_trio.endpoints",
     "llmeter_trio.engine",
+    "llmeter_trio.experiments",
     "llmeter_trio.plugins",
     "llmeter_trio.schedules",
     "llmeter_trio.sim",

@@ -41,7 +41,7 @@ from ..results import Result
 from ..run_config import RunConfig
 from ..schedules import OpenLoopSchedule
 from ..stats import RunStats
-from ..storage import ResponseSink, converter
+from ..storage import ResponseSink, converter, resolve, run_io
 from ..tokenizers import Tokenizer, count_tokens
 from ._hooks import RunHooks
 from ._load import OPEN_LOOP_POOL, closed_loop, open_loop
@@ -164,7 +164,7 @@ class _Run:
             with contextlib.suppress(Exception):  # its failure, if any, is already recorded
                 await self.sink.close()
         if result.output_path is not None:
-            await trio.to_thread.run_sync(result.save)
+            await run_io(resolve(result.output_path)[0], result.save)
         await self.hooks.call("after_run", result=result, interrupted=interrupted)
         return result
 

@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
-import trio
 
 from ..callbacks import Callback
 from ..endpoints import Endpoint, InvocationResponse
@@ -34,7 +33,7 @@ from ..engine import Runner
 from ..prompts import CreatePromptCollection, PromptSample
 from ..results import Result
 from ..stats import RunStats
-from ..storage import exists, iter_responses, read_json, resolve, write_json
+from ..storage import exists, iter_responses, read_json, resolve, run_io, write_json
 from ..tokenizers import Tokenizer
 
 if TYPE_CHECKING:
@@ -312,7 +311,8 @@ class LatencyHeatmap:
             callbacks=[_SaveLayout(heatmap.layout(with_cells=False))],
         )
         if heatmap.output_path is not None:
-            await trio.to_thread.run_sync(_write_layout, heatmap.output_path, heatmap.layout())
+            fs = resolve(heatmap.output_path)[0]
+            await run_io(fs, _write_layout, heatmap.output_path, heatmap.layout())
         self._result = heatmap
         return heatmap
 
