@@ -28,7 +28,9 @@ class TestParsing:
             ("LAG_P99<=25ms", "schedule_lag", 0.025, 0.99),
         ],
     )
-    def test_written_forms(self, text: str, metric: str, threshold: float, percentile: float | None) -> None:
+    def test_written_forms(
+        self, text: str, metric: str, threshold: float, percentile: float | None
+    ) -> None:
         """Metric aliases, optional percentile, units."""
         slo = parse_slo(text)
         assert (slo.metric, slo.percentile) == (metric, percentile)
@@ -51,7 +53,9 @@ class TestParsing:
         ]  # fmt: skip
 
 
-def record(ttft: float, e2e: float, tokens: int = 10, lag: float = 0.0, failed: bool = False) -> InvocationResponse:
+def record(
+    ttft: float, e2e: float, tokens: int = 10, lag: float = 0.0, failed: bool = False
+) -> InvocationResponse:
     response = InvocationResponse(
         time_to_first_token=ttft, time_to_last_token=e2e, num_tokens_output=tokens,
         send_time=1.0 + lag, intended_send_time=1.0,
@@ -64,8 +68,13 @@ def record(ttft: float, e2e: float, tokens: int = 10, lag: float = 0.0, failed: 
 class TestGoodput:
     def test_goodput_counts_requests_meeting_every_slo(self) -> None:
         """Goodput is requests (and tokens) per second meeting all SLOs; failures never do."""
-        records = [record(0.1, 1.0), record(0.1, 3.0), record(0.6, 1.0), record(0.1, 1.0, failed=True),
-                   record(0.2, 1.5, tokens=20)]  # fmt: skip
+        records = [
+            record(0.1, 1.0),
+            record(0.1, 3.0),
+            record(0.6, 1.0),
+            record(0.1, 1.0, failed=True),
+            record(0.2, 1.5, tokens=20),
+        ]
         stats = RunStats.of(records, parse_slos(["ttft_p50<=500ms", "e2e<=2s"])).to_dict(10.0)
         assert stats["slo_attainment"] == 2 / 5
         assert stats["goodput_requests_per_second"] == 0.2
@@ -87,10 +96,11 @@ class TestAnalyze:
         self, tmp_path: Path, autojump_clock: trio.testing.MockClock
     ) -> None:
         """Loading with other SLOs recomputes goodput from the saved records."""
-        payloads = [{"prompt": "x"}] * 3 + [{"prompt": "slow", "fake": {"time_to_first_token": 1.0}}]
-        result = await Runner(FakeEndpoint(time_to_first_token=0.25), output_path=str(tmp_path), seed=1).run(
-            payload=payloads, schedule=ConstantRate(rate=4), n_requests=40, run_name="a",
-            slos=["ttft_p50<=500ms"],
+        slow = {"prompt": "slow", "fake": {"time_to_first_token": 1.0}}
+        runner = Runner(FakeEndpoint(time_to_first_token=0.25), output_path=str(tmp_path), seed=1)
+        result = await runner.run(
+            payload=[{"prompt": "x"}] * 3 + [slow], schedule=ConstantRate(rate=4), n_requests=40,
+            run_name="a", slos=["ttft_p50<=500ms"],
         )  # fmt: skip
         assert result.stats["slos_met"] is True
         strict = Result.load(str(tmp_path / "a"), load_responses=False, slos=["ttft<=500ms"])
@@ -101,7 +111,7 @@ class TestAnalyze:
         assert again.stats["slos_met"] is True
 
     def test_cli_analyze(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        """`llmeter-trio analyze RESULT --slo ...` prints the verdicts; exit 1 when one is missed."""
+        """`analyze RESULT --slo ...` prints the verdicts; exit 1 when one is missed."""
         folder = str(tmp_path / "run")
         assert main(["run", "--endpoint", "fake", "--prompt", "x", "--n-requests", "4",
                      "--option", "time_to_first_token=0.01", "--output", folder]) == 0  # fmt: skip
