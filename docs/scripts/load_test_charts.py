@@ -1,4 +1,4 @@
-"""Makes the load-test charts in docs/user-guide.md: ``python docs/images/load_test_charts.py``.
+"""Makes the load-test charts in docs/user-guide.md: ``python docs/scripts/load_test_charts.py``.
 
 An in-process endpoint with 8 slots stands in for a server: requests beyond
 them queue (which shows in time to first token), and when 16 wait, new ones
@@ -22,7 +22,7 @@ from llmeter_trio import Endpoint, EndpointError, ErrorClass, InvocationResponse
 from llmeter_trio.endpoints import ChunkKind
 from llmeter_trio.experiments import LoadTest
 
-HERE = Path(__file__).parent
+IMAGES = Path(__file__).parent.parent / "images"
 
 
 @attrs.define
@@ -104,7 +104,7 @@ async def main() -> None:
     warnings.simplefilter("ignore", DeprecationWarning)  # kaleido 0.2.1 is pinned on purpose
     for name, figure in figures.items():
         figure.update_layout(title=figure.layout.title.text.replace(" (docs)", ""))
-        path = HERE / f"load-test-{name.replace('_', '-')}.png"
+        path = IMAGES / f"load-test-{name.replace('_', '-')}.png"
         path.write_bytes(figure.to_image(format="png", width=900, height=450))
         print("wrote", path)
 
