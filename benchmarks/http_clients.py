@@ -23,10 +23,17 @@ Measured, per number of clients (1, 10, 50, 200):
 
 Then the latency each client itself adds, at 200 clients, against a second
 server that answers every request in exactly `SERVICE_TIME` seconds (TTFT
-0.5 s, ITL 0, so the whole answer comes at once after 0.5 s): the time to
-last token the client reports, minus those 0.5 s (p50 and p99). What is left
-is the client's own delay (taking its timestamps late because it was busy),
-plus network and the server's CPU, which are the same for both clients.
+0.5 s, ITL 0, so the whole answer comes at once after 0.5 s):
+
+- added: the time to last token the client reports, minus those 0.5 s
+  (p50, p90, p99), leaving out each run's first 200 requests (connections
+  opening while all clients start at once). What is left is the client's own
+  delay (its timestamps taken late because it was busy with other streams),
+  plus loopback and the server's CPU, the same for both clients;
+- lag: how late a sampler that sleeps 10 ms at a time wakes up during the
+  run (a trio task for llmeter-trio, a thread for LLMeter's threads), the
+  client's delay alone, without the server's: how long something the client
+  waits for (a chunk arriving) waits for the client.
 
 Ratios are ours / theirs: above 1 is better for requests/s, below 1 for CPU.
 """

@@ -139,23 +139,26 @@ class LeanTransport(httpx.AsyncBaseTransport):
 
     # -- the pool -----------------------------------------------------------------
 
-    async def _acquire(self, origin: Origin, pool_timeout: float | None) -> _Connection | None:
-        """An idle connection to `origin`, or None: then a slot is reserved for a new one."""
+    async def _acquire(
+        self, origin: Origin, pool_timeout: float | None, fresh: bool = False
+    ) -> _Connection | None:
+        """An idle connection to `origin` (unless `fresh`), or None: then a slot is
+        reserved for a new one."""
         if pool_timeout is None:
-            return await self._acquire_forever(origin)
+            return await self._acquire_forever(origin, fresh)
         try:
             with trio.fail_after(pool_timeout):
-                return await self._acquire_forever(origin)
+                return await self._acquire_forever(origin, fresh)
         except trio.TooSlowError:
             raise httpx.PoolTimeout(
                 f"no connection free within {pool_timeout:g} s ({self.max_connections} in use)"
             ) from None
 
-    async def _acquire_forever(self, origin: Origin) -> _Connection | None:
+    async def _acquire_forever(self, origin: Origin, fresh: bool) -> _Connection | None:
         while True:
             if self._closed:
                 raise RuntimeError("the transport is closed")
-            stack = self._idle.get(origin)
+            stack = None if fresh else self._idle.get(origin)
             while stack:
                 connection = stack.pop()
                 if not connection.is_stale():
@@ -221,10 +224,10 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 if connection is None:
                     connection = await self._connect(origin, trace, timeouts.get("connect"))
                 head = await self._send(connection, request, timeouts, reused and can_resend)
-            except _Stale:
+            except _Stale:  # sent again, once, on a new connection
                 assert connection is not None
                 self._forget(connection)
-                connection = await self._acquire(origin, timeouts.get("pool"))
+                connection = await self._acquire(origin, timeouts.get("pool"), fresh=True)
                 continue
             except BaseException:
                 if connection is None:
@@ -309,8 +312,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
             head = h11.Request(
                 method=request.method, target=request.url.raw_path, headers=request.headers.raw
             )
-            if isinstance(request.stream, httpx.ByteStream):
-                body = request.content
+            if isinstance(request.stream, httpx.ByteStream):  # bytes in memory: one write
+                body = b"".join(request.stream)
                 data = state.send(head) + (state.send(h11.Data(data=body)) if body else b"")
                 data += state.send(h11.EndOfMessage())
                 await _write(connection, data, timeouts.get("write"))
