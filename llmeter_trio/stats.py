@@ -97,7 +97,7 @@ class LogHistogram:
     __slots__ = ("buckets", "count", "max", "min", "total", "zeros")
 
     def __init__(self) -> None:
-        self.buckets: Counter[int] = Counter()
+        self.buckets: dict[int, int] = {}
         self.zeros = 0
         self.count = 0
         self.total = 0.0
@@ -106,14 +106,25 @@ class LogHistogram:
 
     def add(self, value: float, times: int = 1) -> None:
         """Count `value` `times` times."""
-        if value > 0:
-            self.buckets[math.ceil(math.log(value) / self._LOG_GAMMA)] += times
-        else:
-            self.zeros += times
-        self.count += times
-        self.total += value * times
-        self.min = min(self.min, value)
-        self.max = max(self.max, value)
+        self.add_all(((value, times),))
+
+    def add_all(self, weighted: Iterable[tuple[float, int]]) -> None:
+        """Count each ``(value, times)`` pair: `add` for many values at once (the hot path)."""
+        buckets, log, ceil, log_gamma = self.buckets, math.log, math.ceil, self._LOG_GAMMA
+        low, high, count, total, zeros = self.min, self.max, self.count, self.total, self.zeros
+        for value, times in weighted:
+            if value > 0:
+                bucket = ceil(log(value) / log_gamma)
+                buckets[bucket] = buckets.get(bucket, 0) + times
+            else:
+                zeros += times
+            count += times
+            total += value * times
+            if value < low:
+                low = value
+            if value > high:
+                high = value
+        self.min, self.max, self.count, self.total, self.zeros = low, high, count, total, zeros
 
     def quantile(self, q: float) -> float:
         """The value at rank ``floor(q * (count - 1))`` (0-based), within `RELATIVE_ERROR`."""
@@ -206,8 +217,7 @@ class RunStats:
                 value = getattr(response, metric.removesuffix("_from_intended"))
                 if value is not None:
                     column.append(value + lag)
-        for gap, tokens in response.token_gaps():
-            self.inter_token_latency.add(gap, tokens)
+        self.inter_token_latency.add_all(response.token_gaps())
 
     def _add_timing(self, response: InvocationResponse) -> None:
         send = response.send_time
