@@ -71,7 +71,7 @@ class BusyGenerator(Callback):
     """Stands for a load generator short of CPU: blocks the event loop before each request."""
 
     def before_invoke(self, payload: dict[str, Any]) -> None:
-        time.sleep(0.08)  # noqa: ASYNC251 - blocking on purpose: this is the overload
+        time.sleep(0.08)  # blocking on purpose: this is the overload
 
 
 async def test_an_overloaded_generator_is_flagged(endpoint: OpenAIChatEndpoint) -> None:
