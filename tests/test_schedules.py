@@ -113,6 +113,22 @@ class TestArrivalDistributions:
         assert first(1) == first(1) != first(2)
 
 
+class TestTimeBound:
+    async def test_open_loop_for_a_duration(self, autojump_clock: trio.testing.MockClock) -> None:
+        """An open loop bounded in time sends what was due before the end, then drains."""
+        result = await open_run(ConstantRate(rate=4), run_duration=2.0)
+        assert result.total_requests == 8 == result.n_requests
+        assert max(r.intended_send_time or 0 for r in result.responses) == 1.75
+        assert result.total_test_time == pytest.approx(1.75 + 0.5 + 3 * 0.01)  # due, then answered
+
+    async def test_capped_open_loop_for_a_duration(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """With a cap, the run reports the cap as its clients."""
+        result = await open_run(ConstantRate(rate=4, max_concurrency=3), run_duration=1.0)
+        assert (result.clients, result.total_requests) == (3, 4)
+
+
 class TestConcurrencyCap:
     @given(cap=st.integers(1, 6), rate=st.integers(1, 50))
     def test_cap_never_exceeded(self, cap: int, rate: int) -> None:

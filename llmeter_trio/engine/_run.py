@@ -173,8 +173,8 @@ class _Run:
         assert self.load_end is not None
         total_test_time = self.load_end - self.run_start
         n_requests = config.n_requests
-        if config.run_duration is not None:
-            n_requests = self.stats.total_requests // config.clients
+        if config.run_duration is not None:  # as LLMeter: what each client sent (open loop: all)
+            n_requests = self.stats.total_requests // (config.clients if not config.schedule else 1)
         endpoint = self.endpoint
         health = dict(self.health)
         warnings = generator_warnings(
