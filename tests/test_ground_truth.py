@@ -13,11 +13,12 @@ Tolerances, and why they hold on a loaded 2-core CI machine:
   after it has read the request. So a measured time to first token, first content token
   or last token can never be below the truth: every request is checked for
   ``measured >= truth`` exactly.
-- What is measured above the truth is the request's trip through httpx, hypercorn and the
-  event loop, the kernel's timer granularity (the server's sleeps wake up to ~4 ms late
-  here), and scheduling noise. On a 2-core machine running other test suites (load average
-  2.5-4.5) it measured 2-20 ms per request, 4-8 ms at the median; a burst of load that
-  deschedules the process for longer delays client and server alike, and the run's own
+- What is measured above the truth is the request's trip through httpx, the
+  simulated server and the event loop, the kernel's timer granularity (the
+  server's sleeps wake up to ~4 ms late here), and scheduling noise. On a
+  2-core machine running other test suites (load average 2.5-4.5) it measured
+  2-20 ms per request, 4-8 ms at the median; a burst of load that deschedules
+  the process for longer delays client and server alike, and the run's own
   monitor sees it as event-loop lag. So a p50 may be at most `LATE` = 15 ms above the
   truth, plus the worst event-loop lag the run reported (`Result.generator`, a few ms when
   the machine is calm): less than one inter-token gap (25 ms) on a calm machine, so an

@@ -6,6 +6,8 @@ Tests, demos and benchmarks use it as ground truth::
         ...  # point any OpenAI-compatible client at base_url
 
 From a shell: ``llmeter-trio serve-sim`` or ``python -m llmeter_trio.sim``.
+It is served by a lean built-in HTTP/1.1 engine (h11 on trio streams), or by
+hypercorn with ``engine="hypercorn"`` (``--engine hypercorn``).
 """
 
 from ._app import SimApp as SimApp

@@ -213,7 +213,7 @@ class SimApp:
         if self._slots is None and timeline.duration <= 0.0:
             await self._respond(request.stream, timeline, out, send, head)
             return
-        if head:
+        if request.stream:  # even empty: a server may hold the headers until a body message
             await send({"type": "http.response.body", "body": head, "more_body": True})
         # Something to wait for: stop early if the client goes away, freeing the slot.
         async with trio.open_nursery() as nursery:

@@ -1,8 +1,10 @@
 """`serve_sim`: run the simulated server from a shell until Ctrl-C or SIGTERM.
 
-With ``--workers N`` (N > 1) the parent binds the port once and N processes
-accept on that one socket, each with its own event loop and its own
-`SimApp`; the concurrency limit and the random draws are then per worker.
+``--engine h11`` (the default) serves with the lean built-in HTTP/1.1 server,
+``--engine hypercorn`` with hypercorn. With ``--workers N`` (N > 1) the parent
+binds the port once and N processes accept on that one socket, each with its
+own event loop and its own `SimApp`; the concurrency limit and the random
+draws are then per worker.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import trio
 
 from ._app import SimApp
 from ._model import Faults, Jitter, SimConfig
-from ._server import _bind, serve_app
+from ._server import DEFAULT_ENGINE, ENGINES, Engine, _bind, serve_app
 
 __all__ = ["build_parser", "config_from_args", "serve_sim"]
 
@@ -90,6 +92,8 @@ def build_parser(prog: str = "llmeter-trio serve-sim") -> argparse.ArgumentParse
     add("--stall-duration", type=float, default=f.stall_duration)
     add("--stall-after-chunks", type=int, default=f.stall_after_chunks)
     g = p.add_argument_group("server")
+    g.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                   help="HTTP server: the lean built-in one (h11) or hypercorn")  # fmt: skip
     g.add_argument("--graceful-timeout", type=float, default=2.0,
                    help="seconds in-flight requests get to finish on shutdown")  # fmt: skip
     g.add_argument("--log-level", default="WARNING")
@@ -137,6 +141,7 @@ async def _serve_until_signal(
     worker: int,
     graceful_timeout: float,
     announce: bool,
+    engine: Engine = DEFAULT_ENGINE,
     parent_sentinel: int | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM, or until the parent process (if any) is gone."""
@@ -156,6 +161,7 @@ async def _serve_until_signal(
                     bind,
                     shutdown_trigger=stop,
                     graceful_timeout=graceful_timeout,
+                    engine=engine,
                 )
             )
             if announce:
@@ -176,13 +182,18 @@ async def _on_orphaned(parent_sentinel: int, cancel_scope: trio.CancelScope) -> 
 
 
 def _worker_main(
-    config: SimConfig, sock: socket.socket, worker: int, graceful_timeout: float, log_level: str
+    config: SimConfig,
+    sock: socket.socket,
+    worker: int,
+    graceful_timeout: float,
+    log_level: str,
+    engine: Engine = DEFAULT_ENGINE,
 ) -> None:
     logging.basicConfig(level=log_level.upper())
     bind = f"fd://{sock.detach()}"
     parent = multiprocessing.parent_process()
     sentinel = parent.sentinel if parent is not None else None
-    trio.run(_serve_until_signal, config, bind, worker, graceful_timeout, False, sentinel)
+    trio.run(_serve_until_signal, config, bind, worker, graceful_timeout, False, engine, sentinel)
 
 
 class _Stop(Exception):
@@ -201,7 +212,7 @@ def _serve_workers(config: SimConfig, args: argparse.Namespace) -> int:
     procs: list[Any] = [
         context.Process(
             target=_worker_main,
-            args=(config, sock, i, args.graceful_timeout, args.log_level),
+            args=(config, sock, i, args.graceful_timeout, args.log_level, args.engine),
             name=f"llmeter-trio-sim-{i}",
             daemon=True,
         )
@@ -250,7 +261,7 @@ def serve_sim(argv: Sequence[str] | None = None) -> int:
         return _serve_workers(config, args)
     bind = _bind(args.host, args.port)
     try:
-        trio.run(_serve_until_signal, config, bind, 0, args.graceful_timeout, True)
+        trio.run(_serve_until_signal, config, bind, 0, args.graceful_timeout, True, args.engine)
     except KeyboardInterrupt:
         pass
     except OSError as exc:

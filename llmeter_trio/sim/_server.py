@@ -1,4 +1,10 @@
-"""Serving `SimApp` with hypercorn's trio worker, in-process or from the command line."""
+"""Serving `SimApp`, in-process or from the command line, with one of two engines.
+
+- ``"h11"`` (the default): the lean HTTP/1.1 server of `._h11_server`, h11 on
+  trio streams, built for this app: a fraction of hypercorn's CPU per request,
+  which matters when the server shares a machine with the load generator.
+- ``"hypercorn"``: hypercorn's trio worker, a complete ASGI server.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +13,33 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
-import hypercorn.trio
 import trio
-from hypercorn.config import Config
 
+from . import _h11_server
 from ._app import SimApp
 from ._model import SimConfig
+
+if TYPE_CHECKING:
+    from hypercorn.config import Config
 
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 
-__all__ = ["serve_app", "simulated_server"]
+__all__ = ["ENGINES", "Engine", "serve_app", "simulated_server"]
+
+Engine = Literal["h11", "hypercorn"]
+ENGINES: tuple[Engine, ...] = get_args(Engine)
+DEFAULT_ENGINE: Engine = "h11"
 
 _LOGGER = logging.getLogger("llmeter_trio.sim")
 
 
 def hypercorn_config(bind: str, *, graceful_timeout: float = 0.0) -> Config:
     """A quiet hypercorn configuration tuned for many short requests."""
+    from hypercorn.config import Config
+
     config = Config()
     config.bind = [bind]
     config.accesslog = None
@@ -39,19 +53,41 @@ def _bind(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def check_engine(engine: str) -> Engine:
+    """`engine` if it names one (raises ValueError otherwise)."""
+    for known in ENGINES:
+        if engine == known:
+            return known
+    raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+
+
 async def serve_app(
     app: SimApp,
     bind: str,
     *,
     shutdown_trigger: Callable[[], Awaitable[Any]],
     graceful_timeout: float = 0.0,
+    engine: Engine = DEFAULT_ENGINE,
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve `app` on `bind` (``host:port`` or ``fd://N``) until `shutdown_trigger`
-    returns; reports the bound ``http://host:port`` through `task_status`.
+    """Serve `app` on `bind` (``host:port``, ``[v6host]:port`` or ``fd://N``) with
+    `engine` until `shutdown_trigger` returns; reports the bound
+    ``http://host:port`` through `task_status`.
 
     In-flight requests get `graceful_timeout` seconds to finish, then are cancelled.
     """
+    if check_engine(engine) == "h11":
+        await _h11_server.serve(
+            app,
+            bind,
+            shutdown_trigger=shutdown_trigger,
+            graceful_timeout=graceful_timeout,
+            task_status=task_status,
+        )
+        return
+
+    import hypercorn.trio
+
     config = hypercorn_config(bind, graceful_timeout=graceful_timeout)
 
     async def serve(task_status: trio.TaskStatus[list[str]]) -> None:
@@ -66,20 +102,30 @@ async def serve_app(
 
 @asynccontextmanager
 async def simulated_server(
-    config: SimConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+    config: SimConfig | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    engine: Engine = DEFAULT_ENGINE,
 ) -> AsyncIterator[str]:
     """Run a simulated OpenAI-compatible server for the duration of the block.
 
     Yields its base URL, e.g. ``http://127.0.0.1:54321/v1`` (``port=0`` picks a
-    free port). On exit the server stops at once: requests still in flight are
-    cancelled and their connections closed.
+    free port). `engine` is ``"h11"`` (the lean built-in server, the default) or
+    ``"hypercorn"``. On exit the server stops at once: requests still in flight
+    are cancelled and their connections closed.
     """
+    check_engine(engine)
     shutdown = trio.Event()
     try:
         async with trio.open_nursery() as nursery:
             origin: str = await nursery.start(
                 partial(
-                    serve_app, SimApp(config), _bind(host, port), shutdown_trigger=shutdown.wait
+                    serve_app,
+                    SimApp(config),
+                    _bind(host, port),
+                    shutdown_trigger=shutdown.wait,
+                    engine=engine,
                 )
             )
             try:

@@ -1,10 +1,10 @@
 """Throughput of the simulated server (not a test): ``python -m tests.sim.bench_server``.
 
-Starts ``python -m llmeter_trio.sim`` (TTFT 0, ITL 0, 10 output tokens) in a
-subprocess and drives it from this process with N concurrent streams, either
-through httpx (``--client httpx``) or through raw trio sockets with a prebuilt
-request (``--client raw``, one connection per stream) to find the server's own
-ceiling. Reports requests/s and the server's CPU time per request (Linux).
+Starts ``python -m llmeter_trio.sim`` (TTFT 0, ITL 0, 10 output tokens; ``--engine``
+h11 or hypercorn, ``--workers N``) in a subprocess and drives it from this process
+with N concurrent streams, either through httpx (``--client httpx``) or through raw
+trio sockets with a prebuilt request (``--client raw``, one connection per stream)
+to find the server's own ceiling. Reports requests/s and the server's CPU time per request (Linux).
 """
 
 from __future__ import annotations
@@ -94,10 +94,12 @@ def main() -> None:
     parser.add_argument("--client", choices=("httpx", "raw"), default="httpx")
     parser.add_argument("--streams", type=int, default=50)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--engine", choices=("h11", "hypercorn"), default="h11")
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     command = [sys.executable, "-m", "llmeter_trio.sim", "--port", "0", "--ttft", "0"]
     command += ["--itl", "0", "--output-tokens", "10", "--workers", str(args.workers)]
+    command += ["--engine", args.engine]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
@@ -112,7 +114,8 @@ def main() -> None:
         server.terminate()
         server.wait(10)
     print(
-        f"client={args.client} streams={args.streams} workers={args.workers}: "
+        f"client={args.client} streams={args.streams} engine={args.engine} "
+        f"workers={args.workers}: "
         f"{done / elapsed:,.0f} requests/s, server CPU {1e3 * cpu / max(done, 1):.3f} ms/request "
         f"({cpu / elapsed:.2f} cores)"
     )

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from llmeter_trio.sim._server import ENGINES
+
 HARD_TIMEOUT = 60.0  # seconds of real time; a test that hangs longer aborts the session
 
 
@@ -16,3 +18,10 @@ def _hard_timeout() -> Iterator[None]:
     faulthandler.dump_traceback_later(HARD_TIMEOUT, exit=True)
     yield
     faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each server engine in turn, for the tests that take it."""
+    name: str = request.param
+    return name

@@ -10,6 +10,7 @@ import pytest
 import trio
 
 from llmeter_trio.sim import Faults, SimConfig, simulated_server
+from llmeter_trio.sim._server import Engine
 
 from ._support import CHAT, COMPLETIONS, RESPONSES, chat_body, content_times, timed_stream
 
@@ -45,12 +46,15 @@ async def test_forced_server_errors(status: int) -> None:
     assert response.json()["error"]["type"] == "server_error"
 
 
-async def test_dropped_stream_fails_mid_stream() -> None:
+async def test_dropped_stream_fails_mid_stream(engine: Engine) -> None:
     faults = Faults(drop_after_chunks=3)
     config = SimConfig(ttft_base=0.0, itl=0.01, output_tokens=10, faults=faults)
     seen: list[bytes] = []
     with trio.fail_after(10):
-        async with simulated_server(config) as url, httpx.AsyncClient(base_url=url) as client:
+        async with (
+            simulated_server(config, engine=engine) as url,
+            httpx.AsyncClient(base_url=url) as client,
+        ):
             with pytest.raises(httpx.RemoteProtocolError):
                 body, headers = chat_body(stream=True), fault("drop")
                 async with client.stream("POST", CHAT, json=body, headers=headers) as response:
@@ -65,21 +69,27 @@ async def test_dropped_stream_fails_mid_stream() -> None:
 
 
 @pytest.mark.parametrize("path", [RESPONSES, COMPLETIONS])
-async def test_dropped_streams_on_other_apis(path: str) -> None:
+async def test_dropped_streams_on_other_apis(path: str, engine: Engine) -> None:
     config = SimConfig(ttft_base=0.0, itl=0.0, output_tokens=4, faults=Faults(drop_after_chunks=0))
     body: dict[str, Any] = {"input": "x", "prompt": "x", "stream": True}
     with trio.fail_after(10):
-        async with simulated_server(config) as url, httpx.AsyncClient(base_url=url) as client:
+        async with (
+            simulated_server(config, engine=engine) as url,
+            httpx.AsyncClient(base_url=url) as client,
+        ):
             with pytest.raises(httpx.RemoteProtocolError):
                 async with client.stream("POST", path, json=body, headers=fault("drop")) as r:
                     async for _ in r.aiter_raw():
                         pass
 
 
-async def test_dropped_whole_response_is_cut_short() -> None:
+async def test_dropped_whole_response_is_cut_short(engine: Engine) -> None:
     config = SimConfig(ttft_base=0.05, itl=0.0)
     with trio.fail_after(10):
-        async with simulated_server(config) as url, httpx.AsyncClient(base_url=url) as client:
+        async with (
+            simulated_server(config, engine=engine) as url,
+            httpx.AsyncClient(base_url=url) as client,
+        ):
             with pytest.raises(httpx.RemoteProtocolError):
                 await client.post(CHAT, json=chat_body(), headers=fault("drop"))
 

@@ -7,6 +7,7 @@ import pytest
 import trio
 
 from llmeter_trio.sim import SimConfig, simulated_server
+from llmeter_trio.sim._server import Engine
 
 CONFIG = SimConfig(ttft_base=0.01, itl=0.001, output_tokens=6, reasoning_tokens=2)
 
@@ -15,9 +16,9 @@ def client(url: str) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=url, api_key="sim", max_retries=0)
 
 
-async def test_chat_completion_stream() -> None:
+async def test_chat_completion_stream(engine: Engine) -> None:
     with trio.fail_after(20):
-        async with simulated_server(CONFIG) as url, client(url) as oai:
+        async with simulated_server(CONFIG, engine=engine) as url, client(url) as oai:
             stream = await oai.chat.completions.create(
                 model="m",
                 messages=[{"role": "user", "content": "one two three"}],
@@ -74,9 +75,9 @@ async def test_responses_stream(style: str) -> None:
     assert whole.output_text == "tok " * 4
 
 
-async def test_errors_surface_as_openai_exceptions() -> None:
+async def test_errors_surface_as_openai_exceptions(engine: Engine) -> None:
     with trio.fail_after(20):
-        async with simulated_server(CONFIG) as url, client(url) as oai:
+        async with simulated_server(CONFIG, engine=engine) as url, client(url) as oai:
             with pytest.raises(openai.RateLimitError):
                 await oai.chat.completions.create(
                     model="m",

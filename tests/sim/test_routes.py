@@ -9,6 +9,7 @@ import orjson
 import trio
 
 from llmeter_trio.sim import SimConfig, simulated_server
+from llmeter_trio.sim._server import Engine
 
 from ._support import CHAT, COMPLETIONS, RESPONSES, chat_body, data_events, typed_events
 
@@ -36,9 +37,9 @@ def chat_usage(prompt: int, completion: int, reasoning: int = 0) -> dict[str, An
     }
 
 
-async def test_chat_stream_framing_and_usage() -> None:
+async def test_chat_stream_framing_and_usage(engine: Engine) -> None:
     with trio.fail_after(10):
-        async with simulated_server(REASONING) as url:
+        async with simulated_server(REASONING, engine=engine) as url:
             body = chat_body("one two three", stream=True, stream_options={"include_usage": True})
             response = await post_raw(url, CHAT, body)
     assert response.status_code == 200
@@ -217,9 +218,12 @@ async def test_responses_without_reasoning_and_whole() -> None:
     assert data["usage"] == responses_usage(2, 5, 0)
 
 
-async def test_models_health_and_errors() -> None:
+async def test_models_health_and_errors(engine: Engine) -> None:
     with trio.fail_after(10):
-        async with simulated_server(FAST) as url, httpx.AsyncClient(base_url=url) as client:
+        async with (
+            simulated_server(FAST, engine=engine) as url,
+            httpx.AsyncClient(base_url=url) as client,
+        ):
             models = await client.get("/models")
             model = await client.get("/models/sim-model")
             missing = await client.get("/models/gpt-9")

@@ -12,13 +12,14 @@ import trio
 
 from llmeter_trio.sim import Faults, Jitter, SimConfig, serve_sim, simulated_server
 from llmeter_trio.sim._cli import build_parser, config_from_args
+from llmeter_trio.sim._server import Engine
 
 from ._support import CHAT, chat_body, data_events
 
 
-async def test_picks_a_free_port_and_releases_it() -> None:
+async def test_picks_a_free_port_and_releases_it(engine: Engine) -> None:
     with trio.fail_after(10):
-        async with simulated_server() as url, simulated_server() as other:
+        async with simulated_server(engine=engine) as url, simulated_server() as other:
             assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
             assert url != other and not url.startswith("http://127.0.0.1:0/")
             async with httpx.AsyncClient(base_url=url) as client:
@@ -40,7 +41,7 @@ async def test_errors_pass_through_unwrapped() -> None:
                     pass  # pragma: no cover - the port is taken
 
 
-async def test_exit_stops_requests_in_flight_at_once() -> None:
+async def test_exit_stops_requests_in_flight_at_once(engine: Engine) -> None:
     config = SimConfig(ttft_base=0.0, itl=0.0, faults=Faults(stall_duration=60.0))
     failures: list[BaseException] = []
     started = trio.Event()
@@ -57,7 +58,7 @@ async def test_exit_stops_requests_in_flight_at_once() -> None:
 
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
-            async with simulated_server(config) as url:
+            async with simulated_server(config, engine=engine) as url:
                 nursery.start_soon(long_stream, url)
                 await started.wait()
                 leaving = trio.current_time()
@@ -66,10 +67,16 @@ async def test_exit_stops_requests_in_flight_at_once() -> None:
     assert len(failures) == 1  # the client saw its stream cut, not a clean end
 
 
-async def test_ipv6_loopback() -> None:
+async def test_unknown_engine_is_refused() -> None:
+    with trio.fail_after(10), pytest.raises(ValueError, match="engine must be one of"):
+        async with simulated_server(engine="nginx"):  # type: ignore[arg-type]
+            pass  # pragma: no cover
+
+
+async def test_ipv6_loopback(engine: Engine) -> None:
     with trio.fail_after(10):
         try:
-            async with simulated_server(host="::1") as url:
+            async with simulated_server(host="::1", engine=engine) as url:
                 assert url.startswith("http://[::1]:")
                 async with httpx.AsyncClient(base_url=url) as client:
                     assert (await client.get("/models")).status_code == 200
@@ -113,6 +120,7 @@ def test_options_map_onto_the_config() -> None:
     )
     defaults = build_parser().parse_args([])
     assert (defaults.host, defaults.port, defaults.workers) == ("127.0.0.1", 8000, 1)
+    assert defaults.engine == "h11"
     assert config_from_args(defaults) == SimConfig()
 
 
@@ -123,6 +131,7 @@ def test_options_map_onto_the_config() -> None:
         ["--rate-429", "0.7", "--rate-drop", "0.7"],
         ["--tokens-per-chunk", "0"],
         ["--workers", "0"],
+        ["--engine", "nginx"],
     ],
 )
 def test_bad_options_exit_with_usage_error(
@@ -173,8 +182,8 @@ async def test_serve_sim_runs_until_signalled(stop: signal.Signals) -> None:
     assert line.startswith("llmeter-trio simulated server on http://127.0.0.1:")
 
 
-async def test_serve_sim_with_several_workers() -> None:
+async def test_serve_sim_with_several_workers(engine: Engine) -> None:
     with trio.fail_after(40):
-        code, line = await run_and_stop(["--workers", "2"], signal.SIGTERM)
+        code, line = await run_and_stop(["--workers", "2", "--engine", engine], signal.SIGTERM)
     assert code == 0
     assert line.rstrip().endswith("(2 workers)")

@@ -7,6 +7,7 @@ import pytest
 import trio
 
 from llmeter_trio.sim import SimConfig, simulated_server
+from llmeter_trio.sim._server import Engine
 
 from ._support import CHAT, COMPLETIONS, RESPONSES, Timed, chat_body, content_times, timed_stream
 
@@ -19,10 +20,13 @@ async def warm(client: httpx.AsyncClient, url: str) -> None:
         assert (await client.get(url.removesuffix("/v1") + "/health")).status_code == 200
 
 
-async def test_ttft_and_total_time_match_the_model() -> None:
+async def test_ttft_and_total_time_match_the_model(engine: Engine) -> None:
     config = SimConfig(ttft_base=0.2, itl=0.05, output_tokens=10)
     with trio.fail_after(10):
-        async with simulated_server(config) as url, httpx.AsyncClient(base_url=url) as client:
+        async with (
+            simulated_server(config, engine=engine) as url,
+            httpx.AsyncClient(base_url=url) as client,
+        ):
             await warm(client, url)
             timed = await timed_stream(client, CHAT, chat_body(stream=True))
     times = content_times(timed)
@@ -76,12 +80,15 @@ async def test_whole_response_arrives_when_the_last_token_would() -> None:
     assert elapsed == pytest.approx(0.1 + 10 * 0.02, abs=TOLERANCE)
 
 
-async def test_queued_requests_wait_and_the_wait_counts_toward_ttft() -> None:
+async def test_queued_requests_wait_and_the_wait_counts_toward_ttft(engine: Engine) -> None:
     config = SimConfig(ttft_base=0.1, itl=0.02, output_tokens=5, max_concurrency=2)
     duration = 0.1 + 4 * 0.02
     results: list[Timed] = []
     with trio.fail_after(10):
-        async with simulated_server(config) as url, httpx.AsyncClient(base_url=url) as client:
+        async with (
+            simulated_server(config, engine=engine) as url,
+            httpx.AsyncClient(base_url=url) as client,
+        ):
             await warm(client, url)
 
             async def one() -> None:
@@ -117,10 +124,13 @@ async def test_a_single_slot_serves_requests_one_after_another() -> None:
     assert second.first == pytest.approx(first.total + 0.1, abs=TOLERANCE)
 
 
-async def test_a_client_that_leaves_frees_its_slot() -> None:
+async def test_a_client_that_leaves_frees_its_slot(engine: Engine) -> None:
     config = SimConfig(ttft_base=0.05, itl=0.05, output_tokens=40, max_concurrency=1)
     with trio.fail_after(10):
-        async with simulated_server(config) as url, httpx.AsyncClient(base_url=url) as client:
+        async with (
+            simulated_server(config, engine=engine) as url,
+            httpx.AsyncClient(base_url=url) as client,
+        ):
             await warm(client, url)
             async with client.stream("POST", CHAT, json=chat_body(stream=True)) as response:
                 async for _ in response.aiter_raw():
@@ -129,10 +139,15 @@ async def test_a_client_that_leaves_frees_its_slot() -> None:
     assert timed.first == pytest.approx(0.05, abs=TOLERANCE)
 
 
-async def test_responses_api_announces_the_response_before_its_first_token() -> None:
+async def test_responses_api_announces_the_response_before_its_first_token(
+    engine: Engine,
+) -> None:
     config = SimConfig(ttft_base=0.2, itl=0.01, output_tokens=3, max_concurrency=1)
     with trio.fail_after(10):
-        async with simulated_server(config) as url, httpx.AsyncClient(base_url=url) as client:
+        async with (
+            simulated_server(config, engine=engine) as url,
+            httpx.AsyncClient(base_url=url) as client,
+        ):
             await warm(client, url)
             timed = await timed_stream(client, RESPONSES, {"input": "x", "stream": True})
     assert b"response.created" in timed.arrivals[0][1]
