@@ -360,29 +360,3 @@ class TestValidation:
         with pytest.raises(FileExistsError, match="already holds"):
             await runner.run(payload={"prompt": "x"}, run_name="same")
 
-
-class GcWatcher(Callback):
-    def __init__(self) -> None:
-        self.thresholds: list[tuple[int, int, int]] = []
-
-    def after_invoke(self, response: InvocationResponse) -> None:
-        import gc
-
-        self.thresholds.append(gc.get_threshold())
-
-
-class TestGarbageCollection:
-    async def test_tuned_during_runs_and_restored_after(
-        self, autojump_clock: trio.testing.MockClock
-    ) -> None:
-        """During a run the collector's first threshold is raised; after it, as before."""
-        import gc
-
-        from llmeter_trio.engine._gc import RUN_GC_THRESHOLD
-
-        before = gc.get_threshold()
-        watcher = GcWatcher()
-        await Runner(FakeEndpoint(), callbacks=[watcher]).run(payload={"prompt": "x"}, n_requests=2)
-        assert watcher.thresholds and all(t[0] >= RUN_GC_THRESHOLD for t in watcher.thresholds)
-        assert gc.get_threshold() == before
-        assert gc.get_freeze_count() == 0

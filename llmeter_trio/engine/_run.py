@@ -43,7 +43,6 @@ from ..schedules import OpenLoopSchedule
 from ..stats import RunStats
 from ..storage import ResponseSink, converter, resolve, run_io
 from ..tokenizers import Tokenizer, count_tokens
-from ._gc import tuned_gc
 from ._hooks import RunHooks
 from ._load import OPEN_LOOP_POOL, closed_loop, open_loop
 from ._monitor import GeneratorMonitor, generator_warnings
@@ -126,8 +125,7 @@ class _Run:
         self.run_start = trio.current_time()
         self.wall_start = datetime.now(timezone.utc)
         try:
-            with tuned_gc():
-                await self._load_and_write()
+            await self._load_and_write()
         except BaseException:
             with trio.CancelScope(shield=True):
                 await self._finish(interrupted=True)
