@@ -36,11 +36,9 @@ about 15 s.
 
 from __future__ import annotations
 
-import faulthandler
 import itertools
 import math
 import random
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -71,21 +69,6 @@ Endpoint = (
 )
 ALL_ENDPOINTS = [OpenAIChatEndpoint, OpenAICompletionsEndpoint, OpenAIResponsesEndpoint]
 REASONING_ENDPOINTS = [OpenAIChatEndpoint, OpenAIResponsesEndpoint]  # /completions has none
-
-
-@pytest.fixture(autouse=True)
-def _hard_timeout() -> Iterator[None]:
-    """Abort with every thread's traceback if a test hangs despite its trio deadline."""
-    faulthandler.dump_traceback_later(60, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
-
-
-@pytest.fixture(autouse=True)
-def _no_openai_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never pick up a real key or base URL from the environment."""
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
 
 
 # -- helpers -------------------------------------------------------------------------------

@@ -359,4 +359,3 @@ class TestValidation:
         await runner.run(payload={"prompt": "x"}, run_name="same")
         with pytest.raises(FileExistsError, match="already holds"):
             await runner.run(payload={"prompt": "x"}, run_name="same")
-

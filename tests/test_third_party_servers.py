@@ -29,7 +29,6 @@ event) breaks the lower bound; a token's gap wrong by a fifth of a token breaks 
 
 from __future__ import annotations
 
-import faulthandler
 import importlib.util
 import itertools
 import socket
@@ -65,21 +64,6 @@ STARTUP_TIMEOUT = 30.0  # seconds a server may take to answer /health
 Endpoint = (
     type[OpenAIChatEndpoint] | type[OpenAICompletionsEndpoint] | type[OpenAIResponsesEndpoint]
 )
-
-
-@pytest.fixture(autouse=True)
-def _hard_timeout() -> Iterator[None]:
-    """Abort with every thread's traceback if a test hangs despite its deadlines."""
-    faulthandler.dump_traceback_later(90, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
-
-
-@pytest.fixture(autouse=True)
-def _no_openai_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never pick up a real key or base URL from the environment."""
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
 
 
 # -- starting a server ------------------------------------------------------------------------
