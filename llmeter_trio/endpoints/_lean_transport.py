@@ -52,6 +52,7 @@ import trio
 __all__ = ["LeanTransport"]
 
 _READ_SIZE = 65536
+_HEAD_CACHE_SIZE = 64  # distinct request heads kept (see `LeanTransport._request_head`)
 _DEFAULT_PORTS = {b"http": 80, b"https": 443}
 _CONNECTION_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
@@ -126,6 +127,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self._open = 0  # connections open or being opened, idle or not
         self._waiters = trio.lowlevel.ParkingLot()
         self._closed = False
+        # h11 request events by method, target and headers (see `_request_head`).
+        self._heads: dict[tuple[str, bytes, tuple[tuple[bytes, bytes], ...]], h11.Request] = {}
 
     @property
     def open_connections(self) -> int:
@@ -309,9 +312,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         state = connection.h11
         received = False  # any byte of an answer yet
         try:
-            head = h11.Request(
-                method=request.method, target=request.url.raw_path, headers=request.headers.raw
-            )
+            head = self._request_head(request)
             if isinstance(request.stream, httpx.ByteStream):  # bytes in memory: one write
                 body = b"".join(request.stream)
                 data = state.send(head) + (state.send(h11.Data(data=body)) if body else b"")
@@ -347,6 +348,22 @@ class LeanTransport(httpx.AsyncBaseTransport):
             raise
         except h11.ProtocolError as exc:
             _protocol_error(exc)
+
+    def _request_head(self, request: httpx.Request) -> h11.Request:
+        """The h11 request event, made (and so validated) once per distinct request head.
+
+        h11 checks every header name and value against its grammar, and a run
+        sends the same head (but for Content-Length, which varies little) again
+        and again; h11 events are immutable, so the same event can be sent again.
+        """
+        key = (request.method, request.url.raw_path, tuple(request.headers.raw))
+        head = self._heads.get(key)
+        if head is None:
+            head = h11.Request(method=key[0], target=key[1], headers=list(key[2]))
+            if len(self._heads) >= _HEAD_CACHE_SIZE:
+                self._heads.clear()
+            self._heads[key] = head
+        return head
 
 
 async def _write(connection: _Connection, data: bytes, write_timeout: float | None) -> None:

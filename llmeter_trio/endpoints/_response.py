@@ -202,14 +202,22 @@ def _share(
     unknown = [i for i in group if shares[i] is None]
     if not unknown or total is None:
         return  # unknown chunks count as one token each
-    left = max(0, total - sum(shares[i] or 0 for i in group))
-    chars = sum(chunks[i].chars for i in unknown)
+    known = 0
+    for i in group:
+        share = shares[i]
+        if share:
+            known += share
+    left = max(0, total - known)
+    sizes = [chunks[i].chars for i in unknown]
+    chars = sum(sizes)
     if chars <= 0:
         return
-    exact = {i: left * chunks[i].chars / chars for i in unknown}
-    whole = {i: int(value) for i, value in exact.items()}
-    by_remainder = sorted(unknown, key=lambda i: whole[i] - exact[i])
-    for i in by_remainder[: left - sum(whole.values())]:
-        whole[i] += 1
-    for i in unknown:
-        shares[i] = whole[i]
+    exact = [left * size / chars for size in sizes]
+    whole = [int(value) for value in exact]
+    extra = left - sum(whole)
+    if extra:  # (none left over, the usual case: no order to find)
+        by_remainder = sorted(range(len(unknown)), key=lambda k: whole[k] - exact[k])
+        for k in by_remainder[:extra]:
+            whole[k] += 1
+    for i, share in zip(unknown, whole, strict=True):
+        shares[i] = share

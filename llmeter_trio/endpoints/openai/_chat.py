@@ -77,27 +77,35 @@ class ChatStreamState(StreamState):
             return
         record = self.recorder.chunk
         for choice in choices:
-            if choice.get("finish_reason"):
+            get = choice.get
+            if get("finish_reason"):
                 self.finished = True
-            delta = choice.get("delta")
+            delta = get("delta")
             if not delta:
                 continue
-            tokens = event_tokens if event_tokens is not None else _logprob_tokens(choice)
-            content = delta.get("content")
+            tokens: int | None
+            if event_tokens is not None:
+                tokens = event_tokens
+            elif get("logprobs"):
+                tokens = _logprob_tokens(choice)
+            else:
+                tokens = None
+            get = delta.get
+            content = get("content")
             if content and isinstance(content, str):
                 self.text.append(content)
                 record(len(content), _CONTENT, tokens)
                 tokens = None if tokens is None else 0
-            refusal = delta.get("refusal")
+            refusal = get("refusal")
             if refusal and isinstance(refusal, str):
                 self.text.append(refusal)
                 record(len(refusal), _CONTENT, tokens)
                 tokens = None if tokens is None else 0
-            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            reasoning = get("reasoning_content") or get("reasoning")
             if reasoning and isinstance(reasoning, str):
                 record(len(reasoning), _REASONING, tokens)
                 tokens = None if tokens is None else 0
-            calls = delta.get("tool_calls") or delta.get("function_call")
+            calls = get("tool_calls") or get("function_call")
             if calls:
                 chars = _tool_chars(calls)
                 if chars:

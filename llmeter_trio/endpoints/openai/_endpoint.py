@@ -156,10 +156,16 @@ class _Session:
             return self.client.build_request(
                 "POST", self.path, content=body, headers=headers, extensions={"trace": trace}
             )
+        # What ``httpx.Request(content=body)`` makes (the template's headers, then
+        # Content-Length; the body read), without its encoding machinery.
+        sent = httpx.Headers(self.headers[streaming])
+        sent["Content-Length"] = str(len(body))
         extensions = {"timeout": self.timeout, "trace": trace}
-        return httpx.Request(
-            "POST", self.url, content=body, headers=self.headers[streaming], extensions=extensions
+        request = httpx.Request(
+            "POST", self.url, headers=sent, stream=httpx.ByteStream(body), extensions=extensions
         )
+        request.read()
+        return request
 
     async def send(self, request: httpx.Request) -> httpx.Response:
         if self.transport is None:

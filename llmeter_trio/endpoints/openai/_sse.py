@@ -140,9 +140,10 @@ class SSEDecoder:
                 event = self._dispatch()
                 if event is not None:
                     events.append(event)
-            elif line.startswith(b"data:"):  # the usual line first
-                value = line[5:]
-                data.append(value[1:] if value[:1] == b" " else value)
+            elif line.startswith(b"data: "):  # the usual lines first
+                data.append(line[6:])
+            elif line.startswith(b"data:"):
+                data.append(line[5:])
             elif line[0] != _COLON:  # a line starting with a colon is a comment
                 self._field(line)
         return events
