@@ -34,7 +34,6 @@ from ..endpoints import (
     Endpoint,
     ErrorClass,
     InvocationResponse,
-    TokenCountSource,
     classify_exception,
 )
 from ..results import Result
@@ -42,11 +41,12 @@ from ..run_config import RunConfig
 from ..schedules import OpenLoopSchedule
 from ..stats import RunStats
 from ..storage import ResponseSink, converter, resolve, run_io
-from ..tokenizers import Tokenizer, count_tokens
+from ..tokenizers import Tokenizer
 from ._hooks import RunHooks
 from ._load import OPEN_LOOP_POOL, closed_loop, open_loop
 from ._monitor import GeneratorMonitor, generator_warnings
 from ._window import exclusion
+from ._writer import LiveProgress, RecordWriter
 
 __all__ = [
     "CHANNEL_CAPACITY",
@@ -74,16 +74,6 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 @attrs.define
-class LiveProgress:
-    """Counters a progress display can read while the run goes on."""
-
-    started: int = 0
-    finished: int = 0
-    failed: int = 0
-    output_tokens: int = 0
-
-
-@attrs.define
 class _Run:
     config: RunConfig
     endpoint: Endpoint
@@ -97,18 +87,12 @@ class _Run:
     wall_start: datetime = attrs.field(init=False)
     load_end: float | None = None
     stop_at: float = math.inf
-    stats: RunStats = attrs.field(init=False)
-    responses: list[InvocationResponse] = attrs.field(factory=list)
-    first_send: float = math.inf
-    last_send: float = -math.inf
+    writer: RecordWriter = attrs.field(init=False)
     signal_received: str | None = None
-    failure: Exception | None = None  # a storage or callback error: stops the load, re-raised
-    callbacks_ok: bool = True
     forced: bool = False
     load_scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
     monitor: GeneratorMonitor = attrs.field(factory=GeneratorMonitor)
     health: dict[str, Any] = attrs.field(factory=dict)
-    writer_scope: trio.CancelScope = attrs.field(factory=lambda: trio.CancelScope(shield=True))
     payload_indices: dict[int, int] = attrs.field(init=False)  # id(payload) -> its index
 
     @payload_indices.default
@@ -116,7 +100,15 @@ class _Run:
         return {id(payload): index for index, payload in enumerate(self.payloads)}
 
     def __attrs_post_init__(self) -> None:
-        self.stats = RunStats(self.config.parsed_slos())
+        self.writer = RecordWriter(
+            stats=RunStats(self.config.parsed_slos()),
+            tokenizer=self.tokenizer,
+            hooks=self.hooks,
+            sink=self.sink,
+            progress=self.progress,
+            keep=not self.config.low_memory,
+            stop_load=self.load_scope.cancel,
+        )
 
     # -- the run as a whole ---------------------------------------------------
 
@@ -130,10 +122,11 @@ class _Run:
             with trio.CancelScope(shield=True):
                 await self._finish(interrupted=True)
             raise
-        stopped_early = self.signal_received is not None or self.failure is not None
+        failure = self.writer.failure
+        stopped_early = self.signal_received is not None or failure is not None
         result = await self._finish(interrupted=stopped_early)
-        if self.failure is not None:
-            raise self.failure
+        if failure is not None:
+            raise failure
         if self.signal_received is not None:
             raise RunInterrupted(result, self.signal_received)
         return result
@@ -141,7 +134,7 @@ class _Run:
     async def _load_and_write(self) -> None:
         send, receive = trio.open_memory_channel[InvocationResponse](CHANNEL_CAPACITY)
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._write_records, receive)
+            nursery.start_soon(self.writer.run, receive)
             try:
                 await nursery.start(self._watch_signals)
                 nursery.start_soon(self.monitor.run)
@@ -160,9 +153,9 @@ class _Run:
         result = self._build_result(interrupted)
         if self.forced:
             return result
-        if self.sink is not None:
-            with contextlib.suppress(Exception):  # its failure, if any, is already recorded
-                await self.sink.close()
+        if self.writer.sink is not None:  # None too when it failed during the run
+            with contextlib.suppress(Exception):
+                await self.writer.sink.close()
         if result.output_path is not None:
             await run_io(resolve(result.output_path)[0], result.save)
         await self.hooks.call("after_run", result=result, interrupted=interrupted)
@@ -172,18 +165,18 @@ class _Run:
         config = self.config
         assert self.load_end is not None
         total_test_time = self.load_end - self.run_start
+        endpoint, stats, writer = self.endpoint, self.writer.stats, self.writer
         n_requests = config.n_requests
         if config.run_duration is not None:  # as LLMeter: what each client sent (open loop: all)
-            n_requests = self.stats.total_requests // (config.clients if not config.schedule else 1)
-        endpoint = self.endpoint
+            n_requests = stats.total_requests // (config.clients if not config.schedule else 1)
         health = dict(self.health)
         warnings = generator_warnings(
-            health, self.stats.to_dict(total_test_time), config.lag_tolerance, config.rate_tolerance
+            health, stats.to_dict(total_test_time), config.lag_tolerance, config.rate_tolerance
         )
         health.update(bottleneck=bool(warnings), warnings=warnings)
         return Result(
-            responses=[] if config.low_memory else self.responses,
-            total_requests=self.stats.total_requests,
+            responses=writer.responses,
+            total_requests=stats.total_requests,
             clients=config.clients,
             n_requests=n_requests,
             total_test_time=total_test_time,
@@ -194,13 +187,13 @@ class _Run:
             run_name=config.run_name,
             run_description=config.run_description,
             start_time=self.wall_start,
-            first_request_time=self._wall(self.first_send),
-            last_request_time=self._wall(self.last_send),
+            first_request_time=self._wall(writer.first_send),
+            last_request_time=self._wall(writer.last_send),
             end_time=self._wall(total_test_time),
             interrupted=interrupted,
             generator=health,
             run_config=config,
-            run_stats=self.stats,
+            run_stats=stats,
         )
 
     def _wall(self, run_seconds: float) -> datetime | None:
@@ -225,7 +218,7 @@ class _Run:
                         self.load_scope.cancel()
                     else:  # a second signal: stop saving too
                         self.forced = True
-                        self.writer_scope.cancel()
+                        self.writer.scope.cancel()
 
     # -- load -------------------------------------------------------------------
 
@@ -323,61 +316,6 @@ class _Run:
         response.request_time = self.wall_start + timedelta(seconds=response.send_time)
         if response.input_payload is None:
             response.input_payload = payload
-
-    # -- the writer -------------------------------------------------------------
-
-    async def _write_records(self, receive: trio.MemoryReceiveChannel[InvocationResponse]) -> None:
-        keep = not self.config.low_memory
-        with self.writer_scope:
-            async with receive:
-                async for response in receive:
-                    self._count_tokens(response)
-                    self.stats.add(response)
-                    if keep:
-                        self.responses.append(response)
-                    self._track(response)
-                    if self.sink is not None:
-                        try:
-                            await self.sink.write(response)
-                        except Exception as exc:
-                            self.sink = None  # stop writing; memory still counts each record
-                            self._fail(exc)
-                    if self.callbacks_ok:
-                        try:
-                            await self.hooks.call("after_invoke", response=response)
-                        except Exception as exc:
-                            self.callbacks_ok = False
-                            self._fail(exc)
-
-    def _fail(self, exc: Exception) -> None:
-        """Storage or a callback failed: stop the load; the error is raised at the end."""
-        if self.failure is None:
-            self.failure = exc
-        self.load_scope.cancel()
-
-    def _count_tokens(self, response: InvocationResponse) -> None:
-        """Fill token counts the endpoint did not report, and say they were counted here."""
-        if self.tokenizer is None or response.failed:
-            return
-        if response.num_tokens_input is None:
-            response.num_tokens_input = count_tokens(self.tokenizer, response.input_prompt)
-            if response.num_tokens_input is not None:
-                response.num_tokens_input_source = TokenCountSource.TOKENIZER
-        if response.num_tokens_output is None:
-            response.num_tokens_output = count_tokens(self.tokenizer, response.response_text)
-            if response.num_tokens_output is not None:
-                response.num_tokens_output_source = TokenCountSource.TOKENIZER
-                response.derive_timings()
-
-    def _track(self, response: InvocationResponse) -> None:
-        progress = self.progress
-        progress.finished += 1
-        if response.failed:
-            progress.failed += 1
-        progress.output_tokens += response.num_tokens_output or 0
-        assert response.send_time is not None
-        self.first_send = min(self.first_send, response.send_time)
-        self.last_send = max(self.last_send, response.send_time)
 
 
 async def _deliver(

@@ -20,8 +20,9 @@ from ..storage import converter, has_records, open_sink, resolve, write_json
 from ..tokenizers import DummyTokenizer, Tokenizer, tokenizer_to_config
 from ._hooks import RunHooks
 from ._payloads import PayloadInput, normalize_payloads
-from ._run import LiveProgress, execute_run
+from ._run import execute_run
 from ._window import check_window
+from ._writer import LiveProgress
 
 __all__ = ["Runner"]
 
