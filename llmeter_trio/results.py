@@ -167,7 +167,9 @@ class Result:
         if has_summary:
             result = converter.structure(_without_version(read_json(fs, summary_path)), cls)
         else:
-            result = cls._recovered(run_config, fs, folder, responses)
+            assert run_config is not None
+            records = responses or list(iter_responses(fs, folder))
+            result = summary_from_records(run_config, records, interrupted=True)
         result.responses = responses
         result.run_config = run_config
         result._run_stats = run_stats
@@ -176,42 +178,37 @@ class Result:
             result.output_path = url
         return result
 
-    @classmethod
-    def _recovered(
-        cls,
-        run_config: RunConfig | None,
-        fs: Any,
-        folder: str,
-        responses: list[InvocationResponse],
-    ) -> Result:
-        """A summary rebuilt from what a killed run left behind."""
-        assert run_config is not None
-        records = responses or list(iter_responses(fs, folder))
-        sent = [r.request_time for r in records if r.request_time is not None]
-        ends = [
-            r.request_time + timedelta(seconds=r.time_to_last_token or 0.0)
-            for r in records
-            if r.request_time is not None
-        ]
-        start = min(sent) if sent else None
-        end = max(ends) if ends else None
-        endpoint = run_config.endpoint_config
-        return cls(
-            total_requests=len(records),
-            clients=run_config.clients,
-            n_requests=run_config.n_requests,
-            total_test_time=(end - start).total_seconds() if start and end else None,
-            model_id=endpoint.get("model_id"),
-            endpoint_name=endpoint.get("endpoint_name"),
-            provider=endpoint.get("provider"),
-            run_name=run_config.run_name,
-            run_description=run_config.run_description,
-            start_time=start,
-            first_request_time=start,
-            last_request_time=max(sent) if sent else None,
-            end_time=end,
-            interrupted=True,
-        )
+
+def summary_from_records(
+    run_config: RunConfig | None, records: Sequence[InvocationResponse], *, interrupted: bool
+) -> Result:
+    """A `Result` summary rebuilt from a run's configuration and records, for folders that
+    hold no summary (a killed run, or an old LLMeter folder)."""
+    sent = [r.request_time for r in records if r.request_time is not None]
+    ends = [
+        r.request_time + timedelta(seconds=r.time_to_last_token or 0.0)
+        for r in records
+        if r.request_time is not None
+    ]
+    start = min(sent) if sent else None
+    end = max(ends) if ends else None
+    endpoint = run_config.endpoint_config if run_config is not None else {}
+    return Result(
+        total_requests=len(records),
+        clients=run_config.clients if run_config is not None else 1,
+        n_requests=run_config.n_requests if run_config is not None else None,
+        total_test_time=(end - start).total_seconds() if start and end else None,
+        model_id=endpoint.get("model_id"),
+        endpoint_name=endpoint.get("endpoint_name"),
+        provider=endpoint.get("provider"),
+        run_name=run_config.run_name if run_config is not None else None,
+        run_description=run_config.run_description if run_config is not None else None,
+        start_time=start,
+        first_request_time=start,
+        last_request_time=max(sent) if sent else None,
+        end_time=end,
+        interrupted=interrupted,
+    )
 
 
 def _without_version(document: dict[str, Any]) -> dict[str, Any]:

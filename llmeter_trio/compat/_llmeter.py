@@ -20,14 +20,14 @@ import math
 import os
 import posixpath
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import attrs
 import fsspec
 
 from ..endpoints import InvocationResponse
-from ..results import RUN_CONFIG_FILE, STATS_FILE, SUMMARY_FILE, Result
+from ..results import RUN_CONFIG_FILE, STATS_FILE, SUMMARY_FILE, Result, summary_from_records
 from ..run_config import RunConfig
 from ..slo import parse_slos
 from ..stats import RunStats
@@ -152,8 +152,10 @@ def load_llmeter_result(
     if exists(fs, summary_path):
         result = _from_summary(_read_object(fs, summary_path))
     elif has_records:
-        result = _recovered(
-            run_config, responses or [_response(r) for r in _read_records(fs, records_path)]
+        result = summary_from_records(
+            run_config,
+            responses or [_response(r) for r in _read_records(fs, records_path)],
+            interrupted=False,
         )
     else:
         result = _from_summary(saved_stats or {})
@@ -196,34 +198,6 @@ def _from_summary(summary: dict[str, Any]) -> Result:
         last_request_time=_parse_time(summary.get("last_request_time")),
         end_time=_parse_time(summary.get("end_time")),
         interrupted=bool(summary.get("interrupted")),
-    )
-
-
-def _recovered(run_config: RunConfig | None, records: list[InvocationResponse]) -> Result:
-    """A summary rebuilt from the configuration and the records (no summary.json)."""
-    sent = [r.request_time for r in records if r.request_time is not None]
-    ends = [
-        r.request_time + timedelta(seconds=r.time_to_last_token or 0.0)
-        for r in records
-        if r.request_time is not None
-    ]
-    start = min(sent) if sent else None
-    end = max(ends) if ends else None
-    endpoint = run_config.endpoint_config if run_config is not None else {}
-    return Result(
-        total_requests=len(records),
-        clients=run_config.clients if run_config is not None else 1,
-        n_requests=run_config.n_requests if run_config is not None else None,
-        total_test_time=(end - start).total_seconds() if start and end else None,
-        model_id=endpoint.get("model_id"),
-        endpoint_name=endpoint.get("endpoint_name"),
-        provider=endpoint.get("provider"),
-        run_name=run_config.run_name if run_config is not None else None,
-        run_description=run_config.run_description if run_config is not None else None,
-        start_time=start,
-        first_request_time=start,
-        last_request_time=max(sent) if sent else None,
-        end_time=end,
     )
 
 

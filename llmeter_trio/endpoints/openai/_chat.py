@@ -58,23 +58,10 @@ class ChatStreamState(StreamState):
     end_marker = "a finish_reason or [DONE]"
 
     def on_event(self, event: ServerSentEvent) -> None:
-        if event.data == b"[DONE]":
-            self.finished = True
+        read = self.read_choices(event)
+        if read is None:
             return
-        obj = self.load(event)
-        if obj is None:
-            return
-        if self.response_id is None:
-            self.response_id = obj.get("id")
-        choices = obj.get("choices")
-        usage = obj.get("usage")
-        event_tokens = None
-        if usage:
-            self.usage = usage
-            if choices:
-                event_tokens = self.continuous_tokens(usage)
-        if not choices:
-            return
+        choices, event_tokens = read
         record = self.recorder.chunk
         for choice in choices:
             get = choice.get

@@ -189,6 +189,29 @@ class StreamState:
             self.error_class = error_class
             self.error = message
 
+    def read_choices(self, event: ServerSentEvent) -> tuple[list[Any], int | None] | None:
+        """For the chat and completions streams: the event's choices and the tokens it
+        carried by a running usage total (None when unknown), or None when it has no
+        choices. Notes ``[DONE]``, the answer's id and any usage on the way."""
+        if event.data == b"[DONE]":
+            self.finished = True
+            return None
+        obj = self.load(event)
+        if obj is None:
+            return None
+        if self.response_id is None:
+            self.response_id = obj.get("id")
+        choices = obj.get("choices")
+        usage = obj.get("usage")
+        event_tokens = None
+        if usage:
+            self.usage = usage
+            if choices:
+                event_tokens = self.continuous_tokens(usage)
+        if not choices:
+            return None
+        return choices, event_tokens
+
     def continuous_tokens(self, usage: Mapping[str, Any]) -> int | None:
         """Tokens a chunk carried, from a running usage total sent with every chunk (vLLM)."""
         total = usage.get("completion_tokens")
