@@ -221,25 +221,32 @@ class TestDeadlinesAndTimeouts:
         endpoint = FakeEndpoint(time_to_first_token=0.5, inter_token_latency=0.25, output_tokens=8)
         start = trio.current_time()
         result = await Runner(endpoint).run(
-            payload={"prompt": "x"}, clients=3, run_duration=1.0, drain_timeout=0.5
+            payload={"prompt": "x"}, clients=3, run_duration=1.0, drain_timeout=0.375
         )
-        # each request takes 2.25 s: one per client, all cut at 1.0 + 0.5
-        assert trio.current_time() - start == pytest.approx(1.5)
+        # each request takes 2.25 s: one per client, all cut at 1.0 + 0.375
+        assert trio.current_time() - start == 1.375
         assert result.total_requests == 3
         assert {r.error_class for r in result.responses} == {ErrorClass.CANCELLED}
         assert result.stats["errors_by_class"] == {"cancelled": 3}
+        assert all(r.time_to_first_token == 0.5 for r in result.responses)
+        assert all(len(r.chunks) == 4 for r in result.responses)  # 0.5, 0.75, 1.0, 1.25 s
 
     async def test_timeout_is_a_deadline_over_the_whole_request(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
         """A stream that keeps sending but runs past `timeout` is cut at `timeout`."""
-        endpoint = FakeEndpoint(time_to_first_token=0.1, inter_token_latency=0.1, output_tokens=50)
+        endpoint = FakeEndpoint(
+            time_to_first_token=0.125, inter_token_latency=0.125, output_tokens=50
+        )
         start = trio.current_time()
         result = await Runner(endpoint).run(
-            payload={"prompt": "x"}, clients=2, n_requests=1, timeout=1.0
+            payload={"prompt": "x"}, clients=2, n_requests=1, timeout=0.9375
         )
-        assert trio.current_time() - start == pytest.approx(1.0)
+        assert trio.current_time() - start == 0.9375
         assert [r.error_class for r in result.responses] == [ErrorClass.TIMEOUT] * 2
+        for record in result.responses:  # what arrived before the deadline is kept
+            assert record.time_to_first_token == 0.125
+            assert [c.time for c in record.chunks] == [k / 8 for k in range(1, 8)]
 
     async def test_endpoint_errors_are_classified(
         self, autojump_clock: trio.testing.MockClock

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import trio
 
 from ._response import Chunk, ChunkKind, InvocationResponse
 
-__all__ = ["StreamRecorder"]
+__all__ = ["StreamRecorder", "keep_partial_timeline", "watch_recorders"]
+
+# The recorders created while the engine watches one request (see `watch_recorders`).
+_watched: ContextVar[list[StreamRecorder] | None] = ContextVar(
+    "llmeter_trio_recorders", default=None
+)
 
 
 class StreamRecorder:
@@ -24,6 +33,9 @@ class StreamRecorder:
         self._now = now = trio.lowlevel.current_clock().current_time
         self.send_time = now()
         self.chunks: list[Chunk] = []
+        watched = _watched.get()
+        if watched is not None:
+            watched.append(self)
 
     def elapsed(self) -> float:
         """Seconds since the request was sent."""
@@ -42,3 +54,29 @@ class StreamRecorder:
         response.chunks = self.chunks
         response.derive_timings()
         return response
+
+
+@contextmanager
+def watch_recorders() -> Iterator[list[StreamRecorder]]:
+    """Collect the `StreamRecorder`s an endpoint creates in this task during the block.
+
+    The engine watches each request this way, so that a request cut short (by
+    its timeout, the end of the run, or an error) still keeps the chunks it had
+    received: the endpoint never got to call `finish`.
+    """
+    recorders: list[StreamRecorder] = []
+    token = _watched.set(recorders)
+    try:
+        yield recorders
+    finally:
+        _watched.reset(token)
+
+
+def keep_partial_timeline(response: InvocationResponse, recorders: list[StreamRecorder]) -> None:
+    """Give a failed record the timeline its request had received before it was cut short."""
+    if response.chunks or not recorders:
+        return
+    recorder = recorders[-1]
+    response.send_time = recorder.send_time
+    response.chunks = recorder.chunks
+    response.derive_timings()

@@ -36,6 +36,7 @@ from ..endpoints import (
     InvocationResponse,
     classify_exception,
 )
+from ..endpoints._timing import keep_partial_timeline, watch_recorders
 from ..results import Result
 from ..run_config import RunConfig
 from ..schedules import OpenLoopSchedule
@@ -267,22 +268,26 @@ class _Run:
         excluded = exclusion(self.config, index, intended - self.run_start)
         response: InvocationResponse | None = None
         sent = trio.current_time()
-        try:
-            response = await self._invoke(payload)
-        except Exception as exc:
-            error_class, status = classify_exception(exc)
-            response = InvocationResponse.error_output(
-                f"{type(exc).__name__}: {exc}", error_class, status_code=status
-            )
-        finally:
-            if response is None:  # cancelled (the run stopped) while in flight
-                cancelled = InvocationResponse.error_output(
-                    "cancelled: the run stopped while this request was in flight",
-                    ErrorClass.CANCELLED,
+        with watch_recorders() as recorders:
+            try:
+                response = await self._invoke(payload)
+            except Exception as exc:
+                error_class, status = classify_exception(exc)
+                response = InvocationResponse.error_output(
+                    f"{type(exc).__name__}: {exc}", error_class, status_code=status
                 )
-                self._stamp(cancelled, client, intended, sent, payload, excluded, payload_index)
-                with trio.CancelScope(shield=True):
-                    await _deliver(send, cancelled)
+            finally:
+                if response is None:  # cancelled (the run stopped) while in flight
+                    cancelled = InvocationResponse.error_output(
+                        "cancelled: the run stopped while this request was in flight",
+                        ErrorClass.CANCELLED,
+                    )
+                    keep_partial_timeline(cancelled, recorders)
+                    self._stamp(cancelled, client, intended, sent, payload, excluded, payload_index)
+                    with trio.CancelScope(shield=True):
+                        await _deliver(send, cancelled)
+        if response.failed:
+            keep_partial_timeline(response, recorders)
         self._stamp(response, client, intended, sent, payload, excluded, payload_index)
         await _deliver(send, response)
 
