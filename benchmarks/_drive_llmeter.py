@@ -20,7 +20,7 @@ import time
 
 os.environ["LLMETER_DISABLE_ALL_PROGRESS_BARS"] = "1"  # read when llmeter is imported
 
-from _stats import LAG_INTERVAL, summarize  # this script's folder is on sys.path
+from _stats import LAG_INTERVAL, report  # this script's folder is on sys.path
 from llmeter.endpoints.openai import OpenAICompletionStreamEndpoint
 from llmeter.runner import Runner
 
@@ -81,15 +81,7 @@ def main() -> None:
             for r in records[args.skip :]
             if not r.error and r.time_to_last_token is not None
         ]
-        return {
-            "requests": len(records),
-            "failed": len(errors),
-            "first_error": errors[0] if errors else None,
-            "wall": wall,
-            "cpu": cpu,
-            "ttlt": summarize(ttlt),
-            "lag": summarize(lags),
-        }
+        return report(len(records), errors, ttlt, wall, cpu, lags)
 
     print(json.dumps(asyncio.run(measure())), flush=True)
 

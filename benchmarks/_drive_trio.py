@@ -20,7 +20,7 @@ import trio
 from llmeter_trio import Runner
 from llmeter_trio.endpoints.openai import OpenAIChatEndpoint
 
-from ._stats import LAG_INTERVAL, summarize
+from ._stats import LAG_INTERVAL, report
 
 
 def main() -> None:
@@ -65,15 +65,7 @@ def main() -> None:
             for r in records[args.skip :]
             if not r.failed and r.time_to_last_token is not None
         ]
-        return {
-            "requests": len(records),
-            "failed": len(errors),
-            "first_error": errors[0] if errors else None,
-            "wall": wall,
-            "cpu": cpu,
-            "ttlt": summarize(ttlt),
-            "lag": summarize(lags),
-        }
+        return report(len(records), errors, ttlt, wall, cpu, lags)
 
     print(json.dumps(trio.run(measure)), flush=True)
 

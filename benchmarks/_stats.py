@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 LAG_INTERVAL = 0.01  # seconds a lag sampler sleeps between samples
 
@@ -24,4 +25,24 @@ def summarize(values: Sequence[float]) -> dict[str, float] | None:
         "p90": percentile(ordered, 0.90),
         "p99": percentile(ordered, 0.99),
         "mean": sum(ordered) / len(ordered),
+    }
+
+
+def report(
+    requests: int,
+    errors: Sequence[str],
+    ttlt: Sequence[float],
+    wall: float,
+    cpu: float,
+    lags: Sequence[float],
+) -> dict[str, Any]:
+    """What a driver process prints (as JSON) for one measured run."""
+    return {
+        "requests": requests,
+        "failed": len(errors),
+        "first_error": errors[0] if errors else None,
+        "wall": wall,
+        "cpu": cpu,
+        "ttlt": summarize(ttlt),
+        "lag": summarize(lags),
     }
