@@ -1,10 +1,10 @@
 """`serve_sim`: run the simulated server from a shell until Ctrl-C or SIGTERM.
 
 ``--engine h11`` (the default) serves with the lean built-in HTTP/1.1 server,
-``--engine hypercorn`` with hypercorn. With ``--workers N`` (N > 1) the parent
-binds the port once and N processes accept on that one socket, each with its
-own event loop and its own `SimApp`; the concurrency limit and the random
-draws are then per worker.
+``--engine hypercorn`` with hypercorn (the ``sim-hypercorn`` extra). With
+``--workers N`` (N > 1) the parent binds the port once and N processes accept
+on that one socket, each with its own event loop and its own `SimApp`; the
+concurrency limit and the random draws are then per worker.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import trio
 
 from ._app import SimApp
 from ._model import Faults, Jitter, SimConfig
-from ._server import DEFAULT_ENGINE, ENGINES, Engine, _bind, serve_app
+from ._server import DEFAULT_ENGINE, ENGINES, Engine, _bind, check_engine, serve_app
 
 __all__ = ["build_parser", "config_from_args", "serve_sim"]
 
@@ -256,6 +256,11 @@ def serve_sim(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    try:
+        check_engine(args.engine)
+    except ValueError as exc:  # an engine that is not installed: one line, no usage text
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=args.log_level.upper())
     if args.workers > 1:
         return _serve_workers(config, args)

@@ -3,11 +3,13 @@
 - ``"h11"`` (the default): the lean HTTP/1.1 server of `._h11_server`, h11 on
   trio streams, built for this app: a fraction of hypercorn's CPU per request,
   which matters when the server shares a machine with the load generator.
-- ``"hypercorn"``: hypercorn's trio worker, a complete ASGI server.
+- ``"hypercorn"``: hypercorn's trio worker, a complete ASGI server. Optional:
+  ``pip install 'llmeter-trio[sim-hypercorn]'``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 
-__all__ = ["ENGINES", "Engine", "serve_app", "simulated_server"]
+__all__ = ["ENGINES", "Engine", "engine_installed", "serve_app", "simulated_server"]
 
 Engine = Literal["h11", "hypercorn"]
 ENGINES: tuple[Engine, ...] = get_args(Engine)
@@ -53,10 +55,22 @@ def _bind(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def engine_installed(engine: Engine) -> bool:
+    """Whether `engine` can serve here: h11 always (a dependency), hypercorn when the
+    ``sim-hypercorn`` extra is installed."""
+    return engine == "h11" or importlib.util.find_spec("hypercorn") is not None
+
+
 def check_engine(engine: str) -> Engine:
-    """`engine` if it names one (raises ValueError otherwise)."""
+    """`engine` if it names one that is installed (raises ValueError saying what to do
+    otherwise)."""
     for known in ENGINES:
         if engine == known:
+            if not engine_installed(known):
+                raise ValueError(
+                    f"the {known} engine needs {known}, which is not installed: "
+                    f"pip install 'llmeter-trio[sim-{known}]' (or use the h11 engine)"
+                )
             return known
     raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
 
@@ -112,8 +126,8 @@ async def simulated_server(
 
     Yields its base URL, e.g. ``http://127.0.0.1:54321/v1`` (``port=0`` picks a
     free port). `engine` is ``"h11"`` (the lean built-in server, the default) or
-    ``"hypercorn"``. On exit the server stops at once: requests still in flight
-    are cancelled and their connections closed.
+    ``"hypercorn"`` (needs the ``sim-hypercorn`` extra). On exit the server stops
+    at once: requests still in flight are cancelled and their connections closed.
     """
     check_engine(engine)
     shutdown = trio.Event()

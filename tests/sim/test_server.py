@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 
 import httpx
 import pytest
 import trio
 
+from llmeter_trio.cli import main
 from llmeter_trio.sim import Faults, Jitter, SimConfig, serve_sim, simulated_server
 from llmeter_trio.sim._cli import build_parser, config_from_args
 from llmeter_trio.sim._server import Engine
@@ -71,6 +74,33 @@ async def test_unknown_engine_is_refused() -> None:
     with trio.fail_after(10), pytest.raises(ValueError, match="engine must be one of"):
         async with simulated_server(engine="nginx"):  # type: ignore[arg-type]
             pass  # pragma: no cover
+
+
+async def test_the_h11_engine_needs_no_hypercorn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without hypercorn installed, the default engine serves and asking for hypercorn
+    says what to install."""
+    monkeypatch.setitem(sys.modules, "hypercorn", None)  # as if not installed
+    with trio.fail_after(10):
+        with pytest.raises(ValueError, match=re.escape("pip install 'llmeter-trio[sim-hypercorn]'")):
+            async with simulated_server(engine="hypercorn"):
+                pass  # pragma: no cover
+        async with simulated_server() as url, httpx.AsyncClient(base_url=url) as client:
+            assert (await client.get("/models")).status_code == 200
+
+
+@pytest.mark.parametrize("command", [serve_sim, lambda argv: main(["serve-sim", *argv])])
+def test_serve_sim_engine_not_installed_is_one_line_and_exit_2(
+    command: Callable[[list[str]], int],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``serve-sim --engine hypercorn`` without hypercorn: exit 2, one line, no traceback."""
+    monkeypatch.setitem(sys.modules, "hypercorn", None)
+    assert command(["--engine", "hypercorn", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("llmeter-trio serve-sim: error: the hypercorn engine needs hypercorn")
+    assert "pip install 'llmeter-trio[sim-hypercorn]'" in err
 
 
 async def test_ipv6_loopback(engine: Engine) -> None:
