@@ -80,8 +80,9 @@ async def test_the_h11_engine_needs_no_hypercorn(monkeypatch: pytest.MonkeyPatch
     """Without hypercorn installed, the default engine serves and asking for hypercorn
     says what to install."""
     monkeypatch.setitem(sys.modules, "hypercorn", None)  # as if not installed
+    install = re.escape("pip install 'llmeter-trio[sim-hypercorn]'")
     with trio.fail_after(10):
-        with pytest.raises(ValueError, match=re.escape("pip install 'llmeter-trio[sim-hypercorn]'")):
+        with pytest.raises(ValueError, match=install):
             async with simulated_server(engine="hypercorn"):
                 pass  # pragma: no cover
         async with simulated_server() as url, httpx.AsyncClient(base_url=url) as client:
