@@ -1,13 +1,18 @@
-"""Shared test setup: hypothesis profiles, a hang guard, no credentials from outside."""
+"""Shared test setup: hypothesis profiles, a hang guard, no credentials from outside, and
+the clocks a timing test runs on (`clock`, `timing`; see tests/_support/lag.py)."""
 
 from __future__ import annotations
 
 import faulthandler
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+import trio
+import trio.testing
 from hypothesis import HealthCheck, settings
+
+from ._support.lag import LoopLag, Timing, watching
 
 HARD_TIMEOUT = 90.0  # seconds of real time; a test that hangs longer aborts the session
 
@@ -39,3 +44,30 @@ def _no_openai_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a real key or base URL from the environment they run in."""
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(params=["virtual", pytest.param("real", marks=pytest.mark.realtime)])
+def clock(request: pytest.FixtureRequest) -> trio.testing.MockClock | None:
+    """Runs the test twice: in virtual time (a MockClock that jumps ahead whenever every
+    task waits, so measured times are exact) and on the real clock (marked ``realtime``).
+    Take `timing` too, for the tolerances that go with the clock."""
+    return trio.testing.MockClock(autojump_threshold=0) if request.param == "virtual" else None
+
+
+@pytest.fixture
+async def timing(clock: trio.testing.MockClock | None) -> AsyncIterator[Timing]:
+    """The tolerances of the clock the test runs on; on the real clock, the event loop's
+    lag is watched for the whole test to widen them by what the machine showed."""
+    if clock is not None:
+        assert trio.lowlevel.current_clock() is clock, "the test must take `clock` too"
+        yield Timing(virtual=True, lag=LoopLag())
+        return
+    async with watching() as lag:
+        yield Timing(virtual=False, lag=lag)
+
+
+@pytest.fixture
+async def loop_lag() -> AsyncIterator[LoopLag]:
+    """The event loop's lag, watched for the whole test (for tests on the real clock)."""
+    async with watching() as lag:
+        yield lag
