@@ -19,6 +19,7 @@ from llmeter_trio.experiments._heatmap import HEATMAP_FILE, LatencyHeatmap, Late
 from llmeter_trio.prompts import SAMPLE_TEXT_FILE
 from llmeter_trio.schedules import ConstantRate
 
+from ._support.virtual import run_virtual
 from .strategies import seeds
 
 TTFT_PER_WORD = 1 / 256  # exact binary fractions keep MockClock sums exact
@@ -40,15 +41,6 @@ def expected_ttlt(input_length: int, output_length: int) -> float:
     return input_length * TTFT_PER_WORD + (output_length - 1) * ITL
 
 
-def run_virtual(heatmap: LatencyHeatmap, **kwargs: Any) -> LatencyHeatmapResult:
-    """Run in virtual time: as fast as the CPU allows, and every latency exact."""
-
-    async def main() -> LatencyHeatmapResult:
-        return await heatmap.run(**kwargs)
-
-    return trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
-
-
 class TestCoverage:
     @settings(max_examples=30)
     @given(
@@ -67,7 +59,7 @@ class TestCoverage:
             endpoint(), SAMPLE_TEXT_FILE, clients, None, inputs, outputs, repeats,
             create_payload_fn=prefill_payload, seed=seed,
         )  # fmt: skip
-        result = run_virtual(heatmap)
+        result = run_virtual(heatmap.run)
         cells = {(i, o): repeats for i in inputs for o in outputs}
         assert result.result.total_requests == sum(cells.values())
         assert Counter(r.payload_index for r in result.result.responses) == {
@@ -87,7 +79,7 @@ class TestCoverage:
             endpoint(), SAMPLE_TEXT_FILE, clients=4, input_lengths=inputs, output_lengths=outputs,
             requests_per_combination=3, create_payload_fn=prefill_payload, seed=3,
         )  # fmt: skip
-        result = run_virtual(heatmap)
+        result = run_virtual(heatmap.run)
         assert result.matrix("time_to_first_token") == [
             [i * TTFT_PER_WORD] * len(outputs) for i in inputs
         ]
@@ -105,7 +97,7 @@ class TestCoverage:
         )  # fmt: skip
         assert sorted(p["max_tokens"] for p in heatmap.payload) == [5, 7]
         assert all(len(p["prompt"].split()) == 3 and p["temperature"] == 0 for p in heatmap.payload)
-        result = run_virtual(heatmap)
+        result = run_virtual(heatmap.run)
         assert result.matrix("num_tokens_output") == [[5, 7]]
 
     def test_same_seed_same_payloads(self) -> None:
@@ -133,7 +125,7 @@ class TestStorage:
 
     def test_saved_under_output_path_and_loaded_back(self) -> None:
         """The run folder holds the run and heatmap.json; both load back the same cells."""
-        result = run_virtual(self.heatmap(output_path="memory://heatmaps", run_name="first"))
+        result = run_virtual(self.heatmap(output_path="memory://heatmaps", run_name="first").run)
         assert result.output_path == "memory://heatmaps/first"
         fs = fsspec.filesystem("memory")
         assert fs.exists(f"/heatmaps/first/{HEATMAP_FILE}")
@@ -146,7 +138,7 @@ class TestStorage:
         assert Result.load("memory://heatmaps/first").total_requests == 8  # a plain run, too
 
     def test_run_argument_overrides_and_save_copies(self, tmp_path: Path) -> None:
-        result = run_virtual(self.heatmap(run_name="here"), output_path=str(tmp_path))
+        result = run_virtual(self.heatmap(run_name="here").run, output_path=str(tmp_path))
         assert (tmp_path / "here" / HEATMAP_FILE).exists()
         result.save("memory://heatmap-copy")
         assert LatencyHeatmapResult.load("memory://heatmap-copy").matrix() == result.matrix()
@@ -187,7 +179,7 @@ class TestCharts:
         )  # fmt: skip
         with pytest.raises(ValueError, match=r"await heatmap\.run\(\) first"):
             heatmap.plot_heatmaps()
-        result = run_virtual(heatmap)
+        result = run_virtual(heatmap.run)
         ttft, ttlt = heatmap.plot_heatmaps(output_path="memory://heatmap-charts")
         assert [list(row) for row in ttft.data[0].z] == result.matrix("time_to_first_token")
         assert [list(row) for row in ttlt.data[0].z] == [

@@ -27,6 +27,8 @@ from hypothesis import strategies as st
 from llmeter_trio import Callback, ErrorClass, FakeEndpoint, InvocationResponse, Result
 from llmeter_trio.experiments import LoadTest, LoadTestResult
 
+from ._support.virtual import run_virtual
+
 T = TypeVar("T")
 RUN_FILES = {"run_config.json", "responses.jsonl", "summary.json", "stats.json"}
 CHARTS = {
@@ -55,14 +57,6 @@ def quiet(**kwargs: Any) -> LoadTest:
     }
     options.update(kwargs)
     return LoadTest(**options)
-
-
-def run_virtual(load_test: LoadTest, output_path: str | None = None) -> LoadTestResult:
-    async def main() -> LoadTestResult:
-        return await load_test.run(output_path=output_path)
-
-    result: LoadTestResult = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
-    return result
 
 
 def llmeter_rule(clients: int, per_client: int, per_run: int) -> int:
@@ -132,7 +126,7 @@ class TestRequestSizing:
             min_requests_per_client=per_client,
             min_requests_per_run=per_run,
         )
-        result = run_virtual(load_test)
+        result = run_virtual(load_test.run)
         assert list(result.results) == levels
         for clients, level in result.results.items():
             n = load_test.n_requests(clients)

@@ -18,8 +18,10 @@ from llmeter_trio import Callback, FakeEndpoint, InvocationResponse, Result, Run
 from llmeter_trio.endpoints import ErrorClass, TokenCountSource
 from llmeter_trio.stats import LogHistogram
 
+from ._support.fakes import CountingEndpoint
+from ._support.reference import reference_quantile
+from ._support.virtual import run_virtual
 from .strategies import fake_spec
-from .test_stats import reference_quantile
 
 CLIENTS = 50
 PAYLOAD_COUNT = 40
@@ -141,26 +143,6 @@ class TestKnownLatencies:
         assert a == b
         assert len({tuple(v) for v in a.values()}) > 1
         assert all(sorted(v) == sorted(a[0]) for v in a.values())
-
-
-@attrs.define
-class CountingEndpoint(FakeEndpoint):
-    """FakeEndpoint that tracks how many requests are in flight at once."""
-
-    in_flight: int = attrs.field(default=0, init=False)
-    peak: int = attrs.field(default=0, init=False)
-
-    async def invoke(self, payload: dict[str, Any]) -> InvocationResponse:
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
-        try:
-            return await super().invoke(payload)
-        finally:
-            self.in_flight -= 1
-
-
-def run_virtual(coro_fn: Any, *args: Any) -> Any:
-    return trio.run(coro_fn, *args, clock=trio.testing.MockClock(autojump_threshold=0))
 
 
 class TestClosedLoopInvariants:

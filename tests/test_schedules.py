@@ -25,7 +25,8 @@ from llmeter_trio.schedules import (
     schedule_from_config,
 )
 
-from .test_runner import CountingEndpoint, run_virtual
+from ._support.fakes import CountingEndpoint
+from ._support.virtual import run_virtual
 
 
 def ks_statistic(samples: list[float], cdf: Any) -> float:

@@ -12,18 +12,12 @@ from hypothesis import strategies as st
 from llmeter_trio.endpoints import Chunk, ErrorClass, InvocationResponse
 from llmeter_trio.stats import PERCENTILES, LogHistogram, RunStats, percentile, summarize
 
+from ._support.reference import reference_quantile
 from .strategies import invocation_responses
 
 values = st.lists(
     st.floats(min_value=0, max_value=1e4, allow_nan=False, allow_infinity=False), min_size=2
 )
-
-
-def reference_quantile(data: list[float], q: float) -> float:
-    """The type-7 quantile as statistics computes it (an independent implementation)."""
-    cuts = statistics.quantiles(data, n=1000, method="inclusive")
-    index = round(q * 1000) - 1
-    return cuts[index]
 
 
 class TestPercentile:
