@@ -86,6 +86,7 @@ class TestRun:
         assert message in capsys.readouterr().err
 
 
+@pytest.mark.realtime  # the demo's load test runs on the real clock
 def test_demo_runs_against_the_simulated_server(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -29,6 +29,7 @@ def run_document(document: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
             exec(compile(code, name, "exec"), namespace)
 
 
+@pytest.mark.realtime  # the examples run load tests against servers on the real clock
 @pytest.mark.parametrize("document", sorted({name.split("#")[0] for name, _ in examples()}))
 def test_examples_run(document: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The document's examples run top to bottom without error."""

@@ -33,6 +33,7 @@ def living_tasks() -> int:
 
 
 class TestSignals:
+    @pytest.mark.realtime  # a real signal, sent after real time has passed
     @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
     async def test_signal_stops_load_saves_partial_and_propagates(
         self, tmp_path: Any, signum: int

@@ -12,6 +12,7 @@ import httpx
 import orjson
 import pytest
 import trio
+import trio.testing
 
 from llmeter_trio.sim import Faults, SimApp, SimConfig, simulated_server
 from llmeter_trio.sim._h11_server import ASGIApp, ClientDisconnected, Message, Receive, Send, serve
@@ -409,7 +410,9 @@ async def test_port_zero_picks_free_ports() -> None:
                 await client.get("/")
 
 
-async def test_shutdown_cancels_requests_in_flight_and_closes_idle_connections() -> None:
+async def test_shutdown_cancels_requests_in_flight_and_closes_idle_connections(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     config = SimConfig(ttft_base=0.0, itl=0.0, faults=Faults(stall_duration=60.0))
     app = SimApp(config)
     body = orjson.dumps(chat_body(stream=True))
@@ -436,13 +439,15 @@ async def test_shutdown_cancels_requests_in_flight_and_closes_idle_connections()
                 # streams after 1 s, unless their responses end first
                 leaving = trio.current_time()
             left = trio.current_time() - leaving
-    assert 0.9 < left < 1.5
-    assert results["idle"] == b"" and closed_at["idle"] - leaving < 0.3
+    assert left == pytest.approx(1.0)  # in virtual time: exactly the grace
+    assert results["idle"] == b"" and closed_at["idle"] == leaving
     for i in range(3):
         assert not results[f"busy{i}"].endswith(b"0\r\n\r\n")
 
 
-async def test_shutdown_lets_requests_end_within_the_grace() -> None:
+async def test_shutdown_lets_requests_end_within_the_grace(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     config = SimConfig(ttft_base=0.2, itl=0.0, output_tokens=3)
     outcome: list[bytes] = []
 
@@ -463,5 +468,5 @@ async def test_shutdown_lets_requests_end_within_the_grace() -> None:
                 await trio.sleep(0.05)  # the request is in flight
                 leaving = trio.current_time()
             left = trio.current_time() - leaving
-    assert left < 0.5  # it ended at 0.2 s; the server did not wait the whole grace
+    assert left == pytest.approx(0.15)  # it ended at 0.2 s, not after the whole grace
     assert outcome[0].endswith(b"data: [DONE]\n\n\r\n0\r\n\r\n")  # whole, then closed
