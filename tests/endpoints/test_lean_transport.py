@@ -138,7 +138,7 @@ class TestKeepAlive:
 class TestPool:
     """At most `max_connections` open; requests beyond wait for a free one."""
 
-    async def test_requests_beyond_the_limit_wait(self, nursery) -> None:
+    async def test_requests_beyond_the_limit_wait(self, nursery, autojump_clock) -> None:
         """Nine requests at once through three connections: three at a time, three connections."""
         server = ScriptedServer(default=Reply(delay=0.02))
         transport = LeanTransport(3)
@@ -182,7 +182,7 @@ class TestPool:
         assert peak <= limit
         assert transport.open_connections == 0
 
-    async def test_pool_timeout(self, nursery) -> None:
+    async def test_pool_timeout(self, nursery, autojump_clock) -> None:
         """With a pool timeout, a request that finds no free connection in time fails so."""
         server = ScriptedServer(default=Reply(delay=1.0))
         transport = LeanTransport(1)
@@ -200,7 +200,7 @@ class TestPool:
                 requests.cancel_scope.cancel()
         assert transport.open_connections == 0
 
-    async def test_endpoint_session_sized_to_concurrency(self, nursery) -> None:
+    async def test_endpoint_session_sized_to_concurrency(self, nursery, autojump_clock) -> None:
         """The OpenAI endpoint's session pool holds as many connections as the run has clients."""
         server = ScriptedServer(default=Reply(pieces=(SSE_BODY,), delay=0.02))
         endpoint = OpenAIChatEndpoint(base_url=await server.start(nursery) + "/v1")
@@ -361,7 +361,7 @@ class TestCancellation:
         assert server.connections == 2
         assert server.paths == ["/stall", "/after"]
 
-    async def test_deadline_mid_stream_through_the_runner(self, nursery) -> None:
+    async def test_deadline_mid_stream_through_the_runner(self, nursery, autojump_clock) -> None:
         """The run's per-request deadline cuts a stalled stream; the connection is not reused."""
         first_event = sse(chat_chunk("a"))
         server = ScriptedServer(
@@ -376,7 +376,7 @@ class TestCancellation:
         assert [r.error_class for r in result.responses] == [ErrorClass.TIMEOUT] * 2
         assert server.connections == 2
 
-    async def test_cancelled_while_waiting_for_the_pool(self, nursery) -> None:
+    async def test_cancelled_while_waiting_for_the_pool(self, nursery, autojump_clock) -> None:
         """A request cancelled while waiting for a connection takes no slot with it."""
         server = ScriptedServer(replies={"/slow": Reply(delay=0.2)})
         transport = LeanTransport(1)
@@ -391,7 +391,7 @@ class TestCancellation:
         assert server.paths == ["/slow", "/next"]
         assert server.connections == 1
 
-    async def test_body_closed_early_discards_the_connection(self, nursery) -> None:
+    async def test_body_closed_early_discards_the_connection(self, nursery, autojump_clock) -> None:
         """Closing a response before its end (no cancellation) also discards its connection."""
         server = ScriptedServer(default=Reply(pieces=(b"a", b"b"), gap=0.05))
         transport = LeanTransport(1)

@@ -140,7 +140,9 @@ class TestConnectTime:
         assert records[2].connect_time is None
         assert server.connections == 1
 
-    async def test_pool_is_sized_to_the_concurrency(self, nursery: trio.Nursery) -> None:
+    async def test_pool_is_sized_to_the_concurrency(
+        self, nursery: trio.Nursery, autojump_clock: trio.abc.Clock
+    ) -> None:
         """Six requests at once through a session for two clients use two connections."""
         server = LoopbackServer(BODY, delay=0.05)
         endpoint = endpoint_for(await server.start(nursery))
