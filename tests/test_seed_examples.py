@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import trio
+import trio.testing
 
 from llmeter_trio.endpoints import OpenAIChatEndpoint
 from llmeter_trio.experiments import LatencyHeatmap, LatencyHeatmapResult, LoadTest, LoadTestResult
@@ -35,7 +36,11 @@ def sample_payload() -> dict[str, object]:
 
 class TestLoadTestExamples:
     async def test_count_bound(
-        self, my_endpoint: OpenAIChatEndpoint, sample_payload: dict[str, object], tmp_path: Path
+        self,
+        my_endpoint: OpenAIChatEndpoint,
+        sample_payload: dict[str, object],
+        tmp_path: Path,
+        autojump_clock: trio.testing.MockClock,
     ) -> None:
         """Count-bound: 10 requests per client at each concurrency level; loads back whole."""
         with trio.fail_after(TIME_LIMIT):
@@ -58,7 +63,11 @@ class TestLoadTestExamples:
         assert len(figures) >= 6
 
     async def test_time_bound_and_low_memory(
-        self, my_endpoint: OpenAIChatEndpoint, sample_payload: dict[str, object], tmp_path: Path
+        self,
+        my_endpoint: OpenAIChatEndpoint,
+        sample_payload: dict[str, object],
+        tmp_path: Path,
+        autojump_clock: trio.testing.MockClock,
     ) -> None:
         """Time-bound, low-memory, read with ``result.results[5].stats[...]`` as the seed does."""
         with trio.fail_after(TIME_LIMIT):
