@@ -1,4 +1,4 @@
-"""Developer sessions: `nox -s tests lint typecheck docs bench`."""
+"""Developer sessions: `nox -s tests lint typecheck docs bench`, and `nox -s quick`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,13 @@ def tests(session: nox.Session) -> None:
     """The test suite (what CI runs)."""
     session.install("-e", ".[test]")
     session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def quick(session: nox.Session) -> None:
+    """The tests that need neither the real clock nor a subprocess, on two cores."""
+    session.install("-e", ".[test]", "pytest-xdist")
+    session.run("python", "-m", "pytest", "-m", "not realtime", "-n", "2", *session.posargs)
 
 
 @nox.session
