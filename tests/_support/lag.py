@@ -65,10 +65,5 @@ class Timing:
     lag: LoopLag
 
     def late(self, calm: float) -> float:
-        """For one arrival (a first token, a gap, a median): `calm` plus the worst lag."""
+        """For one arrival, or a gap or median of arrivals: `calm` plus the worst lag."""
         return EXACT if self.virtual else calm + self.lag.worst
-
-    def late_total(self, calm: float) -> float:
-        """For a time that several waits add up to, each of which a stall may lengthen
-        (a server pacing its stream with relative sleeps): `calm` plus every stall seen."""
-        return EXACT if self.virtual else calm + self.lag.worst + self.lag.stalled
