@@ -50,7 +50,10 @@ def _no_openai_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def clock(request: pytest.FixtureRequest) -> trio.testing.MockClock | None:
     """Runs the test twice: in virtual time (a MockClock that jumps ahead whenever every
     task waits, so measured times are exact) and on the real clock (marked ``realtime``).
-    Take `timing` too, for the tolerances that go with the clock."""
+    Take `timing` too, for the tolerances that go with the clock.
+
+    Virtual time over real loopback sockets holds because the kernel hands bytes sent on
+    127.0.0.1 to the receiving socket within the send, before the clock may jump."""
     return trio.testing.MockClock(autojump_threshold=0) if request.param == "virtual" else None
 
 
