@@ -73,10 +73,13 @@ def _aws_route(raw_path: bytes) -> tuple[Dialect, str] | None:
     if dialect is None:
         return None
     return dialect, unquote(parts[2].decode("latin-1"))
+
+
 _FAULT_HEADER = b"x-sim-fault"
 _SERVER_ERROR_MESSAGES = {
     500: "The server had an error while processing your request (simulated).",
     503: "The server is overloaded or not ready yet (simulated).",
+    529: "Overloaded (simulated).",
 }
 
 

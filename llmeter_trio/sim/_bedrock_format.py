@@ -112,9 +112,7 @@ class _ConverseRenderer:
                 "contentBlockDelta",
                 orjson.dumps({"contentBlockIndex": index, "delta": delta}),
             )
-        return data + event_message(
-            "contentBlockStop", orjson.dumps({"contentBlockIndex": index})
-        )
+        return data + event_message("contentBlockStop", orjson.dumps({"contentBlockIndex": index}))
 
     def head(self) -> bytes:
         return event_message("messageStart", b'{"role":"assistant"}')

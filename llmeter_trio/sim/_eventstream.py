@@ -41,9 +41,7 @@ def encode_message(headers: list[tuple[str, str]], payload: bytes) -> bytes:
     return message + _CRC.pack(zlib.crc32(message))
 
 
-def event_message(
-    event_type: str, payload: bytes, content_type: str = "application/json"
-) -> bytes:
+def event_message(event_type: str, payload: bytes, content_type: str = "application/json") -> bytes:
     """An ``event`` message of `event_type` (e.g. ``contentBlockDelta``, ``chunk``)."""
     headers = [
         (":event-type", event_type),

@@ -137,9 +137,7 @@ class SageMakerDialect:
         body = read_object(raw)
         if "messages" in body:
             chat = parse_request(Api.CHAT, raw)
-            return attrs.evolve(
-                chat, api=Api.SAGEMAKER, stream=self.stream, body_format="chat"
-            )
+            return attrs.evolve(chat, api=Api.SAGEMAKER, stream=self.stream, body_format="chat")
         inputs = body.get("inputs")
         if not isinstance(inputs, str):
             raise ApiError(400, "Expected a JSON body with 'inputs' (TGI) or 'messages' (chat).")
