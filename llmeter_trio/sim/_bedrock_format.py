@@ -50,10 +50,13 @@ _FAMILIES = ("anthropic", "meta")
 
 def _error(error: ApiError) -> Reply:
     kind = error.type if is_aws_type(error.type) else None
+    message = error.message
     if kind is None:
         default = "InternalServerException" if error.status >= 500 else "ValidationException"
         kind = _ERROR_TYPES.get(error.status, default)
-    return error_reply(error.status, kind, {"message": error.message})
+        if error.status == 429:
+            message = "Too many requests, please wait before trying again. (simulated)"
+    return error_reply(error.status, kind, {"message": message})
 
 
 def _stream_exception(error: ApiError) -> bytes:
