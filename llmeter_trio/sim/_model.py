@@ -173,8 +173,10 @@ class SimConfig:
     the TTFT its client sees. After the first chunk, each chunk arrives
     ``itl * tokens_in_chunk`` later (each token's gap drawn with `itl_jitter`).
     Output length is the request's ``max_completion_tokens``, ``max_tokens`` or
-    ``max_output_tokens`` when given, else `output_tokens`; its first
-    `reasoning_tokens` tokens are reasoning (not on ``/v1/completions``).
+    ``max_output_tokens`` when given, else `output_tokens` (on the Anthropic,
+    Bedrock and SageMaker APIs the request's limit only caps `output_tokens`);
+    its first `reasoning_tokens` tokens are reasoning (not on ``/v1/completions``;
+    on Anthropic and Converse only when the request enables thinking).
     Input tokens are whitespace-separated words; every output token is one word
     (``"tok "`` for content, ``"think "`` for reasoning).
     """
