@@ -27,7 +27,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
-import attrs
 import orjson
 import trio
 
@@ -251,7 +250,8 @@ class SimApp:
             created=int(time.time()),
             config=self.config,
         )
-        response = _Response(dialect, request, timeline, out, self._fault_error(fault, status))
+        cut_by = None if fault is not Fault.STREAM_ERROR else self._stream_error(status)
+        response = _Response(dialect, request, timeline, out, cut_by)
         head = b""
         if request.stream:  # headers (and e.g. response.created) go out at once
             headers = dialect.stream_headers(request)
@@ -272,10 +272,8 @@ class SimApp:
                     await response.send(send)
             nursery.cancel_scope.cancel()
 
-    def _fault_error(self, fault: Fault, status: int | None) -> ApiError | None:
+    def _stream_error(self, status: int | None) -> ApiError:
         """The error a STREAM_ERROR fault reports mid-answer."""
-        if fault is not Fault.STREAM_ERROR:
-            return None
         return self._throttled() if status == 429 else _server_error(status or 500)
 
     def _throttled(self) -> ApiError:
@@ -292,16 +290,25 @@ class SimApp:
         )
 
 
-@attrs.frozen
 class _Response:
     """One answer on its planned timeline; `error` ends it when the plan has a
     STREAM_ERROR."""
 
-    dialect: Dialect
-    request: SimRequest
-    timeline: Plan
-    out: Renderer
-    error: ApiError | None
+    __slots__ = ("dialect", "error", "out", "request", "timeline")
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        request: SimRequest,
+        timeline: Plan,
+        out: Renderer,
+        error: ApiError | None,
+    ) -> None:
+        self.dialect = dialect
+        self.request = request
+        self.timeline = timeline
+        self.out = out
+        self.error = error
 
     async def send(self, send: Send, pending: bytes = b"") -> None:
         """Send the answer on its timeline, counted from now (when work starts). A

@@ -186,8 +186,8 @@ def parse_request(api: Api, raw: bytes) -> SimRequest:
 
     max_tokens = None
     for name in _LENGTH_FIELDS:
-        max_tokens = positive_int(body, name)
-        if max_tokens is not None:
+        if body.get(name) is not None:
+            max_tokens = positive_int(body, name)
             break
 
     stream_options = body.get("stream_options")
