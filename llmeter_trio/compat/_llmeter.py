@@ -73,13 +73,17 @@ def is_llmeter_run(result_path: str | os.PathLike[str]) -> bool:
 def _is_llmeter_folder(fs: fsspec.AbstractFileSystem, folder: str) -> bool:
     """LLMeter's documents carry no ``schema_version``; llmeter-trio's always do.
 
-    A folder with records only is LLMeter's when its first record has none of
-    the fields llmeter-trio always writes (``chunks``, ``error_class``).
+    A damaged document is passed over. A folder with records only is
+    LLMeter's when its first record has none of the fields llmeter-trio
+    always writes (``chunks``, ``error_class``).
     """
     for name in (SUMMARY_FILE, RUN_CONFIG_FILE, STATS_FILE):
         path = posixpath.join(folder, name)
         if exists(fs, path):
-            document = _read_document(fs, path)
+            try:
+                document = _read_document(fs, path)
+            except ValueError:
+                continue  # damaged: it tells nothing (loading it will say what is wrong)
             return isinstance(document, dict) and "schema_version" not in document
     records = posixpath.join(folder, RESPONSES_FILE)
     if exists(fs, records):
