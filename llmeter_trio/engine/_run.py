@@ -194,11 +194,7 @@ class _Run:
         if config.run_duration is not None:  # as LLMeter: what each client sent (open loop: all)
             n_requests = stats.total_requests // (config.clients if not config.schedule else 1)
         health = dict(self.health)
-        warnings = generator_warnings(
-            health, stats.to_dict(total_test_time), config.lag_tolerance, config.rate_tolerance
-        )
-        health.update(bottleneck=bool(warnings), warnings=warnings)
-        return Result(
+        result = Result(
             responses=writer.responses,
             total_requests=stats.total_requests,
             clients=config.clients,
@@ -219,6 +215,12 @@ class _Run:
             run_config=config,
             run_stats=stats,
         )
+        # the statistics are summarized once, here, and kept by the result
+        warnings = generator_warnings(
+            health, result.stats, config.lag_tolerance, config.rate_tolerance
+        )
+        health.update(bottleneck=bool(warnings), warnings=warnings)
+        return result
 
     def _wall(self, run_seconds: float) -> datetime | None:
         if not math.isfinite(run_seconds):
