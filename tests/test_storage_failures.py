@@ -410,3 +410,21 @@ class TestDamagedDocuments:
         records.write_bytes(b"".join(lines))
         with pytest.raises(ValueError, match=r"responses.jsonl, line 2: not a response record"):
             Result.load(str(folder))
+
+    @pytest.mark.parametrize(
+        ("name", "load"),
+        [
+            ("heatmap.json", "llmeter_trio.experiments:LatencyHeatmapResult"),
+            ("sweep.json", "llmeter_trio.experiments:SweepResult"),
+        ],
+    )
+    def test_damaged_experiment_documents_name_the_file(
+        self, tmp_path: Path, name: str, load: str
+    ) -> None:
+        """A heatmap layout or sweep index missing its fields: a ValueError naming the file."""
+        import importlib
+
+        module, cls = load.split(":")
+        (tmp_path / name).write_bytes(b'{"schema_version": 1, "steps": [{}]}')
+        with pytest.raises(ValueError, match=rf"{tmp_path}/{name}: not a"):
+            getattr(importlib.import_module(module), cls).load(str(tmp_path))

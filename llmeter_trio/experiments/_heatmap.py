@@ -177,19 +177,23 @@ class LatencyHeatmapResult:
                 "(a plain run loads with Result.load)"
             )
         document = read_json(fs, path)
+        try:
+            saved = None
+            if "cells" in document:
+                saved = {
+                    (c["input_length"], c["output_length"]): c["stats"] for c in document["cells"]
+                }
+            layout: dict[str, Any] = {
+                "input_lengths": [int(i) for i in document["input_lengths"]],
+                "output_lengths": [int(o) for o in document["output_lengths"]],
+                "requests_per_combination": int(document["requests_per_combination"]),
+                "combinations": [(int(i), int(o)) for i, o in document["combinations"]],
+                "seed": document.get("seed"),
+            }
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: not a heatmap layout ({exc!r})") from None
         result = Result.load(url, load_responses=load_responses)
-        saved = None
-        if "cells" in document:
-            saved = {(c["input_length"], c["output_length"]): c["stats"] for c in document["cells"]}
-        return cls(
-            result=result,
-            input_lengths=list(document["input_lengths"]),
-            output_lengths=list(document["output_lengths"]),
-            requests_per_combination=document["requests_per_combination"],
-            combinations=[(int(i), int(o)) for i, o in document["combinations"]],
-            seed=document.get("seed"),
-            saved_cells=saved,
-        )
+        return cls(result=result, **layout, saved_cells=saved)
 
 
 def _write_layout(url: str, document: dict[str, Any]) -> None:

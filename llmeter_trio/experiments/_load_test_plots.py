@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..storage import resolve
+from ..storage import open_atomic, resolve
 
 try:
     import plotly.graph_objects as go
@@ -121,5 +121,5 @@ def save_figures(figures: dict[str, go.Figure], url: str, format: Literal["html"
                 # offline); plotly and kaleido warn about that pairing on every export
                 warnings.simplefilter("ignore", DeprecationWarning)
                 data = figure.to_image(format="png", width=WIDTH, height=HEIGHT)
-        with fs.open(posixpath.join(folder, f"{name}.{format}"), "wb") as f:
+        with open_atomic(fs, posixpath.join(folder, f"{name}.{format}")) as f:
             f.write(data)
