@@ -215,7 +215,7 @@ class TestFailureDuringTheRun:
         errors = [line for line in err.splitlines() if "error:" in line]
         assert len(errors) == 1, err
         assert "No space left on device" in errors[0]
-        assert f"{tmp_path}/cli keeps the records saved so far" in errors[0]
+        assert f"{tmp_path}/cli keeps what was saved so far" in errors[0]
         loaded = Result.load(str(tmp_path / "cli"))
         assert loaded.interrupted and loaded.total_requests == 3
 

@@ -182,9 +182,9 @@ async def run_and_report(
                 posixpath.join(os.fspath(runner.output_path), run_options["run_name"])
             )
         print(
-            f"llmeter-trio run: error: saving the records failed ({os_error_reason(exc)}); the "
-            f"run stopped after {progress.finished} requests and {folder} keeps the records "
-            "saved so far (it loads as interrupted)",
+            f"llmeter-trio run: error: storage failed ({os_error_reason(exc)}) after "
+            f"{progress.finished} requests; {folder} keeps what was saved so far "
+            "(it loads as interrupted)",
             file=sys.stderr,
         )
         return EXIT_FAILED
