@@ -95,5 +95,6 @@ async def run_with_progress(
         nursery.start_soon(redraw)
         result = await outcome.acapture(run)
         nursery.cancel_scope.cancel()
-    draw(final=True)
+    if progress.started or isinstance(result, outcome.Value):  # refused before it began: no line
+        draw(final=True)
     return result.unwrap()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import posixpath
 import sys
 from functools import partial
@@ -17,6 +18,7 @@ from ..live import run_with_progress
 from ..results import Result
 from ..schedules import Schedule, TraceReplay, schedule_from_config
 from ..slo import parse_slos
+from ..storage import display_url, os_error_reason
 from ._endpoints import build_endpoint, parse_headers, parse_options
 from ._summary import format_summary
 
@@ -30,7 +32,7 @@ __all__ = [
     "run_command",
 ]
 
-EXIT_FAILED = 1  # every request failed, or more than --max-error-rate
+EXIT_FAILED = 1  # every request failed, more than --max-error-rate, or storage failed
 EXIT_BOTTLENECK = 3  # the load generator itself fell behind: the numbers are suspect
 EXIT_INTERRUPTED = 130
 
@@ -171,6 +173,21 @@ async def run_and_report(
     except RunInterrupted as stopped:
         _report(stopped.result)
         return EXIT_INTERRUPTED
+    except FileExistsError:
+        raise  # the run folder holds a run: refused before any request, a usage error
+    except OSError as exc:  # storage failed during the run: it stopped, and says so in one line
+        folder = "the run folder"
+        if runner.output_path is not None and run_options.get("run_name") is not None:
+            folder = display_url(
+                posixpath.join(os.fspath(runner.output_path), run_options["run_name"])
+            )
+        print(
+            f"llmeter-trio run: error: storage failed ({os_error_reason(exc)}) after "
+            f"{progress.finished} requests; {folder} keeps what was saved so far "
+            "(it loads as interrupted)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     _report(result)
     return exit_code(result, max_error_rate)
 

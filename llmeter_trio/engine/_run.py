@@ -15,12 +15,12 @@ load ends for any reason the writer drains the channel, the result is built
 and saved, and `after_run` runs, before the reason (an error, a cancellation,
 `RunInterrupted`) propagates. If storage or an `after_invoke` callback fails,
 the load stops, the writer still counts every record, and that error is
-raised once the partial result is saved.
+raised once the partial result is saved: the first error is the one raised,
+never a later one from saving the summary (a full disk fails both).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import signal
 import threading
@@ -119,17 +119,23 @@ class _Run:
         self.wall_start = datetime.now(timezone.utc)
         try:
             await self._load_and_write()
-        except BaseException:
+        except BaseException as error:
             with trio.CancelScope(shield=True):
-                await self._finish(interrupted=True)
+                later = (await self._finish(interrupted=True))[1]
+            _mention(error, later)
             raise
-        failure = self.writer.failure
+        failure = self.writer.failure  # storage or a callback failed during the run
         stopped_early = self.signal_received is not None or failure is not None
-        result = await self._finish(interrupted=stopped_early)
-        if failure is not None:
+        result, later = await self._finish(interrupted=stopped_early)
+        if failure is not None:  # the first error is the one raised
+            _mention(failure, later)
             raise failure
         if self.signal_received is not None:
-            raise RunInterrupted(result, self.signal_received)
+            interrupted = RunInterrupted(result, self.signal_received)
+            _mention(interrupted, later)
+            raise interrupted
+        if later is not None:
+            raise later
         return result
 
     async def _load_and_write(self) -> None:
@@ -148,19 +154,36 @@ class _Run:
                 self.health = self.monitor.report()
                 nursery.cancel_scope.cancel()  # the signal watcher and the monitor
 
-    async def _finish(self, interrupted: bool) -> Result:
+    async def _finish(self, interrupted: bool) -> tuple[Result, Exception | None]:
+        """Close the sink, build and save the result, and call `after_run`.
+
+        Returns the result and the first error raised on the way (closing the
+        sink, saving, a callback), which never stops the rest: the result is
+        saved and `after_run` called whatever failed. A sink that fails to
+        close marks the run interrupted (its last records may be missing).
+        """
         if self.load_end is None:
             self.load_end = trio.current_time()
-        result = self._build_result(interrupted)
+        error: Exception | None = None
+        sink = self.writer.sink  # None too when it failed during the run
+        if sink is not None and not self.forced:
+            try:
+                await sink.close()
+            except Exception as exc:
+                error = exc
+        result = self._build_result(interrupted or error is not None)
         if self.forced:
-            return result
-        if self.writer.sink is not None:  # None too when it failed during the run
-            with contextlib.suppress(Exception):
-                await self.writer.sink.close()
+            return result, error
         if result.output_path is not None:
-            await run_io(resolve(result.output_path)[0], result.save)
-        await self.hooks.call("after_run", result=result, interrupted=interrupted)
-        return result
+            try:
+                await run_io(resolve(result.output_path)[0], result.save)
+            except Exception as exc:
+                error = error or exc
+        try:
+            await self.hooks.call("after_run", result=result, interrupted=result.interrupted)
+        except Exception as exc:
+            error = error or exc
+        return result, error
 
     def _build_result(self, interrupted: bool) -> Result:
         config = self.config
@@ -171,11 +194,7 @@ class _Run:
         if config.run_duration is not None:  # as LLMeter: what each client sent (open loop: all)
             n_requests = stats.total_requests // (config.clients if not config.schedule else 1)
         health = dict(self.health)
-        warnings = generator_warnings(
-            health, stats.to_dict(total_test_time), config.lag_tolerance, config.rate_tolerance
-        )
-        health.update(bottleneck=bool(warnings), warnings=warnings)
-        return Result(
+        result = Result(
             responses=writer.responses,
             total_requests=stats.total_requests,
             clients=config.clients,
@@ -196,6 +215,12 @@ class _Run:
             run_config=config,
             run_stats=stats,
         )
+        # the statistics are summarized once, here, and kept by the result
+        warnings = generator_warnings(
+            health, result.stats, config.lag_tolerance, config.rate_tolerance
+        )
+        health.update(bottleneck=bool(warnings), warnings=warnings)
+        return result
 
     def _wall(self, run_seconds: float) -> datetime | None:
         if not math.isfinite(run_seconds):
@@ -321,6 +346,12 @@ class _Run:
         response.request_time = self.wall_start + timedelta(seconds=response.send_time)
         if response.input_payload is None:
             response.input_payload = payload
+
+
+def _mention(error: BaseException, later: Exception | None) -> None:
+    """Keep an error raised while saving in the notes of the run's first error (Python 3.11+)."""
+    if later is not None and later is not error and hasattr(error, "add_note"):
+        error.add_note(f"then, while saving the result: {type(later).__name__}: {later}")
 
 
 async def _deliver(

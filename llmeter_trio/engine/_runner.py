@@ -12,11 +12,20 @@ from typing import Any, Literal
 import attrs
 
 from ..endpoints import Endpoint
-from ..results import RUN_CONFIG_FILE, Result
+from ..results import RUN_CONFIG_FILE, Result, holds_run
 from ..run_config import RunConfig
 from ..schedules import ClosedLoop, OpenLoopSchedule, Schedule, TraceReplay
 from ..slo import parse_slos
-from ..storage import converter, has_records, open_sink, resolve, write_json
+from ..storage import (
+    OutputLocationError,
+    ResponseSink,
+    converter,
+    display_url,
+    open_sink,
+    os_error_reason,
+    resolve,
+    write_json,
+)
 from ..tokenizers import DummyTokenizer, Tokenizer, tokenizer_to_config
 from ._hooks import RunHooks
 from ._payloads import PayloadInput, normalize_payloads
@@ -130,8 +139,7 @@ class Runner:
         config, schedule_obj, payloads = _plan(settings)
         sink = None
         if config.output_path is not None:
-            _start_run_folder(config.output_path, config)
-            sink = open_sink(config.output_path)
+            sink = _start_run_folder(config.output_path, config)
         hooks = RunHooks(settings.callbacks or ())
         tokenizer_obj = settings.tokenizer or DummyTokenizer()
         return await execute_run(
@@ -206,12 +214,26 @@ def _plan(settings: Runner) -> tuple[RunConfig, OpenLoopSchedule | None, list[di
     return config, schedule, payloads
 
 
-def _start_run_folder(run_folder: str, config: RunConfig) -> None:
-    """Create the run folder and save the configuration; never mix two runs' records."""
+def _start_run_folder(run_folder: str, config: RunConfig) -> ResponseSink:
+    """Create the run folder, save the configuration and open the records' sink.
+
+    Done before any request: a folder that holds a run is refused
+    (`FileExistsError`: runs are never mixed), and one that cannot be written
+    (not a folder, no permission, a full disk) is an `OutputLocationError`.
+    """
     fs, folder = resolve(run_folder)
-    if has_records(fs, folder):
-        raise FileExistsError(
-            f"{run_folder} already holds a run's records; choose another run_name or output_path"
-        )
-    fs.makedirs(folder, exist_ok=True)
-    write_json(fs, posixpath.join(folder, RUN_CONFIG_FILE), converter.unstructure(config))
+    try:
+        in_use = holds_run(fs, folder)
+        if not in_use:
+            fs.makedirs(folder, exist_ok=True)
+            write_json(fs, posixpath.join(folder, RUN_CONFIG_FILE), converter.unstructure(config))
+            return open_sink(run_folder)
+    except OSError as exc:
+        raise OutputLocationError(
+            f"cannot write the run folder {display_url(run_folder)}: {os_error_reason(exc)}; "
+            "no request was sent"
+        ) from exc
+    raise FileExistsError(
+        f"{display_url(run_folder)} already holds a run; choose another run_name or output_path "
+        "(runs are never mixed)"
+    )

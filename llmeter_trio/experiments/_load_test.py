@@ -15,8 +15,8 @@ from ..endpoints import Endpoint
 from ..engine import LiveProgress, Runner
 from ..engine._payloads import PayloadInput
 from ..live import run_with_progress
-from ..results import Result
-from ..storage import has_records, resolve
+from ..results import Result, holds_run
+from ..storage import resolve
 from ..tokenizers import Tokenizer
 from ._load_test_result import LoadTestResult, level_name
 
@@ -190,7 +190,7 @@ class LoadTest:
 def _check_unused(folder: str, levels: list[int]) -> None:
     """Refuse before the first level, not halfway, if a level's folder already holds a run."""
     fs, path = resolve(folder)
-    used = [level_name(c) for c in levels if has_records(fs, posixpath.join(path, level_name(c)))]
+    used = [level_name(c) for c in levels if holds_run(fs, posixpath.join(path, level_name(c)))]
     if used:
         raise FileExistsError(
             f"{folder} already holds runs for {', '.join(used)}: choose another test_name "

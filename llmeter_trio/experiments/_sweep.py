@@ -220,22 +220,25 @@ class SweepResult:
         if not exists(fs, index_path):
             raise FileNotFoundError(f"{url} holds no {SWEEP_FILE}: not a sweep folder")
         index = read_json(fs, index_path)
-        steps = [
-            SweepStep(
-                load=s["load"],
-                passed=s["passed"],
-                generator_bottleneck=s["generator_bottleneck"],
-                result=Result.load(
-                    posixpath.join(url, s["run_name"]), load_responses=load_responses
-                ),
-            )
-            for s in index["steps"]
-        ]
+        try:
+            steps = [(s["load"], s["passed"], s["generator_bottleneck"], s["run_name"])
+                     for s in index["steps"]]  # fmt: skip
+            mode, slos, test_name = index["mode"], index["slos"], index["test_name"]
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"{index_path}: not a sweep index ({exc!r})") from None
         return cls(
-            steps=steps,
-            mode=index["mode"],
-            slos=index["slos"],
-            test_name=index["test_name"],
+            steps=[
+                SweepStep(
+                    load=load,
+                    passed=passed,
+                    generator_bottleneck=bottleneck,
+                    result=Result.load(posixpath.join(url, name), load_responses=load_responses),
+                )
+                for load, passed, bottleneck, name in steps
+            ],
+            mode=mode,
+            slos=slos,
+            test_name=test_name,
             output_path=url,
         )
 
