@@ -30,6 +30,7 @@ import orjson
 from .._errors import classify_status
 from .._response import ChunkKind, ErrorClass, InvocationResponse, TokenCountSource
 from .._timing import StreamRecorder
+from ..openai._endpoint import _body_text
 from ..openai._parsing import MAX_ERROR_BODY, StreamState
 from ..openai._sse import ServerSentEvent
 
@@ -109,9 +110,7 @@ def classify_anthropic_error(status: int, body: bytes | str) -> tuple[ErrorClass
     if isinstance(error, Mapping) and isinstance(error.get("type"), str):
         message = describe_anthropic_error(error)
     else:
-        text = raw[: MAX_ERROR_BODY + 1].decode("utf-8", "replace")
-        message = text if len(text) <= MAX_ERROR_BODY else text[:MAX_ERROR_BODY] + "…"
-        message = message or f"HTTP {status} with an empty body"
+        message = _body_text(raw) or f"HTTP {status} with an empty body"
     return classify_status(status), message
 
 
