@@ -23,6 +23,7 @@ text, so a server that echoes a key back cannot put it on disk either.
 from __future__ import annotations
 
 import abc
+import base64
 import json
 import re
 import urllib.parse
@@ -289,6 +290,8 @@ def _url_credentials(url: Any) -> Iterable[str]:
         for piece in (userinfo, *userinfo.split(":", 1)):
             yield piece
             yield urllib.parse.unquote(piece)
+        user, _, password = (urllib.parse.unquote(p) for p in userinfo.partition(":"))
+        yield base64.b64encode(f"{user}:{password}".encode()).decode()  # as Basic auth sends it
     for text in (parts.query, parts.fragment):
         for pair in text.split("&"):
             name, sep, value = pair.partition("=")

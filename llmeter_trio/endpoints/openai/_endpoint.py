@@ -16,6 +16,7 @@ run, or, when `invoke` is called outside a session, for that one call.
 
 from __future__ import annotations
 
+import base64
 import os
 import ssl
 import urllib.request
@@ -128,8 +129,9 @@ class _Session:
     with query, merged headers, timeouts) and handed to the transport
     directly: the client's per-request machinery (URL merging, auth and
     redirect flows, cookie jar) costs about 0.1 ms of CPU per request, and
-    these requests use none of it (credentials are plain headers; redirects
-    are not followed; no cookies are kept between requests).
+    these requests use none of it (credentials are plain headers, those in
+    the URL's user info included, as httpx's Basic auth would send them;
+    redirects are not followed; no cookies are kept between requests).
     """
 
     __slots__ = ("client", "headers", "path", "timeout", "transport", "url")
@@ -148,6 +150,11 @@ class _Session:
                 [h for h in raw if h[0].lower() != b"content-length"]
             )
         self.url = template.url
+        if self.url.userinfo:  # what httpx's client would send: Basic auth, not user info
+            basic = base64.b64encode(f"{self.url.username}:{self.url.password}".encode())
+            for headers in self.headers.values():
+                headers["Authorization"] = "Basic " + basic.decode("ascii")
+            self.url = self.url.copy_with(userinfo=b"")
         self.timeout = template.extensions.get("timeout")
 
     def request(self, body: bytes, streaming: bool, trace: _ConnectTrace) -> httpx.Request:
