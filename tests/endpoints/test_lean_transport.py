@@ -119,12 +119,12 @@ class TestKeepAlive:
         assert (server.connections, server.requests, server.unanswered) == (1, 1, 1)
 
     async def test_simulated_server_run(self) -> None:
-        """A Runner run: every request succeeds; each client opens one connection, timed."""
+        """A cold-start run: every request succeeds; each client opens one connection, timed."""
         config = SimConfig(ttft_base=0.01, itl=0.001, output_tokens=5)
         with trio.fail_after(LIMIT):
             async with simulated_server(config) as base_url:
                 endpoint = OpenAIChatEndpoint(base_url=base_url, model_id=config.model)
-                runner = Runner(endpoint, seed=0)
+                runner = Runner(endpoint, seed=0, preconnect=False)
                 result = await runner.run(payload=PAYLOAD, clients=3, n_requests=4)
         records = result.responses
         assert [r.error for r in records] == [None] * 12
