@@ -370,6 +370,7 @@ class Endpoint(abc.ABC):
         starts. Failing to connect is not an error here: the requests then
         fail as they would have, and are recorded with their class.
         """
+        return None  # (an optional hook: nothing to open by default)
 
     @abc.abstractmethod
     async def invoke(self, payload: dict[str, Any]) -> InvocationResponse:

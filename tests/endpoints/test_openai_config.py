@@ -48,7 +48,8 @@ class TestSecrets:
             "Authorization": "***", "api-key": "***", "Ocp-Apim-Subscription-Key": "***",
             "X-Amz-Security-Token": "***", "X-Trace": "***",
         }  # fmt: skip
-        assert config["extra_query"] == {"api-version": "2024-10-21", "api_key": "***", "sig": "***"}
+        expected_query = {"api-version": "2024-10-21", "api_key": "***", "sig": "***"}
+        assert config["extra_query"] == expected_query
         assert "api_key" not in config
         assert "X-Trace" in shown and "2024-10-21" in shown  # what is sent stays visible
 

@@ -79,7 +79,7 @@ def _check_verify(instance: Any, attribute: attrs.Attribute[Any], value: Any) ->
 
 def _check_max_response_chars(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-        raise ValueError(f"max_response_chars must be a whole number, 0 or more, or None: {value!r}")
+        raise ValueError(f"max_response_chars must be a whole number, 0 or more, or None: {value}")
 
 
 def _environment_proxy(base_url: str) -> bool:
