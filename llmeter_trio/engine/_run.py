@@ -233,7 +233,7 @@ class _Run:
         schedule = self.schedule
         if schedule is None:
             async with self.endpoint.open_session(config.clients):
-                await self._preconnect(config.clients)
+                await self._connect_then_start_clock(config.clients)
                 await closed_loop(
                     self.issue, self.payloads, clients=config.clients, n_requests=config.n_requests,
                     seed=config.seed, stop_at=self.stop_at, send=send,
@@ -241,13 +241,14 @@ class _Run:
                 )  # fmt: skip
         else:
             async with self.endpoint.open_session(schedule.max_concurrency or OPEN_LOOP_POOL):
-                await self._preconnect(schedule.max_concurrency or 0)
+                # uncapped: how many connections it will need is not known
+                await self._connect_then_start_clock(schedule.max_concurrency or 0)
                 await open_loop(
                     self.issue, self.payloads, schedule, n_requests=config.n_requests,
                     seed=config.seed, run_start=self.run_start, stop_at=self.stop_at, send=send,
                 )  # fmt: skip
 
-    async def _preconnect(self, connections: int) -> None:
+    async def _connect_then_start_clock(self, connections: int) -> None:
         """Open the clients' connections (unless the run measures cold starts); then the
         run's clock starts, so opening them is charged to no request."""
         config = self.config
