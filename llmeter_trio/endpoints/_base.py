@@ -105,11 +105,15 @@ def headers_field() -> Any:
     )
 
 
-def url_field(*, default: Any = attrs.NOTHING, factory: Any = None) -> Any:
-    """An attrs field for a URL: saved and shown with any credentials in it masked."""
+def url_field(*, default: Any = attrs.NOTHING, factory: Any = None, validator: Any = None) -> Any:
+    """An attrs field for a URL: saved and shown with any credentials in it masked.
+
+    A `validator` that rejects a URL should show it through `mask_url`.
+    """
     return attrs.field(
         default=default,
         factory=factory,
+        validator=validator,
         repr=lambda value: repr(mask_url(value)),
         metadata={_KIND: "url"},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import string
+import traceback
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -75,6 +76,17 @@ class TestUrlCredentials:
         for secret in ("pa55word", "tok3n-only", "k3y1", "s1gnature", "t0ken"):
             assert secret not in repr(endpoint)
             assert secret not in json.dumps(endpoint.to_config())
+
+    @pytest.mark.parametrize(
+        "url", ["http://u:s3cr3t@host:notaport/v1", "ftp://u:s3cr3t@host/v1", "s3cr3t"]
+    )
+    def test_a_bad_url_is_refused_masked(self, url: str) -> None:
+        """A URL that cannot be used is refused when the endpoint is made, credentials masked."""
+        with pytest.raises(ValueError, match="base_url") as caught:
+            OpenAIChatEndpoint(base_url=url)
+        assert "s3cr3t" not in str(caught.value)
+        shown = traceback.format_exception(type(caught.value), caught.value, None)
+        assert "s3cr3t" not in "".join(shown)  # nor in a chained exception
 
     def test_reloaded_without_the_masked_parts(self) -> None:
         """A rebuilt endpoint does not send '***' as credentials: masked parts are left out."""
