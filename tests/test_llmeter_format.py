@@ -120,7 +120,8 @@ class TestOneRun:
             "endpoint_name": "amazon bedrock",
             "provider": "bedrock",
             "region": "us-east-1",
-        }  # the saved api_key is dropped
+            "api_key": "***",
+        }  # the saved api_key is masked
         assert config.tokenizer_config == {"tokenizer_type": "dummy"}
         assert (config.clients, config.n_requests, config.run_duration, config.timeout) == (
             2,

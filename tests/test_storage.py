@@ -204,7 +204,11 @@ class TestSecrets:
         for file in files:
             assert secret.encode() not in file.read_bytes(), file
         assert result.run_config is not None
-        assert result.run_config.endpoint_config["extra_headers"] == {"X-Trace": "ok"}
+        assert result.run_config.endpoint_config["extra_headers"] == {
+            "Authorization": "***",
+            "X-Api-Key": "***",
+            "X-Trace": "***",
+        }
 
 
 def _free_port() -> int:

@@ -68,6 +68,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     bound.add_argument("--duration", type=float, help="seconds to keep sending")
     add("--timeout", type=float, default=60.0, help="deadline per request in seconds")
+    add(
+        "--no-preconnect",
+        action="store_true",
+        help="open no connections before the clock starts (measure cold starts)",
+    )
     add("--output", help="run folder to write (local path or fsspec URL)")
     add("--seed", type=int, help="seed for payload orders and random schedules")
     add(
@@ -238,6 +243,7 @@ def run_command(args: argparse.Namespace) -> int:
         "cooldown_seconds": args.cooldown_seconds,
         "slos": args.slo or None,
         "lag_tolerance": args.lag_tolerance,
+        "preconnect": False if args.no_preconnect else None,
     }
     expected = None
     if args.duration is None and not isinstance(schedule, TraceReplay):

@@ -2,8 +2,10 @@
 
 from ._base import Endpoint as Endpoint
 from ._base import headers_field as headers_field
+from ._base import query_field as query_field
 from ._base import scrub_secrets as scrub_secrets
 from ._base import secret_field as secret_field
+from ._base import url_field as url_field
 from ._errors import EndpointError as EndpointError
 from ._errors import classify_exception as classify_exception
 from ._errors import classify_status as classify_status
@@ -34,6 +36,8 @@ __all__ = [
     "classify_exception",
     "classify_status",
     "headers_field",
+    "query_field",
     "scrub_secrets",
     "secret_field",
+    "url_field",
 ]

@@ -93,6 +93,7 @@ class InvocationResponse:
     client: int | None = None  # which client of the run sent it (closed loop)
     excluded: str | None = None  # "warmup" / "cooldown": left out of the statistics
     payload_index: int | None = None  # which of the run's payloads (run_config.payload) it sent
+    truncated_chars: int | None = None  # characters of the answer left out of response_text
 
     @property
     def failed(self) -> bool:

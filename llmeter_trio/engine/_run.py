@@ -7,6 +7,7 @@ The shape of a run::
     ├── signal watcher    (SIGINT / SIGTERM cancel the load scope)
     └── load scope        (the run's deadline: run_duration + drain grace)
         └── endpoint session (e.g. the shared httpx client)
+            ├── preconnect: connections opened, then the run's clock starts
             └── client nursery: one task per client
 
 Every issued request produces exactly one record, sent to the writer over a
@@ -24,6 +25,7 @@ from __future__ import annotations
 import math
 import signal
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -36,6 +38,7 @@ from ..endpoints import (
     InvocationResponse,
     classify_exception,
 )
+from ..endpoints._base import scrubber
 from ..endpoints._timing import keep_partial_timeline, watch_recorders
 from ..results import Result
 from ..run_config import RunConfig
@@ -95,6 +98,7 @@ class _Run:
     monitor: GeneratorMonitor = attrs.field(factory=GeneratorMonitor)
     health: dict[str, Any] = attrs.field(factory=dict)
     payload_indices: dict[int, int] = attrs.field(init=False)  # id(payload) -> its index
+    scrub: Callable[[str], str] = attrs.field(init=False)  # masks the endpoint's credentials
 
     @payload_indices.default
     def _index_payloads(self) -> dict[int, int]:
@@ -110,6 +114,7 @@ class _Run:
             keep=not self.config.low_memory,
             stop_load=self.load_scope.cancel,
         )
+        self.scrub = scrubber(self.endpoint.secret_values())  # once per run
 
     # -- the run as a whole ---------------------------------------------------
 
@@ -250,15 +255,10 @@ class _Run:
 
     async def _generate_load(self, send: trio.MemorySendChannel[InvocationResponse]) -> None:
         config = self.config
-        if config.run_duration is not None:
-            self.stop_at = self.run_start + config.run_duration
-            grace = config.drain_timeout
-            if grace is None:
-                grace = config.timeout if config.timeout is not None else DEFAULT_DRAIN_TIMEOUT
-            self.load_scope.deadline = self.stop_at + grace
         schedule = self.schedule
         if schedule is None:
             async with self.endpoint.open_session(config.clients):
+                await self._connect_then_start_clock(config.clients)
                 await closed_loop(
                     self.issue, self.payloads, clients=config.clients, n_requests=config.n_requests,
                     seed=config.seed, stop_at=self.stop_at, send=send,
@@ -266,10 +266,29 @@ class _Run:
                 )  # fmt: skip
         else:
             async with self.endpoint.open_session(schedule.max_concurrency or OPEN_LOOP_POOL):
+                # uncapped: how many connections it will need is not known
+                await self._connect_then_start_clock(schedule.max_concurrency or 0)
                 await open_loop(
                     self.issue, self.payloads, schedule, n_requests=config.n_requests,
                     seed=config.seed, run_start=self.run_start, stop_at=self.stop_at, send=send,
                 )  # fmt: skip
+
+    async def _connect_then_start_clock(self, connections: int) -> None:
+        """Open the clients' connections (unless the run measures cold starts); then the
+        run's clock starts, so opening them is charged to no request."""
+        config = self.config
+        if config.preconnect and connections:
+            limit = config.timeout if config.timeout is not None else DEFAULT_DRAIN_TIMEOUT
+            with trio.move_on_after(limit):
+                await self.endpoint.preconnect(connections)
+        self.run_start = trio.current_time()
+        self.wall_start = datetime.now(timezone.utc)
+        if config.run_duration is not None:
+            self.stop_at = self.run_start + config.run_duration
+            grace = config.drain_timeout
+            if grace is None:
+                grace = config.timeout if config.timeout is not None else DEFAULT_DRAIN_TIMEOUT
+            self.load_scope.deadline = self.stop_at + grace
 
     async def issue(
         self,
@@ -311,6 +330,8 @@ class _Run:
                     self._stamp(cancelled, client, intended, sent, payload, excluded, payload_index)
                     with trio.CancelScope(shield=True):
                         await _deliver(send, cancelled)
+        if response.error is not None:
+            response.error = self.scrub(response.error)
         if response.failed:
             keep_partial_timeline(response, recorders)
         self._stamp(response, client, intended, sent, payload, excluded, payload_index)

@@ -72,6 +72,10 @@ class Runner:
       payload is sent exactly once (no `n_requests`; closed loop only).
     - Results go to ``{output_path}/{run_name}/``; records stream there as
       they finish, so an interrupted or killed run keeps what it measured.
+    - With `preconnect` (the default) each client's connection is opened
+      before the run's clock starts, so no first request is charged for it;
+      ``preconnect=False`` measures cold starts (see each record's
+      `connect_time`).
     """
 
     endpoint: Endpoint
@@ -97,6 +101,7 @@ class Runner:
     rate_tolerance: float = 0.05
     slos: Sequence[str] | None = None
     payload_order: Literal["shuffle", "once"] = "shuffle"
+    preconnect: bool = True
 
     async def run(
         self,
@@ -123,6 +128,7 @@ class Runner:
         rate_tolerance: float | None = None,
         slos: Sequence[str] | None = None,
         payload_order: Literal["shuffle", "once"] | None = None,
+        preconnect: bool | None = None,
         progress: LiveProgress | None = None,
     ) -> Result:
         """Run the load and return its `Result` (also saved, when there is an output path).
@@ -209,6 +215,7 @@ def _plan(settings: Runner) -> tuple[RunConfig, OpenLoopSchedule | None, list[di
         lag_tolerance=settings.lag_tolerance,
         rate_tolerance=settings.rate_tolerance,
         slos=[slo.text for slo in parse_slos(list(settings.slos or ()))],
+        preconnect=settings.preconnect,
     )
     check_window(config)
     return config, schedule, payloads

@@ -90,7 +90,8 @@ class RecordWriter:
             response.num_tokens_input = count_tokens(self.tokenizer, response.input_prompt)
             if response.num_tokens_input is not None:
                 response.num_tokens_input_source = TokenCountSource.TOKENIZER
-        if response.num_tokens_output is None:
+        if response.num_tokens_output is None and response.truncated_chars is None:
+            # (a cut text would be undercounted: then the count stays unknown)
             response.num_tokens_output = count_tokens(self.tokenizer, response.response_text)
             if response.num_tokens_output is not None:
                 response.num_tokens_output_source = TokenCountSource.TOKENIZER

@@ -42,12 +42,16 @@ class TestSecrets:
         for text in (saved, shown):
             assert KEY not in text
             assert HEADER_KEY not in text
-            assert "Authorization" not in text
         config = endpoint.to_config()
-        assert config["extra_headers"] == {"X-Trace": "on"}
-        assert config["extra_query"] == {"api-version": "2024-10-21"}
+        # header names stay, so a reader sees what was sent; values are masked
+        assert config["extra_headers"] == {
+            "Authorization": "***", "api-key": "***", "Ocp-Apim-Subscription-Key": "***",
+            "X-Amz-Security-Token": "***", "X-Trace": "***",
+        }  # fmt: skip
+        expected_query = {"api-version": "2024-10-21", "api_key": "***", "sig": "***"}
+        assert config["extra_query"] == expected_query
         assert "api_key" not in config
-        assert "X-Trace" in shown  # what is not a credential stays visible
+        assert "X-Trace" in shown and "2024-10-21" in shown  # what is sent stays visible
 
     async def test_key_and_headers_are_sent(self) -> None:
         """The key goes out as a bearer token, with the extra headers and query."""
@@ -110,9 +114,11 @@ class TestConfiguration:
             provider="acme",
             base_url="http://127.0.0.1:9/v1",
             api_key_env="GATEWAY_KEY",
-            extra_headers={"X-Team": "perf"},
+            extra_headers={"Accept-Language": "en"},
             extra_query={"api-version": "1"},
             http2=True,
+            verify="/etc/ssl/certs",
+            max_response_chars=10,
         )
         config = endpoint.to_config()
         assert config["endpoint_type"] == cls.endpoint_type
@@ -122,11 +128,15 @@ class TestConfiguration:
         assert rebuilt.api_key == KEY
         assert endpoint_from_config(config) == endpoint
 
-    def test_round_trip_drops_credential_headers(self) -> None:
-        """A credential header is not saved, so the rebuilt endpoint has only the others."""
-        endpoint = OpenAIChatEndpoint(extra_headers={"api-key": HEADER_KEY, "X-Team": "perf"})
+    def test_round_trip_leaves_masked_values_out(self) -> None:
+        """Masked headers and query values are not sent again by a rebuilt endpoint."""
+        endpoint = OpenAIChatEndpoint(
+            extra_headers={"api-key": HEADER_KEY, "X-Team": "perf", "Accept": "text/plain"},
+            extra_query={"sig": HEADER_KEY, "api-version": "1"},
+        )
         rebuilt = OpenAIChatEndpoint.from_config(endpoint.to_config())
-        assert rebuilt.extra_headers == {"X-Team": "perf"}
+        assert rebuilt.extra_headers == {"Accept": "text/plain"}
+        assert rebuilt.extra_query == {"api-version": "1"}
 
     def test_transport_is_not_configuration(self) -> None:
         """The test-only transport hook is neither saved nor compared."""

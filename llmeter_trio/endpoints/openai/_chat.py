@@ -80,12 +80,12 @@ class ChatStreamState(StreamState):
             get = delta.get
             content = get("content")
             if content and isinstance(content, str):
-                self.text.append(content)
+                self.add_text(content)
                 record(len(content), _CONTENT, tokens)
                 tokens = None if tokens is None else 0
             refusal = get("refusal")
             if refusal and isinstance(refusal, str):
-                self.text.append(refusal)
+                self.add_text(refusal)
                 record(len(refusal), _CONTENT, tokens)
                 tokens = None if tokens is None else 0
             reasoning = get("reasoning_content") or get("reasoning")

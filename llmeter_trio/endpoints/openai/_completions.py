@@ -45,7 +45,7 @@ class CompletionsStreamState(StreamState):
                     tokens = len(logprobs["tokens"])
             else:
                 event_tokens = 0  # a running total counts once per event
-            self.text.append(text)
+            self.add_text(text)
             self.recorder.chunk(len(text), _CONTENT, tokens)
 
 

@@ -16,9 +16,11 @@ run, or, when `invoke` is called outside a session, for that one call.
 
 from __future__ import annotations
 
+import base64
 import os
 import ssl
 import urllib.request
+import warnings
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar, Literal
@@ -29,22 +31,33 @@ import orjson
 import trio
 
 from ..._version import __version__
-from .._base import Endpoint, scrub_secrets, secret_field
-from .._errors import classify_exception, classify_status
-from .._lean_transport import LeanTransport, default_ssl_context
+from .._base import (
+    Endpoint,
+    check_header_value,
+    headers_field,
+    mask_url,
+    query_field,
+    secret_field,
+    url_field,
+)
+from .._errors import classify_exception, classify_status, describe_exception
+from .._lean_transport import LeanTransport
 from .._response import ErrorClass, InvocationResponse
 from .._timing import StreamRecorder
+from .._tls import tls_context
 from ._parsing import (
     MAX_ERROR_BODY,
     StreamState,
     classify_error_object,
     describe_error_object,
+    keep_text,
 )
 from ._sse import SSEDecoder
 
-__all__ = ["DEFAULT_BASE_URL", "OpenAIEndpointBase", "ask_for_usage"]
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_RESPONSE_CHARS", "OpenAIEndpointBase", "ask_for_usage"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_MAX_RESPONSE_CHARS = 1_000_000
 _REQUEST_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 _STREAM_HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream"}
 _CONNECT_STARTED = frozenset(
@@ -60,25 +73,28 @@ def _default_base_url() -> str:
     return os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
 
 
-def _looks_like_credential(name: str) -> bool:
-    """Header and query names that carry credentials beyond what `scrub_secrets` knows.
-
-    For example ``Ocp-Apim-Subscription-Key``, ``X-Amz-Security-Token`` or an
-    Azure SAS ``sig``. Dropping a harmless one (``Idempotency-Key``) from a
-    saved configuration costs little; saving a credential costs a lot.
-    """
-    lowered = name.lower()
-    return lowered.endswith("key") or "token" in lowered or lowered in ("sig", "signature")
-
-
-def public_entries(entries: Mapping[str, Any]) -> dict[str, Any]:
-    """`entries` without anything named like a credential."""
-    scrubbed: dict[str, Any] = scrub_secrets(entries)
-    return {k: v for k, v in scrubbed.items() if not _looks_like_credential(str(k))}
+def _check_base_url(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    # (shown masked, and only when it looks like a URL: it might be a key put in the wrong place)
+    shown = f" {mask_url(value)!r}" if "://" in str(value) else ""
+    try:
+        url = httpx.URL(value)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ValueError(f"base_url{shown} is not a URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(
+            f"base_url{shown} must be an http:// or https:// URL with a host, "
+            "e.g. http://127.0.0.1:8000/v1"
+        )
 
 
-def _without_secrets(value: Mapping[str, Any]) -> str:
-    return repr(public_entries(value))
+def _check_verify(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, bool | str | os.PathLike):
+        raise TypeError(f"verify must be True, False or the path of a CA bundle, not {value!r}")
+
+
+def _check_max_response_chars(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        raise ValueError(f"max_response_chars must be a whole number, 0 or more, or None: {value}")
 
 
 def _environment_proxy(base_url: str) -> bool:
@@ -128,8 +144,9 @@ class _Session:
     with query, merged headers, timeouts) and handed to the transport
     directly: the client's per-request machinery (URL merging, auth and
     redirect flows, cookie jar) costs about 0.1 ms of CPU per request, and
-    these requests use none of it (credentials are plain headers; redirects
-    are not followed; no cookies are kept between requests).
+    these requests use none of it (credentials are plain headers, those in
+    the URL's user info included, as httpx's Basic auth would send them;
+    redirects are not followed; no cookies are kept between requests).
     """
 
     __slots__ = ("client", "headers", "path", "timeout", "transport", "url")
@@ -148,6 +165,11 @@ class _Session:
                 [h for h in raw if h[0].lower() != b"content-length"]
             )
         self.url = template.url
+        if self.url.userinfo:  # what httpx's client would send: Basic auth, not user info
+            basic = base64.b64encode(f"{self.url.username}:{self.url.password}".encode())
+            for headers in self.headers.values():
+                headers["Authorization"] = "Basic " + basic.decode("ascii")
+            self.url = self.url.copy_with(userinfo=b"")
         self.timeout = template.extensions.get("timeout")
 
     def request(self, body: bytes, streaming: bool, trace: _ConnectTrace) -> httpx.Request:
@@ -185,10 +207,21 @@ class OpenAIEndpointBase(Endpoint):
     - `api_key`: sent as ``Authorization: Bearer ...``; when not given, read
       from the environment variable named by `api_key_env` (``OPENAI_API_KEY``).
       It is never saved nor shown. Without a key no Authorization is sent.
-    - `extra_headers`, `extra_query`: added to every request. Entries named
-      like credentials (``Authorization``, ``api-key``, ``...-Key``,
-      ``...Token...``) are sent but never saved nor shown: reloaded
-      configurations lack them.
+    - `extra_headers`, `extra_query`: added to every request. A header's
+      value is saved and shown only for headers that carry no credential
+      (``Content-Type``, ``Accept``, ``User-Agent``, ...); any other is
+      masked as ``***``, as is a query value named like a credential
+      (``api_key``, ``key``, ``sig``, ``...token...``). Credentials in
+      `base_url` (``https://user:key@host``, ``?api_key=...``) are masked
+      too. A reloaded configuration lacks the masked values.
+    - `verify`: TLS certificate checks: True (the default: ``SSL_CERT_FILE``
+      / ``SSL_CERT_DIR``, else certifi's CA bundle, as httpx), the path of a
+      CA bundle (file or directory), or False: no checks at all, with a
+      warning; the saved configuration keeps ``verify: false``.
+    - `max_response_chars`: characters of each answer's text kept in its
+      record (default 1,000,000; None: all). Timing and the server's token
+      counts still cover the whole answer; `truncated_chars` says how many
+      characters were left out.
     - `http2`: negotiate HTTP/2 (needs the ``http2`` extra: ``h2``).
     - `http_transport`: what carries the requests under httpx. ``"lean"``
       is llmeter-trio's HTTP/1.1 transport over h11 and trio (a fraction of
@@ -201,14 +234,18 @@ class OpenAIEndpointBase(Endpoint):
     """
 
     provider: str = "openai"
-    base_url: str = attrs.field(factory=_default_base_url)
+    base_url: str = url_field(factory=_default_base_url, validator=_check_base_url)
     api_key: str | None = secret_field()
     api_key_env: str = "OPENAI_API_KEY"
-    extra_headers: dict[str, str] = attrs.field(factory=dict, repr=_without_secrets)
-    extra_query: dict[str, str] = attrs.field(factory=dict, repr=_without_secrets)
+    extra_headers: dict[str, str] = headers_field()
+    extra_query: dict[str, str] = query_field()
     http2: bool = False
     http_transport: Literal["auto", "lean", "httpx"] = attrs.field(
         default="auto", validator=attrs.validators.in_(("auto", "lean", "httpx"))
+    )
+    verify: bool | str = attrs.field(default=True, validator=_check_verify)
+    max_response_chars: int | None = attrs.field(
+        default=DEFAULT_MAX_RESPONSE_CHARS, validator=_check_max_response_chars
     )
     # Test hook: an httpx transport to use instead of the network (not configuration).
     _transport: httpx.AsyncBaseTransport | None = attrs.field(
@@ -220,8 +257,18 @@ class OpenAIEndpointBase(Endpoint):
     stream_state: ClassVar[type[StreamState]] = StreamState
 
     def __attrs_post_init__(self) -> None:
-        if self.api_key is None and self.api_key_env:
+        from_environment = self.api_key is None and bool(self.api_key_env)
+        if from_environment:
             self.api_key = os.environ.get(self.api_key_env) or None
+        if self.api_key is not None:
+            where = f" (from ${self.api_key_env})" if from_environment else ""
+            check_header_value(f"api_key{where}", self.api_key)
+        if self.verify is False:
+            warnings.warn(
+                f"{type(self).__name__}: TLS certificate verification is off (verify=False): "
+                "anyone on the path can read and change the traffic, API key included",
+                stacklevel=3,
+            )
         if self.http2 and self.http_transport == "lean":
             raise ValueError(
                 "http_transport='lean' speaks HTTP/1.1 only: for http2=True "
@@ -229,13 +276,6 @@ class OpenAIEndpointBase(Endpoint):
             )
 
     # -- configuration ----------------------------------------------------------
-
-    def to_config(self) -> dict[str, Any]:
-        """The configuration to save: no API key, no credential headers or query entries."""
-        config = super().to_config()
-        config["extra_headers"] = public_entries(self.extra_headers)
-        config["extra_query"] = public_entries(self.extra_query)
-        return config
 
     def prepare_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The payload with the model id (when it has none) and ``stream`` (default true)."""
@@ -265,11 +305,11 @@ class OpenAIEndpointBase(Endpoint):
         headers.update(self.extra_headers)
         size = max(1, concurrency)
         transport = self._transport
+        # TLS settings are loaded now, before the run, not while connecting.
+        tls: ssl.SSLContext | None = None
+        if httpx.URL(self.base_url).scheme == "https":
+            tls = tls_context(self.verify)
         if self._uses_lean_transport():
-            # TLS settings are loaded now, before the run, not while connecting.
-            tls: ssl.SSLContext | None = None
-            if httpx.URL(self.base_url).scheme == "https":
-                tls = default_ssl_context()
             transport = LeanTransport(size, ssl_context=tls)
         try:
             client = httpx.AsyncClient(
@@ -282,6 +322,7 @@ class OpenAIEndpointBase(Endpoint):
                 limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
                 http1=True,
                 http2=self.http2,
+                verify=tls if tls is not None else True,
                 transport=transport,
             )
         except ImportError as exc:
@@ -301,6 +342,18 @@ class OpenAIEndpointBase(Endpoint):
                 yield
         finally:
             self._session = previous
+
+    async def preconnect(self, connections: int) -> None:
+        """Open `connections` idle connections through the session's lean transport.
+
+        Only `LeanTransport` can hold connections opened ahead of a request;
+        with httpx's own pool (``http_transport="httpx"``, HTTP/2, proxies)
+        this does nothing, and the first request of each client opens its
+        connection, as its `connect_time` shows.
+        """
+        session = self._session
+        if session is not None and isinstance(session.transport, LeanTransport):
+            await session.transport.preconnect(session.url, connections)
 
     # -- one request --------------------------------------------------------------
 
@@ -329,7 +382,7 @@ class OpenAIEndpointBase(Endpoint):
         except httpx.HTTPError as exc:
             error_class, status = classify_exception(exc)
             record = InvocationResponse.error_output(
-                f"{type(exc).__name__}: {exc}", error_class, status_code=status
+                describe_exception(exc), error_class, status_code=status
             )
             record = recorder.finish(record)
         else:
@@ -358,16 +411,16 @@ class OpenAIEndpointBase(Endpoint):
         except httpx.HTTPError as exc:
             error_class, _ = classify_exception(exc)
             record = InvocationResponse.error_output(
-                f"the answer broke off: {type(exc).__name__}: {exc}", error_class
+                f"the answer broke off: {describe_exception(exc)}", error_class
             )
             return recorder.finish(record)
-        return recorder.finish(self._read_body(body))
+        return recorder.finish(keep_text(self._read_body(body), self.max_response_chars))
 
     async def _read_stream(
         self, answer: httpx.Response, recorder: StreamRecorder
     ) -> InvocationResponse:
         decoder = SSEDecoder()
-        state = self.stream_state(recorder)
+        state = self.stream_state(recorder, self.max_response_chars)
         feed = decoder.feed
         on_event = state.on_event
         try:
@@ -376,13 +429,18 @@ class OpenAIEndpointBase(Endpoint):
                     on_event(event)
         except httpx.HTTPError as exc:
             error_class, _ = classify_exception(exc)
-            state.fail(error_class, f"the stream broke off: {type(exc).__name__}: {exc}")
+            state.fail(error_class, f"the stream broke off: {describe_exception(exc)}")
+        # (after a break-off, the failure above is the one kept)
         if decoder.close():
-            state.fail(ErrorClass.CONNECTION, "the stream ended in the middle of an event")
+            state.fail(
+                ErrorClass.PROTOCOL,
+                "the stream ended in the middle of an event (its last event was never "
+                "ended by a blank line)",
+            )
         elif not state.finished:
             state.fail(
                 ErrorClass.PROTOCOL,
-                f"the stream ended before the answer was complete (no {state.end_marker})",
+                f"the stream ended before the answer was complete ({state.end_marker} never came)",
             )
         return recorder.finish(state.response())
 
@@ -428,7 +486,7 @@ async def _error_answer(answer: httpx.Response) -> InvocationResponse:
         body = await answer.aread()
         detail = _body_text(body)
     except httpx.HTTPError as exc:
-        detail = f"(the body broke off: {type(exc).__name__}: {exc})"
+        detail = f"(the body broke off: {describe_exception(exc)})"
     reason = f" {answer.reason_phrase}" if answer.reason_phrase else ""
     return InvocationResponse.error_output(
         f"HTTP {status}{reason}: {detail}", classify_status(status), status_code=status

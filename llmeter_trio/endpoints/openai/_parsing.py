@@ -8,6 +8,7 @@ dict lookups and, when the event carried output, one `StreamRecorder.chunk`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "apply_usage",
     "classify_error_object",
     "describe_error_object",
+    "keep_text",
     "text_of_content",
 ]
 
@@ -117,10 +119,13 @@ class StreamState:
     """What one streamed answer has shown so far; `on_event` reads the next event.
 
     After the first error, later events are read (so the connection is
-    drained and reused) but otherwise ignored.
+    drained and reused) but otherwise ignored. The answer's text is kept up to
+    `max_text_chars` characters (`add_text`); every event is still read and
+    timed to the end of the stream.
     """
 
     __slots__ = (
+        "dropped_chars",
         "error",
         "error_class",
         "finished",
@@ -128,12 +133,15 @@ class StreamState:
         "recorder",
         "response_id",
         "text",
+        "text_room",
         "usage",
     )
 
-    def __init__(self, recorder: StreamRecorder) -> None:
+    def __init__(self, recorder: StreamRecorder, max_text_chars: int | None = None) -> None:
         self.recorder = recorder
         self.text: list[str] = []
+        self.text_room = sys.maxsize if max_text_chars is None else max_text_chars
+        self.dropped_chars = 0
         self.response_id: str | None = None
         self.usage: Mapping[str, Any] | None = None
         self.error: str | None = None
@@ -183,6 +191,18 @@ class StreamState:
             return None
         return obj
 
+    def add_text(self, text: str) -> None:
+        """Keep `text` as part of the answer, as far as `max_text_chars` allows."""
+        room = self.text_room
+        if len(text) <= room:
+            self.text.append(text)
+            self.text_room = room - len(text)
+        else:
+            if room:
+                self.text.append(text[:room])
+                self.text_room = 0
+            self.dropped_chars += len(text) - room
+
     def fail(self, error_class: ErrorClass, message: str) -> None:
         """Note the answer's first error."""
         if self.error_class is None:
@@ -225,13 +245,25 @@ class StreamState:
 
     def response(self) -> InvocationResponse:
         """The record of the answer so far (timings are stamped by the caller)."""
+        truncated = self.dropped_chars or None
         if self.error_class is not None:
             assert self.error is not None
             return InvocationResponse.error_output(
                 self.error, self.error_class, response_text="".join(self.text) or None,
-                id=self.response_id,
+                id=self.response_id, truncated_chars=truncated,
             )  # fmt: skip
-        response = InvocationResponse(response_text="".join(self.text), id=self.response_id)
+        response = InvocationResponse(
+            response_text="".join(self.text), id=self.response_id, truncated_chars=truncated
+        )
         if self.usage is not None:
             apply_usage(response, self.usage)
         return response
+
+
+def keep_text(response: InvocationResponse, max_chars: int | None) -> InvocationResponse:
+    """Cut `response_text` to `max_chars` characters, noting how many were left out."""
+    text = response.response_text
+    if max_chars is not None and text is not None and len(text) > max_chars:
+        response.truncated_chars = len(text) - max_chars
+        response.response_text = text[:max_chars]
+    return response

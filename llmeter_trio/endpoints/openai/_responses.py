@@ -73,7 +73,7 @@ class ResponsesStreamState(StreamState):
                 logprobs = obj.get("logprobs")
                 tokens = len(logprobs) if logprobs and isinstance(logprobs, list) else None
                 if kind is ChunkKind.CONTENT:
-                    self.text.append(delta)
+                    self.add_text(delta)
                 self.recorder.chunk(len(delta), kind, tokens)
         elif event_type in _RESPONSE_EVENTS:
             if event_type in ("response.completed", "response.incomplete"):
