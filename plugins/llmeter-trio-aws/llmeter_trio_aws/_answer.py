@@ -34,6 +34,7 @@ class Answer:
         "finished",
         "input_tokens",
         "output_tokens",
+        "reasoning_tokens",
         "response_id",
         "stop_reason",
         "text",
@@ -45,6 +46,7 @@ class Answer:
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
         self.cached_input_tokens: int | None = None
+        self.reasoning_tokens: int | None = None  # of the output tokens
         self.stop_reason: str | None = None
         self.error: str | None = None
         self.error_class: ErrorClass | None = None
@@ -81,4 +83,6 @@ class Answer:
             response.num_tokens_output_source = _SERVER
         if self.cached_input_tokens is not None:
             response.num_tokens_input_cached = self.cached_input_tokens
+        if self.reasoning_tokens is not None:
+            response.num_tokens_output_reasoning = self.reasoning_tokens
         return response

@@ -29,7 +29,8 @@ class ResponsePaths:
     - `text`: visible output; `reasoning`: reasoning output (not part of the
       response text); `tool`: tool-call arguments (a string, or JSON counted
       by its length).
-    - `input_tokens`, `output_tokens`, `cached_input_tokens`: usage, where the
+    - `input_tokens`, `output_tokens` (reasoning included),
+      `cached_input_tokens`, `reasoning_tokens`: usage, where the
       model reports it (Bedrock's ``amazon-bedrock-invocationMetrics`` is
       read too, whatever the format). With `running_output_tokens`, a chunk's
       `output_tokens` is the total so far, so each chunk's share is known.
@@ -45,6 +46,7 @@ class ResponsePaths:
     input_tokens: str | None = None
     output_tokens: str | None = None
     cached_input_tokens: str | None = None
+    reasoning_tokens: str | None = None
     running_output_tokens: bool = False
     tokens_per_chunk: int | None = None
     stop_reason: str | None = None
@@ -165,6 +167,7 @@ _OPENAI = ModelFormat(
         input_tokens="usage.prompt_tokens",
         output_tokens="usage.completion_tokens",
         cached_input_tokens="usage.prompt_tokens_details.cached_tokens",
+        reasoning_tokens="usage.completion_tokens_details.reasoning_tokens",
         stop_reason="choices[0].finish_reason",
         id="id",
         error="error",
@@ -174,6 +177,7 @@ _OPENAI = ModelFormat(
         input_tokens="usage.prompt_tokens",
         output_tokens="usage.completion_tokens",
         cached_input_tokens="usage.prompt_tokens_details.cached_tokens",
+        reasoning_tokens="usage.completion_tokens_details.reasoning_tokens",
         stop_reason="choices[0].finish_reason",
         id="id",
         error="error",

@@ -76,6 +76,7 @@ class PathReader:
 
     __slots__ = (
         "_cached_input_tokens",
+        "_reasoning_tokens",
         "_error",
         "_id",
         "_input_tokens",
@@ -97,6 +98,7 @@ class PathReader:
         self._input_tokens = _path(paths.input_tokens)
         self._output_tokens = _path(paths.output_tokens)
         self._cached_input_tokens = _path(paths.cached_input_tokens)
+        self._reasoning_tokens = _path(paths.reasoning_tokens)
         self._stop_reason = _path(paths.stop_reason)
         self._id = _path(paths.id)
         self._error = _path(paths.error)
@@ -166,6 +168,10 @@ class PathReader:
             count = _count(self._cached_input_tokens.search(obj))
             if count is not None:
                 answer.cached_input_tokens = count
+        if self._reasoning_tokens is not None:
+            count = _count(self._reasoning_tokens.search(obj))
+            if count is not None:
+                answer.reasoning_tokens = count
         if self._id is not None and answer.response_id is None:
             ident = self._id.search(obj)
             if isinstance(ident, str):
