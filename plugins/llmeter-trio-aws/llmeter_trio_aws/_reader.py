@@ -76,12 +76,12 @@ class PathReader:
 
     __slots__ = (
         "_cached_input_tokens",
-        "_reasoning_tokens",
         "_error",
         "_id",
         "_input_tokens",
         "_output_tokens",
         "_reasoning",
+        "_reasoning_tokens",
         "_running",
         "_stop_reason",
         "_text",
