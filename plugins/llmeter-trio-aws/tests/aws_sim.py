@@ -91,22 +91,33 @@ async def call(
 
 
 async def fetch(
-    config: SimConfig, path: str, body: Any, service: str, fault: str | None = None
+    config: SimConfig,
+    path: str,
+    body: Any,
+    service: str,
+    fault: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Exchange:
-    """`call` a fresh `SimApp`, signed for `service`, with an ``x-sim-fault`` if given."""
-    headers = signed(service)
+    """`call` a fresh `SimApp` with `headers` (by default signed for `service`), and an
+    ``x-sim-fault`` if given."""
+    headers = signed(service) if headers is None else dict(headers)
     if fault is not None:
         headers["x-sim-fault"] = fault
     return await call(SimApp(config), path, body, headers)
 
 
 def exchange(
-    config: SimConfig, path: str, body: Any, service: str, fault: str | None = None
+    config: SimConfig,
+    path: str,
+    body: Any,
+    service: str,
+    fault: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Exchange:
     """`fetch`, from synchronous code: one trio run on an autojumping MockClock."""
 
     async def main() -> Exchange:
-        return await fetch(config, path, body, service, fault)
+        return await fetch(config, path, body, service, fault, headers)
 
     return trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
 
