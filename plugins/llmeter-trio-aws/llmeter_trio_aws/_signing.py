@@ -22,6 +22,7 @@ The signed headers are those boto3 signs: ``host``, ``content-type``,
 from __future__ import annotations
 
 import datetime
+import os
 from hashlib import sha256
 from typing import Any
 
@@ -93,20 +94,21 @@ class AwsSigner:
 
         `credentials` (botocore ``Credentials``) skip the chain; `profile` names
         a shared-config profile (else ``AWS_PROFILE`` or the default one);
-        `region` defaults to the profile's or ``AWS_REGION`` /
-        ``AWS_DEFAULT_REGION``. Raises `CredentialsError` when either is missing.
+        `region` defaults to what botocore finds (``AWS_DEFAULT_REGION``, the
+        profile's), else ``AWS_REGION``. Raises `CredentialsError` when either
+        is missing.
         """
         try:
             session = Session(profile=profile)
-            region = region or session.get_config_variable("region")
+            region = region or session.get_config_variable("region") or os.environ.get("AWS_REGION")
             if credentials is None:
                 credentials = session.get_credentials()
         except BotoCoreError as exc:  # e.g. ProfileNotFound, a broken config file
             raise CredentialsError(f"cannot read the AWS configuration: {exc}") from None
         if not region:
             raise CredentialsError(
-                "no AWS region: pass region= (--region), or set AWS_REGION or a region "
-                "in the AWS profile"
+                "no AWS region: pass region= (--region), or set AWS_REGION, AWS_DEFAULT_REGION "
+                "or a region in the AWS profile"
             )
         return cls(service, region, credentials, profile=profile)
 

@@ -195,6 +195,14 @@ class TestCredentialChain:
         assert "x-amz-security-token" in ours.headers["Authorization"]
         assert ours.headers["X-Amz-Security-Token"] == TOKEN
 
+    @pytest.mark.parametrize("variable", ["AWS_REGION", "AWS_DEFAULT_REGION"])
+    def test_region_from_the_environment(
+        self, variable: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv(variable, "ca-central-1")
+        signer = AwsSigner.create("bedrock", credentials=Credentials("AKIDEXAMPLE", SECRET))
+        assert signer.region == "ca-central-1"
+
     def test_no_credentials(self) -> None:
         with pytest.raises(CredentialsError, match="no AWS credentials found"):
             AwsSigner.create("bedrock", region="us-east-1")
