@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from llmeter_trio.endpoints import ChunkKind, ErrorClass
+from llmeter_trio.endpoints import ChunkKind, ErrorClass, StreamRecorder
 
 from ._answer import Answer
 from ._eventstream import StreamEvent
@@ -48,8 +48,8 @@ class ConverseStreamState(EventStreamState):
     __slots__ = ("latency_ms",)
     end_marker = "messageStop event"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, recorder: StreamRecorder) -> None:
+        super().__init__(recorder)
         self.latency_ms: int | None = None  # Bedrock's own latency, from the metadata event
 
     def on_event(self, event: StreamEvent) -> None:

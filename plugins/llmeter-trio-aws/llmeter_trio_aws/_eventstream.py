@@ -82,7 +82,9 @@ class StreamEvent:
 
 def _event(headers: dict[str, Any], payload: bytes) -> StreamEvent:
     message_type = headers.get(":message-type") or "event"
-    if message_type == "error":
+    if message_type == "error":  # its text is in a header: carry it as an exception's JSON
+        if not payload:
+            payload = orjson.dumps({"message": headers.get(":error-message") or ""})
         return StreamEvent("error", None, headers.get(":error-code"), payload)
     return StreamEvent(
         message_type, headers.get(":event-type"), headers.get(":exception-type"), payload

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from llmeter_trio.endpoints import ChunkKind, ErrorClass
+from llmeter_trio.endpoints import ChunkKind, ErrorClass, classify_status
 
 from ._answer import Answer
 from ._errors import MAX_ERROR_CHARS, known_error_class
@@ -63,7 +63,10 @@ def _model_error(error: Any) -> tuple[ErrorClass, str]:
     else:
         kind, message = None, str(error)
     error_class = ErrorClass.SERVER
-    if isinstance(kind, str):
+    status = error.get("code") if isinstance(error, Mapping) else None
+    if isinstance(status, int) and not isinstance(status, bool) and 400 <= status < 600:
+        error_class = classify_status(status)  # an HTTP-like code (vLLM's error chunks)
+    elif isinstance(kind, str):
         error_class = known_error_class(kind) or error_class
         if "rate_limit" in kind or "overloaded" in kind:
             error_class = ErrorClass.THROTTLED

@@ -24,7 +24,7 @@ from llmeter_trio_aws import ConverseStreamState, converse_payload, parse_conver
 
 from llmeter_trio.endpoints import ChunkKind, ErrorClass
 from llmeter_trio.sim import CONTENT_WORD, REASONING_WORD, Faults, SimConfig
-from llmeter_trio.sim._eventstream import event_message, exception_message
+from llmeter_trio.sim._eventstream import encode_message, event_message, exception_message
 
 CONFIG = SimConfig(ttft_base=0.3, itl=0.02, output_tokens=6, reasoning_tokens=2)
 THINKING = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
@@ -124,6 +124,13 @@ class TestStreamFaults:
         _, response = feed_pieces([start + error], ConverseStreamState)
         assert response.error_class is error_class
         assert response.error == f"{name}: simulated"
+
+    def test_protocol_level_error_message(self) -> None:
+        headers = [(":message-type", "error"), (":error-code", "InternalFailure"),
+                   (":error-message", "boom")]  # fmt: skip
+        _, response = feed_pieces([encode_message(headers, b"")], ConverseStreamState)
+        assert response.error_class is ErrorClass.SERVER
+        assert response.error == "InternalFailure: boom"
 
     def test_cut_inside_a_message_is_a_connection_error(self) -> None:
         body = thinking_stream().body

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from llmeter_trio_aws import CorruptEventStream, EventStreamDecoder, StreamEvent, converse_payload
 
 from llmeter_trio.sim import Faults, SimConfig
-from llmeter_trio.sim._eventstream import event_message, exception_message
+from llmeter_trio.sim._eventstream import encode_message, event_message, exception_message
 
 CONFIG = SimConfig(output_tokens=4, reasoning_tokens=1)
 
@@ -71,6 +71,13 @@ class TestDecoding:
     def test_exception_message(self) -> None:
         (event,), _ = decode([exception_message("throttlingException", b'{"message":"slow"}')])
         assert event == StreamEvent("exception", None, "throttlingException", b'{"message":"slow"}')
+
+    def test_error_message_text_from_its_headers(self) -> None:
+        headers = [(":message-type", "error"), (":error-code", "InternalFailure"),
+                   (":error-message", "boom")]  # fmt: skip
+        (event,), _ = decode([encode_message(headers, b"")])
+        assert (event.message_type, event.exception_type) == ("error", "InternalFailure")
+        assert event.json() == {"message": "boom"}
 
     def test_simulated_exception_after_events(self) -> None:
         config = SimConfig(output_tokens=4, faults=Faults(stream_error_after_chunks=1))

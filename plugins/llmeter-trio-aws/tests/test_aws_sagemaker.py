@@ -150,6 +150,13 @@ class TestChat:
         assert (response.num_tokens_input, response.num_tokens_output) == (2, 4)
         assert response.id is not None and parsed.stop_reason == "length"
 
+    def test_error_chunk_with_an_http_code(self) -> None:
+        """vLLM reports a failure mid-stream as a chunk with an ``error`` object."""
+        error = b'data: {"error":{"message":"too long","type":"BadRequestError","code":400}}\n\n'
+        _, response = feed_pieces([parts(error)], reading("openai"))
+        assert response.error_class is ErrorClass.CLIENT
+        assert response.error == "BadRequestError: too long"
+
     def test_done_without_finish_reason_is_complete(self) -> None:
         body = parts(b'data: {"choices":[{"delta":{"content":"hi"}}]}\n\n', b"data: [DONE]\n\n")
         state, response = feed_pieces([body], reading("openai"))
