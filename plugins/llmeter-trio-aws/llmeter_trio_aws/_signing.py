@@ -35,6 +35,7 @@ from botocore.session import Session  # type: ignore[import-untyped]
 __all__ = ["AwsSigner", "CredentialsError"]
 
 _SIGNED = frozenset({"host", "content-type", "accept"})
+_ADDED = frozenset({"x-amz-date", "x-amz-security-token"})  # replaced when signing again
 
 
 class CredentialsError(ValueError):
@@ -43,7 +44,7 @@ class CredentialsError(ValueError):
 
 def _signed_header(name: str) -> bool:
     lowered = name.lower()
-    return lowered in _SIGNED or lowered.startswith("x-amz")
+    return lowered in _SIGNED or (lowered.startswith("x-amz") and lowered not in _ADDED)
 
 
 def _now() -> datetime.datetime:

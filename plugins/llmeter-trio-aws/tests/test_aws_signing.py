@@ -95,6 +95,17 @@ class TestSameAsBotocore:
         assert ours.headers.get("X-Amz-Security-Token") == token
         assert "connection" not in expected.lower() and "user-agent" not in expected.lower()
 
+    def test_signing_again_replaces_the_signature(self) -> None:
+        """A request signed twice (a retry) carries one signature, of the second time."""
+        signer = AwsSigner("bedrock", "us-east-1", Credentials("AKIDEXAMPLE", SECRET, TOKEN))
+        url = "https://bedrock-runtime.us-east-1.amazonaws.com/model/m/invoke"
+        once = request(url)
+        twice = request(url, **{"x-amz-date": "20250304T050000Z", "x-amz-security-token": "old"})
+        signer.sign(once, now=NOW)
+        signer.sign(twice, now=NOW)
+        for name in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token"):
+            assert twice.headers.get_list(name) == once.headers.get_list(name), name
+
     def test_what_boto3_sends(self) -> None:
         """boto3's bedrock-runtime client signs a Converse call exactly as we do."""
         boto3 = pytest.importorskip("boto3")
