@@ -73,7 +73,7 @@ class TestRun:
             ),
             (
                 ["--endpoint", "fake", "--prompt", "x", "--clients", "0"],
-                "clients must be greater than 0",
+                "clients must be at least 1",
             ),
             (["--endpoint", "fake", "--payload", "/does/not/exist.jsonl"], "exist.jsonl"),
         ],

@@ -9,7 +9,7 @@ import pytest
 import trio.testing
 
 from llmeter_trio import FakeEndpoint, Runner, plugins
-from llmeter_trio.tokenizers import tokenizer_from_config
+from llmeter_trio.plugins import tokenizer_from_config
 
 from . import plugin_example
 
