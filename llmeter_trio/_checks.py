@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["check_number", "number"]
+__all__ = ["check_number", "numeric"]
 
 
 def check_number(
@@ -55,7 +55,7 @@ def check_number(
         raise ValueError(f"{name} must be at most {at_most:g}, not {value!r}{hint}")
 
 
-def number(
+def numeric(
     *,
     whole: bool = False,
     above: float | None = 0,

@@ -62,7 +62,9 @@ async def run_with_progress(
     On a terminal the line is redrawn in place; elsewhere (a log file, CI) a
     line is written at most every 10 seconds, and once at the end. A `label`
     (e.g. ``"level 2/4, 8 clients"``) starts each line. Whatever `run()`
-    returns or raises passes through unchanged.
+    returns or raises passes through unchanged; when it raises before sending
+    a request (bad settings), no final line is drawn and an in-place one is
+    cleared, so the error is all that shows.
     """
     out = stream if stream is not None else sys.stderr
     in_place = out.isatty()
@@ -87,5 +89,10 @@ async def run_with_progress(
         nursery.start_soon(redraw)
         result = await outcome.acapture(run)
         nursery.cancel_scope.cancel()
-    draw(final=True)
+    if isinstance(result, outcome.Error) and progress.started == 0:
+        if in_place:
+            out.write("\r\x1b[K")
+            out.flush()
+    else:
+        draw(final=True)
     return result.unwrap()

@@ -79,7 +79,9 @@ class _Builtins:
             register(endpoint)
 
     @hookimpl
-    def register_tokenizers(self, register: Callable[[str, Callable[..., Tokenizer]], None]) -> None:
+    def register_tokenizers(
+        self, register: Callable[[str, Callable[..., Tokenizer]], None]
+    ) -> None:
         register(DummyTokenizer.tokenizer_type, DummyTokenizer)
         register(HuggingFaceTokenizer.tokenizer_type, HuggingFaceTokenizer.from_file)
         register(TiktokenTokenizer.tokenizer_type, TiktokenTokenizer.from_file)
@@ -232,7 +234,7 @@ def callback_types() -> dict[str, Callable[..., Any]]:
 
 
 def callback_from_config(config: Mapping[str, Any]) -> Any:
-    """A callback from ``{"callback_type": NAME, **options}``: the factory called with the options."""
+    """A callback from ``{"callback_type": NAME, **options}``: its factory, given the options."""
     if "callback_type" not in config:
         raise ValueError("callback configuration has no 'callback_type'")
     factory = _lookup("callback type", config["callback_type"], callback_types())

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._checks import number
+from ._checks import numeric
 from .storage import loads, resolve
 
 __all__ = [
@@ -53,8 +53,8 @@ class Arrival:
     payload: int | dict[str, Any] | None = None
 
 
-_positive = number()
-_cap = number(whole=True)
+_positive = numeric()
+_cap = numeric(whole=True)
 
 
 @attrs.frozen(kw_only=True)
@@ -146,7 +146,7 @@ class Ramp(OpenLoopSchedule):
     """
 
     name = "ramp"
-    start_rate: float = attrs.field(validator=number(at_least=0))
+    start_rate: float = attrs.field(validator=numeric(at_least=0))
     end_rate: float = attrs.field(validator=_positive)
     duration: float = attrs.field(validator=_positive)
     poisson: bool = False
@@ -200,8 +200,11 @@ class TraceReplay(OpenLoopSchedule):
     def load(self) -> list[Arrival]:
         """The trace's arrivals, checked and sorted."""
         fs, path = resolve(os.fspath(self.path))
-        with fs.open(path, "rb") as f:
-            lines = f.read().splitlines()
+        try:
+            with fs.open(path, "rb") as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no trace file at {self.path}") from None
         raw: list[Arrival] = []
         for number, line in enumerate(lines, start=1):
             if not line.strip():

@@ -12,6 +12,7 @@ from ._response import Chunk, ChunkKind, InvocationResponse
 
 __all__ = ["StreamRecorder", "keep_partial_timeline", "watch_recorders"]
 
+
 class _Watch:
     """The engine's view of one request: the run's start, and the recorders made for it."""
 

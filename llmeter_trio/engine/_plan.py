@@ -67,7 +67,9 @@ class RunPlan:
             return min(len(self.trace), config.n_requests)
         if config.n_requests is None:  # payload_order="once": each payload once
             return len(self.payloads)
-        return config.n_requests if self.schedule is not None else config.n_requests * config.clients
+        if self.schedule is not None:
+            return config.n_requests
+        return config.n_requests * config.clients
 
     def n_requests_sent(self, total_sent: int) -> int:
         """`n_requests` as a result reports it: per client in a closed loop, all in an open one."""

@@ -91,15 +91,14 @@ class LoadTest:
         check_number("min_requests_per_client", self.min_requests_per_client, whole=True)
         check_number("min_requests_per_run", self.min_requests_per_run, whole=True, at_least=0)
         check_number("run_duration", self.run_duration)
-        if self.run_duration is not None:
-            if (
-                self.min_requests_per_client != _DEFAULT_PER_CLIENT
-                or self.min_requests_per_run != _DEFAULT_PER_RUN
-            ):
-                raise ValueError(
-                    "run_duration makes every level time-bound, while min_requests_per_client "
-                    "and min_requests_per_run size count-bound levels: set one or the other"
-                )
+        if self.run_duration is not None and (
+            self.min_requests_per_client != _DEFAULT_PER_CLIENT
+            or self.min_requests_per_run != _DEFAULT_PER_RUN
+        ):
+            raise ValueError(
+                "run_duration makes every level time-bound, while min_requests_per_client "
+                "and min_requests_per_run size count-bound levels: set one or the other"
+            )
         if self.progress_bar_stats:
             raise ValueError(
                 "llmeter-trio's progress line shows fixed counters (requests, rates, errors); "

@@ -30,6 +30,7 @@ import trio
 
 from ..._version import __version__
 from .._base import Endpoint, scrub_secrets, secret_field
+from .._base_url import valid_base_url
 from .._errors import classify_exception, classify_status
 from .._lean_transport import LeanTransport, default_ssl_context
 from .._response import ErrorClass, InvocationResponse
@@ -201,7 +202,7 @@ class OpenAIEndpointBase(Endpoint):
     """
 
     provider: str = "openai"
-    base_url: str = attrs.field(factory=_default_base_url)
+    base_url: str = attrs.field(factory=_default_base_url, validator=valid_base_url)
     api_key: str | None = secret_field()
     api_key_env: str = "OPENAI_API_KEY"
     extra_headers: dict[str, str] = attrs.field(factory=dict, repr=_without_secrets)
