@@ -64,11 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _usage_error(prog: str, exc: BaseException) -> int:
-    message = str(exc)
-    if isinstance(exc, KeyError) and exc.args:  # str() would quote it
-        message = exc.args[0]
-    elif type(exc) in (ValueError, TypeError) and len(exc.args) > 1:  # attrs adds details
-        message = exc.args[0]
+    # str() would quote a KeyError's message; attrs validators add details after theirs
+    quoted = isinstance(exc, KeyError) and len(exc.args) == 1
+    detailed = type(exc) in (ValueError, TypeError) and len(exc.args) > 1
+    message = exc.args[0] if quoted or detailed else str(exc)
     line = " ".join(str(message).split())  # one line, whatever the message held
     print(f"{prog}: error: {line}", file=sys.stderr)
     return EXIT_USAGE

@@ -91,9 +91,13 @@ class _Run:
     signal_received: str | None = None
     forced: bool = False
     load_scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
-    monitor: GeneratorMonitor = attrs.field(factory=GeneratorMonitor)
+    monitor: GeneratorMonitor = attrs.field(init=False)
     health: dict[str, Any] = attrs.field(factory=dict)
     payload_indices: dict[int, int] = attrs.field(init=False)  # id(payload) -> its index
+
+    @monitor.default
+    def _new_monitor(self) -> GeneratorMonitor:
+        return GeneratorMonitor(self.plan.config.lag_tolerance)
 
     @payload_indices.default
     def _index_payloads(self) -> dict[int, int]:
@@ -336,7 +340,8 @@ class _Run:
         response.excluded = excluded
         if response.send_time is None:
             response.send_time = sent - self.run_start
-        response.intended_send_time = intended - self.run_start
+        response.intended_send_time = intended = intended - self.run_start
+        self.monitor.note_schedule_lag(response.send_time, response.send_time - intended)
         response.request_time = self.wall_start + timedelta(seconds=response.send_time)
         if response.input_payload is None:
             response.input_payload = payload

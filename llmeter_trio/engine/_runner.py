@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
 
 from ..endpoints import Endpoint
+from ..plugins import callback_from_config
 from ..results import RUN_CONFIG_FILE, Result
 from ..run_config import RunConfig
 from ..schedules import Schedule
@@ -51,6 +52,10 @@ class Runner:
       payload is sent exactly once (no `n_requests`; closed loop only).
     - Results go to ``{output_path}/{run_name}/``; records stream there as
       they finish, so an interrupted or killed run keeps what it measured.
+    - One process runs at most 100,000 clients (`MAX_CLIENTS`; open loop:
+      requests in flight); every setting is checked before the first request
+      (`engine._plan`). `callbacks` may also be given as configurations,
+      ``{"callback_type": NAME, **options}``, found through the plugins.
     """
 
     endpoint: Endpoint
@@ -113,7 +118,10 @@ class Runner:
         overrides = {k: v for k, v in given.items() if v is not None}
         if n_requests is not None or run_duration is not None:  # a bound given here wins whole
             overrides.update(n_requests=n_requests, run_duration=run_duration)
-        all_callbacks = [*(self.callbacks or ()), *(callbacks or ())]
+        all_callbacks = [
+            callback_from_config(c) if isinstance(c, Mapping) else c
+            for c in (*(self.callbacks or ()), *(callbacks or ()))
+        ]
         settings = attrs.evolve(self, **overrides, callbacks=all_callbacks)
         plan = plan_run(settings)
         config = plan.config
