@@ -67,6 +67,7 @@ class TestRun:
         assert main(base) == 0
         assert main([*base, "--max-error-rate", "0.1"]) == 1
 
+    @pytest.mark.realtime
     def test_progress_and_summary_count_what_the_run_sends(
         self, capsys: pytest.CaptureFixture[str]
     ) -> None:
@@ -80,6 +81,7 @@ class TestRun:
         assert "12/12 req" in captured.err
         assert "12 requests from 4 clients" in captured.out
 
+    @pytest.mark.realtime
     def test_open_loop_summary_says_in_flight_not_clients(
         self, capsys: pytest.CaptureFixture[str]
     ) -> None:

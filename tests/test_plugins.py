@@ -173,6 +173,7 @@ class TestCallbacksByName:
         )
         assert Tally.seen == [("cfg", 6)]
 
+    @pytest.mark.realtime
     def test_cli_callback_option(self, capsys: pytest.CaptureFixture[str]) -> None:
         args = ["run", "--endpoint", "fake", "--prompt", "hi", "--n-requests", "2",
                 "--option", "time_to_first_token=0.001", "--option", "inter_token_latency=0",
