@@ -115,7 +115,7 @@ class TestCoverage:
         assert LatencyHeatmap(endpoint(), SAMPLE_TEXT_FILE).seed is not None
 
     def test_bad_settings_are_refused(self) -> None:
-        with pytest.raises(ValueError, match="clients must be a whole number of 1 or more"):
+        with pytest.raises(ValueError, match="clients must be at least 1"):
             LatencyHeatmap(endpoint(), SAMPLE_TEXT_FILE, clients=0)
         with pytest.raises(TypeError, match="create_payload_fn returned a list"):
             LatencyHeatmap(endpoint(), SAMPLE_TEXT_FILE, create_payload_fn=lambda p, **k: [p])

@@ -49,6 +49,7 @@ from ..tokenizers import Tokenizer
 from ._hooks import RunHooks
 from ._load import OPEN_LOOP_POOL, closed_loop, open_loop
 from ._monitor import GeneratorMonitor, generator_warnings
+from ._plan import RunPlan
 from ._window import exclusion
 from ._writer import LiveProgress, RecordWriter
 
@@ -79,14 +80,12 @@ class RunInterrupted(KeyboardInterrupt):
 
 @attrs.define
 class _Run:
-    config: RunConfig
+    plan: RunPlan
     endpoint: Endpoint
     tokenizer: Tokenizer | None
     hooks: RunHooks
-    payloads: list[dict[str, Any]]
     sink: ResponseSink | None
     progress: LiveProgress
-    schedule: OpenLoopSchedule | None = None
     run_start: float = attrs.field(init=False)
     wall_start: datetime = attrs.field(init=False)
     load_end: float | None = None
@@ -95,14 +94,30 @@ class _Run:
     signal_received: str | None = None
     forced: bool = False
     load_scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
-    monitor: GeneratorMonitor = attrs.field(factory=GeneratorMonitor)
+    monitor: GeneratorMonitor = attrs.field(init=False)
     health: dict[str, Any] = attrs.field(factory=dict)
     payload_indices: dict[int, int] = attrs.field(init=False)  # id(payload) -> its index
     scrub: Callable[[str], str] = attrs.field(init=False)  # masks the endpoint's credentials
 
+    @monitor.default
+    def _new_monitor(self) -> GeneratorMonitor:
+        return GeneratorMonitor(self.plan.config.lag_tolerance)
+
     @payload_indices.default
     def _index_payloads(self) -> dict[int, int]:
         return {id(payload): index for index, payload in enumerate(self.payloads)}
+
+    @property
+    def config(self) -> RunConfig:
+        return self.plan.config
+
+    @property
+    def payloads(self) -> list[dict[str, Any]]:
+        return self.plan.payloads
+
+    @property
+    def schedule(self) -> OpenLoopSchedule | None:
+        return self.plan.schedule
 
     def __attrs_post_init__(self) -> None:
         self.writer = RecordWriter(
@@ -197,7 +212,7 @@ class _Run:
         endpoint, stats, writer = self.endpoint, self.writer.stats, self.writer
         n_requests = config.n_requests
         if config.run_duration is not None:  # as LLMeter: what each client sent (open loop: all)
-            n_requests = stats.total_requests // (config.clients if not config.schedule else 1)
+            n_requests = self.plan.n_requests_sent(stats.total_requests)
         health = dict(self.health)
         result = Result(
             responses=writer.responses,
@@ -269,8 +284,9 @@ class _Run:
                 # uncapped: how many connections it will need is not known
                 await self._connect_then_start_clock(schedule.max_concurrency or 0)
                 await open_loop(
-                    self.issue, self.payloads, schedule, n_requests=config.n_requests,
-                    seed=config.seed, run_start=self.run_start, stop_at=self.stop_at, send=send,
+                    self.issue, self.payloads, self.plan.arrivals(), n_requests=config.n_requests,
+                    max_concurrency=schedule.max_concurrency, seed=config.seed,
+                    run_start=self.run_start, stop_at=self.stop_at, send=send,
                 )  # fmt: skip
 
     async def _connect_then_start_clock(self, connections: int) -> None:
@@ -309,10 +325,12 @@ class _Run:
         payload = self.endpoint.prepare_payload(payload)
         index = self.progress.started
         self.progress.started += 1
-        excluded = exclusion(self.config, index, intended - self.run_start)
+        excluded = exclusion(
+            self.config, self.plan.total_requests, index, intended - self.run_start
+        )
         response: InvocationResponse | None = None
         sent = trio.current_time()
-        with watch_recorders() as recorders:
+        with watch_recorders(self.run_start) as recorders:
             try:
                 response = await self._invoke(payload)
             except Exception as exc:
@@ -357,13 +375,19 @@ class _Run:
         excluded: str | None,
         payload_index: int | None = None,
     ) -> None:
-        """Set what the engine knows about a record: who sent it, what, and when (run clock)."""
+        """Set what the engine knows about a record: who sent it, what, and when (run clock).
+
+        `intended` and `sent` are trio times. A `send_time` the endpoint's
+        `StreamRecorder` set is already on the run clock (the moment the request
+        went to the transport) and is kept; otherwise it is `sent`.
+        """
         response.client = client
         response.payload_index = payload_index
         response.excluded = excluded
-        send_time = response.send_time if response.send_time is not None else sent
-        response.send_time = send_time - self.run_start
-        response.intended_send_time = intended - self.run_start
+        if response.send_time is None:
+            response.send_time = sent - self.run_start
+        response.intended_send_time = intended = intended - self.run_start
+        self.monitor.note_schedule_lag(response.send_time, response.send_time - intended)
         response.request_time = self.wall_start + timedelta(seconds=response.send_time)
         if response.input_payload is None:
             response.input_payload = payload
@@ -386,17 +410,13 @@ async def _deliver(
 
 
 async def execute_run(
-    config: RunConfig,
+    plan: RunPlan,
     endpoint: Endpoint,
     tokenizer: Tokenizer | None,
     hooks: RunHooks,
-    payloads: list[dict[str, Any]],
     sink: ResponseSink | None,
     progress: LiveProgress | None = None,
-    schedule: OpenLoopSchedule | None = None,
 ) -> Result:
-    """Run the load as `config` says (closed loop, or `schedule`) and return its result."""
-    run = _Run(
-        config, endpoint, tokenizer, hooks, payloads, sink, progress or LiveProgress(), schedule
-    )
+    """Run the load as `plan` says (closed loop, or its schedule) and return its result."""
+    run = _Run(plan, endpoint, tokenizer, hooks, sink, progress or LiveProgress())
     return await run.execute()

@@ -27,12 +27,18 @@ __all__ = ["LiveProgress", "RecordWriter"]
 
 @attrs.define
 class LiveProgress:
-    """Counters a progress display can read while the run goes on."""
+    """Counters a progress display can read while the run goes on.
+
+    The run also fills in its planned size when it starts: `total_requests`
+    (None when only time bounds it) and `run_duration`.
+    """
 
     started: int = 0
     finished: int = 0
     failed: int = 0
     output_tokens: int = 0
+    total_requests: int | None = None
+    run_duration: float | None = None
 
 
 @attrs.define

@@ -30,6 +30,7 @@ import attrs
 from ..callbacks import Callback
 from ..endpoints import Endpoint, InvocationResponse
 from ..engine import Runner
+from ..engine._plan import check_clients
 from ..prompts import CreatePromptCollection, PromptSample
 from ..results import Result
 from ..stats import RunStats
@@ -214,11 +215,6 @@ class _SaveLayout(Callback):
             _write_layout(folder, self.document)
 
 
-def _positive_int(name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a whole number of 1 or more, not {value!r}")
-
-
 @attrs.define
 class LatencyHeatmap:
     """Measures how latency varies with input and output length (LLMeter's signature).
@@ -257,7 +253,7 @@ class LatencyHeatmap:
     _result: LatencyHeatmapResult | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        _positive_int("clients", self.clients)
+        check_clients("clients", self.clients)
         collection = CreatePromptCollection(
             self.input_lengths,
             self.output_lengths,

@@ -10,8 +10,7 @@ from llmeter_trio.endpoints import (
     OpenAICompletionsEndpoint,
     OpenAIResponsesEndpoint,
 )
-from llmeter_trio.endpoints import _plugin as builtin_plugin
-from llmeter_trio.plugins import endpoint_from_config, new_plugin_manager
+from llmeter_trio.plugins import BUILTIN_PLUGIN, endpoint_from_config, new_plugin_manager
 
 from ._openai_support import Server, chat_chunk, sse
 
@@ -149,7 +148,7 @@ class TestConfiguration:
     def test_registered_as_builtin_plugins(self) -> None:
         """The built-in plugin registers the three endpoint types under their names."""
         pm = new_plugin_manager()
-        pm.register(builtin_plugin)
+        pm.register(BUILTIN_PLUGIN)
         found: dict[str, type] = {}
         pm.hook.register_endpoints(register=lambda cls: found.setdefault(cls.endpoint_type, cls))
         assert found["openai-chat"] is OpenAIChatEndpoint

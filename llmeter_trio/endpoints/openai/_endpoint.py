@@ -35,11 +35,11 @@ from .._base import (
     Endpoint,
     check_header_value,
     headers_field,
-    mask_url,
     query_field,
     secret_field,
     url_field,
 )
+from .._base_url import valid_base_url
 from .._errors import classify_exception, classify_status, describe_exception
 from .._lean_transport import LeanTransport
 from .._response import ErrorClass, InvocationResponse
@@ -71,20 +71,6 @@ _CONNECT_COMPLETE = frozenset(
 
 def _default_base_url() -> str:
     return os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-
-
-def _check_base_url(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    # (shown masked, and only when it looks like a URL: it might be a key put in the wrong place)
-    shown = f" {mask_url(value)!r}" if "://" in str(value) else ""
-    try:
-        url = httpx.URL(value)
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise ValueError(f"base_url{shown} is not a URL: {exc}") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(
-            f"base_url{shown} must be an http:// or https:// URL with a host, "
-            "e.g. http://127.0.0.1:8000/v1"
-        )
 
 
 def _check_verify(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -234,7 +220,7 @@ class OpenAIEndpointBase(Endpoint):
     """
 
     provider: str = "openai"
-    base_url: str = url_field(factory=_default_base_url, validator=_check_base_url)
+    base_url: str = url_field(factory=_default_base_url, validator=valid_base_url)
     api_key: str | None = secret_field()
     api_key_env: str = "OPENAI_API_KEY"
     extra_headers: dict[str, str] = headers_field()
