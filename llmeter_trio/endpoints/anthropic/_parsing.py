@@ -28,11 +28,11 @@ from typing import Any
 import orjson
 
 from .._errors import classify_status
+from .._http import MAX_ERROR_BODY, body_text
 from .._response import ChunkKind, ErrorClass, InvocationResponse, TokenCountSource
+from .._sse import ServerSentEvent
 from .._timing import StreamRecorder
-from ..openai._endpoint import _body_text
-from ..openai._parsing import MAX_ERROR_BODY, StreamState
-from ..openai._sse import ServerSentEvent
+from ..openai._parsing import StreamState
 
 __all__ = [
     "MessagesStreamState",
@@ -110,7 +110,7 @@ def classify_anthropic_error(status: int, body: bytes | str) -> tuple[ErrorClass
     if isinstance(error, Mapping) and isinstance(error.get("type"), str):
         message = describe_anthropic_error(error)
     else:
-        message = _body_text(raw) or f"HTTP {status} with an empty body"
+        message = body_text(raw) or f"HTTP {status} with an empty body"
     return classify_status(status), message
 
 

@@ -8,10 +8,10 @@ from typing import Any
 import attrs
 
 from .._response import ChunkKind, InvocationResponse
+from .._sse import ServerSentEvent
 from ._content import MediaSource, file_part, image_url_part, input_audio_part
 from ._endpoint import OpenAIEndpointBase, ask_for_usage
 from ._parsing import StreamState, apply_usage, text_of_content
-from ._sse import ServerSentEvent
 
 __all__ = ["ChatStreamState", "OpenAIChatEndpoint"]
 

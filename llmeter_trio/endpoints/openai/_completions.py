@@ -8,9 +8,9 @@ from typing import Any
 import attrs
 
 from .._response import ChunkKind, InvocationResponse
+from .._sse import ServerSentEvent
 from ._endpoint import OpenAIEndpointBase, ask_for_usage
 from ._parsing import StreamState, apply_usage
-from ._sse import ServerSentEvent
 
 __all__ = ["CompletionsStreamState", "OpenAICompletionsEndpoint"]
 

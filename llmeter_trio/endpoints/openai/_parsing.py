@@ -15,21 +15,19 @@ from typing import Any
 import orjson
 
 from .._errors import classify_status
+from .._http import MAX_ERROR_BODY
 from .._response import ErrorClass, InvocationResponse, TokenCountSource
+from .._sse import ServerSentEvent
 from .._timing import StreamRecorder
-from ._sse import ServerSentEvent
 
 __all__ = [
-    "MAX_ERROR_BODY",
     "StreamState",
     "apply_usage",
     "classify_error_object",
     "describe_error_object",
-    "keep_text",
     "text_of_content",
 ]
 
-MAX_ERROR_BODY = 2048  # characters of an error answer's body kept in the record
 
 _THROTTLING_WORDS = ("rate_limit", "rate limit", "ratelimit", "throttl", "quota", "too_many")
 _CLIENT_WORDS = (
@@ -258,12 +256,3 @@ class StreamState:
         if self.usage is not None:
             apply_usage(response, self.usage)
         return response
-
-
-def keep_text(response: InvocationResponse, max_chars: int | None) -> InvocationResponse:
-    """Cut `response_text` to `max_chars` characters, noting how many were left out."""
-    text = response.response_text
-    if max_chars is not None and text is not None and len(text) > max_chars:
-        response.truncated_chars = len(text) - max_chars
-        response.response_text = text[:max_chars]
-    return response

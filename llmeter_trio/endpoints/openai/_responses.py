@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from .._response import ChunkKind, ErrorClass, InvocationResponse
+from .._sse import ServerSentEvent
 from ._content import (
     MediaSource,
     input_audio_part,
@@ -23,7 +24,6 @@ from ._parsing import (
     describe_error_object,
     text_of_content,
 )
-from ._sse import ServerSentEvent
 
 __all__ = ["OpenAIResponsesEndpoint", "ResponsesStreamState"]
 
