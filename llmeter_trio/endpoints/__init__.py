@@ -19,11 +19,13 @@ from ._response import InvocationResponse as InvocationResponse
 from ._response import TokenCountSource as TokenCountSource
 from ._sse import SSEReader as SSEReader
 from ._timing import StreamRecorder as StreamRecorder
+from .anthropic import AnthropicMessagesEndpoint as AnthropicMessagesEndpoint
 from .openai import OpenAIChatEndpoint as OpenAIChatEndpoint
 from .openai import OpenAICompletionsEndpoint as OpenAICompletionsEndpoint
 from .openai import OpenAIResponsesEndpoint as OpenAIResponsesEndpoint
 
 __all__ = [
+    "AnthropicMessagesEndpoint",
     "Chunk",
     "ChunkKind",
     "Endpoint",
