@@ -28,8 +28,8 @@ from ._parsing import describe_anthropic_error as describe_anthropic_error
 from ._parsing import parse_message_body as parse_message_body
 
 __all__ = [
-    "DEFAULT_ANTHROPIC_VERSION",
     "AnthropicMessagesEndpoint",
+    "DEFAULT_ANTHROPIC_VERSION",
     "MessagesStreamState",
     "apply_message_usage",
     "classify_anthropic_error",
