@@ -12,6 +12,12 @@ from ._errors import classify_status as classify_status
 from ._fake import FakeEndpoint as FakeEndpoint
 from ._http import HttpEndpoint as HttpEndpoint
 from ._http import StreamReader as StreamReader
+from ._llmeter_names import AnthropicMessages as AnthropicMessages
+from ._llmeter_names import AnthropicMessagesStream as AnthropicMessagesStream
+from ._llmeter_names import OpenAICompletionEndpoint as OpenAICompletionEndpoint
+from ._llmeter_names import OpenAICompletionStreamEndpoint as OpenAICompletionStreamEndpoint
+from ._llmeter_names import OpenAIResponseEndpoint as OpenAIResponseEndpoint
+from ._llmeter_names import OpenAIResponseStreamEndpoint as OpenAIResponseStreamEndpoint
 from ._response import Chunk as Chunk
 from ._response import ChunkKind as ChunkKind
 from ._response import ErrorClass as ErrorClass
@@ -25,7 +31,9 @@ from .openai import OpenAICompletionsEndpoint as OpenAICompletionsEndpoint
 from .openai import OpenAIResponsesEndpoint as OpenAIResponsesEndpoint
 
 __all__ = [
+    "AnthropicMessages",
     "AnthropicMessagesEndpoint",
+    "AnthropicMessagesStream",
     "Chunk",
     "ChunkKind",
     "Endpoint",
@@ -35,7 +43,11 @@ __all__ = [
     "HttpEndpoint",
     "InvocationResponse",
     "OpenAIChatEndpoint",
+    "OpenAICompletionEndpoint",
+    "OpenAICompletionStreamEndpoint",
     "OpenAICompletionsEndpoint",
+    "OpenAIResponseEndpoint",
+    "OpenAIResponseStreamEndpoint",
     "OpenAIResponsesEndpoint",
     "SSEReader",
     "StreamReader",
