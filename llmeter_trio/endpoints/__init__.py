@@ -23,6 +23,8 @@ from ._response import ChunkKind as ChunkKind
 from ._response import ErrorClass as ErrorClass
 from ._response import InvocationResponse as InvocationResponse
 from ._response import TokenCountSource as TokenCountSource
+from ._sse import ServerSentEvent as ServerSentEvent
+from ._sse import SSEDecoder as SSEDecoder
 from ._sse import SSEReader as SSEReader
 from ._timing import StreamRecorder as StreamRecorder
 from .anthropic import AnthropicMessagesEndpoint as AnthropicMessagesEndpoint
@@ -49,7 +51,9 @@ __all__ = [
     "OpenAIResponseEndpoint",
     "OpenAIResponseStreamEndpoint",
     "OpenAIResponsesEndpoint",
+    "SSEDecoder",
     "SSEReader",
+    "ServerSentEvent",
     "StreamReader",
     "StreamRecorder",
     "TokenCountSource",
