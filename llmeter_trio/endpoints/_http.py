@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import sys
 import warnings
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -97,6 +98,20 @@ def _check_verify(instance: Any, attribute: attrs.Attribute[Any], value: Any) ->
 def _check_max_response_chars(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
         raise ValueError(f"max_response_chars must be a whole number, 0 or more, or None: {value}")
+
+
+def _outside_stacklevel() -> int:
+    """The `warnings.warn` stacklevel of the first caller outside llmeter-trio's endpoints
+    and attrs' generated methods: the user's line that made the endpoint."""
+    frame = sys._getframe(1)  # the caller of this function: the one that warns
+    level = 1
+    while frame.f_back is not None and (
+        frame.f_code.co_filename.startswith("<attrs generated")
+        or str(frame.f_globals.get("__name__", "")).startswith(__package__ or "-")
+    ):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def resolve_api_key(api_key: str | None, api_key_env: str) -> str | None:
@@ -224,7 +239,7 @@ class HttpEndpoint(Endpoint):
             warnings.warn(
                 f"{type(self).__name__}: TLS certificate verification is off (verify=False): "
                 "anyone on the path can read and change the traffic, API key included",
-                stacklevel=3,
+                stacklevel=_outside_stacklevel(),
             )
         if self.http2 and self.http_transport == "lean":
             raise ValueError(
