@@ -264,3 +264,22 @@ def test_verify_false_warns_at_the_users_line(make: Any) -> None:
     with pytest.warns(UserWarning, match="verification is off") as caught:
         make()
     assert caught[0].filename == __file__
+
+
+def test_default_base_url() -> None:
+    """`default_base_url` gives base_url when none is given; without it, base_url is needed."""
+
+    @attrs.define(kw_only=True)
+    class Bare(HttpEndpoint):
+        pass
+
+    @attrs.define(kw_only=True)
+    class Hosted(HttpEndpoint):
+        def default_base_url(self) -> str:
+            return "https://api.example/v2"
+
+    with pytest.raises(ValueError, match="Bare needs a base_url"):
+        Bare()
+    assert Bare(base_url="http://127.0.0.1:9").base_url == "http://127.0.0.1:9"
+    assert Hosted().base_url == "https://api.example/v2"
+    assert Hosted(base_url="http://127.0.0.1:9").base_url == "http://127.0.0.1:9"
