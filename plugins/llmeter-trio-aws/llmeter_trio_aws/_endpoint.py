@@ -128,7 +128,7 @@ class AwsEndpoint(HttpEndpoint):
         return _STREAM_HEADERS if streaming else _WHOLE_HEADERS
 
     def sign(self, request: httpx.Request) -> None:
-        """SigV4: ``Authorization``, ``X-Amz-Date`` (and the session token), right before sending."""
+        """SigV4 (``Authorization``, ``X-Amz-Date``, the session token), right before sending."""
         (self._signer or self.signer()).sign(request)
 
     def error_answer(

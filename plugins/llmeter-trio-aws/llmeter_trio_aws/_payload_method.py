@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 __all__ = ["family_of", "payload_method"]
 
 R = TypeVar("R")
 
 
-class payload_method(Generic[R]):  # noqa: N801 (used like classmethod)
+class payload_method(Generic[R]):
     """Like ``classmethod``, but called on an instance it gets the instance."""
 
     def __init__(self, function: Callable[..., R]) -> None:

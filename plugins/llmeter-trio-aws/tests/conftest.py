@@ -26,3 +26,27 @@ def _no_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+# Credentials the tests write to a temporary AWS credentials file; distinctive, so that a
+# search of everything a run saved finds them if they leaked.
+ACCESS_KEY = "AKIDLLMETERTEST0001"
+SECRET_KEY = "sEcReT/kEy+0f-the-llmeter-test-9x7q"
+SESSION_TOKEN = "SeSsIoN-tOkEn-of-the-llmeter-test-FwoGZXIvYXdzEJr"
+SECRETS = (SECRET_KEY, SESSION_TOKEN)
+
+
+@pytest.fixture
+def aws_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A profile ``llmeter`` in temporary shared config and credentials files (region
+    us-west-2, temporary credentials with a session token); its name."""
+    credentials = tmp_path / "aws-credentials"
+    credentials.write_text(
+        f"[llmeter]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+        f"aws_session_token = {SESSION_TOKEN}\n"
+    )
+    config = tmp_path / "aws-config"
+    config.write_text("[profile llmeter]\nregion = us-west-2\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    return "llmeter"
