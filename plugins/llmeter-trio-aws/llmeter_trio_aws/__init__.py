@@ -43,6 +43,12 @@ from ._formats import format_for_model as format_for_model
 from ._formats import model_format as model_format
 from ._formats import with_paths as with_paths
 from ._invoke import InvokeStreamState as InvokeStreamState
+from ._llmeter_names import BedrockConverse as BedrockConverse
+from ._llmeter_names import BedrockConverseStream as BedrockConverseStream
+from ._llmeter_names import BedrockInvoke as BedrockInvoke
+from ._llmeter_names import BedrockInvokeStream as BedrockInvokeStream
+from ._llmeter_names import SageMakerEndpoint as SageMakerEndpoint
+from ._llmeter_names import SageMakerStreamEndpoint as SageMakerStreamEndpoint
 from ._paths import JsonPath as JsonPath
 from ._payloads import converse_payload as converse_payload
 from ._payloads import invoke_payload as invoke_payload
@@ -69,9 +75,13 @@ __all__ = [
     "Answer",
     "AwsEndpoint",
     "AwsSigner",
+    "BedrockConverse",
     "BedrockConverseEndpoint",
+    "BedrockConverseStream",
     "BedrockEndpoint",
+    "BedrockInvoke",
     "BedrockInvokeEndpoint",
+    "BedrockInvokeStream",
     "ConverseStreamState",
     "CorruptEventStream",
     "CredentialsError",
@@ -83,7 +93,9 @@ __all__ = [
     "ModelFormat",
     "PathReader",
     "ResponsePaths",
+    "SageMakerEndpoint",
     "SageMakerInvokeEndpoint",
+    "SageMakerStreamEndpoint",
     "SageMakerStreamState",
     "StreamEvent",
     "bedrock_path",

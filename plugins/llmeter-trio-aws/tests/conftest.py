@@ -1,12 +1,17 @@
-"""Shared setup for the AWS plugin's tests: hypothesis profiles, no AWS settings from outside."""
+"""Shared setup for the AWS plugin's tests: hypothesis profiles, no AWS settings from outside,
+this plugin registered as installed, a temporary AWS profile."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from llmeter_trio import plugins
 
 settings.register_profile(
     "default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -15,6 +20,17 @@ settings.register_profile("ci", parent=settings.get_profile("default"), derandom
 settings.load_profile(
     "ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "default")
 )
+
+
+@pytest.fixture(autouse=True)
+def _this_plugin_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Lookups by name see this plugin, through the entry point its pyproject declares,
+    whatever else is installed (and whether or not it is)."""
+    point = EntryPoint(name="aws", value="llmeter_trio_aws.plugin", group=plugins.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [point])
+    monkeypatch.setattr(plugins, "_manager", None)
+    yield
+    plugins._manager = None
 
 
 @pytest.fixture(autouse=True)
