@@ -23,7 +23,7 @@ from llmeter_trio_aws import (
 
 from llmeter_trio.endpoints import ErrorClass, InvocationResponse
 
-CREDENTIALS = {
+CREDENTIALS: dict[str, Any] = {
     "aws_access_key_id": ACCESS_KEY,
     "aws_secret_access_key": SECRET_KEY,
     "aws_session_token": SESSION_TOKEN,

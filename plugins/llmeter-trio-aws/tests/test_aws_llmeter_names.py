@@ -32,7 +32,7 @@ from llmeter_trio.sim import CONTENT_WORD, SimConfig, plan, simulated_server
 
 CONFIG = SimConfig(ttft_base=0.1, ttft_per_input_token=0.001, itl=0.02, output_tokens=8)
 PROMPT = "one two three four"
-KEYS = {"aws_access_key_id": ACCESS_KEY, "aws_secret_access_key": SECRET_KEY}
+KEYS: dict[str, Any] = {"aws_access_key_id": ACCESS_KEY, "aws_secret_access_key": SECRET_KEY}
 
 
 def bedrock_client(url: str) -> Any:
@@ -114,7 +114,7 @@ CASES: dict[str, tuple[Callable[[str], Endpoint], dict[str, Any], int, bool]] = 
         True,
     ),
 }
-NATIVE = {
+NATIVE: dict[str, type[Endpoint]] = {
     "BedrockConverse": BedrockConverseEndpoint,
     "BedrockConverseStream": BedrockConverseEndpoint,
     "BedrockInvoke": BedrockInvokeEndpoint,
