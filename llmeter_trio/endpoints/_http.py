@@ -61,6 +61,8 @@ __all__ = [
     "body_text",
     "json_answer",
     "keep_text",
+    "payload_is_prepared",
+    "prepare_model_and_stream",
     "resolve_api_key",
 ]
 
@@ -107,6 +109,28 @@ def resolve_api_key(api_key: str | None, api_key_env: str) -> str | None:
         where = f" (from ${api_key_env})" if from_environment else ""
         check_header_value(f"api_key{where}", api_key)
     return api_key
+
+
+def prepare_model_and_stream(
+    payload: Mapping[str, Any], model_id: str, stream: bool | None
+) -> dict[str, Any]:
+    """A copy of `payload` with ``model`` (when it has none) and ``stream``: `stream` when
+    set, else the payload's own flag (default true). For APIs that take both in the body."""
+    prepared = dict(payload)
+    if "model" not in prepared and model_id:
+        prepared["model"] = model_id
+    if stream is None:
+        prepared.setdefault("stream", True)
+    else:
+        prepared["stream"] = stream
+    return prepared
+
+
+def payload_is_prepared(payload: Mapping[str, Any], model_id: str, stream: bool | None) -> bool:
+    """Whether `prepare_model_and_stream` would leave `payload` as it is."""
+    if "stream" not in payload or ("model" not in payload and model_id):
+        return False
+    return stream is None or payload["stream"] is stream
 
 
 def body_text(body: bytes) -> str:

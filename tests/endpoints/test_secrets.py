@@ -22,6 +22,7 @@ from llmeter_trio import Runner
 from llmeter_trio.cli import main
 from llmeter_trio.cli._endpoints import describe_endpoints
 from llmeter_trio.endpoints import (
+    AnthropicMessagesEndpoint,
     Endpoint,
     ErrorClass,
     FakeEndpoint,
@@ -34,7 +35,12 @@ from llmeter_trio.endpoints import (
 )
 from llmeter_trio.endpoints._base import MASK, mask_url, scrubber, url_field
 
-ALL = [OpenAIChatEndpoint, OpenAICompletionsEndpoint, OpenAIResponsesEndpoint]
+ALL = [
+    OpenAIChatEndpoint,
+    OpenAICompletionsEndpoint,
+    OpenAIResponsesEndpoint,
+    AnthropicMessagesEndpoint,
+]
 KEY = "sk-test-0123456789abcdef"
 PAYLOAD = OpenAIChatEndpoint.create_payload("hi")
 

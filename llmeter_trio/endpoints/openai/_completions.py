@@ -33,8 +33,10 @@ class CompletionsStreamState(StreamState):
             return
         choices, event_tokens = read
         for choice in choices:
-            if choice.get("finish_reason"):
+            finish_reason = choice.get("finish_reason")
+            if finish_reason:
                 self.finished = True
+                self.stop_reason = finish_reason
             text = choice.get("text")
             if not text or not isinstance(text, str):
                 continue
@@ -99,7 +101,14 @@ class OpenAICompletionsEndpoint(OpenAIEndpointBase):
             for choice in body.get("choices") or ()
             if isinstance(choice, Mapping) and isinstance(choice.get("text"), str)
         ]
-        response = InvocationResponse(response_text="".join(text), id=body.get("id"))
+        reasons = [
+            choice["finish_reason"]
+            for choice in body.get("choices") or ()
+            if isinstance(choice, Mapping) and isinstance(choice.get("finish_reason"), str)
+        ]
+        response = InvocationResponse(
+            response_text="".join(text), id=body.get("id"), stop_reason=next(iter(reasons), None)
+        )
         usage = body.get("usage")
         if isinstance(usage, Mapping):
             apply_usage(response, usage)

@@ -18,7 +18,14 @@ import httpx  # noqa: F401 (tests reach httpx.AsyncClient through this module, a
 
 from .._base import secret_field, url_field
 from .._base_url import valid_base_url
-from .._http import DEFAULT_MAX_RESPONSE_CHARS, HttpEndpoint, json_answer, resolve_api_key
+from .._http import (
+    DEFAULT_MAX_RESPONSE_CHARS,
+    HttpEndpoint,
+    json_answer,
+    payload_is_prepared,
+    prepare_model_and_stream,
+    resolve_api_key,
+)
 from .._response import InvocationResponse
 from .._sse import SSEReader
 from .._timing import StreamRecorder
@@ -43,16 +50,18 @@ class OpenAIEndpointBase(HttpEndpoint):
     - `api_key`: sent as ``Authorization: Bearer ...``; when not given, read
       from the environment variable named by `api_key_env` (``OPENAI_API_KEY``).
       It is never saved nor shown. Without a key no Authorization is sent.
+    - `stream`: None (the default): each payload's ``stream`` flag chooses
+      streaming (the default) or not; True or False: every request streams,
+      or none does, whatever its payload says.
     - `extra_headers`, `extra_query`, `verify`, `max_response_chars`,
       `http2`, `http_transport`: as for every `HttpEndpoint`.
-
-    The payload's ``stream`` flag chooses streaming (the default) or not.
     """
 
     provider: str = "openai"
     base_url: str = url_field(factory=_default_base_url, validator=valid_base_url)
     api_key: str | None = secret_field()
     api_key_env: str = "OPENAI_API_KEY"
+    stream: bool | None = None
 
     stream_state: ClassVar[type[StreamState]] = StreamState
 
@@ -63,11 +72,9 @@ class OpenAIEndpointBase(HttpEndpoint):
     # -- configuration ----------------------------------------------------------
 
     def prepare_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The payload with the model id (when it has none) and ``stream`` (default true)."""
-        prepared = dict(payload)
-        if "model" not in prepared and self.model_id:
-            prepared["model"] = self.model_id
-        if prepared.setdefault("stream", True):
+        """The payload with the model id (when it has none) and ``stream`` (see `stream`)."""
+        prepared = prepare_model_and_stream(payload, self.model_id, self.stream)
+        if prepared["stream"]:
             self._prepare_stream(prepared)
         return prepared
 
@@ -75,7 +82,7 @@ class OpenAIEndpointBase(HttpEndpoint):
         """Adjust a streaming payload (the Chat and Completions APIs ask for usage)."""
 
     def is_prepared(self, payload: Mapping[str, Any]) -> bool:
-        return "stream" in payload and ("model" in payload or not self.model_id)
+        return payload_is_prepared(payload, self.model_id, self.stream)
 
     # -- the HTTP hooks -----------------------------------------------------------
 

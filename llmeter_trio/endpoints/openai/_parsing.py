@@ -130,6 +130,7 @@ class StreamState:
         "last_completion_tokens",
         "recorder",
         "response_id",
+        "stop_reason",
         "text",
         "text_room",
         "usage",
@@ -146,6 +147,7 @@ class StreamState:
         self.error_class: ErrorClass | None = None
         self.last_completion_tokens = 0
         self.finished = False  # the API's own end of the answer was seen
+        self.stop_reason: str | None = None  # finish_reason, stop_reason, ...: the API's word
 
     # What marks the end of a complete answer, for the error when it is missing.
     end_marker = "a final event"
@@ -251,7 +253,10 @@ class StreamState:
                 id=self.response_id, truncated_chars=truncated,
             )  # fmt: skip
         response = InvocationResponse(
-            response_text="".join(self.text), id=self.response_id, truncated_chars=truncated
+            response_text="".join(self.text),
+            id=self.response_id,
+            truncated_chars=truncated,
+            stop_reason=self.stop_reason,
         )
         if self.usage is not None:
             apply_usage(response, self.usage)
