@@ -83,7 +83,10 @@ class Answer:
                 self.error, self.error_class, response_text=text or None, id=self.response_id
             )
         response = InvocationResponse(
-            response_text=text, id=self.response_id, truncated_chars=truncated
+            response_text=text,
+            id=self.response_id,
+            truncated_chars=truncated,
+            stop_reason=self.stop_reason,
         )
         if self.input_tokens is not None:
             response.num_tokens_input = self.input_tokens

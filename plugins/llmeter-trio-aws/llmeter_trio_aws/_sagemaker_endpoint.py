@@ -6,8 +6,8 @@ container's body format is the endpoint's `family`: ``tgi`` (Text Generation
 Inference, and LMI's TGI-style output; the default, as LLMeter's) or
 ``openai`` (Chat Completions, as LMI and vLLM containers serve them), or your
 own JMESPath-style paths. The container streams only when the body asks it
-to, so the body's own ``stream`` flag chooses the API (the `stream` option is
-its default, written into bodies that have none).
+to, so the body's own ``stream`` flag chooses the API, as for the OpenAI
+endpoints (the `stream` option, when set, forces it).
 """
 
 from __future__ import annotations
@@ -57,8 +57,10 @@ class SageMakerInvokeEndpoint(AwsEndpoint):
     """A SageMaker real-time endpoint serving an LLM.
 
     - `endpoint_name`: the SageMaker endpoint's name (required).
-    - `stream`: InvokeEndpointWithResponseStream (True, the default) or
-      InvokeEndpoint, for bodies without a ``stream`` flag of their own.
+    - `stream`: None (the default): each body's ``stream`` flag chooses
+      InvokeEndpointWithResponseStream or InvokeEndpoint, and a body without
+      one streams (``stream: true`` is added); True or False: every request
+      streams, or none does (the body's flag is set to match).
     - `family`: the container's body format, ``tgi`` (default) or ``openai``
       (or any `FORMATS` preset); `text_path`, `input_tokens_path`,
       `output_tokens_path`, `stop_reason_path` replace its paths, and
@@ -72,7 +74,7 @@ class SageMakerInvokeEndpoint(AwsEndpoint):
     service = "sagemaker"
     endpoint_name: str = attrs.field(default="", validator=_check_endpoint_name)
     provider: str = "sagemaker"
-    stream: bool = True
+    stream: bool | None = None
     family: str = attrs.field(default="tgi", validator=_check_family)
     text_path: str | None = None
     input_tokens_path: str | None = None
@@ -115,20 +117,27 @@ class SageMakerInvokeEndpoint(AwsEndpoint):
     # -- the request ----------------------------------------------------------------
 
     def prepare_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The body, with ``stream: true`` when streaming by default and it says nothing
-        (and, for Chat Completions, a request for the usage chunk)."""
+        """The body with its ``stream`` flag as the endpoint streams (a body that says
+        nothing and is not streamed is left without one), and, for a streamed Chat
+        Completions body, a request for the usage chunk."""
         prepared = dict(payload)
-        if self.stream:
+        if self.stream is None:
             prepared.setdefault("stream", True)
+        elif self.stream or "stream" in prepared:
+            prepared["stream"] = self.stream
         if prepared.get("stream") and self.family == "openai" and "stream_options" not in prepared:
             prepared["stream_options"] = {"include_usage": True}
         return prepared
 
     def is_prepared(self, payload: Mapping[str, Any]) -> bool:
-        return "stream" in payload or not self.stream
+        if self.stream is None:
+            return "stream" in payload
+        return bool(payload.get("stream")) is self.stream
 
     def is_streaming(self, payload: Mapping[str, Any]) -> bool:
-        return bool(payload.get("stream", self.stream))
+        if self.stream is not None:
+            return self.stream
+        return bool(payload.get("stream", True))
 
     def request_path(self, payload: Mapping[str, Any]) -> str:
         return self._paths[self.is_streaming(payload)]

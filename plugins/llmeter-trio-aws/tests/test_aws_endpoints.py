@@ -227,6 +227,38 @@ class TestRequests:
         assert request.headers["x-amzn-sagemaker-inference-component"] == "ic-1"
         assert "/us-east-1/sagemaker/aws4_request" in request.headers["authorization"]
 
+    @pytest.mark.parametrize(
+        ("stream", "payload", "path", "body"),
+        [
+            (
+                False,
+                {"inputs": "Hi", "stream": True},
+                "invocations",
+                {"inputs": "Hi", "stream": False},
+            ),
+            (False, {"inputs": "Hi"}, "invocations", {"inputs": "Hi"}),
+            (True, {"inputs": "Hi", "stream": False}, "invocations-response-stream", None),
+        ],
+    )
+    def test_sagemaker_stream_option_forces(
+        self, stream: bool, payload: dict[str, Any], path: str, body: dict[str, Any] | None
+    ) -> None:
+        """stream=True or False: every request streams, or none does, whatever the body said
+        (a body without a flag, not streamed, is sent as it is)."""
+        capture = Capture(400, {"message": "no"}, {"x-amzn-ErrorType": "ValidationError"})
+        endpoint = SageMakerInvokeEndpoint(
+            endpoint_name="my-tgi",
+            region="us-east-1",
+            stream=stream,
+            transport=capture.transport,
+            **CREDENTIALS,
+        )
+        record = invoke(endpoint, payload)
+        assert record.error_class is ErrorClass.CLIENT
+        (request,) = capture.requests
+        assert request.url.path == f"/endpoints/my-tgi/{path}"
+        assert orjson.loads(request.content) == (body or {**payload, "stream": True})
+
     def test_model_not_ready_is_a_server_error(self) -> None:
         """Bedrock's ModelNotReadyException comes with HTTP 429, but is no throttling."""
         capture = Capture(

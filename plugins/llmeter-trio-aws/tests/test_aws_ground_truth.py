@@ -79,6 +79,13 @@ CASES: dict[str, tuple[Make, dict[str, Any]]] = {
     "sagemaker-tgi": (_sagemaker_tgi, sagemaker_tgi_payload(PROMPT, None)),
     "sagemaker-chat": (_sagemaker_chat, sagemaker_chat_payload(PROMPT, None)),
 }
+STOP_REASONS = {  # each API's word for an answer that ended by itself
+    "converse": "end_turn",
+    "invoke-anthropic": "end_turn",
+    "invoke-meta": "stop",
+    "sagemaker-tgi": "eos_token",
+    "sagemaker-chat": "stop",
+}
 BEDROCK = ["converse", "invoke-anthropic", "invoke-meta"]
 SAGEMAKER = ["sagemaker-tgi", "sagemaker-chat"]
 
@@ -160,6 +167,7 @@ class TestTimingsAndCounts:
             assert (record.num_tokens_input, record.num_tokens_output) == (INPUT_WORDS, 12)
             assert record.num_tokens_output_source is TokenCountSource.SERVER
             assert record.response_text == CONTENT_WORD * 12
+            assert record.stop_reason == STOP_REASONS[case]
             assert len(record.chunks) == len(timeline.chunks)
             assert {chunk.kind for chunk in record.chunks} == {ChunkKind.CONTENT}
 
@@ -174,6 +182,7 @@ class TestTimingsAndCounts:
         check_late(result, "time_to_last_token", truth().duration)
         for record in result.responses:
             assert (record.num_tokens_input, record.num_tokens_output) == (INPUT_WORDS, 12)
+            assert record.stop_reason == STOP_REASONS[case]
             assert record.chunks == []
 
     @pytest.mark.parametrize(
