@@ -8,6 +8,7 @@ tests and heatmaps call it) makes the body of that endpoint's own model family.
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -24,7 +25,7 @@ class payload_method(Generic[R]):
         functools.update_wrapper(self, function)  # type: ignore[arg-type]
 
     def __get__(self, instance: object, owner: type | None = None) -> Callable[..., R]:
-        return functools.partial(self.function, owner if instance is None else instance)
+        return types.MethodType(self.function, owner if instance is None else instance)
 
 
 def family_of(endpoint_or_class: object, family: str | None) -> str | None:

@@ -81,7 +81,7 @@ async def test_installed_plugin_lists_and_runs(tmp_path: Path) -> None:
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         "AWS_SESSION_TOKEN": SESSION_TOKEN,
         # this checkout's plugin, whichever copy the installed entry point points to
-        "PYTHONPATH": os.pathsep.join([str(PLUGIN), *sys.path]),
+        "PYTHONPATH": os.pathsep.join([str(PLUGIN), os.environ.get("PYTHONPATH", "")]),
     }
     command = [sys.executable, "-m", "llmeter_trio"]
     with trio.fail_after(LIMIT):
