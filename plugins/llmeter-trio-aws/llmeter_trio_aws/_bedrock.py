@@ -106,6 +106,11 @@ class BedrockConverseEndpoint(BedrockEndpoint):
             prepared["inferenceConfig"] = dict(self.inference_config)
         return prepared
 
+    def is_prepared(self, payload: Mapping[str, Any]) -> bool:
+        if "modelId" in payload or "stream" in payload:
+            return False
+        return self.inference_config is None or payload.get("inferenceConfig") is not None
+
     def stream_reader(self, recorder: StreamRecorder) -> StreamReader:
         return ConverseStreamState(recorder, max_response_chars=self.max_response_chars)
 

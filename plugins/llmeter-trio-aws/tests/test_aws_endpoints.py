@@ -193,6 +193,24 @@ class TestRequests:
         AwsSigner("bedrock", "us-east-1", held).sign(again, now=signed_at)
         assert again.headers["authorization"] == request.headers["authorization"]
 
+    async def test_a_payload_given_to_invoke_is_prepared(self) -> None:
+        """Sent without `prepare_payload`, a payload is prepared all the same."""
+        capture = Capture()
+        endpoint = BedrockConverseEndpoint(
+            model_id=CLAUDE,
+            region="us-east-1",
+            stream=False,
+            inference_config={"maxTokens": 5},
+            transport=capture.transport,
+            **CREDENTIALS,
+        )
+        record = await endpoint.invoke({"messages": [], "modelId": CLAUDE})
+        assert record.error is None
+        assert orjson.loads(capture.requests[0].content) == {
+            "messages": [],
+            "inferenceConfig": {"maxTokens": 5},
+        }
+
     def test_converse_payload_takes_no_stream_flag(self) -> None:
         endpoint = BedrockConverseEndpoint(model_id=CLAUDE, region="us-east-1")
         with pytest.raises(ValueError, match="the endpoint's stream option chooses"):
