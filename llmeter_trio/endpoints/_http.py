@@ -15,6 +15,7 @@ its transport, `LeanTransport` by default) is made by `open_session` before the
 run, or, when `invoke` is called outside a session, for that one call. The
 hooks a provider writes:
 
+- `default_base_url()`: `base_url` when none is given.
 - `request_path(payload)`: where the request goes, relative to `base_url`
   (default: the class's `api_path`).
 - `is_streaming(payload)`: whether to read the answer as a stream (default:
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import sys
 import warnings
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -68,6 +70,7 @@ __all__ = [
 
 DEFAULT_MAX_RESPONSE_CHARS = 1_000_000
 MAX_ERROR_BODY = 2048  # characters of an error answer's body kept in the record
+_URL_EXAMPLE = "e.g. http://127.0.0.1:8000/v1"
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 _SSE_HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream"}
 
@@ -97,6 +100,20 @@ def _check_verify(instance: Any, attribute: attrs.Attribute[Any], value: Any) ->
 def _check_max_response_chars(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
         raise ValueError(f"max_response_chars must be a whole number, 0 or more, or None: {value}")
+
+
+def _outside_stacklevel() -> int:
+    """The `warnings.warn` stacklevel of the first caller outside llmeter-trio's endpoints
+    and attrs' generated methods: the user's line that made the endpoint."""
+    frame = sys._getframe(1)  # the caller of this function: the one that warns
+    level = 1
+    while frame.f_back is not None and (
+        frame.f_code.co_filename.startswith("<attrs generated")
+        or str(frame.f_globals.get("__name__", "")).startswith(__package__ or "-")
+    ):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def resolve_api_key(api_key: str | None, api_key_env: str) -> str | None:
@@ -175,7 +192,8 @@ class HttpEndpoint(Endpoint):
     before the clock starts, timestamps taken where bytes move, classified
     errors, and credentials masked wherever they could show.
 
-    - `base_url`: the API root; credentials in it are masked when saved or shown.
+    - `base_url`: the API root (default: `default_base_url`); credentials in
+      it are masked when saved or shown. A query in it goes after each path.
     - `extra_headers`, `extra_query`: added to every request. A header's
       value is saved and shown only for headers that carry no credential
       (``Content-Type``, ``Accept``, ``User-Agent``, ...); any other is
@@ -200,7 +218,10 @@ class HttpEndpoint(Endpoint):
       (``HTTPS_PROXY``, ...) applies to `base_url`, which only httpx supports.
     """
 
-    base_url: str = url_field(validator=valid_base_url)
+    base_url: str = url_field(
+        default=attrs.Factory(lambda self: self.default_base_url(), takes_self=True),
+        validator=valid_base_url,
+    )
     extra_headers: dict[str, str] = headers_field()
     extra_query: dict[str, str] = query_field()
     http2: bool = False
@@ -224,7 +245,7 @@ class HttpEndpoint(Endpoint):
             warnings.warn(
                 f"{type(self).__name__}: TLS certificate verification is off (verify=False): "
                 "anyone on the path can read and change the traffic, API key included",
-                stacklevel=3,
+                stacklevel=_outside_stacklevel(),
             )
         if self.http2 and self.http_transport == "lean":
             raise ValueError(
@@ -233,6 +254,13 @@ class HttpEndpoint(Endpoint):
             )
 
     # -- hooks: what each provider defines ------------------------------------------
+
+    def default_base_url(self) -> str:
+        """`base_url` when none is given: the provider's API, or an environment variable's.
+
+        (Fields declared after `base_url` are not set yet when this is called.)
+        """
+        raise ValueError(f"{type(self).__name__} needs a base_url, {_URL_EXAMPLE}")
 
     def request_path(self, payload: Mapping[str, Any]) -> str:
         """Where `payload` goes, relative to `base_url` (default: `api_path`)."""

@@ -21,9 +21,12 @@ import pytest
 import trio
 
 from llmeter_trio.endpoints import (
+    AnthropicMessages,
+    AnthropicMessagesEndpoint,
     ErrorClass,
     HttpEndpoint,
     InvocationResponse,
+    OpenAIChatEndpoint,
     StreamRecorder,
     secret_field,
 )
@@ -245,3 +248,38 @@ async def test_paths_and_query_over_either_transport(http_transport: str) -> Non
                 assert len(endpoint._session.templates) == 3
         nursery.cancel_scope.cancel()
     assert seen == ["/api/models/a/run?v=1", "/api/models/b/run?v=1", "/api/models/a/run?v=1"]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: OpenAIChatEndpoint(verify=False),
+        lambda: AnthropicMessagesEndpoint(verify=False),
+        lambda: AnthropicMessages("m", verify=False),
+        lambda: ToyEndpoint(verify=False),
+    ],
+)
+def test_verify_false_warns_at_the_users_line(make: Any) -> None:
+    """The warning names the line that made the endpoint, however deep the subclass."""
+    with pytest.warns(UserWarning, match="verification is off") as caught:
+        make()
+    assert caught[0].filename == __file__
+
+
+def test_default_base_url() -> None:
+    """`default_base_url` gives base_url when none is given; without it, base_url is needed."""
+
+    @attrs.define(kw_only=True)
+    class Bare(HttpEndpoint):
+        pass
+
+    @attrs.define(kw_only=True)
+    class Hosted(HttpEndpoint):
+        def default_base_url(self) -> str:
+            return "https://api.example/v2"
+
+    with pytest.raises(ValueError, match="Bare needs a base_url"):
+        Bare()
+    assert Bare(base_url="http://127.0.0.1:9").base_url == "http://127.0.0.1:9"
+    assert Hosted().base_url == "https://api.example/v2"
+    assert Hosted(base_url="http://127.0.0.1:9").base_url == "http://127.0.0.1:9"

@@ -9,8 +9,7 @@ from typing import Any
 import attrs
 import httpx
 
-from .._base import check_header_value, secret_field, url_field
-from .._base_url import valid_base_url
+from .._base import check_header_value, secret_field
 from .._http import (
     HttpEndpoint,
     payload_is_prepared,
@@ -28,10 +27,6 @@ __all__ = ["DEFAULT_ANTHROPIC_VERSION", "DEFAULT_BASE_URL", "AnthropicMessagesEn
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
-
-
-def _default_base_url() -> str:
-    return os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
 
 
 def _check_version(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -63,7 +58,6 @@ class AnthropicMessagesEndpoint(HttpEndpoint):
     api_path = "/v1/messages"
     endpoint_name: str = "anthropic-messages"
     provider: str = "anthropic"
-    base_url: str = url_field(factory=_default_base_url, validator=valid_base_url)
     api_key: str | None = secret_field()
     api_key_env: str = "ANTHROPIC_API_KEY"
     anthropic_version: str = attrs.field(
@@ -74,6 +68,9 @@ class AnthropicMessagesEndpoint(HttpEndpoint):
     def __attrs_post_init__(self) -> None:
         self.api_key = resolve_api_key(self.api_key, self.api_key_env)
         super().__attrs_post_init__()
+
+    def default_base_url(self) -> str:
+        return os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
 
     # -- payloads -----------------------------------------------------------------
 

@@ -16,8 +16,7 @@ from typing import Any, ClassVar
 import attrs
 import httpx  # noqa: F401 (tests reach httpx.AsyncClient through this module, as before)
 
-from .._base import secret_field, url_field
-from .._base_url import valid_base_url
+from .._base import secret_field
 from .._http import (
     DEFAULT_MAX_RESPONSE_CHARS,
     HttpEndpoint,
@@ -34,10 +33,6 @@ from ._parsing import StreamState, classify_error_object, describe_error_object
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_RESPONSE_CHARS", "OpenAIEndpointBase", "ask_for_usage"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-
-
-def _default_base_url() -> str:
-    return os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
 
 
 @attrs.define(kw_only=True)
@@ -58,7 +53,6 @@ class OpenAIEndpointBase(HttpEndpoint):
     """
 
     provider: str = "openai"
-    base_url: str = url_field(factory=_default_base_url, validator=valid_base_url)
     api_key: str | None = secret_field()
     api_key_env: str = "OPENAI_API_KEY"
     stream: bool | None = None
@@ -68,6 +62,9 @@ class OpenAIEndpointBase(HttpEndpoint):
     def __attrs_post_init__(self) -> None:
         self.api_key = resolve_api_key(self.api_key, self.api_key_env)
         super().__attrs_post_init__()
+
+    def default_base_url(self) -> str:
+        return os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
 
     # -- configuration ----------------------------------------------------------
 
