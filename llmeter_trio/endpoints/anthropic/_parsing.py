@@ -213,25 +213,9 @@ class MessagesStreamState(StreamState):
         return _int(self.message_usage.get("cache_creation_input_tokens"))
 
     def on_event(self, event: ServerSentEvent) -> None:
-        if self.error_class is not None:
-            return  # read to the end (the connection is reused), but the answer failed
-        data = event.data
-        if not data or data.isspace():
-            return
-        try:
-            obj = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            self.fail(
-                ErrorClass.PROTOCOL,
-                f"invalid JSON in a streamed event ({exc}): {event.text[:200]!r}",
-            )
-            return
-        if not isinstance(obj, dict):
-            self.fail(
-                ErrorClass.PROTOCOL, f"a streamed event is not a JSON object: {event.text[:200]!r}"
-            )
-            return
-        self.on_object(obj)
+        obj = self.decode(event)  # Anthropic's error events are read by `on_object`
+        if obj is not None:
+            self.on_object(obj)
 
     def on_object(self, obj: dict[str, Any]) -> None:
         """Read one event's JSON object (an SSE event's data, or a Bedrock chunk's)."""

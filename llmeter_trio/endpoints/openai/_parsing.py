@@ -163,6 +163,22 @@ class StreamState:
         are errors themselves (``event: error``, an ``error`` member) or not a
         JSON object: those set the error.
         """
+        obj = self.decode(event)
+        if obj is None:
+            return None
+        if event.event == "error":
+            error = obj.get("error", obj)
+            self.fail(classify_error_object(error), describe_error_object(error))
+            return None
+        error = obj.get("error")
+        if error:
+            self.fail(classify_error_object(error), describe_error_object(error))
+            return None
+        return obj
+
+    def decode(self, event: ServerSentEvent) -> dict[str, Any] | None:
+        """The event's data as a JSON object; None after an error, for an empty event,
+        and for data that is not a JSON object (which is the answer's error)."""
         if self.error_class is not None:
             return None
         data = event.data
@@ -180,14 +196,6 @@ class StreamState:
             self.fail(
                 ErrorClass.PROTOCOL, f"a streamed event is not a JSON object: {event.text[:200]!r}"
             )
-            return None
-        if event.event == "error":
-            error = obj.get("error", obj)
-            self.fail(classify_error_object(error), describe_error_object(error))
-            return None
-        error = obj.get("error")
-        if error:
-            self.fail(classify_error_object(error), describe_error_object(error))
             return None
         return obj
 
