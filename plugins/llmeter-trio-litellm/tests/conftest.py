@@ -37,6 +37,13 @@ def _no_provider_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _whole_session_stays_on_loopback() -> Iterator[None]:
+    """Also catch what imports (at collection) and background threads tried."""
+    yield
+    assert loopback.ATTEMPTS == [], "something tried to leave the machine"
+
+
 @pytest.fixture(autouse=True)
 def _stays_on_loopback() -> Iterator[None]:
     """Fail a test during which anything tried to reach beyond 127.0.0.1."""

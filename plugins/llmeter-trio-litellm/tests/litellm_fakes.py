@@ -18,7 +18,11 @@ from typing import Any
 
 import attrs
 import trio
-from litellm.types.utils import (
+from llmeter_trio_litellm._sdk import load_litellm
+
+load_litellm()  # litellm imported the plugin's way (offline), before its types are
+
+from litellm.types.utils import (  # noqa: E402
     ChatCompletionDeltaToolCall,
     Choices,
     Delta,
