@@ -46,7 +46,13 @@ import attrs
 import trio
 
 from llmeter_trio import Endpoint, InvocationResponse, StreamRecorder
-from llmeter_trio.endpoints import OpenAIChatEndpoint, headers_field, secret_field, url_field
+from llmeter_trio.endpoints import (
+    OpenAIChatEndpoint,
+    headers_field,
+    scrub_secrets,
+    secret_field,
+    url_field,
+)
 
 from ._errors import describe_sdk_error, sdk_error_class
 from ._reading import Abandoned, AbandonFlag, read_answer, read_stream
@@ -125,7 +131,11 @@ class LiteLLMEndpoint(Endpoint):
     api_base: str | None = url_field(default=None)
     api_key: str | None = secret_field()
     extra_headers: dict[str, str] = headers_field()
-    extra_kwargs: dict[str, Any] = attrs.field(factory=dict, validator=_check_extra_kwargs)
+    extra_kwargs: dict[str, Any] = attrs.field(
+        factory=dict,
+        validator=_check_extra_kwargs,
+        repr=lambda value: repr(scrub_secrets(value)),
+    )
     max_retries: int = attrs.field(default=0, validator=_check_max_retries)
     stream: bool | None = None
     include_usage: bool = True
@@ -181,7 +191,10 @@ class LiteLLMEndpoint(Endpoint):
         if self.api_key is not None:
             arguments["api_key"] = self.api_key
         if self.extra_headers:
-            arguments["extra_headers"] = {**arguments.get("extra_headers", {}), **self.extra_headers}
+            arguments["extra_headers"] = {
+                **arguments.get("extra_headers", {}),
+                **self.extra_headers,
+            }
         arguments.update(payload)
         return arguments
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import faulthandler
 from collections.abc import Iterator
 
-import pytest
-
 import litellm_loopback as loopback
+import pytest
 
 loopback.install()
 

@@ -54,7 +54,7 @@ def install() -> None:
             raise _refuse(f"name lookup {name!r}")
         return getaddrinfo(host, *args, **kwargs)
 
-    socket.socket.connect = checked_connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = checked_connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = checked_connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = checked_connect_ex  # type: ignore[method-assign,assignment]
     socket.getaddrinfo = checked_getaddrinfo
     socket._loopback_only = True  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import litellm_fakes  # noqa: F401  (litellm imported the plugin's way, offline)
@@ -12,16 +13,16 @@ from llmeter_trio_litellm._errors import MAX_ERROR_CHARS, describe_sdk_error, sd
 
 from llmeter_trio.endpoints import ErrorClass
 
-WHO = {"llm_provider": "openai", "model": "m"}
+WHO: dict[str, Any] = {"llm_provider": "openai", "model": "m"}
 
 
-def wrapped(outer: BaseException, inner: BaseException) -> BaseException:
+def wrapped(outer: Exception, inner: BaseException) -> Exception:
     """`outer` raised while handling `inner`, as LiteLLM raises its exceptions."""
     outer.__cause__ = inner
     return outer
 
 
-def connection_refused() -> BaseException:
+def connection_refused() -> Exception:
     """A refused connection as LiteLLM reports it: InternalServerError (500) on top."""
     request = httpx.Request("POST", "http://127.0.0.1:1/v1/chat/completions")
     transport = wrapped(httpx.ConnectError("refused", request=request), ConnectionRefusedError())
@@ -40,7 +41,7 @@ def dropped_mid_stream() -> BaseException:
 def error_event_mid_stream(status: int) -> BaseException:
     """An error event inside the stream: LiteLLM wraps the provider's error, with its status."""
     if status == 429:
-        inner: BaseException = sdk.RateLimitError("Rate limit reached", **WHO)
+        inner: Exception = sdk.RateLimitError("Rate limit reached", **WHO)
     else:
         inner = sdk.APIConnectionError("The server had an error", **WHO)
     return sdk.MidStreamFallbackError("mid-stream", original_exception=inner, **WHO)

@@ -191,7 +191,9 @@ async def test_a_run_saves_and_loads_back_without_the_key(tmp_path: Path) -> Non
         ("stream-500", ErrorClass.SERVER, 500),
     ],
 )
-async def test_faults_are_classified(fault: str, error_class: ErrorClass, status: int | None) -> None:
+async def test_faults_are_classified(
+    fault: str, error_class: ErrorClass, status: int | None
+) -> None:
     """The server's 429, 5xx, dropped connections and error events mid-stream, through
     LiteLLM, land in the right class, each once (LiteLLM does not retry them)."""
     config = SimConfig(ttft_base=0.02, itl=0.01, output_tokens=4)

@@ -170,7 +170,7 @@ class TestWholeAnswer:
 class TestErrors:
     async def test_an_error_before_the_stream(self, autojump_clock: trio.testing.MockClock) -> None:
         """LiteLLM's RateLimitError, raised 0.2 s in: THROTTLED, 429, timed."""
-        import litellm
+        from litellm import exceptions as litellm
 
         error = litellm.RateLimitError("slow down", llm_provider="openai", model="scripted")
         script = ScriptedCompletion(opening=[Step(0.2, error=error)])
@@ -182,7 +182,7 @@ class TestErrors:
     async def test_an_error_mid_stream_keeps_the_chunks_before_it(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
-        import litellm
+        from litellm import exceptions as litellm
 
         error = litellm.InternalServerError("went away", llm_provider="openai", model="scripted")
         script = ScriptedCompletion(
