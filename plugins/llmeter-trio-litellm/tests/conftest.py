@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import faulthandler
 from collections.abc import Iterator
+from importlib.metadata import EntryPoint
+from pathlib import Path
 
 import litellm_loopback as loopback
 import pytest
 
+from llmeter_trio import plugins
+
 loopback.install()
 
 HARD_TIMEOUT = 120.0  # seconds of real time (importing litellm takes several)
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 PROVIDER_KEYS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE", "ANTHROPIC_API_KEY")
 
 
@@ -49,3 +54,18 @@ def _stays_on_loopback() -> Iterator[None]:
     before = len(loopback.ATTEMPTS)
     yield
     assert loopback.ATTEMPTS[before:] == [], "something tried to leave the machine"
+
+
+@pytest.fixture
+def installed_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The plugin as installed: the entry point its pyproject declares, nothing else."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    declared = tomllib.loads(PYPROJECT.read_text())
+    group = declared["project"]["entry-points"][plugins.ENTRY_POINT_GROUP]
+    points = [
+        EntryPoint(name=n, value=v, group=plugins.ENTRY_POINT_GROUP) for n, v in group.items()
+    ]
+    monkeypatch.setattr(plugins, "entry_points", lambda group: points)
+    monkeypatch.setattr(plugins, "_manager", None)
+    yield
+    plugins._manager = None

@@ -7,8 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
@@ -20,21 +18,6 @@ from llmeter_trio.cli._endpoints import build_endpoint, describe_endpoints
 HERE = Path(__file__).resolve().parent
 PYPROJECT = HERE.parent / "pyproject.toml"
 KEY = "sk-litellm-test-0123456789abcdef"
-
-
-@pytest.fixture
-def installed_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The plugin as installed: the entry point its pyproject declares, nothing else."""
-    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
-    declared = tomllib.loads(PYPROJECT.read_text())
-    group = declared["project"]["entry-points"][plugins.ENTRY_POINT_GROUP]
-    points = [
-        EntryPoint(name=n, value=v, group=plugins.ENTRY_POINT_GROUP) for n, v in group.items()
-    ]
-    monkeypatch.setattr(plugins, "entry_points", lambda group: points)
-    monkeypatch.setattr(plugins, "_manager", None)
-    yield
-    plugins._manager = None
 
 
 class TestDistribution:

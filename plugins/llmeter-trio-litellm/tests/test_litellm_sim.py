@@ -23,8 +23,6 @@ every test is marked ``realtime``; each is bounded by `TIME_LIMIT` seconds.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
-from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import litellm_fakes  # noqa: F401  (litellm imported the plugin's way, offline)
@@ -33,7 +31,7 @@ import trio
 from litellm_sim import INPUT_WORDS, PROMPT, LagProbe, sim_with_arrivals, truth
 from llmeter_trio_litellm import LiteLLM, LiteLLMEndpoint, LiteLLMStreaming
 
-from llmeter_trio import InvocationResponse, Result, Runner, plugins
+from llmeter_trio import InvocationResponse, Result, Runner
 from llmeter_trio.endpoints import ChunkKind, ErrorClass, TokenCountSource
 from llmeter_trio.sim import Faults, SimConfig, simulated_server
 
@@ -42,22 +40,6 @@ pytestmark = pytest.mark.realtime
 LATE = 0.015  # seconds a median may be late, plus the worst event-loop lag measured
 TIME_LIMIT = 30.0  # seconds any one test may take
 KEY = "sk-litellm-test-0123456789abcdef"
-PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
-
-
-@pytest.fixture
-def installed_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The plugin as installed: the entry point its pyproject declares, nothing else."""
-    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
-    declared = tomllib.loads(PYPROJECT.read_text())
-    group = declared["project"]["entry-points"][plugins.ENTRY_POINT_GROUP]
-    points = [
-        EntryPoint(name=n, value=v, group=plugins.ENTRY_POINT_GROUP) for n, v in group.items()
-    ]
-    monkeypatch.setattr(plugins, "entry_points", lambda group: points)
-    monkeypatch.setattr(plugins, "_manager", None)
-    yield
-    plugins._manager = None
 
 
 def median(values: list[float]) -> float:
