@@ -158,9 +158,8 @@ class LiteLLMEndpoint(Endpoint):
             self.model = self.model_id
         if not self.model:
             raise ValueError(
-                f"{type(self).__name__} needs model= (--model on the command line): LiteLLM's "
-                "'provider/model' string, "
-                "e.g. 'openai/gpt-4o-mini'"
+                f"{type(self).__name__} needs model= (--model on the command line): "
+                "LiteLLM's 'provider/model' string, e.g. 'openai/gpt-4o-mini'"
             )
         prefix, slash, name = self.model.partition("/")
         if not self.provider:
