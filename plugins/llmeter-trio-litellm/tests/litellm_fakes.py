@@ -36,6 +36,7 @@ from litellm.types.utils import (  # noqa: E402
 
 __all__ = [
     "Block",
+    "Meet",
     "ScriptedCompletion",
     "Step",
     "content",
@@ -109,12 +110,19 @@ class Block:
 
 
 @attrs.define
+class Meet:
+    """Wait (real time) until `barrier` has every party: that many calls run at once."""
+
+    barrier: threading.Barrier
+
+
+@attrs.define
 class ScriptedCompletion:
     """Called as ``completion(**kwargs)``: `opening` (pauses before it returns), then the
     stream's `steps`, or the `answer` when the call is not streamed."""
 
     steps: Sequence[Step | Block] = ()
-    opening: Sequence[Step | Block] = ()
+    opening: Sequence[Step | Block | Meet] = ()
     answer: Any = None
     calls: list[dict[str, Any]] = attrs.field(factory=list)
     closed: threading.Event = attrs.field(factory=threading.Event)
@@ -128,7 +136,10 @@ class ScriptedCompletion:
             return _Stream(self)
         return self.answer
 
-    def _play(self, step: Step | Block) -> Any:
+    def _play(self, step: Step | Block | Meet) -> Any:
+        if isinstance(step, Meet):
+            step.barrier.wait()
+            return None
         if isinstance(step, Block):
             trio.from_thread.run_sync(step.reached.set)
             step.release.wait()
