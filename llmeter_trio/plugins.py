@@ -27,7 +27,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
-from .endpoints import Endpoint, FakeEndpoint
+from .endpoints import AnthropicMessagesEndpoint, Endpoint, FakeEndpoint
 from .endpoints.openai import (
     OpenAIChatEndpoint,
     OpenAICompletionsEndpoint,
@@ -75,6 +75,7 @@ class _Builtins:
             OpenAIChatEndpoint,
             OpenAICompletionsEndpoint,
             OpenAIResponsesEndpoint,
+            AnthropicMessagesEndpoint,
         ):
             register(endpoint)
 

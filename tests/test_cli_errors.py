@@ -35,6 +35,10 @@ def refused(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
         ([*OPENAI, "--base-url", "http://127.0.0.1:port/v1"], "base_url"),
         ([*OPENAI, "--base-url", "http:///v1"], "base_url"),
         ([*FAKE, "--duration", "nan"], "run_duration must be a finite number, not nan"),
+        # endpoint options of the wrong type are refused when the endpoint is made
+        ([*FAKE, "--option", "time_to_first_token=abc"], "time_to_first_token must be a number"),
+        ([*FAKE, "--option", "output_tokens=-1"], "output_tokens must be at least 0"),
+        ([*LOCAL, "--option", "extra_headers=abc"], "extra_headers must be a mapping"),
         ([*FAKE, "--duration", "inf"], "run_duration must be a finite number, not inf"),
         ([*FAKE, "--duration", "0"], "run_duration must be greater than 0"),
         ([*FAKE, "--timeout", "nan"], "timeout must be a finite number"),

@@ -22,6 +22,7 @@ from llmeter_trio import Runner
 from llmeter_trio.cli import main
 from llmeter_trio.cli._endpoints import describe_endpoints
 from llmeter_trio.endpoints import (
+    AnthropicMessagesEndpoint,
     Endpoint,
     ErrorClass,
     FakeEndpoint,
@@ -34,7 +35,12 @@ from llmeter_trio.endpoints import (
 )
 from llmeter_trio.endpoints._base import MASK, mask_url, scrubber, url_field
 
-ALL = [OpenAIChatEndpoint, OpenAICompletionsEndpoint, OpenAIResponsesEndpoint]
+ALL = [
+    OpenAIChatEndpoint,
+    OpenAICompletionsEndpoint,
+    OpenAIResponsesEndpoint,
+    AnthropicMessagesEndpoint,
+]
 KEY = "sk-test-0123456789abcdef"
 PAYLOAD = OpenAIChatEndpoint.create_payload("hi")
 
@@ -200,7 +206,7 @@ class TestPrivateOptions:
     def test_not_listed(self) -> None:
         listing = describe_endpoints()
         assert "transport " not in listing.replace("http_transport", "")
-        assert "_session" not in listing
+        assert "_session " not in listing  # (aws_session_token, an installed plugin's, is fine)
 
     def test_not_accepted_nor_named_in_errors(self) -> None:
         with pytest.raises(ValueError, match="no option") as caught:

@@ -28,11 +28,11 @@ from typing import Any
 import orjson
 
 from .._errors import classify_status
+from .._http import MAX_ERROR_BODY, body_text
 from .._response import ChunkKind, ErrorClass, InvocationResponse, TokenCountSource
+from .._sse import ServerSentEvent
 from .._timing import StreamRecorder
-from ..openai._endpoint import _body_text
-from ..openai._parsing import MAX_ERROR_BODY, StreamState
-from ..openai._sse import ServerSentEvent
+from ..openai._parsing import StreamState
 
 __all__ = [
     "MessagesStreamState",
@@ -110,7 +110,7 @@ def classify_anthropic_error(status: int, body: bytes | str) -> tuple[ErrorClass
     if isinstance(error, Mapping) and isinstance(error.get("type"), str):
         message = describe_anthropic_error(error)
     else:
-        message = _body_text(raw) or f"HTTP {status} with an empty body"
+        message = body_text(raw) or f"HTTP {status} with an empty body"
     return classify_status(status), message
 
 
@@ -124,7 +124,8 @@ def apply_message_usage(response: InvocationResponse, usage: Mapping[str, Any]) 
     Anthropic counts input in three parts: ``input_tokens`` (not cached),
     ``cache_read_input_tokens`` and ``cache_creation_input_tokens``. The
     record's `num_tokens_input` is their sum, the whole prompt (as OpenAI's
-    ``prompt_tokens`` is), and `num_tokens_input_cached` the cache reads.
+    ``prompt_tokens`` is), `num_tokens_input_cached` the cache reads and
+    `num_tokens_input_cache_write` the cache writes.
     ``output_tokens`` is the server's count of everything generated (thinking
     included); ``output_tokens_details.thinking_tokens``, when sent, is the
     reasoning part.
@@ -137,6 +138,8 @@ def apply_message_usage(response: InvocationResponse, usage: Mapping[str, Any]) 
         response.num_tokens_input_source = TokenCountSource.SERVER
     if cache_read is not None:
         response.num_tokens_input_cached = cache_read
+    if cache_creation is not None:
+        response.num_tokens_input_cache_write = cache_creation
     output_tokens = _int(usage.get("output_tokens"))
     if output_tokens is not None:
         response.num_tokens_output = output_tokens
@@ -153,7 +156,7 @@ def parse_message_body(body: Mapping[str, Any]) -> InvocationResponse:
 
     The text is the ``text`` blocks' text; ``thinking``, ``redacted_thinking``
     and ``tool_use`` blocks are output too, but not text. Usage as in
-    `apply_message_usage`.
+    `apply_message_usage`; `stop_reason` is the message's.
     """
     if body.get("type") == "error":
         error = _error_member(body)
@@ -170,8 +173,11 @@ def parse_message_body(body: Mapping[str, Any]) -> InvocationResponse:
                 if isinstance(value, str):
                     text.append(value)
     ident = body.get("id")
+    reason = body.get("stop_reason")
     response = InvocationResponse(
-        response_text="".join(text), id=ident if isinstance(ident, str) else None
+        response_text="".join(text),
+        id=ident if isinstance(ident, str) else None,
+        stop_reason=reason if isinstance(reason, str) else None,
     )
     usage = body.get("usage")
     if isinstance(usage, Mapping):
@@ -193,14 +199,13 @@ class MessagesStreamState(StreamState):
     placeholder).
     """
 
-    __slots__ = ("message_usage", "stop_reason")
+    __slots__ = ("message_usage",)
     end_marker = "message_stop"
 
     def __init__(self, recorder: StreamRecorder, *args: Any, **kwargs: Any) -> None:
         # (extra arguments are the base's: e.g. a cap on the text kept)
         super().__init__(recorder, *args, **kwargs)
         self.message_usage: dict[str, Any] = {}
-        self.stop_reason: str | None = None
 
     @property
     def cache_creation_tokens(self) -> int | None:
@@ -241,7 +246,7 @@ class MessagesStreamState(StreamState):
             if delta_type == "text_delta":
                 text = delta.get("text")
                 if text and isinstance(text, str):
-                    self.text.append(text)
+                    self.add_text(text)
                     self.recorder.chunk(len(text), _CONTENT)
             elif delta_type == "thinking_delta":
                 thinking = delta.get("thinking")
@@ -283,7 +288,7 @@ class MessagesStreamState(StreamState):
         if block_type == "text":
             text = block.get("text")
             if text and isinstance(text, str):
-                self.text.append(text)
+                self.add_text(text)
                 self.recorder.chunk(len(text), _CONTENT)
         elif block_type == "thinking":
             thinking = block.get("thinking")

@@ -15,21 +15,19 @@ from typing import Any
 import orjson
 
 from .._errors import classify_status
+from .._http import MAX_ERROR_BODY
 from .._response import ErrorClass, InvocationResponse, TokenCountSource
+from .._sse import ServerSentEvent
 from .._timing import StreamRecorder
-from ._sse import ServerSentEvent
 
 __all__ = [
-    "MAX_ERROR_BODY",
     "StreamState",
     "apply_usage",
     "classify_error_object",
     "describe_error_object",
-    "keep_text",
     "text_of_content",
 ]
 
-MAX_ERROR_BODY = 2048  # characters of an error answer's body kept in the record
 
 _THROTTLING_WORDS = ("rate_limit", "rate limit", "ratelimit", "throttl", "quota", "too_many")
 _CLIENT_WORDS = (
@@ -132,6 +130,7 @@ class StreamState:
         "last_completion_tokens",
         "recorder",
         "response_id",
+        "stop_reason",
         "text",
         "text_room",
         "usage",
@@ -148,6 +147,7 @@ class StreamState:
         self.error_class: ErrorClass | None = None
         self.last_completion_tokens = 0
         self.finished = False  # the API's own end of the answer was seen
+        self.stop_reason: str | None = None  # finish_reason, stop_reason, ...: the API's word
 
     # What marks the end of a complete answer, for the error when it is missing.
     end_marker = "a final event"
@@ -253,17 +253,11 @@ class StreamState:
                 id=self.response_id, truncated_chars=truncated,
             )  # fmt: skip
         response = InvocationResponse(
-            response_text="".join(self.text), id=self.response_id, truncated_chars=truncated
+            response_text="".join(self.text),
+            id=self.response_id,
+            truncated_chars=truncated,
+            stop_reason=self.stop_reason,
         )
         if self.usage is not None:
             apply_usage(response, self.usage)
         return response
-
-
-def keep_text(response: InvocationResponse, max_chars: int | None) -> InvocationResponse:
-    """Cut `response_text` to `max_chars` characters, noting how many were left out."""
-    text = response.response_text
-    if max_chars is not None and text is not None and len(text) > max_chars:
-        response.truncated_chars = len(text) - max_chars
-        response.response_text = text[:max_chars]
-    return response

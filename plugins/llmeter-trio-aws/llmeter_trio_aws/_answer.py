@@ -66,15 +66,28 @@ class Answer:
             self.fail(ErrorClass.PROTOCOL, f"the answer is not JSON ({exc}): {body[:200]!r}")
             return None
 
-    def response(self) -> InvocationResponse:
-        """The record of the answer so far (timings are stamped by the caller)."""
+    def response(self, max_chars: int | None = None) -> InvocationResponse:
+        """The record of the answer so far (timings are stamped by the caller).
+
+        With `max_chars`, the text kept is cut to that many characters and
+        ``truncated_chars`` says how many were left out.
+        """
         text = "".join(self.text)
+        truncated = None
+        if max_chars is not None and len(text) > max_chars:
+            truncated = len(text) - max_chars
+            text = text[:max_chars]
         if self.error_class is not None:
             assert self.error is not None
             return InvocationResponse.error_output(
                 self.error, self.error_class, response_text=text or None, id=self.response_id
             )
-        response = InvocationResponse(response_text=text, id=self.response_id)
+        response = InvocationResponse(
+            response_text=text,
+            id=self.response_id,
+            truncated_chars=truncated,
+            stop_reason=self.stop_reason,
+        )
         if self.input_tokens is not None:
             response.num_tokens_input = self.input_tokens
             response.num_tokens_input_source = _SERVER

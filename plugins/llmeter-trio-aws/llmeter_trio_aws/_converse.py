@@ -48,8 +48,8 @@ class ConverseStreamState(EventStreamState):
     __slots__ = ("latency_ms",)
     end_marker = "messageStop event"
 
-    def __init__(self, recorder: StreamRecorder) -> None:
-        super().__init__(recorder)
+    def __init__(self, recorder: StreamRecorder, *, max_response_chars: int | None = None) -> None:
+        super().__init__(recorder, max_response_chars=max_response_chars)
         self.latency_ms: int | None = None  # Bedrock's own latency, from the metadata event
 
     def on_event(self, event: StreamEvent) -> None:

@@ -17,9 +17,18 @@ LLMeter's ``*_jmespath`` arguments take them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
-__all__ = ["FORMATS", "ModelFormat", "ResponsePaths", "format_for_model", "model_format"]
+__all__ = [
+    "FORMATS",
+    "ModelFormat",
+    "ResponsePaths",
+    "format_for_model",
+    "model_format",
+    "with_paths",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -235,3 +244,34 @@ def format_for_model(model_id: str) -> ModelFormat | None:
         if name.startswith(prefix) or f".{prefix}" in name:
             return found
     return None
+
+
+def with_paths(
+    model_format: ModelFormat,
+    *,
+    text: str | None = None,
+    input_tokens: str | None = None,
+    output_tokens: str | None = None,
+    stop_reason: str | None = None,
+) -> ModelFormat:
+    """`model_format` with the paths given replacing its own, in streamed chunks and whole
+    answers alike (as LLMeter's ``*_jmespath`` arguments do for the API they are given to).
+
+        >>> with_paths(FORMATS["tgi"], text="outputs[0]").body.text
+        'outputs[0]'
+    """
+    given = {
+        "text": text,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "stop_reason": stop_reason,
+    }
+    changes: dict[str, Any] = {name: path for name, path in given.items() if path is not None}
+    if not changes:
+        return model_format
+    return attrs.evolve(
+        model_format,
+        name=f"{model_format.name} (custom paths)",
+        stream=attrs.evolve(model_format.stream, **changes),
+        body=attrs.evolve(model_format.body, **changes),
+    )

@@ -35,8 +35,10 @@ class InvokeStreamState(EventStreamState):
     __slots__ = ("_reader",)
     end_marker = "stop reason or invocation metrics"
 
-    def __init__(self, recorder: StreamRecorder, reader: PathReader) -> None:
-        super().__init__(recorder)
+    def __init__(
+        self, recorder: StreamRecorder, reader: PathReader, *, max_response_chars: int | None = None
+    ) -> None:
+        super().__init__(recorder, max_response_chars=max_response_chars)
         self._reader = reader
 
     def on_event(self, event: StreamEvent) -> None:

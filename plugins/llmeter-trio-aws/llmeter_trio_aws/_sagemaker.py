@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import orjson
 
-from llmeter_trio.endpoints import StreamRecorder
+from llmeter_trio.endpoints import InvocationResponse, StreamRecorder
 
 from ._eventstream import StreamEvent
 from ._reader import PathReader
@@ -76,8 +76,10 @@ class SageMakerStreamState(EventStreamState):
     __slots__ = ("_lines", "_reader")
     end_marker = "stop reason or [DONE]"
 
-    def __init__(self, recorder: StreamRecorder, reader: PathReader) -> None:
-        super().__init__(recorder)
+    def __init__(
+        self, recorder: StreamRecorder, reader: PathReader, *, max_response_chars: int | None = None
+    ) -> None:
+        super().__init__(recorder, max_response_chars=max_response_chars)
         self._reader = reader
         self._lines = JsonLines()
 
@@ -98,8 +100,8 @@ class SageMakerStreamState(EventStreamState):
             if self.error_class is not None:
                 return
 
-    def close(self) -> None:
+    def close(self) -> InvocationResponse:
         if self.error_class is None and self._lines.pending:
             # The last line may lack its newline: read it before judging the answer.
             self.on_event(StreamEvent("event", "PayloadPart", None, b"\n"))
-        super().close()
+        return super().close()

@@ -32,7 +32,7 @@ from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError  # type: ignore[import-untyped]
 from botocore.session import Session  # type: ignore[import-untyped]
 
-__all__ = ["AwsSigner", "CredentialsError"]
+__all__ = ["AwsSigner", "CredentialsError", "resolve_region"]
 
 _SIGNED = frozenset({"host", "content-type", "accept"})
 _ADDED = frozenset({"x-amz-date", "x-amz-security-token"})  # replaced when signing again
@@ -101,17 +101,19 @@ class AwsSigner:
         """
         try:
             session = Session(profile=profile)
-            region = region or session.get_config_variable("region") or os.environ.get("AWS_REGION")
+            region = region or _session_region(session)
             if credentials is None:
                 credentials = session.get_credentials()
         except BotoCoreError as exc:  # e.g. ProfileNotFound, a broken config file
             raise CredentialsError(f"cannot read the AWS configuration: {exc}") from None
         if not region:
-            raise CredentialsError(
-                "no AWS region: pass region= (--region), or set AWS_REGION, AWS_DEFAULT_REGION "
-                "or a region in the AWS profile"
-            )
+            raise CredentialsError(_NO_REGION)
         return cls(service, region, credentials, profile=profile)
+
+    def credentials_snapshot(self) -> Any:
+        """The credentials as they are now (botocore ``ReadOnlyCredentials``: access key,
+        secret key, token), e.g. to tell the scrubber what must never be written."""
+        return self._credentials.get_frozen_credentials()
 
     def sign(self, request: httpx.Request, *, now: datetime.datetime | None = None) -> None:
         """Add ``Authorization``, ``X-Amz-Date`` (and ``X-Amz-Security-Token``) to `request`.
@@ -148,6 +150,31 @@ class AwsSigner:
         return (
             f"AwsSigner(service={self.service!r}, region={self.region!r}, profile={self.profile!r})"
         )
+
+
+_NO_REGION = (
+    "no AWS region: pass region= (--option region=...), or set AWS_REGION, AWS_DEFAULT_REGION "
+    "or a region in the AWS profile"
+)
+
+
+def _session_region(session: Any) -> str | None:
+    region: str | None = session.get_config_variable("region") or os.environ.get("AWS_REGION")
+    return region or None
+
+
+def resolve_region(region: str | None = None, profile: str | None = None) -> str:
+    """`region`, else the one botocore finds (``AWS_DEFAULT_REGION``, the `profile`'s), else
+    ``AWS_REGION``; `CredentialsError` when there is none. Reads no credentials."""
+    if region:
+        return region
+    try:
+        found = _session_region(Session(profile=profile))
+    except BotoCoreError as exc:
+        raise CredentialsError(f"cannot read the AWS configuration: {exc}") from None
+    if not found:
+        raise CredentialsError(_NO_REGION)
+    return found
 
 
 def _no_credentials(profile: str | None) -> str:

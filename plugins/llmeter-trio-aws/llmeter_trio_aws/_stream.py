@@ -7,8 +7,9 @@ read loop is::
     state = ConverseStreamState(recorder)
     async for data in response.aiter_bytes():
         state.feed(data)
-    state.close()
-    record = recorder.finish(state.response())
+    record = recorder.finish(state.close())
+
+(the states are the `StreamReader` an `HttpEndpoint` asks for).
 
 Exceptions inside the stream (``throttlingException``, ``ModelStreamError``,
 ...) become the answer's error, classified by name; a frame that fails its
@@ -24,7 +25,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from llmeter_trio.endpoints import ErrorClass, StreamRecorder
+from llmeter_trio.endpoints import ErrorClass, InvocationResponse, StreamRecorder
 
 from ._answer import Answer
 from ._errors import MAX_ERROR_CHARS, classify_error_name, known_error_class
@@ -62,14 +63,15 @@ def describe_exception(event: StreamEvent) -> tuple[ErrorClass, str]:
 class EventStreamState(Answer):
     """A streamed answer: decodes the event stream and hands each message to `on_event`."""
 
-    __slots__ = ("_decoder", "last_output_total", "recorder")
+    __slots__ = ("_decoder", "last_output_total", "max_response_chars", "recorder")
 
     # What marks the end of a complete answer, for the error when it is missing.
     end_marker: ClassVar[str] = "a final event"
 
-    def __init__(self, recorder: StreamRecorder) -> None:
+    def __init__(self, recorder: StreamRecorder, *, max_response_chars: int | None = None) -> None:
         super().__init__()
         self.recorder = recorder
+        self.max_response_chars = max_response_chars  # characters of text the record keeps
         self._decoder = EventStreamDecoder()
         self.last_output_total = 0  # a running output-token total seen in the chunks so far
 
@@ -90,8 +92,9 @@ class EventStreamState(Answer):
         """Read one event (subclasses: one per API)."""
         raise NotImplementedError
 
-    def close(self) -> None:
-        """The stream ended: note a message cut short, or an answer without its end."""
+    def close(self) -> InvocationResponse:
+        """The stream ended: note a message cut short, or an answer without its end; the
+        record of the answer (its timings are stamped by the recorder's `finish`)."""
         if self._decoder.pending:
             self.fail(ErrorClass.CONNECTION, "the stream ended in the middle of a message")
         elif not self.finished:
@@ -99,6 +102,7 @@ class EventStreamState(Answer):
                 ErrorClass.PROTOCOL,
                 f"the stream ended before the answer was complete (no {self.end_marker})",
             )
+        return self.response(self.max_response_chars)
 
     def invalid_event(self, event: StreamEvent, problem: str) -> None:
         """Note an event whose payload could not be read."""

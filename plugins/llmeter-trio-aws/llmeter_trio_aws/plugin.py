@@ -1,8 +1,7 @@
 """The entry point llmeter-trio loads (``[project.entry-points.llmeter_trio] aws``).
 
-The Bedrock and SageMaker endpoint classes are built on the protocol layer of
-this package (signing, event streams, model formats); until they land, this
-plugin registers no endpoint.
+It registers the Bedrock and SageMaker endpoints: ``bedrock-converse``,
+``bedrock-invoke`` and ``sagemaker``.
 """
 
 from __future__ import annotations
@@ -11,10 +10,17 @@ from collections.abc import Callable
 
 from llmeter_trio import Endpoint, hookimpl
 
+from ._bedrock import BedrockConverseEndpoint, BedrockInvokeEndpoint
+from ._sagemaker_endpoint import SageMakerInvokeEndpoint
+
 __all__ = ["ENDPOINTS", "register_endpoints"]
 
-# The endpoint classes this plugin provides (none yet).
-ENDPOINTS: tuple[type[Endpoint], ...] = ()
+# The endpoint classes this plugin provides.
+ENDPOINTS: tuple[type[Endpoint], ...] = (
+    BedrockConverseEndpoint,
+    BedrockInvokeEndpoint,
+    SageMakerInvokeEndpoint,
+)
 
 
 @hookimpl

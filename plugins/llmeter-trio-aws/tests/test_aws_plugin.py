@@ -24,9 +24,14 @@ def test_entry_point_names_the_plugin_module() -> None:
 
 
 def test_registers_what_exists() -> None:
-    """Registered explicitly, the hook offers the plugin's endpoint classes (none yet)."""
+    """Registered explicitly, the hook offers the plugin's three endpoint classes."""
     manager = plugins.new_plugin_manager()
     manager.register(plugin, name="aws")
     registered: list[Any] = []
     manager.hook.register_endpoints(register=registered.append)
     assert registered == list(plugin.ENDPOINTS)
+    assert [cls.endpoint_type for cls in registered] == [
+        "bedrock-converse",
+        "bedrock-invoke",
+        "sagemaker",
+    ]
