@@ -31,7 +31,9 @@ class LiteLLM(LiteLLMEndpoint):
             options["model"] = litellm_model
         if model_id is not None:
             options["model_id"] = model_id
-        options.setdefault("stream", self._forced_stream)
+        stream = options.setdefault("stream", self._forced_stream)
+        if stream is not self._forced_stream:
+            raise ValueError(f"{type(self).__name__} always sends stream={self._forced_stream}")
         super().__init__(**options)
 
 

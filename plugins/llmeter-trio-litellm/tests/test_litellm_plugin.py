@@ -161,6 +161,10 @@ class TestLLMeterNames:
         assert streamed["stream"] is True
         assert streamed["stream_options"] == {"include_usage": True}
 
+    def test_the_other_stream_flag_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="always sends stream=False"):
+            LiteLLM("openai/m", stream=True)
+
     def test_saved_as_litellm_with_the_stream_flag(self) -> None:
         config = LiteLLMStreaming("openai/m", api_key=KEY).to_config()
         assert config["endpoint_type"] == "litellm"
