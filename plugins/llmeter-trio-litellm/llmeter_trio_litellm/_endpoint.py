@@ -249,7 +249,10 @@ class LiteLLMEndpoint(Endpoint):
         """The function each request calls: ``litellm.completion``, or the test's."""
         completion = self._completion or self._sdk_completion
         if completion is None:
-            completion = await trio.to_thread.run_sync(_prepare_sdk, self.model)
+            # (Ctrl-C while LiteLLM imports: the import thread is left to finish alone)
+            completion = await trio.to_thread.run_sync(
+                _prepare_sdk, self.model, abandon_on_cancel=True
+            )
             self._sdk_completion = completion
         return completion
 

@@ -229,3 +229,35 @@ async def test_the_run_timeout_cuts_a_stalled_stream() -> None:
     for record in result.responses:
         assert [c.kind for c in record.chunks] == [ChunkKind.CONTENT]
     assert 0.8 <= elapsed < 0.8 + 2.0, elapsed
+
+
+async def test_the_end_of_a_timed_run_cancels_a_stalled_stream() -> None:
+    """A run of 0.3 s with 0.2 s of grace, its one request stalled for 30 s: the run ends at
+    its deadline (as on Ctrl-C, in-flight requests are cancelled), not when the thread's
+    read returns; the request is recorded as cancelled with the chunk it had."""
+    config = SimConfig(
+        ttft_base=0.02,
+        itl=0.01,
+        output_tokens=4,
+        faults=Faults(stall_duration=30.0, stall_after_chunks=1),
+    )
+    with trio.fail_after(TIME_LIMIT):
+        async with simulated_server(config) as base_url:
+            endpoint = LiteLLMEndpoint(
+                model="openai/sim-model",
+                api_base=base_url,
+                api_key=KEY,
+                extra_headers={"x-sim-fault": "stall"},
+            )
+            start = trio.current_time()
+            result = await Runner(endpoint).run(
+                payload=[endpoint.create_payload(PROMPT, None)],
+                clients=1,
+                run_duration=0.3,
+                drain_timeout=0.2,
+            )
+            elapsed = trio.current_time() - start
+    assert result.stats["errors_by_class"] == {"cancelled": 1}
+    [record] = result.responses
+    assert [c.kind for c in record.chunks] == [ChunkKind.CONTENT]
+    assert 0.5 <= elapsed < 0.5 + 2.0, elapsed
