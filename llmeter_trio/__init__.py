@@ -6,6 +6,7 @@ from .endpoints import Endpoint as Endpoint
 from .endpoints import EndpointError as EndpointError
 from .endpoints import ErrorClass as ErrorClass
 from .endpoints import FakeEndpoint as FakeEndpoint
+from .endpoints import HttpEndpoint as HttpEndpoint
 from .endpoints import InvocationResponse as InvocationResponse
 from .endpoints import StreamRecorder as StreamRecorder
 from .engine import LiveProgress as LiveProgress
@@ -24,6 +25,7 @@ __all__ = [
     "EndpointError",
     "ErrorClass",
     "FakeEndpoint",
+    "HttpEndpoint",
     "InvocationResponse",
     "LiveProgress",
     "Result",

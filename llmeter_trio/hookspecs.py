@@ -13,9 +13,14 @@ Two kinds of hooks:
 
 - **Run hooks** are called by the runner on callback objects (see
   `llmeter_trio.Callback`). They may be plain functions or coroutines: the
-  runner awaits whatever is awaitable. `before_invoke` runs before the timer
-  starts; `after_invoke` runs in the run's writer task, after the record is
-  stored, so a slow callback never delays a request.
+  runner awaits whatever is awaitable. `before_invoke` runs in the client's
+  task before the timer starts: its time is never measured, but the next
+  request waits for it. `after_invoke` runs in the run's writer task, after
+  the record is stored, so it is not timed either; but records reach the
+  writer through a bounded channel (1,024 records), so a callback slower than
+  the requests fills it, and then each finished request waits to hand over
+  its record before its client sends the next one (in an open loop, the
+  request keeps its `max_concurrency` slot meanwhile). Keep both quick.
 """
 
 from __future__ import annotations
@@ -56,7 +61,12 @@ def register_schedules(register: Callable[[type[Schedule]], None]) -> None:
 
 @hookspec
 def register_callbacks(register: Callable[[str, Callable[..., Any]], None]) -> None:
-    """Register callback classes by name, so runs and the CLI can name them."""
+    """Register callback factories by name: ``register("cost", CostCallback)``.
+
+    A run then takes ``{"callback_type": "cost", **options}`` in `callbacks`,
+    and the command line ``--callback cost:{"budget": 5}``; the factory is
+    called with the options.
+    """
 
 
 @hookspec

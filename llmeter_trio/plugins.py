@@ -9,39 +9,92 @@ ships plugins by declaring, in its pyproject.toml::
 Set ``LLMETER_TRIO_PLUGINS`` to a comma-separated list of entry-point names to
 load only those (an empty value loads none): useful to pin what a benchmark
 runs with, and in tests.
+
+Every lookup by name lives here: endpoint types, schedules, tokenizers and
+callbacks, each rebuilt from a configuration ``{KIND_KEY: NAME, **options}``
+(`endpoint_from_config`, `schedule_from_config`, `tokenizer_from_config`,
+`callback_from_config`).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
+import attrs
 import pluggy
 
 from . import hookspecs
-from .endpoints import Endpoint
+from .endpoints import AnthropicMessagesEndpoint, Endpoint, FakeEndpoint
+from .endpoints.openai import (
+    OpenAIChatEndpoint,
+    OpenAICompletionsEndpoint,
+    OpenAIResponsesEndpoint,
+)
+from .hookspecs import hookimpl
+from .schedules import (
+    ClosedLoop,
+    ConstantRate,
+    Gamma,
+    Poisson,
+    Ramp,
+    Schedule,
+    TraceReplay,
+)
+from .tokenizers import DummyTokenizer, HuggingFaceTokenizer, TiktokenTokenizer, Tokenizer
 
 __all__ = [
+    "BUILTIN_PLUGIN",
     "ENTRY_POINT_GROUP",
     "PLUGINS_ENV_VAR",
+    "callback_from_config",
+    "callback_types",
     "endpoint_from_config",
     "endpoint_types",
     "get_endpoint_type",
     "get_plugin_manager",
+    "schedule_from_config",
     "schedule_types",
     "tokenizer_factories",
+    "tokenizer_from_config",
 ]
 
 ENTRY_POINT_GROUP = "llmeter_trio"
 PLUGINS_ENV_VAR = "LLMETER_TRIO_PLUGINS"
-BUILTIN_PLUGINS = (
-    "llmeter_trio.endpoints._plugin",
-    "llmeter_trio.tokenizers",
-    "llmeter_trio.schedules",
-)
+
+
+class _Builtins:
+    """What ships with llmeter-trio, registered through the hooks any plugin uses."""
+
+    @hookimpl
+    def register_endpoints(self, register: Callable[[type[Endpoint]], None]) -> None:
+        for endpoint in (
+            FakeEndpoint,
+            OpenAIChatEndpoint,
+            OpenAICompletionsEndpoint,
+            OpenAIResponsesEndpoint,
+            AnthropicMessagesEndpoint,
+        ):
+            register(endpoint)
+
+    @hookimpl
+    def register_tokenizers(
+        self, register: Callable[[str, Callable[..., Tokenizer]], None]
+    ) -> None:
+        register(DummyTokenizer.tokenizer_type, DummyTokenizer)
+        register(HuggingFaceTokenizer.tokenizer_type, HuggingFaceTokenizer.from_file)
+        register(TiktokenTokenizer.tokenizer_type, TiktokenTokenizer.from_file)
+
+    @hookimpl
+    def register_schedules(self, register: Callable[[type[Schedule]], None]) -> None:
+        for schedule in (ClosedLoop, ConstantRate, Poisson, Gamma, Ramp, TraceReplay):
+            register(schedule)
+
+
+BUILTIN_PLUGIN = _Builtins()
+_BUILTIN_NAME = "llmeter_trio.builtins"
 
 _manager: pluggy.PluginManager | None = None
 
@@ -68,8 +121,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
     global _manager
     if _manager is None:
         pm = new_plugin_manager()
-        for module_name in BUILTIN_PLUGINS:
-            pm.register(importlib.import_module(module_name), name=module_name)
+        pm.register(BUILTIN_PLUGIN, name=_BUILTIN_NAME)
         _load_entry_points(pm)
         _manager = pm
     return _manager
@@ -93,6 +145,23 @@ def _collect(hook_name: str, name_of: Callable[[Any], str] | None = None) -> dic
     return found
 
 
+def _lookup(kind: str, name: object, known: Mapping[str, Any]) -> Any:
+    """`known[name]`, or a KeyError naming the known ones and how to add more."""
+    if isinstance(name, str) and name in known:
+        return known[name]
+    raise KeyError(
+        f"no {kind} {name!r} is registered; known: {sorted(known)}. "
+        f"Is the plugin that provides it installed (and allowed by {PLUGINS_ENV_VAR})?"
+    )
+
+
+def _options(config: Mapping[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k != key}
+
+
+# -- endpoints ------------------------------------------------------------------
+
+
 def endpoint_types() -> dict[str, type[Endpoint]]:
     """Every registered endpoint class, by name."""
     return _collect("register_endpoints", lambda cls: cls.endpoint_type)
@@ -100,14 +169,8 @@ def endpoint_types() -> dict[str, type[Endpoint]]:
 
 def get_endpoint_type(name: str) -> type[Endpoint]:
     """The endpoint class registered as `name`, or a KeyError listing the known names."""
-    known = endpoint_types()
-    try:
-        return known[name]
-    except KeyError:
-        raise KeyError(
-            f"no endpoint type {name!r} is registered; known: {sorted(known)}. "
-            f"Is the plugin that provides it installed (and allowed by {PLUGINS_ENV_VAR})?"
-        ) from None
+    endpoint: type[Endpoint] = _lookup("endpoint type", name, endpoint_types())
+    return endpoint
 
 
 def endpoint_from_config(config: Mapping[str, Any]) -> Endpoint:
@@ -117,11 +180,63 @@ def endpoint_from_config(config: Mapping[str, Any]) -> Endpoint:
     return get_endpoint_type(config["endpoint_type"]).from_config(config)
 
 
-def schedule_types() -> dict[str, Any]:
+# -- schedules ------------------------------------------------------------------
+
+
+def schedule_types() -> dict[str, type[Schedule]]:
     """Every registered schedule class, by name."""
     return _collect("register_schedules", lambda cls: cls.name)
 
 
-def tokenizer_factories() -> dict[str, Callable[..., Any]]:
+def schedule_from_config(config: Mapping[str, Any]) -> Schedule:
+    """A schedule from ``{"schedule": NAME, **options}`` (`Schedule.to_config()` output)."""
+    name = config.get("schedule")
+    cls: type[Schedule] = _lookup("schedule", name, schedule_types())
+    options = _options(config, "schedule")
+    fields = {f.name: f for f in attrs.fields(cls) if f.init}
+    unknown = set(options) - set(fields)
+    if unknown:
+        raise ValueError(
+            f"schedule {name!r} has no option(s) {sorted(unknown)}; it has {sorted(fields)}"
+        )
+    missing = [n for n, f in fields.items() if f.default is attrs.NOTHING and n not in options]
+    if missing:
+        raise ValueError(f"schedule {name!r} needs option(s) {missing}")
+    return cls(**options)
+
+
+# -- tokenizers -----------------------------------------------------------------
+
+
+def tokenizer_factories() -> dict[str, Callable[..., Tokenizer]]:
     """Every registered tokenizer factory, by name."""
     return _collect("register_tokenizers")
+
+
+def tokenizer_from_config(config: Mapping[str, Any] | None) -> Tokenizer | None:
+    """Rebuild a saved tokenizer; None when none was saved or it cannot be rebuilt.
+
+    The ``tokenizer_type`` names a factory registered through the
+    `register_tokenizers` hook; the other entries are its keyword arguments.
+    """
+    if not config or not config.get("tokenizer_type"):
+        return None
+    factory = _lookup("tokenizer type", config["tokenizer_type"], tokenizer_factories())
+    tokenizer: Tokenizer = factory(**_options(config, "tokenizer_type"))
+    return tokenizer
+
+
+# -- callbacks ------------------------------------------------------------------
+
+
+def callback_types() -> dict[str, Callable[..., Any]]:
+    """Every registered callback factory (usually a `Callback` subclass), by name."""
+    return _collect("register_callbacks", lambda cls: getattr(cls, "callback_type", ""))
+
+
+def callback_from_config(config: Mapping[str, Any]) -> Any:
+    """A callback from ``{"callback_type": NAME, **options}``: its factory, given the options."""
+    if "callback_type" not in config:
+        raise ValueError("callback configuration has no 'callback_type'")
+    factory = _lookup("callback type", config["callback_type"], callback_types())
+    return factory(**_options(config, "callback_type"))

@@ -3,17 +3,25 @@
 Statistics always come from `llmeter_trio.stats.RunStats`, whether the run is
 live, ran with ``low_memory=True`` (records streamed to storage, none kept), or
 was loaded back from storage: the same records give the same numbers.
+
+Loading has one path: a reader turns a folder into a `SavedRun` (neutral
+parts: summary fields, configuration, saved statistics, a way to stream the
+records), llmeter-trio's own here, LLMeter's in `llmeter_trio.compat`, and
+`Result.from_saved_run` alone assembles a `Result` from it.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
+import cattrs
+import fsspec
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .endpoints import InvocationResponse
@@ -22,21 +30,62 @@ from .slo import parse_slos
 from .stats import RunStats
 from .storage import (
     RESPONSES_FILE,
+    SEGMENTS_FOLDER,
     converter,
+    display_url,
+    dumps,
     exists,
     has_records,
     iter_responses,
+    loads,
+    open_atomic,
     read_json,
     resolve,
     response_line,
     write_json,
 )
 
-__all__ = ["Result"]
+__all__ = ["Result", "SavedRun", "holds_run", "read_run", "read_saved_run"]
 
 SUMMARY_FILE = "summary.json"
 STATS_FILE = "stats.json"
 RUN_CONFIG_FILE = "run_config.json"
+# what a run folder may hold; any one of them means the folder holds a run
+RUN_DOCUMENTS = (RUN_CONFIG_FILE, SUMMARY_FILE, STATS_FILE, RESPONSES_FILE, SEGMENTS_FOLDER)
+
+
+def holds_run(fs: fsspec.AbstractFileSystem, folder: str) -> bool:
+    """Whether `folder` holds any run document or records (llmeter-trio's or LLMeter's)."""
+    return any(exists(fs, posixpath.join(folder, name)) for name in RUN_DOCUMENTS)
+
+
+@attrs.frozen(kw_only=True)
+class SavedRun:
+    """What a run folder holds, as neutral parts for `Result.from_saved_run` to assemble.
+
+    `summary` has the summary fields as ``summary.json`` holds them (None: the
+    folder has no summary, which is then rebuilt from the records, marked
+    `interrupted` when the reader says the run was cut short). `records`
+    starts a fresh pass over the saved records (None: none were saved).
+    `saved_stats` are statistics as saved (summary fields among them are
+    passed over), used when the records are not loaded; `stats_problem` says
+    why saved statistics that should be there are not (missing or damaged:
+    they are recomputed, with a warning).
+    """
+
+    where: str  # the folder's URL, for messages
+    summary: dict[str, Any] | None
+    run_config: RunConfig | None = None
+    records: Callable[[], Iterator[InvocationResponse]] | None = None
+    saved_stats: dict[str, Any] | None = None
+    stats_problem: str | None = None
+    interrupted: bool = False
+
+
+def _forget_stats_on_change(instance: Result, attribute: attrs.Attribute[Any], value: Any) -> Any:
+    if attribute.name == "responses":
+        instance._records_changed(value)
+    return value
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -48,7 +97,9 @@ class Result:
     `generator` whether the load generator itself was a bottleneck.
     """
 
-    responses: list[InvocationResponse] = attrs.field(factory=list, repr=False)
+    responses: list[InvocationResponse] = attrs.field(
+        factory=list, repr=False, on_setattr=_forget_stats_on_change
+    )
     total_requests: int = 0
     clients: int = 1
     n_requests: int | None = None
@@ -70,17 +121,64 @@ class Result:
     run_config: RunConfig | None = attrs.field(default=None, repr=False)
     _run_stats: RunStats | None = attrs.field(default=None, repr=False, alias="run_stats")
     _saved_stats: dict[str, Any] | None = attrs.field(default=None, repr=False, alias="saved_stats")
+    # how many records the statistics above were counted from, and the statistics as a
+    # dict for one total_test_time: computed once, kept until the records change
+    _stats_records: int = attrs.field(
+        default=attrs.Factory(lambda self: len(self.responses), takes_self=True),
+        init=False,
+        repr=False,
+    )
+    _stats_cache: tuple[float | None, dict[str, Any]] | None = attrs.field(
+        default=None, init=False, repr=False
+    )
 
     @property
     def stats(self) -> dict[str, Any]:
-        """The summary fields plus every statistic (``"time_to_first_token-p50"``, ...)."""
-        if self._run_stats is None and self._saved_stats is None:
+        """The summary fields plus every statistic (``"time_to_first_token-p50"``, ...).
+
+        Computed once and kept: appending or removing records, or assigning a
+        new `responses` list, is noticed; after changing a record in place
+        call `refresh_stats`.
+        """
+        if len(self.responses) != self._stats_records:
+            self._records_changed(self.responses)
+        cache = self._stats_cache
+        if cache is None or cache[0] != self.total_test_time:
+            cache = (self.total_test_time, self._compute_stats())
+            self._stats_cache = cache
+        return {**self.summary(), **cache[1]}
+
+    def refresh_stats(self) -> None:
+        """Recompute the statistics from `responses` when next asked for them.
+
+        Call it after changing records in place (``result.responses[0] = ...``).
+        A result that holds no records (``low_memory=True``, or loaded with
+        ``load_responses=False``) keeps the statistics it has.
+        """
+        self._records_changed(self.responses)
+
+    def _records_changed(self, responses: list[InvocationResponse]) -> None:
+        if responses or self._stats_records:  # records are (or were) held: count them anew
+            self._run_stats = None
+            self._saved_stats = None
+        self._stats_cache = None
+
+    def _compute_stats(self) -> dict[str, Any]:
+        if self._saved_stats is not None:
+            return dict(self._saved_stats)
+        if self._run_stats is None:
             slos = self.run_config.parsed_slos() if self.run_config else []
             self._run_stats = RunStats.of(self.responses, slos)
-        if self._run_stats is None:
-            assert self._saved_stats is not None
-            return {**self.summary(), **self._saved_stats}
-        return {**self.summary(), **self._run_stats.to_dict(self.total_test_time)}
+            self._stats_records = len(self.responses)
+        return self._run_stats.to_dict(self.total_test_time)
+
+    def iter_records(self) -> Iterable[InvocationResponse]:
+        """The run's records: those held in memory, else streamed from its folder
+        (a ``low_memory=True`` run, or one loaded with ``load_responses=False``)."""
+        if self.responses or not self.total_requests or self.output_path is None:
+            return self.responses
+        records = read_saved_run(self.output_path).records
+        return records() if records is not None else []
 
     def summary(self) -> dict[str, Any]:
         """The summary fields (what ``summary.json`` holds)."""
@@ -88,29 +186,60 @@ class Result:
         return document
 
     def __str__(self) -> str:
-        from .storage import dumps
-
         return dumps(self.stats, indent=True).decode()
 
-    def save(self, output_path: str | os.PathLike[str] | None = None) -> None:
+    # -- saving -------------------------------------------------------------------
+
+    def save(
+        self, output_path: str | os.PathLike[str] | None = None, *, overwrite: bool = False
+    ) -> None:
         """Write the run folder: summary, stats, run configuration and records.
 
         Records already streamed there during the run are not written again.
+        A folder that holds another run (any run document or records whose
+        ``run_config.json`` is not this result's) is refused with
+        `FileExistsError`, unless `overwrite` is true: that run's documents
+        and records are then removed first. Each document is written whole
+        or not at all.
         """
         target = output_path if output_path is not None else self.output_path
         if target is None:
             raise ValueError("no output path: pass one to save(), or set Result.output_path")
-        fs, folder = resolve(os.fspath(target))
+        url = os.fspath(target)
+        fs, folder = resolve(url)
+        if holds_run(fs, folder) and not self._is_saved_in(fs, folder):
+            if not overwrite:
+                raise FileExistsError(
+                    f"{display_url(url)} already holds another run; choose another folder, "
+                    "or pass overwrite=True to replace it"
+                )
+            for name in RUN_DOCUMENTS:
+                path = posixpath.join(folder, name)
+                if exists(fs, path):
+                    fs.rm(path, recursive=True)
         fs.makedirs(folder, exist_ok=True)
         config_path = posixpath.join(folder, RUN_CONFIG_FILE)
         if self.run_config is not None and not exists(fs, config_path):
             write_json(fs, config_path, converter.unstructure(self.run_config))
         if self.responses and not has_records(fs, folder):
-            with fs.open(posixpath.join(folder, RESPONSES_FILE), "wb") as f:
+            with open_atomic(fs, posixpath.join(folder, RESPONSES_FILE)) as f:
                 for response in self.responses:
                     f.write(response_line(response))
         write_json(fs, posixpath.join(folder, SUMMARY_FILE), self.summary())
         write_json(fs, posixpath.join(folder, STATS_FILE), self.stats)
+
+    def _is_saved_in(self, fs: fsspec.AbstractFileSystem, folder: str) -> bool:
+        """Whether `folder` holds this very run: its ``run_config.json`` is this result's."""
+        path = posixpath.join(folder, RUN_CONFIG_FILE)
+        if self.run_config is None or not exists(fs, path):
+            return False
+        try:
+            saved = _without_version(read_json(fs, path))
+        except ValueError:
+            return False
+        return bool(saved == loads(dumps(converter.unstructure(self.run_config))))
+
+    # -- loading ------------------------------------------------------------------
 
     @classmethod
     def load(
@@ -127,74 +256,148 @@ class Result:
         are given: SLO attainment and goodput are then computed for those
         SLOs instead of the run's own, without a rerun. A folder holding
         no summary still loads from its configuration and records, marked
-        `interrupted`. A folder saved by LLMeter (its documents have no
-        ``schema_version``) is read by `llmeter_trio.compat.load_llmeter_result`.
+        `interrupted`; a missing or damaged ``stats.json`` beside a summary
+        is recomputed from the records, with a warning. Any other damaged
+        document is a ValueError naming the file. A folder saved by LLMeter
+        (its documents have no ``schema_version``) is read by
+        `llmeter_trio.compat.load_llmeter_result`.
         """
-        from .compat import is_llmeter_run, load_llmeter_result  # compat imports this module
+        saved = read_saved_run(os.fspath(result_path))
+        return cls.from_saved_run(saved, load_responses=load_responses, slos=slos)
 
-        url = os.fspath(result_path)
-        if is_llmeter_run(url):
-            return load_llmeter_result(url, load_responses=load_responses, slos=slos)
-        fs, folder = resolve(url)
-        summary_path = posixpath.join(folder, SUMMARY_FILE)
-        config_path = posixpath.join(folder, RUN_CONFIG_FILE)
-        stats_path = posixpath.join(folder, STATS_FILE)
-        run_config = (
-            converter.structure(_without_version(read_json(fs, config_path)), RunConfig)
-            if exists(fs, config_path)
-            else None
-        )
-        has_summary = exists(fs, summary_path)
-        if not has_summary and run_config is None:
-            raise FileNotFoundError(f"{url} holds no {SUMMARY_FILE} nor {RUN_CONFIG_FILE}")
-        if slos is not None and run_config is not None:
-            run_config = attrs.evolve(run_config, slos=[s.text for s in parse_slos(list(slos))])
+    @classmethod
+    def from_saved_run(
+        cls,
+        saved: SavedRun,
+        load_responses: bool = True,
+        slos: Sequence[str] | None = None,
+    ) -> Result:
+        """Assemble a `Result` from what a reader found in a folder (see `load`)."""
+        run_config = saved.run_config
+        if slos is not None:
+            if saved.records is None:
+                raise ValueError(
+                    f"{display_url(saved.where)} holds no {RESPONSES_FILE}: "
+                    "SLOs are computed from the records"
+                )
+            parsed = parse_slos(list(slos))
+            if run_config is not None:
+                run_config = attrs.evolve(run_config, slos=[s.text for s in parsed])
+        else:
+            parsed = run_config.parsed_slos() if run_config is not None else []
+        if saved.stats_problem is not None:
+            warnings.warn(
+                f"{saved.stats_problem}: the statistics are recomputed from the records",
+                stacklevel=3,
+            )
 
         responses: list[InvocationResponse] = []
         run_stats: RunStats | None = None
         saved_stats: dict[str, Any] | None = None
-        parsed = run_config.parsed_slos() if run_config else []
-        if load_responses:
-            responses = list(iter_responses(fs, folder))
+        if saved.records is not None and load_responses:
+            responses = list(saved.records())
             run_stats = RunStats.of(responses, parsed)
-        elif has_summary and exists(fs, stats_path) and slos is None:
+        elif saved.saved_stats is not None and slos is None:
+            names = set(attrs.fields_dict(cls))  # summary fields come typed from the summary
+            saved_stats = {k: v for k, v in saved.saved_stats.items() if k not in names}
+        elif saved.records is not None:
+            run_stats = RunStats.of(saved.records(), parsed)
+
+        if saved.summary is not None:
+            summary = _structure_summary(saved.summary, saved.where)
+        else:
+            records: Iterable[InvocationResponse] = responses
+            if not load_responses and saved.records is not None:
+                records = saved.records()
+            summary = _summary_from_records(run_config, records)
+        fields = {a.alias or a.name: getattr(summary, a.name) for a in _SUMMARY_FIELDS}
+        fields["interrupted"] = summary.interrupted or saved.interrupted
+        if summary.output_path is None:
+            fields["output_path"] = saved.where
+        return cls(
+            **fields,
+            responses=responses,
+            run_config=run_config,
+            run_stats=run_stats,
+            saved_stats=saved_stats,
+        )
+
+
+def read_saved_run(url: str) -> SavedRun:
+    """The parts of a run folder saved by llmeter-trio or by LLMeter (any fsspec URL)."""
+    from .compat._llmeter import is_llmeter_run, read_llmeter_run  # compat imports this module
+
+    return read_llmeter_run(url) if is_llmeter_run(url) else read_run(url)
+
+
+def read_run(url: str) -> SavedRun:
+    """The parts of a run folder saved by llmeter-trio (any fsspec URL)."""
+    fs, folder = resolve(url)
+    summary_path = posixpath.join(folder, SUMMARY_FILE)
+    config_path = posixpath.join(folder, RUN_CONFIG_FILE)
+    stats_path = posixpath.join(folder, STATS_FILE)
+    run_config = None
+    if exists(fs, config_path):
+        document = _without_version(read_json(fs, config_path))
+        try:
+            run_config = converter.structure(document, RunConfig)
+        except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
+            raise ValueError(f"{config_path}: not a run configuration ({exc})") from None
+    summary = _without_version(read_json(fs, summary_path)) if exists(fs, summary_path) else None
+    if summary is None and run_config is None:
+        raise FileNotFoundError(
+            f"{display_url(url)} holds no {SUMMARY_FILE} nor {RUN_CONFIG_FILE}: "
+            "no run is saved there"
+        )
+    saved_stats: dict[str, Any] | None = None
+    problem: str | None = None
+    if summary is not None:  # the run ended: its statistics should be there
+        try:
             saved_stats = _without_version(read_json(fs, stats_path))
-            for name in attrs.fields_dict(cls):
-                saved_stats.pop(name, None)  # summary fields come typed from summary.json
-        else:
-            run_stats = RunStats.of(iter_responses(fs, folder), parsed)
-
-        if has_summary:
-            result = converter.structure(_without_version(read_json(fs, summary_path)), cls)
-        else:
-            assert run_config is not None
-            records = responses or list(iter_responses(fs, folder))
-            result = summary_from_records(run_config, records, interrupted=True)
-        result.responses = responses
-        result.run_config = run_config
-        result._run_stats = run_stats
-        result._saved_stats = saved_stats
-        if result.output_path is None:
-            result.output_path = url
-        return result
+        except FileNotFoundError:
+            problem = f"{stats_path} is missing"
+        except ValueError as exc:
+            problem = str(exc)
+    return SavedRun(
+        where=url,
+        summary=summary,
+        run_config=run_config,
+        records=lambda: iter_responses(fs, folder),
+        saved_stats=saved_stats,
+        stats_problem=problem,
+        interrupted=summary is None,  # no summary: the run was killed before it ended
+    )
 
 
-def summary_from_records(
-    run_config: RunConfig | None, records: Sequence[InvocationResponse], *, interrupted: bool
+def _structure_summary(summary: dict[str, Any], where: str) -> Result:
+    try:
+        return converter.structure(summary, Result)
+    except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
+        path = posixpath.join(display_url(where), SUMMARY_FILE)
+        raise ValueError(f"{path}: not a run summary ({exc})") from None
+
+
+def _summary_from_records(
+    run_config: RunConfig | None, records: Iterable[InvocationResponse]
 ) -> Result:
-    """A `Result` summary rebuilt from a run's configuration and records, for folders that
-    hold no summary (a killed run, or an old LLMeter folder)."""
-    sent = [r.request_time for r in records if r.request_time is not None]
-    ends = [
-        r.request_time + timedelta(seconds=r.time_to_last_token or 0.0)
-        for r in records
-        if r.request_time is not None
-    ]
-    start = min(sent) if sent else None
-    end = max(ends) if ends else None
+    """A summary rebuilt from a run's configuration and records, in one pass over them, for
+    folders that hold no summary (a killed run, or an LLMeter folder)."""
+    count = 0
+    start: datetime | None = None
+    last_sent: datetime | None = None
+    end: datetime | None = None
+    for record in records:
+        count += 1
+        sent = record.request_time
+        if sent is None:
+            continue
+        ended = sent + timedelta(seconds=record.time_to_last_token or 0.0)
+        start = sent if start is None else min(start, sent)
+        last_sent = sent if last_sent is None else max(last_sent, sent)
+        end = ended if end is None else max(end, ended)
     endpoint = run_config.endpoint_config if run_config is not None else {}
     return Result(
-        total_requests=len(records),
+        total_requests=count,
         clients=run_config.clients if run_config is not None else 1,
         n_requests=run_config.n_requests if run_config is not None else None,
         total_test_time=(end - start).total_seconds() if start and end else None,
@@ -205,9 +408,8 @@ def summary_from_records(
         run_description=run_config.run_description if run_config is not None else None,
         start_time=start,
         first_request_time=start,
-        last_request_time=max(sent) if sent else None,
+        last_request_time=last_sent,
         end_time=end,
-        interrupted=interrupted,
     )
 
 
@@ -215,9 +417,11 @@ def _without_version(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k != "schema_version"}
 
 
-_HIDDEN = {
-    name: override(omit=True) for name in ("responses", "run_config", "_run_stats", "_saved_stats")
-}
+_HIDDEN_NAMES = (
+    "responses", "run_config", "_run_stats", "_saved_stats", "_stats_records", "_stats_cache"
+)  # fmt: skip
+_SUMMARY_FIELDS = [a for a in attrs.fields(Result) if a.name not in _HIDDEN_NAMES]
+_HIDDEN = {name: override(omit=True) for name in _HIDDEN_NAMES}
 converter.register_unstructure_hook(
     Result,
     make_dict_unstructure_fn(Result, converter, **_HIDDEN),  # type: ignore[arg-type]

@@ -42,6 +42,7 @@ class RunConfig:
     lag_tolerance: float = 0.025  # seconds of schedule or event-loop lag (p99) before a warning
     rate_tolerance: float = 0.05  # achieved rate below intended by more than this: a warning
     slos: list[str] = attrs.field(factory=list)  # e.g. ["ttft_p99<=500ms"]: goodput in the stats
+    preconnect: bool = True  # connections opened before the clock starts (False: cold starts)
 
     def parsed_slos(self) -> list[SLO]:
         """The run's SLOs, parsed."""

@@ -11,7 +11,8 @@ Open-loop schedules yield `Arrival`s: a due time in seconds from the run's
 start and, optionally, the payload to send. They are seeded, so the same seed
 gives the same arrivals. Any of them takes `max_concurrency` to cap how many
 requests are in flight; a request that waits for a slot still counts its wait
-from its due time.
+from its due time. A schedule is saved as ``{"schedule": NAME, **options}``
+(`Schedule.to_config`) and rebuilt by `llmeter_trio.plugins.schedule_from_config`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from .hookspecs import hookimpl
+from ._checks import numeric
 from .storage import loads, resolve
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "Ramp",
     "Schedule",
     "TraceReplay",
-    "schedule_from_config",
 ]
 
 
@@ -53,14 +53,8 @@ class Arrival:
     payload: int | dict[str, Any] | None = None
 
 
-def _positive(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{attribute.name} must be greater than 0, not {value!r}")
-
-
-def _cap(_: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
-    if value is not None and (not isinstance(value, int) or value < 1):
-        raise ValueError(f"{attribute.name} must be a whole number of 1 or more, not {value!r}")
+_positive = numeric()
+_cap = numeric(whole=True)
 
 
 @attrs.frozen(kw_only=True)
@@ -152,7 +146,7 @@ class Ramp(OpenLoopSchedule):
     """
 
     name = "ramp"
-    start_rate: float = attrs.field(validator=attrs.validators.ge(0))
+    start_rate: float = attrs.field(validator=numeric(at_least=0))
     end_rate: float = attrs.field(validator=_positive)
     duration: float = attrs.field(validator=_positive)
     poisson: bool = False
@@ -206,8 +200,11 @@ class TraceReplay(OpenLoopSchedule):
     def load(self) -> list[Arrival]:
         """The trace's arrivals, checked and sorted."""
         fs, path = resolve(os.fspath(self.path))
-        with fs.open(path, "rb") as f:
-            lines = f.read().splitlines()
+        try:
+            with fs.open(path, "rb") as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no trace file at {self.path}") from None
         raw: list[Arrival] = []
         for number, line in enumerate(lines, start=1):
             if not line.strip():
@@ -236,40 +233,3 @@ def _trace_line(line: bytes, where: str) -> Arrival:
     if payload is not None and not isinstance(payload, int | dict):
         raise ValueError(f"{where}: 'payload' must be an index or an object")
     return Arrival(float(value["timestamp"]), payload)
-
-
-BUILTIN_SCHEDULES: tuple[type[Schedule], ...] = (
-    ClosedLoop,
-    ConstantRate,
-    Poisson,
-    Gamma,
-    Ramp,
-    TraceReplay,
-)
-
-
-@hookimpl
-def register_schedules(register: Callable[[type[Schedule]], None]) -> None:
-    """Register the schedules that ship with llmeter-trio."""
-    for schedule in BUILTIN_SCHEDULES:
-        register(schedule)
-
-
-def schedule_from_config(config: dict[str, Any]) -> Schedule:
-    """Rebuild a schedule from `Schedule.to_config()` output, through the plugins."""
-    from .plugins import schedule_types
-
-    known = schedule_types()
-    name = config.get("schedule")
-    if name not in known:
-        raise KeyError(f"no schedule {name!r} is registered; known: {sorted(known)}")
-    cls = known[name]
-    options = {k: v for k, v in config.items() if k != "schedule"}
-    names = {f.name for f in attrs.fields(cls)}
-    unknown = set(options) - names
-    if unknown:
-        raise ValueError(
-            f"schedule {name!r} has no option(s) {sorted(unknown)}; it has {sorted(names)}"
-        )
-    schedule: Schedule = cls(**options)
-    return schedule

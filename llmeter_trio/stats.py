@@ -49,6 +49,7 @@ REQUEST_METRICS = (
     "time_to_last_token",
     "time_to_first_token",
     "time_to_first_content_token",
+    "connect_time",  # only requests that opened a connection have one
 )
 # Latency counted from when the request was due, not when it was sent: the
 # difference is the schedule lag, time the request spent waiting on the

@@ -15,14 +15,24 @@ Object stores cannot append, so records are buffered into segments of at most
 a crash loses at most the segment being filled. Every JSON document carries a
 ``schema_version``. Readers accept a folder with only some of these files: a
 killed run loads from whatever reached storage.
+
+Documents are written whole or not at all (`open_atomic`, under `write_json`):
+on a local disk into a temporary file beside the target, synced, then renamed
+over it; elsewhere (object stores, ``memory://``) put as one whole object. A
+crash or a full disk leaves the previous document or none, never a 0-byte or
+half-written one. JSONL records are read line by line, never a whole file at once.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
+import os
 import posixpath
+import uuid
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, TypeVar
+from typing import IO, Any, Protocol, TypeVar
 
 import cattrs
 import fsspec
@@ -36,16 +46,21 @@ from .endpoints import Chunk, ChunkKind, InvocationResponse
 
 __all__ = [
     "LocalJsonlSink",
+    "OutputLocationError",
     "ResponseSink",
     "SCHEMA_VERSION",
     "SegmentedSink",
     "converter",
+    "display_url",
     "dumps",
     "exists",
     "has_records",
+    "iter_lines",
     "iter_responses",
     "loads",
+    "open_atomic",
     "open_sink",
+    "os_error_reason",
     "read_json",
     "resolve",
     "run_io",
@@ -118,19 +133,76 @@ def exists(fs: fsspec.AbstractFileSystem, path: str) -> bool:
     return bool(fs.exists(path))
 
 
+class OutputLocationError(ValueError):
+    """The output location cannot be written (checked before the first request is sent)."""
+
+
+def os_error_reason(exc: OSError) -> str:
+    """What went wrong, in a few words: ``"No space left on device"``, else the error's text."""
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def display_url(url: str) -> str:
+    """`url` as it may appear in messages: without credentials (``user:password@``)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host.rpartition('@')[2]}{slash}{path}"
+
+
+@contextlib.contextmanager
+def open_atomic(fs: fsspec.AbstractFileSystem, path: str) -> Iterator[IO[bytes]]:
+    """A binary file whose content appears at `path` whole when the block ends, or not at all.
+
+    On a local disk the bytes go to a hidden temporary file in the same folder,
+    are synced, and the file is renamed over `path`; if anything fails, the
+    temporary file is removed and `path` keeps what it held. Other filesystems
+    (object stores, ``memory://``) get the bytes as one whole object.
+    """
+    if isinstance(fs, LocalFileSystem):
+        folder, name = posixpath.split(path)
+        temporary = posixpath.join(folder, f".{name}.{uuid.uuid4().hex[:12]}.tmp")
+        try:
+            with fs.open(temporary, "wb") as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            fs.mv(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                fs.rm_file(temporary)
+            raise
+    else:
+        buffer = io.BytesIO()
+        yield buffer
+        fs.pipe_file(path, buffer.getvalue())
+
+
 def write_json(fs: fsspec.AbstractFileSystem, path: str, document: dict[str, Any]) -> None:
-    """Write one versioned JSON document."""
-    with fs.open(path, "wb") as f:
-        f.write(dumps({"schema_version": SCHEMA_VERSION, **document}, indent=True))
+    """Write one versioned JSON document, whole or not at all (see `open_atomic`).
+
+    Every JSON document llmeter-trio saves is written here.
+    """
+    data = dumps({"schema_version": SCHEMA_VERSION, **document}, indent=True)
+    with open_atomic(fs, path) as f:
+        f.write(data)
 
 
 def read_json(fs: fsspec.AbstractFileSystem, path: str) -> dict[str, Any]:
-    """Read one JSON document, checking its schema version."""
+    """Read one JSON document, checking its schema version; errors name the file."""
     with fs.open(path, "rb") as f:
-        document = loads(f.read())
+        data = f.read()
+    try:
+        document = loads(data)
+    except orjson.JSONDecodeError as exc:
+        what = "an empty file" if not data.strip() else f"not JSON ({exc})"
+        raise ValueError(f"{path}: {what}") from None
     if not isinstance(document, dict):
-        raise ValueError(f"{path}: expected a JSON object")
+        raise ValueError(f"{path}: expected a JSON object, found {type(document).__name__}")
     version = document.get("schema_version", SCHEMA_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError(f"{path}: schema_version must be a whole number, not {version!r:.40}")
     if version > SCHEMA_VERSION:
         raise ValueError(
             f"{path} has schema version {version}; this llmeter-trio reads up to "
@@ -151,17 +223,29 @@ def response_line(response: InvocationResponse) -> bytes:
     return dumps(converter.unstructure(response)) + b"\n"
 
 
-def _parse_lines(data: bytes, where: str) -> Iterator[InvocationResponse]:
-    lines = data.split(b"\n")
-    for number, line in enumerate(lines, start=1):
+def iter_lines(file: IO[bytes], where: str, parse: Callable[[bytes], T]) -> Iterator[T]:
+    """`parse` of each non-blank line of a JSONL file, read one line at a time.
+
+    A last line cut short by a crash (no newline after it) that does not parse
+    is skipped; any other line that does not parse is a ValueError naming
+    `where` and the line number.
+    """
+    for number, line in enumerate(file, start=1):
         if not line.strip():
             continue
         try:
-            yield converter.structure(loads(line), InvocationResponse)
-        except (orjson.JSONDecodeError, cattrs.BaseValidationError, ValueError) as exc:
-            if number == len(lines):  # a last line cut short by a crash: skip it
+            yield parse(line)
+        except ValueError as exc:
+            if not line.endswith(b"\n"):  # the last line, cut short by a crash: skip it
                 return
-            raise ValueError(f"{where}, line {number}: not a response record ({exc})") from exc
+            raise ValueError(f"{where}, line {number}: {exc}") from None
+
+
+def _record(line: bytes) -> InvocationResponse:
+    try:
+        return converter.structure(loads(line), InvocationResponse)
+    except (orjson.JSONDecodeError, cattrs.BaseValidationError, ValueError, TypeError) as exc:
+        raise ValueError(f"not a response record ({exc})") from None
 
 
 def _segment_paths(fs: fsspec.AbstractFileSystem, folder: str) -> list[str]:
@@ -178,13 +262,13 @@ def _segment_paths(fs: fsspec.AbstractFileSystem, folder: str) -> list[str]:
 
 
 def iter_responses(fs: fsspec.AbstractFileSystem, folder: str) -> Iterator[InvocationResponse]:
-    """Every record saved in a run folder, in the order it was written."""
+    """Every record saved in a run folder, in the order it was written, one at a time."""
     paths = [posixpath.join(folder, RESPONSES_FILE)]
     if not exists(fs, paths[0]):
         paths = _segment_paths(fs, folder)
     for path in paths:
         with fs.open(path, "rb") as f:
-            yield from _parse_lines(f.read(), path)
+            yield from iter_lines(f, path, _record)
 
 
 class ResponseSink(Protocol):
@@ -254,7 +338,7 @@ class SegmentedSink:
         )
 
     def _put(self, name: str, data: bytes) -> None:
-        with self._fs.open(posixpath.join(self._folder, name), "wb") as f:
+        with open_atomic(self._fs, posixpath.join(self._folder, name)) as f:
             f.write(data)
 
 

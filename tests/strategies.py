@@ -79,6 +79,8 @@ def invocation_responses(draw: st.DrawFn) -> InvocationResponse:
         send_time=draw(optional_seconds),
         connect_time=draw(optional_seconds),
         client=draw(st.none() | st.integers(0, 1000)),
+        stop_reason=draw(st.none() | st.sampled_from(["end_turn", "max_tokens", "stop"])),
+        num_tokens_input_cache_write=draw(optional_tokens),
     )
 
 

@@ -21,6 +21,10 @@ def test_endpoints_lists_registered_types_and_options(capsys: pytest.CaptureFixt
     assert "secret: never saved" in out
 
 
+FAST = ["run", "--endpoint", "fake", "--prompt", "hi", "--option", "time_to_first_token=0.001",
+        "--option", "inter_token_latency=0"]  # fmt: skip
+
+
 class TestRun:
     def test_run_prints_summary_and_saves_a_loadable_folder(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -63,6 +67,35 @@ class TestRun:
         assert main(base) == 0
         assert main([*base, "--max-error-rate", "0.1"]) == 1
 
+    @pytest.mark.realtime
+    def test_progress_and_summary_count_what_the_run_sends(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The progress line's total comes from the run's plan: 4 clients x 3 requests
+        (the CLI's own copy of that computation used to show `12/3 req`)."""
+        code = main(
+            [*FAST, "--n-requests", "3", "--schedule", "closed", "--schedule-option", "clients=4"]
+        )
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        assert "12/12 req" in captured.err
+        assert "12 requests from 4 clients" in captured.out
+
+    @pytest.mark.realtime
+    def test_open_loop_summary_says_in_flight_not_clients(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """An open loop has no clients: the summary names its cap on requests in flight."""
+        args = [*FAST, "--n-requests", "4", "--schedule", "constant", "--rate", "1000"]
+        assert main([*args, "--max-concurrency", "2"]) == 0
+        captured = capsys.readouterr()
+        assert "4 requests, max 2 in flight, in" in captured.out
+        assert "4/4 req" in captured.err
+        assert main(args) == 0
+        out = capsys.readouterr().out
+        assert "4 requests (open loop) in" in out
+        assert "clients" not in out.splitlines()[0]
+
     @pytest.mark.parametrize(
         ("args", "message"),
         [
@@ -73,7 +106,7 @@ class TestRun:
             ),
             (
                 ["--endpoint", "fake", "--prompt", "x", "--clients", "0"],
-                "clients must be greater than 0",
+                "clients must be at least 1",
             ),
             (["--endpoint", "fake", "--payload", "/does/not/exist.jsonl"], "exist.jsonl"),
         ],

@@ -10,6 +10,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+# A page about a plugin (docs/providers/litellm.md) runs where the plugin is installed;
+# the plugin's own tests run it too.
+PLUGIN_IMPORT = re.compile(r"^(?:from|import) (llmeter_trio_\w+)", re.M)
 
 
 def examples() -> list[tuple[str, str]]:
@@ -33,6 +36,9 @@ def run_document(document: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 @pytest.mark.parametrize("document", sorted({name.split("#")[0] for name, _ in examples()}))
 def test_examples_run(document: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The document's examples run top to bottom without error."""
+    blocks = [code for name, code in examples() if name.startswith(document + "#")]
+    for plugin in sorted({m for code in blocks for m in PLUGIN_IMPORT.findall(code)}):
+        pytest.importorskip(plugin, reason=f"{document} shows the {plugin} plugin")
     run_document(document, monkeypatch, tmp_path)
 
 

@@ -38,6 +38,6 @@ def test_top_level_api() -> None:
     """The names LLMeter users reach for are at the top level."""
     assert set(llmeter_trio.__all__) == {
         "Callback", "DummyTokenizer", "Endpoint", "EndpointError", "ErrorClass",
-        "FakeEndpoint", "InvocationResponse", "LiveProgress", "Result", "RunConfig",
+        "FakeEndpoint", "HttpEndpoint", "InvocationResponse", "LiveProgress", "Result", "RunConfig",
         "RunInterrupted", "Runner", "StreamRecorder", "Tokenizer", "__version__", "hookimpl",
     }  # fmt: skip

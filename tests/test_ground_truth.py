@@ -1,7 +1,7 @@
 """Ground truth, end to end: full Runner runs against the simulated server over loopback HTTP.
 
 Each test configures the simulated server (`SimConfig`), runs the real `Runner` with a real
-OpenAI-compatible endpoint (``openai-chat``, ``openai-completions``, ``openai-responses``,
+endpoint (``openai-chat``, ``openai-completions``, ``openai-responses``, ``anthropic-messages``,
 streaming) over HTTP on 127.0.0.1, and compares the `Result`'s statistics with what the
 server was told to do. The truth comes from the server's own latency model (`plan`), so
 the expected numbers are computed, never eyeballed.
@@ -36,9 +36,11 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 from llmeter_trio import InvocationResponse, Result, Runner
 from llmeter_trio.endpoints import (
+    AnthropicMessagesEndpoint,
     Chunk,
     ChunkKind,
     ErrorClass,
@@ -63,10 +65,19 @@ INPUT_WORDS = 20  # the simulated server counts one token per whitespace-separat
 PROMPT = " ".join(["word"] * INPUT_WORDS)
 
 Endpoint = (
-    type[OpenAIChatEndpoint] | type[OpenAICompletionsEndpoint] | type[OpenAIResponsesEndpoint]
+    type[OpenAIChatEndpoint]
+    | type[OpenAICompletionsEndpoint]
+    | type[OpenAIResponsesEndpoint]
+    | type[AnthropicMessagesEndpoint]
 )
-ALL_ENDPOINTS = [OpenAIChatEndpoint, OpenAICompletionsEndpoint, OpenAIResponsesEndpoint]
+ALL_ENDPOINTS = [
+    OpenAIChatEndpoint,
+    OpenAICompletionsEndpoint,
+    OpenAIResponsesEndpoint,
+    AnthropicMessagesEndpoint,
+]
 REASONING_ENDPOINTS = [OpenAIChatEndpoint, OpenAIResponsesEndpoint]  # /completions has none
+THINKING = {"type": "enabled", "budget_tokens": 1024}  # Anthropic's extended thinking
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -83,8 +94,18 @@ async def run_sim(
 ) -> Result:
     """One Runner run of `cls` against a simulated server configured by `config`."""
     async with simulated_server(config) as base_url:
-        endpoint = cls(base_url=base_url, model_id=config.model, extra_headers=headers or {})
-        payload = cls.create_payload(PROMPT, None)  # no length limit: output_tokens applies
+        endpoint: OpenAIChatEndpoint | AnthropicMessagesEndpoint
+        if cls is AnthropicMessagesEndpoint:  # its base URL is the origin; max_tokens required
+            endpoint = cls(
+                base_url=base_url.removesuffix("/v1"),
+                model_id=config.model,
+                api_key="sk-ant-test",
+                extra_headers=headers or {},
+            )
+            payload = cls.create_payload(PROMPT, 4096, thinking=THINKING)
+        else:
+            endpoint = cls(base_url=base_url, model_id=config.model, extra_headers=headers or {})
+            payload = cls.create_payload(PROMPT, None)  # no length limit: output_tokens applies
         return await Runner(endpoint).run(
             payload=[payload],
             clients=clients,
@@ -246,6 +267,39 @@ async def test_reasoning_first_streams(
         assert record.response_text == "tok " * 8  # reasoning is not output text
 
 
+async def test_anthropic_thinking_streams_first(clock: object, timing: Timing) -> None:
+    """Anthropic's thinking block streams before the text: time to first token is the first
+    thinking delta, the first content token comes `itl` * thinking tokens later, the output
+    count is the server's (thinking included). The API reports no thinking count of its own,
+    so time per output token spreads the decode time over every output token but the first."""
+    config = SimConfig(ttft_base=0.1, itl=0.025, output_tokens=12, reasoning_tokens=4)
+    timeline = truth(config, AnthropicMessagesEndpoint)
+    first_content = config.ttft_base + config.itl * 4
+    assert first_content_at(timeline) == pytest.approx(first_content)
+    with trio.fail_after(TIME_LIMIT):
+        result = await run_sim(config, AnthropicMessagesEndpoint)
+    records = succeeded(result, 4)
+    stats = result.stats
+
+    check_late("time_to_first_token", result, config.ttft_base, timing)
+    check_late("time_to_first_content_token", result, first_content, timing)
+    check_late("time_to_last_token", result, timeline.chunks[-1].at, timing)
+    check_itl(stats, config.itl, timing)
+    tpot = (timeline.chunks[-1].at - first_content) / 11
+    check_gap(stats["time_per_output_token-p50"], tpot, GAP_P50 + from_histogram(tpot), timing)
+    for record in records:
+        assert record.time_to_first_token is not None
+        assert record.time_to_first_content_token is not None
+        assert record.time_to_first_token < record.time_to_first_content_token
+        assert (record.num_tokens_output, record.num_tokens_output_reasoning) == (12, None)
+        assert (record.num_tokens_input, record.num_tokens_input_cache_write) == (INPUT_WORDS, 0)
+        assert record.stop_reason == "end_turn"
+        assert [chunk.kind for chunk in record.chunks] == [ChunkKind.REASONING] * 4 + [
+            ChunkKind.CONTENT
+        ] * 8
+        assert record.response_text == "tok " * 8  # thinking is not output text
+
+
 @pytest.mark.parametrize("cls", REASONING_ENDPOINTS)
 async def test_reasoning_with_multi_token_chunks(
     cls: Endpoint, clock: object, timing: Timing
@@ -310,6 +364,10 @@ FAST = SimConfig(ttft_base=0.02, itl=0.01, output_tokens=4)
         (OpenAICompletionsEndpoint, "drop", ErrorClass.CONNECTION, None),
         (OpenAIResponsesEndpoint, "drop", ErrorClass.CONNECTION, None),
         (OpenAIResponsesEndpoint, "429", ErrorClass.THROTTLED, 429),
+        (AnthropicMessagesEndpoint, "429", ErrorClass.THROTTLED, 429),
+        (AnthropicMessagesEndpoint, "529", ErrorClass.SERVER, 529),
+        (AnthropicMessagesEndpoint, "500", ErrorClass.SERVER, 500),
+        (AnthropicMessagesEndpoint, "drop", ErrorClass.CONNECTION, None),
     ],
 )
 async def test_faults_are_classified(
@@ -337,6 +395,31 @@ async def test_faults_are_classified(
         else:  # the connection closed after the first chunk went out
             assert "broke off" in record.error
             assert len(record.chunks) == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_class", "error_type"),
+    [
+        ("stream-529", ErrorClass.SERVER, "overloaded_error"),
+        ("stream-429", ErrorClass.THROTTLED, "rate_limit_error"),
+        ("stream-500", ErrorClass.SERVER, "api_error"),
+    ],
+)
+async def test_anthropic_error_events_are_classified(
+    fault: str, error_class: ErrorClass, error_type: str, autojump_clock: trio.testing.MockClock
+) -> None:
+    """An ``error`` event after the first chunk: the request fails with the class of the
+    error's type (the HTTP status was 200), and keeps the chunk it had received."""
+    with trio.fail_after(TIME_LIMIT):
+        result = await run_sim(
+            FAST, AnthropicMessagesEndpoint, clients=1, headers={"x-sim-fault": fault}
+        )
+    assert result.stats["errors_by_class"] == {error_class.value: 2}
+    for record in result.responses:
+        assert record.error_class is error_class
+        assert record.status_code == 200
+        assert record.error is not None and record.error.startswith(f"{error_type}: ")
+        assert len(record.chunks) == 1
 
 
 async def test_a_stall_is_one_long_gap(clock: object, timing: Timing) -> None:

@@ -15,8 +15,10 @@ from llmeter_trio.live import format_progress, run_with_progress
 class TestFormat:
     def test_count_bound_line(self) -> None:
         """Requests done of total, rates over elapsed time, errors, in flight."""
-        progress = LiveProgress(started=60, finished=50, failed=1, output_tokens=1000)
-        line = format_progress(progress, 10.0, total_requests=100)
+        progress = LiveProgress(
+            started=60, finished=50, failed=1, output_tokens=1000, total_requests=100
+        )
+        line = format_progress(progress, 10.0)
         assert line == (
             "[##########----------]    50/100 req  5.0 req/s  100 tok/s  1 error"
             "  10 in flight  10.0 s"
@@ -24,7 +26,7 @@ class TestFormat:
 
     def test_time_bound_bar_follows_time(self) -> None:
         """A time-bound run fills the bar with elapsed time."""
-        line = format_progress(LiveProgress(), 15.0, run_duration=60.0)
+        line = format_progress(LiveProgress(run_duration=60.0), 15.0)
         assert line.startswith("[#####---------------]     0 req  0.0 req/s")
 
 
@@ -32,7 +34,8 @@ class TestRunWithProgress:
     async def test_lines_while_running_and_result_passes_through(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
-        """Off a terminal, a line every 10 s and a final one; the run's result is returned."""
+        """Off a terminal, a line every 10 s and a final one, sized by the run itself;
+        the run's result is returned."""
         out = io.StringIO()
         progress = LiveProgress()
         endpoint = FakeEndpoint(time_to_first_token=1.0, inter_token_latency=0.0, output_tokens=2)
@@ -43,7 +46,7 @@ class TestRunWithProgress:
             )
             return result.total_requests
 
-        assert await run_with_progress(run, progress, total_requests=25, stream=out) == 25
+        assert await run_with_progress(run, progress, stream=out) == 25
         lines = out.getvalue().splitlines()
         assert len(lines) == 3  # at 10 s, at 20 s, and the final one at 25 s
         assert lines[-1].startswith("[####################]    25/25 req  1.0 req/s")

@@ -20,8 +20,11 @@ from hypothesis import strategies as st
 
 from llmeter_trio import FakeEndpoint, Result, Runner
 from llmeter_trio.compat import is_llmeter_run, load_llmeter_result
+from llmeter_trio.compat._llmeter import read_llmeter_run
 from llmeter_trio.experiments import LoadTest, LoadTestResult
+from llmeter_trio.results import SavedRun
 
+from ._support.storage import forbid_whole_jsonl_reads
 from .strategies import utc_datetimes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "llmeter"
@@ -118,7 +121,8 @@ class TestOneRun:
             "endpoint_name": "amazon bedrock",
             "provider": "bedrock",
             "region": "us-east-1",
-        }  # the saved api_key is dropped
+            "api_key": "***",
+        }  # the saved api_key is masked
         assert config.tokenizer_config == {"tokenizer_type": "dummy"}
         assert (config.clients, config.n_requests, config.run_duration, config.timeout) == (
             2,
@@ -262,6 +266,36 @@ class TestDetection:
         (tmp_path / "responses.jsonl").write_text("\n".join([lines[0][:40], *lines[1:]]))
         with pytest.raises(ValueError, match=r"responses\.jsonl, line 1: not JSON"):
             Result.load(tmp_path)
+
+
+class TestOneLoadingPath:
+    def test_the_reader_returns_neutral_parts(self) -> None:
+        """LLMeter's reader hands Result.from_saved_run parts; it alone builds the Result."""
+        saved = read_llmeter_run(str(FIXTURES / "run"))
+        assert isinstance(saved, SavedRun)
+        assert saved.summary is not None and saved.summary["total_requests"] == 6
+        assert saved.summary["start_time"] == "2025-01-15T10:00:00+00:00"
+        assert saved.run_config is not None and saved.records is not None
+        assert len(list(saved.records())) == 6
+        assert saved.saved_stats is None  # records are there: statistics come from them
+        assembled = Result.from_saved_run(saved)
+        assert assembled.stats == Result.load(FIXTURES / "run").stats
+
+    def test_records_are_read_line_by_line(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """LLMeter's JSONL files (records, payloads) are streamed, never read whole."""
+        forbid_whole_jsonl_reads(monkeypatch)
+        for folder in ("run", "legacy"):
+            assert len(Result.load(FIXTURES / folder).responses) > 0
+            assert Result.load(FIXTURES / folder, load_responses=False).total_requests > 0
+
+    def test_a_damaged_summary_is_an_error_naming_it(self, tmp_path: Path) -> None:
+        """A summary.json that is not JSON is not taken for anything else: its name is given."""
+        shutil.copytree(FIXTURES / "run", tmp_path / "run")
+        (tmp_path / "run" / "summary.json").write_text(
+            '{"total_requests": 6, "start_time": "soon"}'
+        )
+        with pytest.raises(ValueError, match=r"summary\.json: not an ISO 8601 date-time"):
+            Result.load(tmp_path / "run")
 
 
 seconds = st.none() | st.floats(0, 600, allow_nan=False) | st.just(math.nan)

@@ -563,7 +563,7 @@ def test_progress_label_is_optional() -> None:
         async def nothing() -> None:
             await trio.lowlevel.checkpoint()
 
-        await run_with_progress(nothing, LiveProgress(), total_requests=1, stream=out, label=label)
+        await run_with_progress(nothing, LiveProgress(total_requests=1), stream=out, label=label)
         return out.getvalue()
 
     assert trio.run(main, "").startswith("[")

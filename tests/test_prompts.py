@@ -145,7 +145,7 @@ class TestCollectionErrors:
             CreatePromptCollection(inputs, outputs, SAMPLE_TEXT_FILE)
 
     def test_bad_repeats(self) -> None:
-        with pytest.raises(ValueError, match="requests_per_combination must be 1 or more"):
+        with pytest.raises(ValueError, match="requests_per_combination must be at least 1"):
             CreatePromptCollection([1], [1], SAMPLE_TEXT_FILE, 0)
 
     def test_missing_empty_and_misencoded_sources(self, tmp_path: Path) -> None:

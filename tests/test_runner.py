@@ -323,7 +323,7 @@ class TestValidation:
     @pytest.mark.parametrize(
         ("kwargs", "error", "message"),
         [
-            ({"clients": 0}, ValueError, "clients must be greater than 0"),
+            ({"clients": 0}, ValueError, "clients must be at least 1"),
             ({"clients": 1.5}, TypeError, "clients must be a whole number"),
             ({"n_requests": 2, "run_duration": 3}, ValueError, "not both"),
             ({"timeout": -1}, ValueError, "timeout must be greater than 0"),

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llmeter_trio import FakeEndpoint, Result, Runner
+from llmeter_trio.plugins import schedule_from_config
 from llmeter_trio.schedules import (
     ClosedLoop,
     ConstantRate,
@@ -22,7 +23,6 @@ from llmeter_trio.schedules import (
     Poisson,
     Ramp,
     TraceReplay,
-    schedule_from_config,
 )
 
 from ._support.fakes import CountingEndpoint
@@ -250,5 +250,5 @@ class TestConfig:
         """Rates must be positive and caps whole numbers."""
         with pytest.raises(ValueError, match="rate must be greater than 0"):
             Poisson(rate=0)
-        with pytest.raises(ValueError, match="max_concurrency must be a whole number"):
+        with pytest.raises(ValueError, match="max_concurrency must be at least 1"):
             ConstantRate(rate=1, max_concurrency=0)

@@ -29,6 +29,7 @@ from llmeter_trio.storage import (
     write_json,
 )
 
+from ._support.storage import forbid_whole_jsonl_reads
 from .strategies import invocation_responses
 
 
@@ -204,7 +205,11 @@ class TestSecrets:
         for file in files:
             assert secret.encode() not in file.read_bytes(), file
         assert result.run_config is not None
-        assert result.run_config.endpoint_config["extra_headers"] == {"X-Trace": "ok"}
+        assert result.run_config.endpoint_config["extra_headers"] == {
+            "Authorization": "***",
+            "X-Api-Key": "***",
+            "X-Trace": "***",
+        }
 
 
 def _free_port() -> int:
@@ -261,3 +266,128 @@ class TestS3:
         assert len(loaded.responses) == 6
         fs, folder = resolve(f"{s3_bucket}/runs/s3run")
         assert fs.exists(f"{folder}/responses/manifest.json")
+
+
+def _record(seconds: float) -> InvocationResponse:
+    return InvocationResponse(
+        response_text="ok", time_to_first_token=seconds, time_to_last_token=2 * seconds
+    )
+
+
+class Counted:
+    """Counts RunStats computations: building from records (`of`) and sorting into a dict."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from llmeter_trio.stats import RunStats
+
+        self.built = self.summarized = 0
+        of, to_dict = RunStats.of.__func__, RunStats.to_dict  # type: ignore[attr-defined]
+
+        def counted_of(cls: type[RunStats], *args: Any, **kwargs: Any) -> RunStats:
+            self.built += 1
+            return of(cls, *args, **kwargs)  # type: ignore[no-any-return]
+
+        def counted_to_dict(stats: RunStats, *args: Any) -> dict[str, Any]:
+            self.summarized += 1
+            return to_dict(stats, *args)
+
+        monkeypatch.setattr(RunStats, "of", classmethod(counted_of))
+        monkeypatch.setattr(RunStats, "to_dict", counted_to_dict)
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        return self.built, self.summarized
+
+
+class TestStatsAreComputedOnce:
+    def test_repeated_access_computes_once(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Four reads of `stats` (what one CLI run does) sort the columns once."""
+        counted = Counted(monkeypatch)
+        result = Result(responses=[_record(0.1), _record(0.3)], total_test_time=1.0)
+        first = result.stats
+        assert [result.stats for _ in range(3)] == [first] * 3
+        assert counted.counts == (1, 1)
+
+    def test_changing_the_records_is_noticed(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Appending or assigning records recomputes; a change in place waits for refresh_stats."""
+        counted = Counted(monkeypatch)
+        result = Result(responses=[_record(0.1)])
+        assert result.stats["total_requests"] == 1
+        result.responses.append(_record(0.2))
+        assert result.stats["total_requests"] == 2
+        result.responses = [_record(0.5)]
+        assert result.stats["time_to_first_token-p50"] == 0.5
+        assert counted.counts == (3, 3)
+        result.responses[0] = _record(0.7)
+        assert result.stats["time_to_first_token-p50"] == 0.5  # not noticed: same length
+        result.refresh_stats()
+        assert result.stats["time_to_first_token-p50"] == 0.7
+        assert counted.counts == (4, 4)
+
+    def test_a_new_total_test_time_summarizes_again_without_recounting(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Rates depend on the run's duration: a new one re-summarizes the same counts."""
+        counted = Counted(monkeypatch)
+        result = Result(responses=[_record(0.1)], total_test_time=1.0)
+        rate = result.stats["requests_per_minute"]
+        result.total_test_time = 2.0
+        assert result.stats["requests_per_minute"] == rate / 2
+        assert counted.counts == (1, 2)
+
+    async def test_a_result_without_records_keeps_its_statistics(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """low_memory results have nothing to recount: refresh_stats leaves their numbers."""
+        live = await Runner(FakeEndpoint(), output_path=str(tmp_path)).run(
+            payload={"prompt": "x"}, n_requests=3, run_name="low", low_memory=True
+        )
+        loaded = Result.load(str(tmp_path / "low"), load_responses=False)
+        for result in (live, loaded):
+            before = result.stats
+            result.refresh_stats()
+            assert result.stats == before and before["total_requests"] == 3
+
+    async def test_a_live_run_summarizes_once(
+        self, monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """The engine's counts are kept: reading the stats of a run never recounts its records."""
+        counted = Counted(monkeypatch)
+        result = await Runner(FakeEndpoint()).run(payload={"prompt": "x"}, n_requests=4)
+        for _ in range(4):
+            assert result.stats["total_requests"] == 4
+        assert counted.counts == (0, 1)  # the engine's health check read the same stats
+
+
+class TestRecordsAreStreamed:
+    async def test_records_are_read_line_by_line(
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        autojump_clock: trio.testing.MockClock,
+    ) -> None:
+        """No whole-file read of a JSONL file: loading works with `read()` of .jsonl forbidden."""
+        await Runner(FakeEndpoint(), output_path=str(tmp_path)).run(
+            payload={"prompt": "x"}, clients=2, n_requests=3, run_name="r"
+        )
+        forbid_whole_jsonl_reads(monkeypatch)
+        assert len(Result.load(str(tmp_path / "r")).responses) == 6
+        assert Result.load(str(tmp_path / "r"), load_responses=False, slos=[]).total_requests == 6
+
+
+def test_only_results_sets_a_results_private_fields() -> None:
+    """One place assembles a Result: no other module writes its private fields."""
+    import re
+
+    import llmeter_trio
+
+    package = Path(llmeter_trio.__file__).parent
+    private = re.compile(r"\._(run_stats|saved_stats|stats_cache|stats_records)\b")
+    offenders = [
+        f"{path.relative_to(package)}:{number}"
+        for path in package.rglob("*.py")
+        if path.name != "results.py"
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if private.search(line)
+    ]
+    assert offenders == []

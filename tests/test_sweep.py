@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,37 @@ class TestKnee:
         result = await sweep.run()
         assert result.knee is None
         assert len(result.steps) == 1
+
+    async def test_every_step_passing_finds_no_knee(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """Up to max_load every step met the SLOs: the summary says there is no knee up to
+        there (it used to call max_load the knee), and none is saved."""
+        sweep = Sweep(
+            endpoint(), {"prompt": "x"}, slos=["ttft_p99<=200ms"], start=1, max_load=4,
+            requests_per_step=8, schedule="constant", output_path=str(tmp_path), test_name="calm",
+        )  # fmt: skip
+        result = await sweep.run()
+        assert [s.passed for s in result.steps] == [True, True, True]
+        assert result.knee is None
+        assert result.highest_met == 4
+        summary = result.summary()
+        assert "no knee up to 4 req/s: every step met the SLOs" in summary
+        assert "knee: 4" not in summary
+        assert SweepResult.load(str(tmp_path / "calm")).knee is None
+
+    def test_bad_settings_are_refused(self) -> None:
+        """Loads and counts go through the one number check: NaN, infinity, zero refused."""
+        for settings, message in [
+            ({"start": math.nan}, "start must be a finite number"),
+            ({"max_load": math.inf}, "max_load must be a finite number"),
+            ({"growth": 1}, "growth must be greater than 1"),
+            ({"start": 8, "max_load": 4}, "max_load must be at least 8"),
+            ({"requests_per_step": 0}, "requests_per_step must be at least 1"),
+            ({"mode": "concurrency", "max_load": 10**6}, "max_load must be at most 100000"),
+        ]:
+            with pytest.raises(ValueError, match=message):
+                Sweep(endpoint(), {"prompt": "x"}, slos=["e2e<=1s"], **settings)
 
     def test_plot_marks_thresholds_and_knee(self, tmp_path: Path) -> None:
         """The chart has latency series, the SLO line and the knee line, and saves."""

@@ -14,13 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llmeter_trio import Endpoint, InvocationResponse, Runner, StreamRecorder, hookimpl, plugins
+from llmeter_trio.plugins import tokenizer_from_config
 from llmeter_trio.tokenizers import (
     DummyTokenizer,
     HuggingFaceTokenizer,
     TiktokenTokenizer,
     Tokenizer,
     count_tokens,
-    tokenizer_from_config,
     tokenizer_to_config,
 )
 

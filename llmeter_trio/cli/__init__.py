@@ -1,10 +1,18 @@
-"""The `llmeter-trio` command line: run, endpoints, demo, serve-sim."""
+"""The `llmeter-trio` command line: run, analyze, endpoints, demo, serve-sim.
+
+Bad input, whether argparse or the library finds it, is one line on stderr
+(``llmeter-trio run: error: ...``) and exit status 2, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 
 from .._version import __version__
 from ._analyze import add_analyze_arguments, analyze_command
@@ -15,11 +23,28 @@ from ._run import add_run_arguments, run_command
 __all__ = ["main"]
 
 EXIT_USAGE = 2
+# What bad input raises, from argparse, the plugins and the library's checks.
+USAGE_ERRORS = (ValueError, KeyError, TypeError, FileNotFoundError, FileExistsError)
+
+
+class UsageError(ValueError):
+    """A command line argparse refused; `prog` names the (sub)command."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, printed by `main`."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self.prog, f"{message} (see {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="llmeter-trio", description="Load tests for LLM endpoints whose numbers you can trust."
     )
     parser.add_argument("--version", action="version", version=f"llmeter-trio {__version__}")
@@ -38,6 +63,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _usage_error(prog: str, exc: BaseException) -> int:
+    # str() would quote a KeyError's message; attrs validators add details after theirs
+    quoted = isinstance(exc, KeyError) and len(exc.args) == 1
+    detailed = type(exc) in (ValueError, TypeError) and len(exc.args) > 1
+    message = exc.args[0] if quoted or detailed else str(exc)
+    line = " ".join(str(message).split())  # one line, whatever the message held
+    print(f"{prog}: error: {line}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _alone(exc: BaseException) -> BaseException:
+    """The one error inside nested exception groups (trio's nurseries wrap what they raise)."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `llmeter-trio` command."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -45,8 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..sim import serve_sim
 
         return serve_sim(args_list[1:])
-    parser = build_parser()
-    args = parser.parse_args(args_list)
+    try:
+        args = build_parser().parse_args(args_list)
+    except UsageError as exc:
+        return _usage_error(exc.prog, exc)
     try:
         if args.command == "endpoints":
             print(describe_endpoints())
@@ -56,7 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "analyze":
             return analyze_command(args)
         return run_command(args)
-    except (ValueError, KeyError, TypeError, FileNotFoundError, FileExistsError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"llmeter-trio {args.command}: error: {message}", file=sys.stderr)
-        return EXIT_USAGE
+    except USAGE_ERRORS as exc:
+        return _usage_error(f"llmeter-trio {args.command}", exc)
+    except BaseExceptionGroup as group:  # a setting refused while the run set up
+        if isinstance(_alone(group), USAGE_ERRORS):
+            return _usage_error(f"llmeter-trio {args.command}", _alone(group))
+        raise

@@ -46,9 +46,7 @@ async def _demo_run(args: argparse.Namespace, output: str) -> int:
         runner = Runner(endpoint, output_path=parent)
         options = {"payload": payloads, "clients": args.clients, "n_requests": args.n_requests,
                    "timeout": 30.0, "run_name": run_name}  # fmt: skip
-        return await run_and_report(
-            runner, options, expected_requests=args.clients * args.n_requests
-        )
+        return await run_and_report(runner, options)
 
 
 def demo_command(args: argparse.Namespace) -> int:

@@ -10,21 +10,50 @@ import attrs
 from ..endpoints import Endpoint
 from ..plugins import endpoint_types, get_endpoint_type
 
-__all__ = ["build_endpoint", "describe_endpoints", "parse_options"]
+__all__ = [
+    "build_endpoint",
+    "describe_endpoints",
+    "parse_callback",
+    "parse_headers",
+    "parse_options",
+]
 
 
-def parse_options(pairs: list[str]) -> dict[str, Any]:
+def _json_value(raw: str, where: str) -> Any:
+    """`raw` as JSON when it parses, else the string itself; a broken object or list is refused."""
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        if raw.lstrip()[:1] in ("{", "["):
+            raise ValueError(f"{where}: the value is not valid JSON ({exc})") from None
+        return raw
+
+
+def parse_options(pairs: list[str], flag: str = "--option") -> dict[str, Any]:
     """``key=value`` pairs; values are JSON when they parse as JSON, else strings."""
     options: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--option {pair!r}: expected KEY=VALUE")
-        try:
-            options[key] = json.loads(raw)
-        except ValueError:
-            options[key] = raw
+        if not sep or not key.strip():
+            raise ValueError(f"{flag} {pair!r}: expected KEY=VALUE")
+        options[key.strip()] = _json_value(raw, f"{flag} {key.strip()}")
     return options
+
+
+def parse_callback(text: str) -> dict[str, Any]:
+    """``NAME`` or ``NAME:{"option": value, ...}`` as a callback configuration."""
+    name, sep, raw = text.partition(":")
+    if not name.strip():
+        raise ValueError(f"--callback {text!r}: expected NAME or NAME:JSON-OBJECT")
+    options: Any = {}
+    if sep:
+        try:
+            options = json.loads(raw)
+        except ValueError as exc:
+            raise ValueError(f"--callback {name}: the options are not valid JSON ({exc})") from None
+    if not isinstance(options, dict):
+        raise ValueError(f'--callback {name}: the options must be a JSON object, like {{"k": 1}}')
+    return {**options, "callback_type": name.strip()}
 
 
 def parse_headers(headers: list[str]) -> dict[str, str]:

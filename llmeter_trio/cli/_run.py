@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import posixpath
 import sys
 from functools import partial
@@ -10,14 +11,17 @@ from typing import Any
 
 import trio
 
+from .._checks import check_number
 from ..endpoints import Endpoint
 from ..engine import LiveProgress, RunInterrupted, Runner
 from ..engine._payloads import normalize_payloads
 from ..live import run_with_progress
+from ..plugins import callback_from_config, schedule_from_config
 from ..results import Result
-from ..schedules import Schedule, TraceReplay, schedule_from_config
+from ..schedules import Schedule
 from ..slo import parse_slos
-from ._endpoints import build_endpoint, parse_headers, parse_options
+from ..storage import display_url, os_error_reason
+from ._endpoints import build_endpoint, parse_callback, parse_headers, parse_options
 from ._summary import format_summary
 
 __all__ = [
@@ -30,7 +34,7 @@ __all__ = [
     "run_command",
 ]
 
-EXIT_FAILED = 1  # every request failed, or more than --max-error-rate
+EXIT_FAILED = 1  # every request failed, more than --max-error-rate, or storage failed
 EXIT_BOTTLENECK = 3  # the load generator itself fell behind: the numbers are suspect
 EXIT_INTERRUPTED = 130
 
@@ -66,6 +70,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     bound.add_argument("--duration", type=float, help="seconds to keep sending")
     add("--timeout", type=float, default=60.0, help="deadline per request in seconds")
+    add(
+        "--no-preconnect",
+        action="store_true",
+        help="open no connections before the clock starts (measure cold starts)",
+    )
     add("--output", help="run folder to write (local path or fsspec URL)")
     add("--seed", type=int, help="seed for payload orders and random schedules")
     add(
@@ -106,6 +115,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="e.g. 'ttft_p99<=500ms' (repeatable): adds goodput and attainment",
     )
     window.add_argument("--lag-tolerance", type=float, help="seconds of lag (p99) before a warning")
+    add(
+        "--callback",
+        action="append",
+        default=[],
+        metavar="NAME[:JSON]",
+        help="a registered callback, with its options as a JSON object (repeatable)",
+    )
 
 
 _SCHEDULE_FLAGS = {
@@ -127,7 +143,7 @@ def schedule_from_args(args: argparse.Namespace) -> Schedule | None:
         for flag, option in _SCHEDULE_FLAGS.items()
         if getattr(args, flag) is not None
     }
-    options.update(parse_options(args.schedule_option))
+    options.update(parse_options(args.schedule_option, "--schedule-option"))
     if args.schedule is None:
         if options:
             raise ValueError(f"options {sorted(options)} need --schedule")
@@ -153,24 +169,32 @@ def exit_code(result: Result, max_error_rate: float | None) -> int:
 
 
 async def run_and_report(
-    runner: Runner,
-    run_options: dict[str, Any],
-    *,
-    expected_requests: int | None,
-    max_error_rate: float | None = None,
+    runner: Runner, run_options: dict[str, Any], *, max_error_rate: float | None = None
 ) -> int:
     """Run with a progress line on stderr, print the summary; return the exit code."""
     progress = LiveProgress()
     try:
         result = await run_with_progress(
-            partial(runner.run, **run_options, progress=progress),
-            progress,
-            total_requests=expected_requests,
-            run_duration=run_options.get("run_duration"),
+            partial(runner.run, **run_options, progress=progress), progress
         )
     except RunInterrupted as stopped:
         _report(stopped.result)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # storage failed during the run: it stopped, and says so in one line
+        if progress.started == 0:
+            raise  # refused before any request (a folder in use, no trace file): a usage error
+        folder = "the run folder"
+        if runner.output_path is not None and run_options.get("run_name") is not None:
+            folder = display_url(
+                posixpath.join(os.fspath(runner.output_path), run_options["run_name"])
+            )
+        print(
+            f"llmeter-trio run: error: storage failed ({os_error_reason(exc)}) after "
+            f"{progress.finished} requests; {folder} keeps what was saved so far "
+            "(it loads as interrupted)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     _report(result)
     return exit_code(result, max_error_rate)
 
@@ -192,12 +216,14 @@ def split_output(output: str | None) -> tuple[str | None, str | None]:
 def run_command(args: argparse.Namespace) -> int:
     """`llmeter-trio run`."""
     options = parse_options(args.option)
-    if args.base_url:
+    if args.base_url is not None:  # an empty one is refused, never taken for the default
         options["base_url"] = args.base_url
-    if args.model:
+    if args.model is not None:
         options["model_id"] = args.model
     if args.header:
         options["extra_headers"] = parse_headers(args.header)
+    check_number("--max-tokens", args.max_tokens, whole=True)
+    check_number("--max-error-rate", args.max_error_rate, at_least=0, at_most=1)
     endpoint: Endpoint = build_endpoint(args.endpoint, options)
     if args.payload:
         payloads = normalize_payloads(args.payload)
@@ -205,8 +231,9 @@ def run_command(args: argparse.Namespace) -> int:
         payloads = [endpoint.create_payload(args.prompt, max_tokens=args.max_tokens)]
     schedule = schedule_from_args(args)
     parse_slos(args.slo)  # a bad SLO is a usage error, before anything runs
+    callbacks = [callback_from_config(parse_callback(text)) for text in args.callback]
     parent, run_name = split_output(args.output)
-    runner = Runner(endpoint, output_path=parent, seed=args.seed)
+    runner = Runner(endpoint, output_path=parent, seed=args.seed, callbacks=callbacks)
     run_options: dict[str, Any] = {
         "payload": payloads,
         "clients": args.clients,
@@ -221,14 +248,8 @@ def run_command(args: argparse.Namespace) -> int:
         "cooldown_seconds": args.cooldown_seconds,
         "slos": args.slo or None,
         "lag_tolerance": args.lag_tolerance,
+        "preconnect": False if args.no_preconnect else None,
     }
-    expected = None
-    if args.duration is None and not isinstance(schedule, TraceReplay):
-        per_run = args.n_requests if args.n_requests is not None else len(payloads)
-        expected = per_run if schedule is not None else per_run * args.clients
     return trio.run(
-        partial(
-            run_and_report, runner, run_options, expected_requests=expected,
-            max_error_rate=args.max_error_rate,
-        )
-    )  # fmt: skip
+        partial(run_and_report, runner, run_options, max_error_rate=args.max_error_rate)
+    )

@@ -33,14 +33,14 @@ def format_summary(result: Result) -> str:
     """A few lines a person reads: who, how much, how fast, what failed."""
     stats = result.stats
     status = " (interrupted)" if result.interrupted else ""
+    schedule = result.run_config.schedule if result.run_config else None
     lines = [
-        f"Run {result.run_name}{status}: {result.total_requests} requests from "
-        f"{result.clients} clients in {result.total_test_time or 0:,.2f} s "
+        f"Run {result.run_name}{status}: {result.total_requests} requests{_senders(result)} "
+        f"in {result.total_test_time or 0:,.2f} s "
         f"({result.endpoint_name}, model {result.model_id})",
         "",
         f"{'':<24}" + "".join(f"{c:>12}" for c in COLUMNS),
     ]
-    schedule = result.run_config.schedule if result.run_config else None
     for label, metric in LATENCY_ROWS + (OPEN_LOOP_ROWS if schedule else ()):
         if f"{metric}-p50" in stats:
             cells = "".join(f"{_seconds(stats.get(f'{metric}-{c}')):>12}" for c in COLUMNS)
@@ -72,6 +72,15 @@ def format_summary(result: Result) -> str:
     for warning in result.generator.get("warnings", []):
         lines.append(f"WARNING: {warning}")
     return "\n".join(lines)
+
+
+def _senders(result: Result) -> str:
+    """Who sent the requests: N closed-loop clients, or an open loop (capped or not)."""
+    if not (result.run_config and result.run_config.schedule):
+        return f" from {result.clients} clients"
+    if result.clients:  # an open loop's clients are its max_concurrency
+        return f", max {result.clients} in flight,"
+    return " (open loop)"
 
 
 def _rate(value: float | None) -> str:

@@ -19,21 +19,19 @@ import json
 import math
 import os
 import posixpath
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import closing
 from datetime import datetime, timezone
 from typing import Any
 
-import attrs
 import fsspec
 
 from ..endpoints import InvocationResponse
-from ..results import RUN_CONFIG_FILE, STATS_FILE, SUMMARY_FILE, Result, summary_from_records
+from ..results import RUN_CONFIG_FILE, STATS_FILE, SUMMARY_FILE, Result, SavedRun
 from ..run_config import RunConfig
-from ..slo import parse_slos
-from ..stats import RunStats
-from ..storage import RESPONSES_FILE, exists, resolve
+from ..storage import RESPONSES_FILE, display_url, exists, iter_lines, resolve
 
-__all__ = ["is_llmeter_run", "load_llmeter_result"]
+__all__ = ["is_llmeter_run", "iter_llmeter_responses", "load_llmeter_result", "read_llmeter_run"]
 
 PAYLOAD_FILE = "payload.jsonl"
 _BYTES_KEY = "__llmeter_bytes__"
@@ -60,6 +58,7 @@ _KNOWN_RESPONSE_KEYS = frozenset(
     {*_TEXT_FIELDS, *_SECONDS_FIELDS, *_COUNT_FIELDS}
     | {"input_payload", "input_prompt", "request_time", "annotations", "reasoning_type"}
 )
+_TIME_FIELDS = ("start_time", "first_request_time", "last_request_time", "end_time")
 
 
 # -- detection -------------------------------------------------------------------
@@ -74,17 +73,22 @@ def is_llmeter_run(result_path: str | os.PathLike[str]) -> bool:
 def _is_llmeter_folder(fs: fsspec.AbstractFileSystem, folder: str) -> bool:
     """LLMeter's documents carry no ``schema_version``; llmeter-trio's always do.
 
-    A folder with records only is LLMeter's when its first record has none of
-    the fields llmeter-trio always writes (``chunks``, ``error_class``).
+    A damaged document is passed over. A folder with records only is
+    LLMeter's when its first record has none of the fields llmeter-trio
+    always writes (``chunks``, ``error_class``).
     """
     for name in (SUMMARY_FILE, RUN_CONFIG_FILE, STATS_FILE):
         path = posixpath.join(folder, name)
         if exists(fs, path):
-            document = _read_document(fs, path)
+            try:
+                document = _read_document(fs, path)
+            except ValueError:
+                continue  # damaged: it tells nothing (loading it will say what is wrong)
             return isinstance(document, dict) and "schema_version" not in document
     records = posixpath.join(folder, RESPONSES_FILE)
     if exists(fs, records):
-        first = next(_read_records(fs, records), None)
+        with closing(_read_records(fs, records)) as lines:
+            first = next(lines, None)
         return first is not None and "chunks" not in first and "error_class" not in first
     return False
 
@@ -113,12 +117,17 @@ def load_llmeter_result(
     result's `output_path` is `result_path`. `slos` (e.g. ``["ttft_p99<=500ms"]``)
     add SLO attainment and goodput, as for `Result.load`.
     """
-    url = os.fspath(result_path)
+    saved = read_llmeter_run(os.fspath(result_path))
+    return Result.from_saved_run(saved, load_responses=load_responses, slos=slos)
+
+
+def read_llmeter_run(url: str) -> SavedRun:
+    """The parts of a run folder written by LLMeter, for `Result.from_saved_run`."""
     fs, folder = resolve(url)
     if not _is_llmeter_folder(fs, folder):
         raise ValueError(
-            f"{url} does not hold a run saved by LLMeter (its documents have a schema_version, "
-            "or it holds no run): load it with Result.load"
+            f"{display_url(url)} does not hold a run saved by LLMeter (its documents have a "
+            "schema_version, or it holds no run): load it with Result.load"
         )
     summary_path = posixpath.join(folder, SUMMARY_FILE)
     stats_path = posixpath.join(folder, STATS_FILE)
@@ -126,85 +135,67 @@ def load_llmeter_result(
     records_path = posixpath.join(folder, RESPONSES_FILE)
     has_records = exists(fs, records_path)
     if not has_records and not exists(fs, stats_path):
-        raise FileNotFoundError(f"{url} holds neither {RESPONSES_FILE} nor {STATS_FILE}")
-
-    if slos is not None and not has_records:
-        raise ValueError(f"{url} holds no {RESPONSES_FILE}: SLOs are computed from the records")
-    parsed = parse_slos(list(slos)) if slos is not None else []
+        raise FileNotFoundError(
+            f"{display_url(url)} holds neither {RESPONSES_FILE} nor {STATS_FILE}"
+        )
     run_config = (
         _run_config(_read_object(fs, config_path), fs, folder, url)
         if exists(fs, config_path)
         else None
     )
-    if run_config is not None and slos is not None:
-        run_config = attrs.evolve(run_config, slos=[s.text for s in parsed])
     saved_stats = _read_object(fs, stats_path) if exists(fs, stats_path) else None
-    responses: list[InvocationResponse] = []
-    run_stats: RunStats | None = None
-    if has_records:
-        records = (_response(r) for r in _read_records(fs, records_path))
-        if load_responses:
-            responses = list(records)
-            run_stats = RunStats.of(responses, parsed)
-        else:
-            run_stats = RunStats.of(records, parsed)
-
+    summary: dict[str, Any] | None = None
     if exists(fs, summary_path):
-        result = _from_summary(_read_object(fs, summary_path))
-    elif has_records:
-        result = summary_from_records(
-            run_config,
-            responses or [_response(r) for r in _read_records(fs, records_path)],
-            interrupted=False,
-        )
-    else:
-        result = _from_summary(saved_stats or {})
-    if run_stats is not None and not exists(fs, summary_path):
-        result.total_requests = run_stats.total_requests
-    if saved_stats is not None and saved_stats.get("interrupted"):
-        result.interrupted = True
-    result.responses = responses
-    result.run_config = run_config
-    result._run_stats = run_stats
-    result._saved_stats = None if run_stats is not None else _stats_only(saved_stats or {})
-    result.output_path = url  # LLMeter's saved path is often relative to another directory
-    return result
+        summary = _summary(_read_object(fs, summary_path), summary_path, url)
+    elif not has_records:  # statistics only: its summary fields are at the top of stats.json
+        summary = _summary(saved_stats or {}, stats_path, url)
+
+    def records() -> Iterator[InvocationResponse]:
+        with fs.open(records_path, "rb") as f:
+            yield from iter_lines(f, records_path, _response_line)
+
+    return SavedRun(
+        where=url,
+        summary=summary,
+        run_config=run_config,
+        records=records if has_records else None,
+        # LLMeter's statistics follow its own rules: recomputed whenever there are records
+        saved_stats=None if has_records else saved_stats,
+        interrupted=bool(saved_stats and saved_stats.get("interrupted")),
+    )
 
 
 def iter_llmeter_responses(result_path: str | os.PathLike[str]) -> Iterator[InvocationResponse]:
     """The records of an LLMeter run folder, one at a time (none if it has no records)."""
-    fs, folder = resolve(os.fspath(result_path))
-    path = posixpath.join(folder, RESPONSES_FILE)
-    if exists(fs, path):
-        for record in _read_records(fs, path):
-            yield _response(record)
+    records = read_llmeter_run(os.fspath(result_path)).records
+    if records is not None:
+        yield from records()
 
 
-def _from_summary(summary: dict[str, Any]) -> Result:
-    """A Result from LLMeter's summary fields (also present at the top of stats.json)."""
-    return Result(
-        total_requests=int(summary.get("total_requests") or 0),
-        clients=int(summary.get("clients") or 1),
-        n_requests=_count(summary.get("n_requests")),
-        total_test_time=_seconds(summary.get("total_test_time")),
-        model_id=_text(summary.get("model_id")),
-        output_path=_text(summary.get("output_path")),
-        endpoint_name=_text(summary.get("endpoint_name")),
-        provider=_text(summary.get("provider")),
-        run_name=_text(summary.get("run_name")),
-        run_description=_text(summary.get("run_description")),
-        start_time=_parse_time(summary.get("start_time")),
-        first_request_time=_parse_time(summary.get("first_request_time")),
-        last_request_time=_parse_time(summary.get("last_request_time")),
-        end_time=_parse_time(summary.get("end_time")),
-        interrupted=bool(summary.get("interrupted")),
-    )
+def _summary(saved: dict[str, Any], path: str, url: str) -> dict[str, Any]:
+    """LLMeter's summary fields (also at the top of stats.json), as ``summary.json`` holds them.
 
-
-def _stats_only(saved: dict[str, Any]) -> dict[str, Any]:
-    """LLMeter's saved statistics without the summary fields (those come typed)."""
-    names = set(attrs.fields_dict(Result))
-    return {k: v for k, v in saved.items() if k not in names}
+    The `output_path` is where the folder is now: LLMeter's saved path is often
+    relative to another directory.
+    """
+    try:
+        times = {name: _iso_time(saved.get(name)) for name in _TIME_FIELDS}
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    return {
+        "total_requests": int(_count(saved.get("total_requests")) or 0),
+        "clients": int(_count(saved.get("clients")) or 1),
+        "n_requests": _count(saved.get("n_requests")),
+        "total_test_time": _seconds(saved.get("total_test_time")),
+        "model_id": _text(saved.get("model_id")),
+        "output_path": url,
+        "endpoint_name": _text(saved.get("endpoint_name")),
+        "provider": _text(saved.get("provider")),
+        "run_name": _text(saved.get("run_name")),
+        "run_description": _text(saved.get("run_description")),
+        **times,
+        "interrupted": bool(saved.get("interrupted")),
+    }
 
 
 def _response(record: dict[str, Any]) -> InvocationResponse:
@@ -329,22 +320,29 @@ def _read_object(fs: fsspec.AbstractFileSystem, path: str) -> dict[str, Any]:
     return document
 
 
-def _read_records(fs: fsspec.AbstractFileSystem, path: str) -> Iterator[dict[str, Any]]:
-    """The objects of a JSONL file; a last line cut short (a crash) is skipped."""
+def _json_object(line: bytes) -> dict[str, Any]:
+    try:
+        record = _restore(json.loads(line))
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    if not isinstance(record, dict):
+        raise ValueError("expected a JSON object")
+    return record
+
+
+def _response_line(line: bytes) -> InvocationResponse:
+    record = _json_object(line)
+    try:
+        return _response(record)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"not a response record ({exc})") from None
+
+
+def _read_records(fs: fsspec.AbstractFileSystem, path: str) -> Generator[dict[str, Any]]:
+    """The objects of a JSONL file, one line at a time; a last line cut short (a crash) is
+    skipped."""
     with fs.open(path, "rb") as f:
-        lines = f.read().split(b"\n")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = _restore(json.loads(line))
-        except ValueError as exc:
-            if number == len(lines):
-                return
-            raise ValueError(f"{path}, line {number}: not JSON ({exc})") from None
-        if not isinstance(record, dict):
-            raise ValueError(f"{path}, line {number}: expected a JSON object")
-        yield record
+        yield from iter_lines(f, path, _json_object)
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -362,6 +360,11 @@ def _parse_time(value: Any) -> datetime | None:
         except ValueError:
             raise ValueError(f"not an ISO 8601 date-time: {value!r}") from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+def _iso_time(value: Any) -> str | None:
+    parsed = _parse_time(value)
+    return None if parsed is None else parsed.isoformat()
 
 
 def _seconds(value: Any) -> float | None:

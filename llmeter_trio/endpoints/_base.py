@@ -1,15 +1,33 @@
 """The Endpoint contract every adapter, built-in or third-party, fulfils.
 
 An endpoint is an attrs class: its fields are its configuration, which is what
-gets saved with a run and what `Endpoint.from_config` rebuilds it from. Fields
-made with `secret_field()` (API keys, auth headers) are never part of that
-configuration and never appear in a repr, so they cannot reach disk or logs.
+gets saved with a run and what `Endpoint.from_config` rebuilds it from.
+Credentials never reach that configuration, a repr or a saved error, through
+one mechanism that every adapter shares by declaring its fields with:
+
+- `secret_field()`: a credential (an API key). Never saved, never shown.
+- `headers_field()`: extra HTTP headers. Names are kept; only the values of a
+  short allow-list of headers known to carry no credential (``Content-Type``,
+  ``Accept``, ``User-Agent``, ...) are saved and shown, every other value is
+  masked as ``***``. Names and values are checked when the endpoint is made.
+- `url_field()`: a URL. Credentials in it (``https://user:key@host``,
+  ``?api_key=...``, ``?sig=...``) are masked.
+- `query_field()`: extra query parameters. Values of parameters named like
+  credentials are masked.
+
+`Endpoint.secret_values` lists every credential an endpoint holds, and
+`scrubber` makes the function the engine runs over each failed request's error
+text, so a server that echoes a key back cannot put it on disk either.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Mapping
+import base64
+import json
+import re
+import urllib.parse
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar, TypeVar
 
@@ -17,30 +35,98 @@ import attrs
 
 from ._response import InvocationResponse
 
-__all__ = ["Endpoint", "headers_field", "scrub_secrets", "secret_field"]
+__all__ = [
+    "MASK",
+    "Endpoint",
+    "check_header_value",
+    "headers_field",
+    "is_credential_name",
+    "mask_headers",
+    "mask_query",
+    "mask_url",
+    "query_field",
+    "scrub_secrets",
+    "scrubber",
+    "secret_field",
+    "url_field",
+]
 
-_SECRET = "llmeter_trio_secret"
+MASK = "***"  # what a credential is saved and shown as
+MIN_SCRUBBED_CHARS = 4  # shorter values cannot be told apart from ordinary text
+
+_KIND = "llmeter_trio_kind"  # field metadata: "secret", "headers", "url" or "query"
 _SECRET_KEY_PARTS = (
     "authorization", "api_key", "api-key", "apikey", "secret", "password", "passwd", "cookie",
     "credential", "bearer", "access_token", "access-token", "auth_token", "auth-token",
     "session_token", "session-token", "refresh_token",
 )  # fmt: skip
+# Headers whose values are saved and shown: none of them carries a credential.
+PUBLIC_HEADERS = frozenset(
+    {"accept", "accept-encoding", "accept-language", "cache-control", "connection",
+     "content-type", "user-agent", "openai-beta", "anthropic-version", "anthropic-beta"}
+)  # fmt: skip
+_TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")  # an HTTP header name (RFC 9110 token)
+_HEADER_VALUE = re.compile(r"(?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?")
 
 E = TypeVar("E", bound="Endpoint")
 
 
+# -- fields ---------------------------------------------------------------------
+
+
 def secret_field(default: Any = None) -> Any:
     """An attrs field for a credential: kept out of the saved configuration and the repr."""
-    return attrs.field(default=default, repr=False, metadata={_SECRET: True})
+    return attrs.field(default=default, repr=False, metadata={_KIND: "secret"})
+
+
+def _check_headers(instance: Any, attribute: attrs.Attribute[Any], headers: Any) -> None:
+    if not isinstance(headers, Mapping):
+        raise TypeError(f"{attribute.name} must be a mapping of header names to values")
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise ValueError(
+                f"{attribute.name}: a header name is not a valid HTTP name (letters, digits "
+                "and !#$%&'*+-.^_`|~ only; the name is not shown, it may hold a credential)"
+            )
+        check_header_value(f"{attribute.name}[{name!r}]", value)
 
 
 def headers_field() -> Any:
-    """An attrs field for extra HTTP headers: credentials in it never show in a repr.
+    """An attrs field for extra HTTP headers, checked when set.
 
-    (They are also scrubbed from the saved configuration, like every entry
-    whose key names a credential.)
+    Saved and shown with their names, but with the value masked unless the
+    header is one known to carry no credential (`PUBLIC_HEADERS`).
     """
-    return attrs.field(factory=dict, repr=lambda value: repr(scrub_secrets(value)))
+    return attrs.field(
+        factory=dict,
+        validator=_check_headers,
+        repr=lambda value: repr(mask_headers(value)),
+        metadata={_KIND: "headers"},
+    )
+
+
+def url_field(*, default: Any = attrs.NOTHING, factory: Any = None, validator: Any = None) -> Any:
+    """An attrs field for a URL: saved and shown with any credentials in it masked.
+
+    A `validator` that rejects a URL should show it through `mask_url`.
+    """
+    return attrs.field(
+        default=default,
+        factory=factory,
+        validator=validator,
+        repr=lambda value: repr(mask_url(value)),
+        metadata={_KIND: "url"},
+    )
+
+
+def query_field() -> Any:
+    """An attrs field for extra query parameters: credential-named values are masked."""
+    return attrs.field(
+        factory=dict, repr=lambda value: repr(mask_query(value)), metadata={_KIND: "query"}
+    )
+
+
+# -- masking --------------------------------------------------------------------
 
 
 def _is_secret_key(key: str) -> bool:
@@ -50,18 +136,198 @@ def _is_secret_key(key: str) -> bool:
     return any(part in lowered for part in _SECRET_KEY_PARTS)
 
 
+def is_credential_name(name: str) -> bool:
+    """Whether a header or query parameter named `name` may carry a credential.
+
+    Broader than the names `scrub_secrets` knows, e.g. ``Ocp-Apim-Subscription-Key``,
+    ``X-Amz-Security-Token``, ``key`` or an Azure SAS ``sig``: masking a
+    harmless one (``Idempotency-Key``) costs little, saving a credential a lot.
+    """
+    lowered = name.lower()
+    return (
+        _is_secret_key(lowered)
+        or lowered.endswith("key")
+        or "token" in lowered
+        or lowered == "sig"
+        or lowered.endswith("signature")
+    )
+
+
+def mask_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
+    """`headers` with every value masked but those of `PUBLIC_HEADERS`."""
+    return {
+        name: value if str(name).lower() in PUBLIC_HEADERS else MASK
+        for name, value in headers.items()
+    }
+
+
+def mask_query(entries: Mapping[str, Any]) -> dict[str, Any]:
+    """Query parameters with the values of those named like credentials masked."""
+    return {k: MASK if is_credential_name(str(k)) else v for k, v in entries.items()}
+
+
+def _mask_query_string(query: str) -> str:
+    pairs = []
+    for pair in query.split("&"):
+        name, sep, _ = pair.partition("=")
+        if sep and is_credential_name(urllib.parse.unquote_plus(name)):
+            pair = f"{name}={MASK}"
+        pairs.append(pair)
+    return "&".join(pairs)
+
+
+def mask_url(url: Any) -> Any:
+    """`url` with its user info and credential-named query values masked.
+
+    ``https://user:key@host/v1?api-version=1&api_key=k`` becomes
+    ``https://***:***@host/v1?api-version=1&api_key=***``.
+    """
+    if not isinstance(url, str):
+        return url
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # not a URL we can read: show nothing that might be a credential
+        return url if "@" not in url and "=" not in url else MASK
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        netloc = f"{MASK}:{MASK}@{host}" if ":" in userinfo else f"{MASK}@{host}"
+    masked = parts._replace(
+        netloc=netloc,
+        query=_mask_query_string(parts.query),
+        fragment=_mask_query_string(parts.fragment),
+    )
+    return url if masked == parts else urllib.parse.urlunsplit(masked)
+
+
+def _unmask_url(url: str) -> str:
+    """A saved URL without its masked parts (they are not values to send)."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc and MASK in netloc.rpartition("@")[0]:
+        netloc = netloc.rpartition("@")[2]
+    query = "&".join(p for p in parts.query.split("&") if not p.endswith(f"={MASK}"))
+    fragment = "&".join(p for p in parts.fragment.split("&") if not p.endswith(f"={MASK}"))
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query, fragment=fragment))
+
+
+def _without_masks(value: Any) -> Any:
+    """A saved value without its masked entries (a mask is never a value to send)."""
+    if isinstance(value, Mapping):
+        return {k: _without_masks(v) for k, v in value.items() if v != MASK}
+    return value
+
+
 def scrub_secrets(value: Any) -> Any:
-    """A copy of `value` with every entry whose key names a credential removed.
+    """A copy of `value` with the value of every entry whose key names a credential masked.
 
     The last line of defence before anything is written: applied to whole
     configuration documents, so a header dict such as
-    ``{"Authorization": "Bearer ..."}`` loses its credential wherever it sits.
+    ``{"Authorization": "Bearer ..."}`` keeps its name but not its credential,
+    wherever it sits.
     """
     if isinstance(value, Mapping):
-        return {k: scrub_secrets(v) for k, v in value.items() if not _is_secret_key(str(k))}
+        return {
+            k: MASK if _is_secret_key(str(k)) and v is not None else scrub_secrets(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [scrub_secrets(v) for v in value]
     return value
+
+
+def check_header_value(option: str, value: Any) -> None:
+    """Refuse a header value HTTP cannot carry, naming `option` but never showing the value.
+
+    A key read from a file often ends with a newline; sent as is, the HTTP
+    library's error would quote the whole header, key included.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{option} must be text, not {type(value).__name__}")
+    if _HEADER_VALUE.fullmatch(value):
+        return
+    if "\n" in value or "\r" in value:
+        problem = "a line break (a stray newline from a file or an environment variable?)"
+    elif value != value.strip():
+        problem = "leading or trailing whitespace"
+    else:
+        problem = "a character outside printable ASCII"
+    raise ValueError(
+        f"{option} holds {problem}, which an HTTP header cannot carry (the value is not shown)"
+    )
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def _credential_strings(value: Any) -> Iterable[str]:
+    """The strings under keys that name a credential, anywhere in `value`."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if _is_secret_key(str(key)):
+                yield from _strings(item)
+            else:
+                yield from _credential_strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _credential_strings(item)
+
+
+def _url_credentials(url: Any) -> Iterable[str]:
+    if not isinstance(url, str):
+        return
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        yield url
+        return
+    if "@" in parts.netloc:
+        userinfo = parts.netloc.rpartition("@")[0]
+        for piece in (userinfo, *userinfo.split(":", 1)):
+            yield piece
+            yield urllib.parse.unquote(piece)
+        user, _, password = (urllib.parse.unquote(p) for p in userinfo.partition(":"))
+        yield base64.b64encode(f"{user}:{password}".encode()).decode()  # as Basic auth sends it
+    for text in (parts.query, parts.fragment):
+        for pair in text.split("&"):
+            name, sep, value = pair.partition("=")
+            if sep and is_credential_name(urllib.parse.unquote_plus(name)):
+                yield value
+                yield urllib.parse.unquote_plus(value)
+
+
+def scrubber(secrets: Iterable[str]) -> Callable[[str], str]:
+    """A function that masks every occurrence of `secrets` in a text.
+
+    Made once per run from `Endpoint.secret_values`; values shorter than
+    `MIN_SCRUBBED_CHARS` are left alone (they would mask ordinary words). Each
+    value is also looked for as it appears inside JSON (escaped), as a server
+    echoing headers in a JSON error body would show it.
+    """
+    forms = set()
+    for secret in secrets:
+        if len(secret) >= MIN_SCRUBBED_CHARS:
+            forms.add(secret)
+            forms.add(json.dumps(secret)[1:-1])
+    if not forms:
+        return _unchanged
+    pattern = re.compile("|".join(re.escape(s) for s in sorted(forms, key=len, reverse=True)))
+    return lambda text: pattern.sub(MASK, text)
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
+# -- the contract ---------------------------------------------------------------
 
 
 @attrs.define(kw_only=True)
@@ -69,7 +335,8 @@ class Endpoint(abc.ABC):
     """Sends one request to an LLM and reports what happened.
 
     Subclasses are attrs classes (decorate them with ``@attrs.define``) and
-    implement `invoke`. `prepare_payload` and `open_session` are optional:
+    implement `invoke`. `prepare_payload`, `open_session` and `preconnect` are
+    optional:
 
     - `prepare_payload` turns a user payload into what `invoke` sends; the
       runner calls it before starting the timer, so encoding work is never
@@ -77,6 +344,13 @@ class Endpoint(abc.ABC):
     - `open_session` is where an adapter opens what it shares across the run,
       such as one `httpx.AsyncClient` sized to the run's concurrency. The run
       enters it inside its own nursery scope, so it is always closed.
+    - `preconnect` opens connections inside the session before the run's
+      clock starts, so the first requests are not charged for them.
+
+    Declare credentials with `secret_field`, headers with `headers_field`,
+    URLs with `url_field` and query parameters with `query_field`: they are
+    then masked in the saved configuration and the repr, and scrubbed from
+    error texts, with nothing more to write.
     """
 
     endpoint_type: ClassVar[str] = ""  # the name it is registered under
@@ -92,6 +366,15 @@ class Endpoint(abc.ABC):
     async def open_session(self, concurrency: int) -> AsyncIterator[None]:
         """Hold run-wide resources (connections, clients) for `concurrency` clients."""
         yield
+
+    async def preconnect(self, connections: int) -> None:
+        """Open up to `connections` connections now, inside `open_session` (default: none).
+
+        Called before the run's clock starts, unless the run asks for cold
+        starts. Failing to connect is not an error here: the requests then
+        fail as they would have, and are recorded with their class.
+        """
+        return None  # (an optional hook: nothing to open by default)
 
     @abc.abstractmethod
     async def invoke(self, payload: dict[str, Any]) -> InvocationResponse:
@@ -116,15 +399,52 @@ class Endpoint(abc.ABC):
     @staticmethod
     def is_secret(field: attrs.Attribute[Any]) -> bool:
         """Whether a field holds a credential (made with `secret_field`)."""
-        return bool(field.metadata.get(_SECRET))
+        return field.metadata.get(_KIND) == "secret"
 
     def to_config(self) -> dict[str, Any]:
-        """The configuration to save: every option except secrets."""
+        """The configuration to save: every option but secrets, credentials masked."""
         config: dict[str, Any] = {"endpoint_type": self.endpoint_type}
         for field in self.option_fields():
-            if not self.is_secret(field):
-                config[field.name] = getattr(self, field.name)
+            kind = field.metadata.get(_KIND)
+            if kind == "secret":
+                continue
+            value = getattr(self, field.name)
+            if kind == "headers":
+                value = mask_headers(value)
+            elif kind == "url":
+                value = mask_url(value)
+            elif kind == "query":
+                value = mask_query(value)
+            config[field.name] = value
         return scrub_secrets(config)  # type: ignore[no-any-return]
+
+    def secret_values(self) -> frozenset[str]:
+        """Every credential this endpoint holds: what must never appear in a saved text.
+
+        Secret fields, masked header values, credentials in URLs and
+        credential-named query values, and any string under a key naming a
+        credential. Adapters holding credentials elsewhere extend it.
+        """
+        found: set[str] = set()
+        plain: dict[str, Any] = {}
+        for field in attrs.fields(type(self)):
+            kind = field.metadata.get(_KIND)
+            value = getattr(self, field.name)
+            if kind == "secret":
+                found.update(_strings(value))
+            elif kind == "headers":
+                found.update(
+                    str(v) for k, v in value.items() if str(k).lower() not in PUBLIC_HEADERS
+                )
+            elif kind == "url":
+                found.update(_url_credentials(value))
+            elif kind == "query":
+                found.update(str(v) for k, v in value.items() if is_credential_name(str(k)))
+            elif field.init and not field.name.startswith("_"):
+                plain[field.name] = value
+        found.update(_credential_strings(plain))
+        found.discard("")
+        return frozenset(found)
 
     @classmethod
     def from_config(cls: type[E], config: Mapping[str, Any]) -> E:
@@ -132,12 +452,22 @@ class Endpoint(abc.ABC):
 
         Secrets are not in the configuration: they come back from the
         environment or defaults, as when the endpoint was first created.
+        Masked values (``***``) are left out, so masked headers and query
+        parameters are not sent again: give them again if they are needed.
         """
-        names = {f.name for f in attrs.fields(cls) if f.init}
-        unknown = set(config) - names - {"endpoint_type"}
+        fields = {f.name: f for f in cls.option_fields()}
+        unknown = set(config) - set(fields) - {"endpoint_type"}
         if unknown:
             raise ValueError(
                 f"{cls.__name__} has no option(s) {sorted(unknown)}; "
-                f"its options are {sorted(names)}"
+                f"its options are {sorted(fields)}"
             )
-        return cls(**{k: v for k, v in config.items() if k in names})
+        options: dict[str, Any] = {}
+        for name, value in config.items():
+            field = fields.get(name)
+            if field is None or value == MASK:
+                continue
+            if field.metadata.get(_KIND) == "url" and isinstance(value, str) and MASK in value:
+                value = _unmask_url(value)
+            options[field.alias or name] = _without_masks(value)
+        return cls(**options)

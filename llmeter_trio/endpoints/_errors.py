@@ -8,7 +8,7 @@ import httpx
 
 from ._response import ErrorClass
 
-__all__ = ["EndpointError", "classify_exception", "classify_status"]
+__all__ = ["EndpointError", "classify_exception", "classify_status", "describe_exception"]
 
 
 class EndpointError(Exception):
@@ -51,3 +51,24 @@ def classify_exception(exc: BaseException) -> tuple[ErrorClass, int | None]:
     if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError | httpx.DecodingError):
         return ErrorClass.PROTOCOL, None
     return ErrorClass.OTHER, None
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``"Type: message"`` for an error record.
+
+    An exception without a message (httpx's `ConnectError` for a failed TLS
+    handshake has none) is explained by the first exception in its chain that
+    has one: ``"ConnectError: SSLCertVerificationError: [SSL: ...] ..."``.
+    """
+    name = type(exc).__name__
+    text = str(exc)
+    if text:
+        return f"{name}: {text}"
+    seen = {id(exc)}
+    inner = exc.__cause__ or exc.__context__
+    while inner is not None and id(inner) not in seen:
+        if str(inner):
+            return f"{name}: {type(inner).__name__}: {inner}"
+        seen.add(id(inner))
+        inner = inner.__cause__ or inner.__context__
+    return name

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 import trio
 
+from .._checks import numeric
 from ._base import Endpoint
 from ._errors import EndpointError
 from ._response import ChunkKind, ErrorClass, InvocationResponse, TokenCountSource
@@ -42,12 +43,12 @@ class FakeEndpoint(Endpoint):
     endpoint_name: str = "fake"
     model_id: str = "fake-model"
     provider: str = "llmeter-trio"
-    time_to_first_token: float = 0.05
-    inter_token_latency: float = 0.01
-    output_tokens: int = 16
-    tokens_per_chunk: int = 1
-    reasoning_tokens: int = 0
-    max_concurrency: int | None = None
+    time_to_first_token: float = attrs.field(default=0.05, validator=numeric(at_least=0))
+    inter_token_latency: float = attrs.field(default=0.01, validator=numeric(at_least=0))
+    output_tokens: int = attrs.field(default=16, validator=numeric(whole=True, at_least=0))
+    tokens_per_chunk: int = attrs.field(default=1, validator=numeric(whole=True))
+    reasoning_tokens: int = attrs.field(default=0, validator=numeric(whole=True, at_least=0))
+    max_concurrency: int | None = attrs.field(default=None, validator=numeric(whole=True))
     _slots: trio.Semaphore | None = attrs.field(default=None, init=False, repr=False, eq=False)
 
     async def invoke(self, payload: dict[str, Any]) -> InvocationResponse:

@@ -3,9 +3,9 @@
 httpx stays the API (requests, responses, auth, `httpx.MockTransport` in
 tests); this replaces only what sits under `httpx.AsyncClient`: httpcore's
 connection pool. On a loopback stream of ten small chunks that pool costs
-several times the client CPU of the HTTP exchange itself (see the
-"Performance" section of the user guide), and a load generator's CPU is latency
-it adds to what it measures and load it cannot offer.
+several times the client CPU of the HTTP exchange itself (see "The lean
+transport" in docs/performance.md), and a load generator's CPU is latency it
+adds to what it measures and load it cannot offer.
 
 The model is the one a closed-loop load test needs, one connection per request
 in flight::
@@ -20,10 +20,14 @@ in flight::
     anything else (an error, a cancellation, a body closed before its end)
              -> the connection is closed at once, never reused half-read
 
+`preconnect` opens idle connections ahead of the first requests (a run does so
+before its clock starts).
+
 Errors are httpx's: `httpx.ConnectError`, `httpx.ReadError` and
 `httpx.WriteError` for the network, `httpx.RemoteProtocolError` when the server
 broke HTTP (e.g. closed the connection part-way through a body), and the
-timeout classes when the request's ``timeout`` extension sets limits.
+timeout classes when the request's ``timeout`` extension sets limits. Their
+messages keep the reason, e.g. the TLS failure behind a `httpx.ConnectError`.
 
 A new connection is reported through the request's ``trace`` extension with
 httpcore's event names and info (``connection.connect_tcp.started`` /
@@ -48,6 +52,10 @@ from typing import Any, NoReturn
 import h11
 import httpx
 import trio
+
+from ._base import mask_url
+from ._errors import describe_exception
+from ._tls import tls_context
 
 __all__ = ["LeanTransport"]
 
@@ -113,15 +121,18 @@ class LeanTransport(httpx.AsyncBaseTransport):
     Connections are kept alive and reused most-recent first, so N closed-loop
     clients use N connections.
 
-    `ssl_context` is used for ``https`` origins; by default it is httpx's
-    (certifi's certificates, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``), made
-    when the first HTTPS connection opens.
+    `ssl_context` is used for ``https`` origins (set to offer HTTP/1.1 only);
+    by default it is `tls_context()`'s, which trusts what httpx trusts by
+    default (``SSL_CERT_FILE`` / ``SSL_CERT_DIR``, else certifi's CA bundle),
+    made when the first HTTPS connection opens.
     """
 
     def __init__(self, max_connections: int = 1, *, ssl_context: ssl.SSLContext | None = None):
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, not {max_connections!r}")
         self.max_connections = max_connections
+        if ssl_context is not None:
+            ssl_context.set_alpn_protocols(["http/1.1"])
         self._ssl_context = ssl_context
         self._idle: dict[Origin, list[_Connection]] = {}
         self._open = 0  # connections open or being opened, idle or not
@@ -206,16 +217,49 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self._waiters.unpark_all()
         await trio.lowlevel.checkpoint()
 
+    async def preconnect(
+        self, url: httpx.URL | str, connections: int, connect_timeout: float | None = None
+    ) -> int:
+        """Open up to `connections` idle connections to `url`'s origin, at once; how many opened.
+
+        Never more than the pool has room for. A connection that cannot be
+        opened (the server is down, TLS fails) is not an error here: its slot
+        stays free, and the request that needs it will try again and fail as
+        usual. No ``trace`` events: these connections belong to no request.
+        """
+        origin = _origin(httpx.URL(url))
+        wanted = min(connections, self.max_connections - self._open)
+        opened = 0
+
+        async def open_one() -> None:
+            nonlocal opened
+            self._open += 1  # the slot, reserved while connecting
+            try:
+                connection = await self._connect(origin, None, connect_timeout)
+            except httpx.TransportError:
+                self._open -= 1
+                self._waiters.unpark()
+                return
+            except BaseException:
+                self._open -= 1
+                self._waiters.unpark()
+                raise
+            if self._closed:
+                self._forget(connection)
+                return
+            self._idle.setdefault(origin, []).append(connection)
+            self._waiters.unpark()
+            opened += 1
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(max(0, wanted)):
+                nursery.start_soon(open_one)
+        return opened
+
     # -- one request --------------------------------------------------------------
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        scheme = url.raw_scheme
-        if scheme not in _DEFAULT_PORTS:
-            raise httpx.UnsupportedProtocol(
-                f"LeanTransport speaks http and https, not {url.scheme!r} ({url})"
-            )
-        origin: Origin = (scheme, url.host, url.port or _DEFAULT_PORTS[scheme])
+        origin = _origin(request.url)
         extensions = request.extensions
         timeouts: dict[str, float | None] = extensions.get("timeout") or {}
         trace: Trace | None = extensions.get("trace")
@@ -286,7 +330,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self, tcp: trio.SocketStream, host: str, trace: Trace | None
     ) -> trio.SSLStream[trio.SocketStream]:
         if self._ssl_context is None:
-            self._ssl_context = default_ssl_context()
+            self._ssl_context = tls_context()
+            self._ssl_context.set_alpn_protocols(["http/1.1"])
         info = {"ssl_context": self._ssl_context, "server_hostname": host, "timeout": None}
         if trace is not None:
             await trace("connection.start_tls.started", info)
@@ -419,6 +464,15 @@ class _ResponseBody(httpx.AsyncByteStream):
             self._transport._forget(connection)
 
 
+def _origin(url: httpx.URL) -> Origin:
+    scheme = url.raw_scheme
+    if scheme not in _DEFAULT_PORTS:
+        raise httpx.UnsupportedProtocol(
+            f"LeanTransport speaks http and https, not {url.scheme!r} ({mask_url(str(url))})"
+        )
+    return (scheme, url.host, url.port or _DEFAULT_PORTS[scheme])
+
+
 def _protocol_error(exc: h11.ProtocolError) -> NoReturn:
     message = str(exc)
     if isinstance(exc, h11.LocalProtocolError):
@@ -429,16 +483,8 @@ def _protocol_error(exc: h11.ProtocolError) -> NoReturn:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, trio.BrokenResourceError) and exc.__cause__ is not None:
-        exc = exc.__cause__
     if isinstance(exc, trio.ClosedResourceError):
         return "the connection was closed"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-def default_ssl_context() -> ssl.SSLContext:
-    """httpx's default TLS settings (certifi, or SSL_CERT_FILE / SSL_CERT_DIR), for HTTP/1.1."""
-    create = getattr(httpx, "create_ssl_context", None)  # public from httpx 0.28
-    context = create() if create is not None else ssl.create_default_context()
-    context.set_alpn_protocols(["http/1.1"])
-    return context
+    if isinstance(exc, trio.BrokenResourceError) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    return describe_exception(exc)

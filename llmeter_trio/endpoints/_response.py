@@ -93,6 +93,9 @@ class InvocationResponse:
     client: int | None = None  # which client of the run sent it (closed loop)
     excluded: str | None = None  # "warmup" / "cooldown": left out of the statistics
     payload_index: int | None = None  # which of the run's payloads (run_config.payload) it sent
+    truncated_chars: int | None = None  # characters of the answer left out of response_text
+    stop_reason: str | None = None  # why the model stopped, in the API's word: end_turn, length
+    num_tokens_input_cache_write: int | None = None  # input tokens written to the prompt cache
 
     @property
     def failed(self) -> bool:

@@ -1,7 +1,8 @@
 """The load engine: `Runner` and one run's nurseries, deadline and writer."""
 
+from ._plan import MAX_CLIENTS as MAX_CLIENTS
 from ._run import RunInterrupted as RunInterrupted
 from ._runner import Runner as Runner
 from ._writer import LiveProgress as LiveProgress
 
-__all__ = ["LiveProgress", "RunInterrupted", "Runner"]
+__all__ = ["LiveProgress", "MAX_CLIENTS", "RunInterrupted", "Runner"]

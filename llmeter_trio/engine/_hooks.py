@@ -55,7 +55,7 @@ class RunHooks:
         if name not in self.active:
             return
         hook = getattr(self._pm.hook, name)
-        for impl in reversed(hook.get_hookimpls()):  # pluggy lists them last-registered first
+        for impl in hook.get_hookimpls():  # in registration order (pluggy calls them LIFO)
             outcome = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
             if inspect.isawaitable(outcome):
                 await outcome

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import random
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 import trio
 
 from ..endpoints import InvocationResponse
-from ..schedules import Arrival, OpenLoopSchedule
+from ..schedules import Arrival
 from ._payloads import client_payloads
 
-__all__ = ["OPEN_LOOP_POOL", "closed_loop", "open_loop"]
+__all__ = ["OPEN_LOOP_POOL", "START_BATCH", "closed_loop", "open_loop"]
 
 Send = trio.MemorySendChannel[InvocationResponse]
 # issue(payload, intended, client, send): send one request and hand its record to the writer
 Issue = Callable[[dict[str, Any], float, "int | None", Send], Awaitable[None]]
 
 OPEN_LOOP_POOL = 4096  # connections an uncapped open-loop run may open
+# Tasks started between two checkpoints: a run with many clients still lets
+# trio handle Ctrl-C, its deadline and other tasks while it starts them.
+START_BATCH = 1000
 
 
 async def closed_loop(
@@ -52,6 +54,8 @@ async def closed_loop(
     async with trio.open_nursery() as nursery:
         for number in range(clients):
             nursery.start_soon(client, number)
+            if number % START_BATCH == START_BATCH - 1:
+                await trio.lowlevel.checkpoint()
 
 
 def _payload_for(
@@ -71,21 +75,24 @@ def _payload_for(
 async def open_loop(
     issue: Issue,
     payloads: list[dict[str, Any]],
-    schedule: OpenLoopSchedule,
+    arrivals: Iterable[Arrival],
     *,
     n_requests: int | None,
+    max_concurrency: int | None,
     seed: int,
     run_start: float,
     stop_at: float,
     send: Send,
 ) -> None:
-    """Send each request when the schedule says it is due, whatever earlier ones do.
+    """Send each request when its arrival is due, whatever earlier ones do.
 
     With `max_concurrency`, a due request first waits for a free slot (in
     order); its intended time stays its due time, so the wait shows as lag.
+    Every arrival passes a checkpoint (waiting until it is due), so however
+    many are due at once, Ctrl-C and the deadline are handled between them.
     """
     stream = client_payloads(payloads, seed, 0)
-    slots = trio.Semaphore(schedule.max_concurrency) if schedule.max_concurrency else None
+    slots = trio.Semaphore(max_concurrency) if max_concurrency else None
 
     async def run_one(payload: dict[str, Any], due: float) -> None:
         try:
@@ -95,7 +102,7 @@ async def open_loop(
                 slots.release()
 
     async with trio.open_nursery() as nursery:
-        for index, arrival in enumerate(schedule.arrivals(random.Random(seed))):
+        for index, arrival in enumerate(arrivals):
             due = run_start + arrival.time
             if (n_requests is not None and index >= n_requests) or due >= stop_at:
                 break

@@ -7,6 +7,7 @@ The shape of a run::
     ├── signal watcher    (SIGINT / SIGTERM cancel the load scope)
     └── load scope        (the run's deadline: run_duration + drain grace)
         └── endpoint session (e.g. the shared httpx client)
+            ├── preconnect: connections opened, then the run's clock starts
             └── client nursery: one task per client
 
 Every issued request produces exactly one record, sent to the writer over a
@@ -15,15 +16,16 @@ load ends for any reason the writer drains the channel, the result is built
 and saved, and `after_run` runs, before the reason (an error, a cancellation,
 `RunInterrupted`) propagates. If storage or an `after_invoke` callback fails,
 the load stops, the writer still counts every record, and that error is
-raised once the partial result is saved.
+raised once the partial result is saved: the first error is the one raised,
+never a later one from saving the summary (a full disk fails both).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import signal
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -36,6 +38,7 @@ from ..endpoints import (
     InvocationResponse,
     classify_exception,
 )
+from ..endpoints._base import scrubber
 from ..endpoints._timing import keep_partial_timeline, watch_recorders
 from ..results import Result
 from ..run_config import RunConfig
@@ -46,6 +49,7 @@ from ..tokenizers import Tokenizer
 from ._hooks import RunHooks
 from ._load import OPEN_LOOP_POOL, closed_loop, open_loop
 from ._monitor import GeneratorMonitor, generator_warnings
+from ._plan import RunPlan
 from ._window import exclusion
 from ._writer import LiveProgress, RecordWriter
 
@@ -76,14 +80,12 @@ class RunInterrupted(KeyboardInterrupt):
 
 @attrs.define
 class _Run:
-    config: RunConfig
+    plan: RunPlan
     endpoint: Endpoint
     tokenizer: Tokenizer | None
     hooks: RunHooks
-    payloads: list[dict[str, Any]]
     sink: ResponseSink | None
     progress: LiveProgress
-    schedule: OpenLoopSchedule | None = None
     run_start: float = attrs.field(init=False)
     wall_start: datetime = attrs.field(init=False)
     load_end: float | None = None
@@ -92,13 +94,30 @@ class _Run:
     signal_received: str | None = None
     forced: bool = False
     load_scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
-    monitor: GeneratorMonitor = attrs.field(factory=GeneratorMonitor)
+    monitor: GeneratorMonitor = attrs.field(init=False)
     health: dict[str, Any] = attrs.field(factory=dict)
     payload_indices: dict[int, int] = attrs.field(init=False)  # id(payload) -> its index
+    scrub: Callable[[str], str] = attrs.field(init=False)  # masks the endpoint's credentials
+
+    @monitor.default
+    def _new_monitor(self) -> GeneratorMonitor:
+        return GeneratorMonitor(self.plan.config.lag_tolerance)
 
     @payload_indices.default
     def _index_payloads(self) -> dict[int, int]:
         return {id(payload): index for index, payload in enumerate(self.payloads)}
+
+    @property
+    def config(self) -> RunConfig:
+        return self.plan.config
+
+    @property
+    def payloads(self) -> list[dict[str, Any]]:
+        return self.plan.payloads
+
+    @property
+    def schedule(self) -> OpenLoopSchedule | None:
+        return self.plan.schedule
 
     def __attrs_post_init__(self) -> None:
         self.writer = RecordWriter(
@@ -110,6 +129,7 @@ class _Run:
             keep=not self.config.low_memory,
             stop_load=self.load_scope.cancel,
         )
+        self.scrub = scrubber(self.endpoint.secret_values())  # once per run
 
     # -- the run as a whole ---------------------------------------------------
 
@@ -119,17 +139,23 @@ class _Run:
         self.wall_start = datetime.now(timezone.utc)
         try:
             await self._load_and_write()
-        except BaseException:
+        except BaseException as error:
             with trio.CancelScope(shield=True):
-                await self._finish(interrupted=True)
+                later = (await self._finish(interrupted=True))[1]
+            _mention(error, later)
             raise
-        failure = self.writer.failure
+        failure = self.writer.failure  # storage or a callback failed during the run
         stopped_early = self.signal_received is not None or failure is not None
-        result = await self._finish(interrupted=stopped_early)
-        if failure is not None:
+        result, later = await self._finish(interrupted=stopped_early)
+        if failure is not None:  # the first error is the one raised
+            _mention(failure, later)
             raise failure
         if self.signal_received is not None:
-            raise RunInterrupted(result, self.signal_received)
+            interrupted = RunInterrupted(result, self.signal_received)
+            _mention(interrupted, later)
+            raise interrupted
+        if later is not None:
+            raise later
         return result
 
     async def _load_and_write(self) -> None:
@@ -148,19 +174,36 @@ class _Run:
                 self.health = self.monitor.report()
                 nursery.cancel_scope.cancel()  # the signal watcher and the monitor
 
-    async def _finish(self, interrupted: bool) -> Result:
+    async def _finish(self, interrupted: bool) -> tuple[Result, Exception | None]:
+        """Close the sink, build and save the result, and call `after_run`.
+
+        Returns the result and the first error raised on the way (closing the
+        sink, saving, a callback), which never stops the rest: the result is
+        saved and `after_run` called whatever failed. A sink that fails to
+        close marks the run interrupted (its last records may be missing).
+        """
         if self.load_end is None:
             self.load_end = trio.current_time()
-        result = self._build_result(interrupted)
+        error: Exception | None = None
+        sink = self.writer.sink  # None too when it failed during the run
+        if sink is not None and not self.forced:
+            try:
+                await sink.close()
+            except Exception as exc:
+                error = exc
+        result = self._build_result(interrupted or error is not None)
         if self.forced:
-            return result
-        if self.writer.sink is not None:  # None too when it failed during the run
-            with contextlib.suppress(Exception):
-                await self.writer.sink.close()
+            return result, error
         if result.output_path is not None:
-            await run_io(resolve(result.output_path)[0], result.save)
-        await self.hooks.call("after_run", result=result, interrupted=interrupted)
-        return result
+            try:
+                await run_io(resolve(result.output_path)[0], result.save)
+            except Exception as exc:
+                error = error or exc
+        try:
+            await self.hooks.call("after_run", result=result, interrupted=result.interrupted)
+        except Exception as exc:
+            error = error or exc
+        return result, error
 
     def _build_result(self, interrupted: bool) -> Result:
         config = self.config
@@ -169,13 +212,9 @@ class _Run:
         endpoint, stats, writer = self.endpoint, self.writer.stats, self.writer
         n_requests = config.n_requests
         if config.run_duration is not None:  # as LLMeter: what each client sent (open loop: all)
-            n_requests = stats.total_requests // (config.clients if not config.schedule else 1)
+            n_requests = self.plan.n_requests_sent(stats.total_requests)
         health = dict(self.health)
-        warnings = generator_warnings(
-            health, stats.to_dict(total_test_time), config.lag_tolerance, config.rate_tolerance
-        )
-        health.update(bottleneck=bool(warnings), warnings=warnings)
-        return Result(
+        result = Result(
             responses=writer.responses,
             total_requests=stats.total_requests,
             clients=config.clients,
@@ -196,6 +235,12 @@ class _Run:
             run_config=config,
             run_stats=stats,
         )
+        # the statistics are summarized once, here, and kept by the result
+        warnings = generator_warnings(
+            health, result.stats, config.lag_tolerance, config.rate_tolerance
+        )
+        health.update(bottleneck=bool(warnings), warnings=warnings)
+        return result
 
     def _wall(self, run_seconds: float) -> datetime | None:
         if not math.isfinite(run_seconds):
@@ -225,15 +270,10 @@ class _Run:
 
     async def _generate_load(self, send: trio.MemorySendChannel[InvocationResponse]) -> None:
         config = self.config
-        if config.run_duration is not None:
-            self.stop_at = self.run_start + config.run_duration
-            grace = config.drain_timeout
-            if grace is None:
-                grace = config.timeout if config.timeout is not None else DEFAULT_DRAIN_TIMEOUT
-            self.load_scope.deadline = self.stop_at + grace
         schedule = self.schedule
         if schedule is None:
             async with self.endpoint.open_session(config.clients):
+                await self._connect_then_start_clock(config.clients)
                 await closed_loop(
                     self.issue, self.payloads, clients=config.clients, n_requests=config.n_requests,
                     seed=config.seed, stop_at=self.stop_at, send=send,
@@ -241,10 +281,30 @@ class _Run:
                 )  # fmt: skip
         else:
             async with self.endpoint.open_session(schedule.max_concurrency or OPEN_LOOP_POOL):
+                # uncapped: how many connections it will need is not known
+                await self._connect_then_start_clock(schedule.max_concurrency or 0)
                 await open_loop(
-                    self.issue, self.payloads, schedule, n_requests=config.n_requests,
-                    seed=config.seed, run_start=self.run_start, stop_at=self.stop_at, send=send,
+                    self.issue, self.payloads, self.plan.arrivals(), n_requests=config.n_requests,
+                    max_concurrency=schedule.max_concurrency, seed=config.seed,
+                    run_start=self.run_start, stop_at=self.stop_at, send=send,
                 )  # fmt: skip
+
+    async def _connect_then_start_clock(self, connections: int) -> None:
+        """Open the clients' connections (unless the run measures cold starts); then the
+        run's clock starts, so opening them is charged to no request."""
+        config = self.config
+        if config.preconnect and connections:
+            limit = config.timeout if config.timeout is not None else DEFAULT_DRAIN_TIMEOUT
+            with trio.move_on_after(limit):
+                await self.endpoint.preconnect(connections)
+        self.run_start = trio.current_time()
+        self.wall_start = datetime.now(timezone.utc)
+        if config.run_duration is not None:
+            self.stop_at = self.run_start + config.run_duration
+            grace = config.drain_timeout
+            if grace is None:
+                grace = config.timeout if config.timeout is not None else DEFAULT_DRAIN_TIMEOUT
+            self.load_scope.deadline = self.stop_at + grace
 
     async def issue(
         self,
@@ -265,10 +325,12 @@ class _Run:
         payload = self.endpoint.prepare_payload(payload)
         index = self.progress.started
         self.progress.started += 1
-        excluded = exclusion(self.config, index, intended - self.run_start)
+        excluded = exclusion(
+            self.config, self.plan.total_requests, index, intended - self.run_start
+        )
         response: InvocationResponse | None = None
         sent = trio.current_time()
-        with watch_recorders() as recorders:
+        with watch_recorders(self.run_start) as recorders:
             try:
                 response = await self._invoke(payload)
             except Exception as exc:
@@ -286,6 +348,8 @@ class _Run:
                     self._stamp(cancelled, client, intended, sent, payload, excluded, payload_index)
                     with trio.CancelScope(shield=True):
                         await _deliver(send, cancelled)
+        if response.error is not None:
+            response.error = self.scrub(response.error)
         if response.failed:
             keep_partial_timeline(response, recorders)
         self._stamp(response, client, intended, sent, payload, excluded, payload_index)
@@ -311,16 +375,28 @@ class _Run:
         excluded: str | None,
         payload_index: int | None = None,
     ) -> None:
-        """Set what the engine knows about a record: who sent it, what, and when (run clock)."""
+        """Set what the engine knows about a record: who sent it, what, and when (run clock).
+
+        `intended` and `sent` are trio times. A `send_time` the endpoint's
+        `StreamRecorder` set is already on the run clock (the moment the request
+        went to the transport) and is kept; otherwise it is `sent`.
+        """
         response.client = client
         response.payload_index = payload_index
         response.excluded = excluded
-        send_time = response.send_time if response.send_time is not None else sent
-        response.send_time = send_time - self.run_start
-        response.intended_send_time = intended - self.run_start
+        if response.send_time is None:
+            response.send_time = sent - self.run_start
+        response.intended_send_time = intended = intended - self.run_start
+        self.monitor.note_schedule_lag(response.send_time, response.send_time - intended)
         response.request_time = self.wall_start + timedelta(seconds=response.send_time)
         if response.input_payload is None:
             response.input_payload = payload
+
+
+def _mention(error: BaseException, later: Exception | None) -> None:
+    """Keep an error raised while saving in the notes of the run's first error (Python 3.11+)."""
+    if later is not None and later is not error and hasattr(error, "add_note"):
+        error.add_note(f"then, while saving the result: {type(later).__name__}: {later}")
 
 
 async def _deliver(
@@ -334,17 +410,13 @@ async def _deliver(
 
 
 async def execute_run(
-    config: RunConfig,
+    plan: RunPlan,
     endpoint: Endpoint,
     tokenizer: Tokenizer | None,
     hooks: RunHooks,
-    payloads: list[dict[str, Any]],
     sink: ResponseSink | None,
     progress: LiveProgress | None = None,
-    schedule: OpenLoopSchedule | None = None,
 ) -> Result:
-    """Run the load as `config` says (closed loop, or `schedule`) and return its result."""
-    run = _Run(
-        config, endpoint, tokenizer, hooks, payloads, sink, progress or LiveProgress(), schedule
-    )
+    """Run the load as `plan` says (closed loop, or its schedule) and return its result."""
+    run = _Run(plan, endpoint, tokenizer, hooks, sink, progress or LiveProgress())
     return await run.execute()

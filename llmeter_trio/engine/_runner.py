@@ -4,36 +4,34 @@ from __future__ import annotations
 
 import os
 import posixpath
-import random
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
 
 from ..endpoints import Endpoint
-from ..results import RUN_CONFIG_FILE, Result
+from ..plugins import callback_from_config
+from ..results import RUN_CONFIG_FILE, Result, holds_run
 from ..run_config import RunConfig
-from ..schedules import ClosedLoop, OpenLoopSchedule, Schedule, TraceReplay
-from ..slo import parse_slos
-from ..storage import converter, has_records, open_sink, resolve, write_json
-from ..tokenizers import DummyTokenizer, Tokenizer, tokenizer_to_config
+from ..schedules import Schedule
+from ..storage import (
+    OutputLocationError,
+    ResponseSink,
+    converter,
+    display_url,
+    open_sink,
+    os_error_reason,
+    resolve,
+    write_json,
+)
+from ..tokenizers import DummyTokenizer, Tokenizer
 from ._hooks import RunHooks
-from ._payloads import PayloadInput, normalize_payloads
+from ._payloads import PayloadInput
+from ._plan import plan_run
 from ._run import execute_run
-from ._window import check_window
 from ._writer import LiveProgress
 
 __all__ = ["Runner"]
-
-
-def _check_positive(name: str, value: float | None, *, integer: bool = False) -> None:
-    if value is None:
-        return
-    if integer and (not isinstance(value, int) or isinstance(value, bool)):
-        raise TypeError(f"{name} must be a whole number, not {value!r}")
-    if not value > 0:
-        raise ValueError(f"{name} must be greater than 0, not {value!r}")
 
 
 @attrs.define
@@ -63,6 +61,14 @@ class Runner:
       payload is sent exactly once (no `n_requests`; closed loop only).
     - Results go to ``{output_path}/{run_name}/``; records stream there as
       they finish, so an interrupted or killed run keeps what it measured.
+    - With `preconnect` (the default) each client's connection is opened
+      before the run's clock starts, so no first request is charged for it;
+      ``preconnect=False`` measures cold starts (see each record's
+      `connect_time`).
+    - One process runs at most 100,000 clients (`MAX_CLIENTS`; open loop:
+      requests in flight); every setting is checked before the first request
+      (`engine._plan`). `callbacks` may also be given as configurations,
+      ``{"callback_type": NAME, **options}``, found through the plugins.
     """
 
     endpoint: Endpoint
@@ -88,6 +94,7 @@ class Runner:
     rate_tolerance: float = 0.05
     slos: Sequence[str] | None = None
     payload_order: Literal["shuffle", "once"] = "shuffle"
+    preconnect: bool = True
 
     async def run(
         self,
@@ -114,6 +121,7 @@ class Runner:
         rate_tolerance: float | None = None,
         slos: Sequence[str] | None = None,
         payload_order: Literal["shuffle", "once"] | None = None,
+        preconnect: bool | None = None,
         progress: LiveProgress | None = None,
     ) -> Result:
         """Run the load and return its `Result` (also saved, when there is an output path).
@@ -125,93 +133,43 @@ class Runner:
         overrides = {k: v for k, v in given.items() if v is not None}
         if n_requests is not None or run_duration is not None:  # a bound given here wins whole
             overrides.update(n_requests=n_requests, run_duration=run_duration)
-        all_callbacks = [*(self.callbacks or ()), *(callbacks or ())]
+        all_callbacks = [
+            callback_from_config(c) if isinstance(c, Mapping) else c
+            for c in (*(self.callbacks or ()), *(callbacks or ()))
+        ]
         settings = attrs.evolve(self, **overrides, callbacks=all_callbacks)
-        config, schedule_obj, payloads = _plan(settings)
+        plan = plan_run(settings)
+        config = plan.config
+        progress = progress or LiveProgress()
+        progress.total_requests, progress.run_duration = plan.total_requests, config.run_duration
         sink = None
         if config.output_path is not None:
-            _start_run_folder(config.output_path, config)
-            sink = open_sink(config.output_path)
+            sink = _start_run_folder(config.output_path, config)
         hooks = RunHooks(settings.callbacks or ())
         tokenizer_obj = settings.tokenizer or DummyTokenizer()
-        return await execute_run(
-            config, self.endpoint, tokenizer_obj, hooks, payloads, sink, progress, schedule_obj
-        )
+        return await execute_run(plan, self.endpoint, tokenizer_obj, hooks, sink, progress)
 
 
-def _plan(settings: Runner) -> tuple[RunConfig, OpenLoopSchedule | None, list[dict[str, Any]]]:
-    """Check a run's settings and turn them into its saved configuration."""
-    n_requests, run_duration = settings.n_requests, settings.run_duration
-    if n_requests is not None and run_duration is not None:
-        raise ValueError("give n_requests or run_duration, not both")
-    clients, schedule = settings.clients, settings.schedule
-    if isinstance(schedule, ClosedLoop):
-        clients, schedule = schedule.clients, None
-    if schedule is not None and not isinstance(schedule, OpenLoopSchedule):
-        raise TypeError(f"schedule must be a Schedule (ClosedLoop, Poisson, ...), not {schedule!r}")
-    if schedule is None:
-        _check_positive("clients", clients, integer=True)
-    else:
-        clients = schedule.max_concurrency or 0
-    _check_positive("n_requests", n_requests, integer=True)
-    _check_positive("run_duration", run_duration)
-    _check_positive("timeout", settings.timeout)
-    if settings.drain_timeout is not None and settings.drain_timeout < 0:
-        raise ValueError(f"drain_timeout must be 0 or more, not {settings.drain_timeout!r}")
+def _start_run_folder(run_folder: str, config: RunConfig) -> ResponseSink:
+    """Create the run folder, save the configuration and open the records' sink.
 
-    once = settings.payload_order == "once"
-    if settings.payload_order not in ("shuffle", "once"):
-        raise ValueError(
-            f"payload_order must be 'shuffle' or 'once', not {settings.payload_order!r}"
-        )
-    if once and (n_requests is not None or schedule is not None):
-        raise ValueError(
-            "payload_order='once' sends each payload exactly once with closed-loop clients: "
-            "leave n_requests and schedule unset (run_duration may still bound it)"
-        )
-    payloads = normalize_payloads(settings.payload)
-    if n_requests is None and run_duration is None and not isinstance(schedule, TraceReplay):
-        n_requests = None if once else len(payloads)
-    run_name = settings.run_name or datetime.now().strftime("%Y%m%d-%H%M%S")
-    parent = settings.output_path
-    run_folder = None if parent is None else posixpath.join(os.fspath(parent), run_name)
-    if settings.low_memory and run_folder is None:
-        raise ValueError("low_memory=True keeps no records in memory: it needs an output_path")
-    seed = settings.seed if settings.seed is not None else random.randrange(2**32)
-    config = RunConfig(
-        endpoint_config=settings.endpoint.to_config(),
-        tokenizer_config=tokenizer_to_config(settings.tokenizer or DummyTokenizer()),
-        clients=clients,
-        n_requests=n_requests,
-        run_duration=run_duration,
-        timeout=settings.timeout,
-        drain_timeout=settings.drain_timeout,
-        seed=seed,
-        run_name=run_name,
-        run_description=settings.run_description,
-        low_memory=settings.low_memory,
-        output_path=run_folder,
-        payload=payloads,
-        payload_order=settings.payload_order,
-        schedule=schedule.to_config() if schedule is not None else None,
-        warmup_requests=settings.warmup_requests,
-        warmup_seconds=settings.warmup_seconds,
-        cooldown_requests=settings.cooldown_requests,
-        cooldown_seconds=settings.cooldown_seconds,
-        lag_tolerance=settings.lag_tolerance,
-        rate_tolerance=settings.rate_tolerance,
-        slos=[slo.text for slo in parse_slos(list(settings.slos or ()))],
-    )
-    check_window(config)
-    return config, schedule, payloads
-
-
-def _start_run_folder(run_folder: str, config: RunConfig) -> None:
-    """Create the run folder and save the configuration; never mix two runs' records."""
+    Done before any request: a folder that holds a run is refused
+    (`FileExistsError`: runs are never mixed), and one that cannot be written
+    (not a folder, no permission, a full disk) is an `OutputLocationError`.
+    """
     fs, folder = resolve(run_folder)
-    if has_records(fs, folder):
-        raise FileExistsError(
-            f"{run_folder} already holds a run's records; choose another run_name or output_path"
-        )
-    fs.makedirs(folder, exist_ok=True)
-    write_json(fs, posixpath.join(folder, RUN_CONFIG_FILE), converter.unstructure(config))
+    try:
+        in_use = holds_run(fs, folder)
+        if not in_use:
+            fs.makedirs(folder, exist_ok=True)
+            write_json(fs, posixpath.join(folder, RUN_CONFIG_FILE), converter.unstructure(config))
+            return open_sink(run_folder)
+    except OSError as exc:
+        raise OutputLocationError(
+            f"cannot write the run folder {display_url(run_folder)}: {os_error_reason(exc)}; "
+            "no request was sent"
+        ) from exc
+    raise FileExistsError(
+        f"{display_url(run_folder)} already holds a run; choose another run_name or output_path "
+        "(runs are never mixed)"
+    )

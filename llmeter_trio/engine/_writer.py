@@ -27,12 +27,18 @@ __all__ = ["LiveProgress", "RecordWriter"]
 
 @attrs.define
 class LiveProgress:
-    """Counters a progress display can read while the run goes on."""
+    """Counters a progress display can read while the run goes on.
+
+    The run also fills in its planned size when it starts: `total_requests`
+    (None when only time bounds it) and `run_duration`.
+    """
 
     started: int = 0
     finished: int = 0
     failed: int = 0
     output_tokens: int = 0
+    total_requests: int | None = None
+    run_duration: float | None = None
 
 
 @attrs.define
@@ -90,7 +96,8 @@ class RecordWriter:
             response.num_tokens_input = count_tokens(self.tokenizer, response.input_prompt)
             if response.num_tokens_input is not None:
                 response.num_tokens_input_source = TokenCountSource.TOKENIZER
-        if response.num_tokens_output is None:
+        if response.num_tokens_output is None and response.truncated_chars is None:
+            # (a cut text would be undercounted: then the count stays unknown)
             response.num_tokens_output = count_tokens(self.tokenizer, response.response_text)
             if response.num_tokens_output is not None:
                 response.num_tokens_output_source = TokenCountSource.TOKENIZER

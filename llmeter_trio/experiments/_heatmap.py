@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -30,10 +30,11 @@ import attrs
 from ..callbacks import Callback
 from ..endpoints import Endpoint, InvocationResponse
 from ..engine import Runner
+from ..engine._plan import check_clients
 from ..prompts import CreatePromptCollection, PromptSample
 from ..results import Result
 from ..stats import RunStats
-from ..storage import exists, iter_responses, read_json, resolve, run_io, write_json
+from ..storage import exists, read_json, resolve, run_io, write_json
 from ..tokenizers import Tokenizer
 
 if TYPE_CHECKING:
@@ -72,18 +73,12 @@ class LatencyHeatmapResult:
         """The run folder (None when nothing was saved)."""
         return self.result.output_path
 
-    def _records(self) -> Iterable[InvocationResponse]:
-        if self.result.responses or self.result.output_path is None:
-            return self.result.responses
-        fs, folder = resolve(self.result.output_path)  # loaded without records: stream them
-        return iter_responses(fs, folder)
-
     def responses_by_combination(self) -> dict[Cell, list[InvocationResponse]]:
         """Every record, grouped by the cell its payload was cut for (all cells present)."""
         cells: dict[Cell, list[InvocationResponse]] = {
             (i, o): [] for i in self.input_lengths for o in self.output_lengths
         }
-        for response in self._records():
+        for response in self.result.iter_records():
             index = response.payload_index
             if index is not None and 0 <= index < len(self.combinations):
                 cells[self.combinations[index]].append(response)
@@ -183,19 +178,23 @@ class LatencyHeatmapResult:
                 "(a plain run loads with Result.load)"
             )
         document = read_json(fs, path)
+        try:
+            saved = None
+            if "cells" in document:
+                saved = {
+                    (c["input_length"], c["output_length"]): c["stats"] for c in document["cells"]
+                }
+            layout: dict[str, Any] = {
+                "input_lengths": [int(i) for i in document["input_lengths"]],
+                "output_lengths": [int(o) for o in document["output_lengths"]],
+                "requests_per_combination": int(document["requests_per_combination"]),
+                "combinations": [(int(i), int(o)) for i, o in document["combinations"]],
+                "seed": document.get("seed"),
+            }
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: not a heatmap layout ({exc!r})") from None
         result = Result.load(url, load_responses=load_responses)
-        saved = None
-        if "cells" in document:
-            saved = {(c["input_length"], c["output_length"]): c["stats"] for c in document["cells"]}
-        return cls(
-            result=result,
-            input_lengths=list(document["input_lengths"]),
-            output_lengths=list(document["output_lengths"]),
-            requests_per_combination=document["requests_per_combination"],
-            combinations=[(int(i), int(o)) for i, o in document["combinations"]],
-            seed=document.get("seed"),
-            saved_cells=saved,
-        )
+        return cls(result=result, **layout, saved_cells=saved)
 
 
 def _write_layout(url: str, document: dict[str, Any]) -> None:
@@ -214,11 +213,6 @@ class _SaveLayout(Callback):
         folder = run_config.get("output_path")
         if folder is not None:  # a small file, written like run_config.json, before any request
             _write_layout(folder, self.document)
-
-
-def _positive_int(name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a whole number of 1 or more, not {value!r}")
 
 
 @attrs.define
@@ -259,7 +253,7 @@ class LatencyHeatmap:
     _result: LatencyHeatmapResult | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        _positive_int("clients", self.clients)
+        check_clients("clients", self.clients)
         collection = CreatePromptCollection(
             self.input_lengths,
             self.output_lengths,

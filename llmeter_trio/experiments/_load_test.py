@@ -11,12 +11,14 @@ from typing import Any
 
 import attrs
 
+from .._checks import check_number
 from ..endpoints import Endpoint
 from ..engine import LiveProgress, Runner
 from ..engine._payloads import PayloadInput
+from ..engine._plan import check_clients
 from ..live import run_with_progress
-from ..results import Result
-from ..storage import has_records, resolve
+from ..results import Result, holds_run
+from ..storage import resolve
 from ..tokenizers import Tokenizer
 from ._load_test_result import LoadTestResult, level_name
 
@@ -28,13 +30,6 @@ _DEFAULT_PER_RUN = 10
 
 def _seconds(value: float | timedelta | None) -> float | None:
     return value.total_seconds() if isinstance(value, timedelta) else value
-
-
-def _whole(name: str, value: object, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a whole number, not {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, not {value!r}")
 
 
 @attrs.define
@@ -85,7 +80,7 @@ class LoadTest:
         if not levels:
             raise ValueError("sequence_of_clients is empty: give the numbers of clients to test")
         for clients in levels:
-            _whole("every number of clients in sequence_of_clients", clients, 1)
+            check_clients("every number of clients in sequence_of_clients", clients)
         repeated = sorted({c for c in levels if levels.count(c) > 1})
         if repeated:
             raise ValueError(
@@ -93,19 +88,17 @@ class LoadTest:
                 f"({level_name(repeated[0])}), so list each number of clients once"
             )
         self.sequence_of_clients = levels
-        _whole("min_requests_per_client", self.min_requests_per_client, 1)
-        _whole("min_requests_per_run", self.min_requests_per_run, 0)
-        if self.run_duration is not None:
-            if not self.run_duration > 0:
-                raise ValueError(f"run_duration must be greater than 0, not {self.run_duration!r}")
-            if (
-                self.min_requests_per_client != _DEFAULT_PER_CLIENT
-                or self.min_requests_per_run != _DEFAULT_PER_RUN
-            ):
-                raise ValueError(
-                    "run_duration makes every level time-bound, while min_requests_per_client "
-                    "and min_requests_per_run size count-bound levels: set one or the other"
-                )
+        check_number("min_requests_per_client", self.min_requests_per_client, whole=True)
+        check_number("min_requests_per_run", self.min_requests_per_run, whole=True, at_least=0)
+        check_number("run_duration", self.run_duration)
+        if self.run_duration is not None and (
+            self.min_requests_per_client != _DEFAULT_PER_CLIENT
+            or self.min_requests_per_run != _DEFAULT_PER_RUN
+        ):
+            raise ValueError(
+                "run_duration makes every level time-bound, while min_requests_per_client "
+                "and min_requests_per_run size count-bound levels: set one or the other"
+            )
         if self.progress_bar_stats:
             raise ValueError(
                 "llmeter-trio's progress line shows fixed counters (requests, rates, errors); "
@@ -175,11 +168,7 @@ class LoadTest:
 
             if self.progress_bar_stats is None:
                 results[clients] = await run_with_progress(
-                    level,
-                    progress,
-                    total_requests=None if n_requests is None else n_requests * clients,
-                    run_duration=self.run_duration,
-                    label=f"level {index}/{len(levels)}: {clients:>4} clients",
+                    level, progress, label=f"level {index}/{len(levels)}: {clients:>4} clients"
                 )
             else:
                 results[clients] = await level()
@@ -190,7 +179,7 @@ class LoadTest:
 def _check_unused(folder: str, levels: list[int]) -> None:
     """Refuse before the first level, not halfway, if a level's folder already holds a run."""
     fs, path = resolve(folder)
-    used = [level_name(c) for c in levels if has_records(fs, posixpath.join(path, level_name(c)))]
+    used = [level_name(c) for c in levels if holds_run(fs, posixpath.join(path, level_name(c)))]
     if used:
         raise FileExistsError(
             f"{folder} already holds runs for {', '.join(used)}: choose another test_name "

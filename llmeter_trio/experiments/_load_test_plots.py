@@ -5,12 +5,10 @@ from __future__ import annotations
 import importlib.util
 import posixpath
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..endpoints import InvocationResponse
-from ..results import Result
-from ..storage import iter_responses, resolve
+from ..storage import open_atomic, resolve
 
 try:
     import plotly.graph_objects as go
@@ -47,18 +45,6 @@ _RATES: dict[str, tuple[str, str, str]] = {  # chart name: (stat key, title, y-a
 }
 
 
-def _records(result: Result) -> Iterable[InvocationResponse]:
-    """The level's records: in memory, else streamed from its folder (low-memory runs)."""
-    if result.responses or not result.total_requests or result.output_path is None:
-        return result.responses
-    from ..compat._llmeter import is_llmeter_run, iter_llmeter_responses
-
-    if is_llmeter_run(result.output_path):
-        return iter_llmeter_responses(result.output_path)
-    fs, folder = resolve(result.output_path)
-    return iter_responses(fs, folder)
-
-
 def _distribution_figure(
     test: LoadTestResult, metric: str, title: str, kind: Literal["box", "violin"]
 ) -> go.Figure:
@@ -67,7 +53,7 @@ def _distribution_figure(
     for clients in sorted(test.results):
         values = [
             value
-            for response in _records(test.results[clients])
+            for response in test.results[clients].iter_records()
             if not response.failed and (value := getattr(response, metric)) is not None
         ]
         options = {"boxmean": True} if kind == "box" else {"box_visible": True}
@@ -135,5 +121,5 @@ def save_figures(figures: dict[str, go.Figure], url: str, format: Literal["html"
                 # offline); plotly and kaleido warn about that pairing on every export
                 warnings.simplefilter("ignore", DeprecationWarning)
                 data = figure.to_image(format="png", width=WIDTH, height=HEIGHT)
-        with fs.open(posixpath.join(folder, f"{name}.{format}"), "wb") as f:
+        with open_atomic(fs, posixpath.join(folder, f"{name}.{format}")) as f:
             f.write(data)

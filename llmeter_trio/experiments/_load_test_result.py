@@ -7,26 +7,19 @@ import posixpath
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
-import fsspec
 
-from ..results import RUN_CONFIG_FILE, STATS_FILE, SUMMARY_FILE, Result
-from ..storage import RESPONSES_FILE, SEGMENTS_FOLDER, exists, resolve
+from ..results import Result, holds_run
+from ..storage import exists, resolve
 
 if TYPE_CHECKING:
     from plotly.graph_objects import Figure
 
 __all__ = ["LoadTestResult", "level_name"]
 
-_RUN_FILES = (SUMMARY_FILE, RUN_CONFIG_FILE, RESPONSES_FILE, STATS_FILE, SEGMENTS_FOLDER)
-
 
 def level_name(clients: int) -> str:
     """The run name (and folder) of one level: ``"00008-clients"``, as LLMeter names it."""
     return f"{clients:05d}-clients"
-
-
-def _is_run_folder(fs: fsspec.AbstractFileSystem, folder: str) -> bool:
-    return any(exists(fs, posixpath.join(folder, name)) for name in _RUN_FILES)
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -76,9 +69,9 @@ class LoadTestResult:
             for entry in fs.ls(folder, detail=True)
             if entry["type"] == "directory"
         )
-        runs = [name for name in names if _is_run_folder(fs, posixpath.join(folder, name))]
+        runs = [name for name in names if holds_run(fs, posixpath.join(folder, name))]
         if not runs:
-            if _is_run_folder(fs, folder):
+            if holds_run(fs, folder):
                 raise ValueError(
                     f"{url} holds a single run, not a load test's runs in NNNNN-clients "
                     "subfolders: load it with Result.load. (LLMeter's LoadTest saves every "

@@ -4,7 +4,8 @@ The search is monotone: a short baseline at `start`, then the load grows by
 `growth` while every SLO is met, then `refine_steps` bisections between the
 last load that met the SLOs and the first that did not. Each step is an
 ordinary run, saved as ``{output_path}/{test_name}/step-NN-{mode}-{load}/``;
-``sweep.json`` beside them records the steps and the knee.
+``sweep.json`` beside them records the steps and the knee. A sweep in which
+every step met the SLOs found no knee: only that none lies up to `max_load`.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from typing import Any, Literal
 
 import attrs
 
+from .._checks import check_number
 from ..endpoints import Endpoint
 from ..engine import Runner
 from ..engine._payloads import PayloadInput
+from ..engine._plan import MAX_CLIENTS
+from ..plugins import schedule_from_config
 from ..results import Result
-from ..schedules import ClosedLoop, OpenLoopSchedule, schedule_from_config
+from ..schedules import ClosedLoop, OpenLoopSchedule
 from ..slo import parse_slos
 from ..storage import exists, read_json, resolve, write_json
 from ..tokenizers import Tokenizer
@@ -79,8 +83,15 @@ class Sweep:
             raise ValueError("a sweep needs at least one SLO to find where the endpoint breaks it")
         if (self.requests_per_step is None) == (self.duration_per_step is None):
             raise ValueError("give requests_per_step or duration_per_step (one of them)")
-        if self.growth <= 1 or self.start <= 0 or self.max_load < self.start:
-            raise ValueError("need start > 0, growth > 1 and max_load >= start")
+        check_number("start", self.start)
+        check_number("growth", self.growth, above=1)
+        most = MAX_CLIENTS if self.mode == "concurrency" else None
+        check_number("max_load", self.max_load, at_least=self.start, at_most=most)
+        check_number("refine_steps", self.refine_steps, whole=True, at_least=0)
+        check_number("requests_per_step", self.requests_per_step, whole=True)
+        check_number("duration_per_step", self.duration_per_step)
+        if self.mode not in ("rate", "concurrency"):
+            raise ValueError(f"mode must be 'rate' or 'concurrency', not {self.mode!r}")
 
     async def run(self, output_path: str | os.PathLike[str] | None = None) -> SweepResult:
         """Search, step by step; returns every step and the knee."""
@@ -154,10 +165,21 @@ class SweepResult:
     output_path: str | None = None
 
     @property
-    def knee(self) -> float | None:
+    def highest_met(self) -> float | None:
         """The highest load that met every SLO (None: not even the baseline did)."""
         passed = [s.load for s in self.steps if s.passed]
         return max(passed) if passed else None
+
+    @property
+    def knee(self) -> float | None:
+        """The highest load that met every SLO, when a higher one did not.
+
+        None when not even the baseline met them, and when every step met
+        them: then the sweep found no knee up to the highest load it tried.
+        """
+        if all(s.passed for s in self.steps):
+            return None
+        return self.highest_met
 
     def summary(self) -> str:
         """A table of the steps and the knee, for people."""
@@ -169,11 +191,19 @@ class SweepResult:
             e2e = stats.get("time_to_last_token_from_intended-p99")
             verdict = "yes" if step.passed else ("gen" if step.generator_bottleneck else "NO")
             lines.append(f"{step.load:>10g} {'':<8} {verdict:<4} {_ms(ttft):>9} {_ms(e2e):>12}")
-        knee = self.knee
-        lines.append(
-            f"knee: {'none (the baseline missed the SLOs)' if knee is None else f'{knee:g} {unit}'}"
-        )
+        lines.append(self._verdict(unit))
         return "\n".join(lines)
+
+    def _verdict(self, unit: str) -> str:
+        highest = self.highest_met
+        if highest is None:
+            return "knee: none (the baseline missed the SLOs)"
+        if self.knee is None:
+            return (
+                f"no knee up to {highest:g} {unit}: every step met the SLOs "
+                "(raise max_load to look further)"
+            )
+        return f"knee: {self.knee:g} {unit}"
 
     def plot(
         self,
@@ -220,22 +250,25 @@ class SweepResult:
         if not exists(fs, index_path):
             raise FileNotFoundError(f"{url} holds no {SWEEP_FILE}: not a sweep folder")
         index = read_json(fs, index_path)
-        steps = [
-            SweepStep(
-                load=s["load"],
-                passed=s["passed"],
-                generator_bottleneck=s["generator_bottleneck"],
-                result=Result.load(
-                    posixpath.join(url, s["run_name"]), load_responses=load_responses
-                ),
-            )
-            for s in index["steps"]
-        ]
+        try:
+            steps = [(s["load"], s["passed"], s["generator_bottleneck"], s["run_name"])
+                     for s in index["steps"]]  # fmt: skip
+            mode, slos, test_name = index["mode"], index["slos"], index["test_name"]
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"{index_path}: not a sweep index ({exc!r})") from None
         return cls(
-            steps=steps,
-            mode=index["mode"],
-            slos=index["slos"],
-            test_name=index["test_name"],
+            steps=[
+                SweepStep(
+                    load=load,
+                    passed=passed,
+                    generator_bottleneck=bottleneck,
+                    result=Result.load(posixpath.join(url, name), load_responses=load_responses),
+                )
+                for load, passed, bottleneck, name in steps
+            ],
+            mode=mode,
+            slos=slos,
+            test_name=test_name,
             output_path=url,
         )
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from .._checks import check_number
 from ..storage import resolve
 from ..tokenizers import DummyTokenizer, Tokenizer
 
@@ -80,9 +81,7 @@ class CreatePromptCollection:
     def __attrs_post_init__(self) -> None:
         _check_lengths("input_lengths", self.input_lengths)
         _check_lengths("output_lengths", self.output_lengths)
-        count = self.requests_per_combination
-        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            raise ValueError(f"requests_per_combination must be 1 or more, not {count!r}")
+        check_number("requests_per_combination", self.requests_per_combination, whole=True)
         if self.seed is None:
             self.seed = random.randrange(2**32)
 

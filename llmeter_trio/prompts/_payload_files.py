@@ -16,7 +16,7 @@ import fsspec
 import orjson
 from fsspec.implementations.local import LocalFileSystem
 
-from ..storage import dumps, loads, resolve
+from ..storage import dumps, loads, open_atomic, resolve
 
 __all__ = ["PayloadFileError", "load_payloads", "save_payloads"]
 
@@ -143,7 +143,7 @@ def save_payloads(
     fs, folder = resolve(os.fspath(output_path))
     fs.makedirs(folder, exist_ok=True)
     path = posixpath.join(folder, output_file)
-    with fs.open(path, "wb") as f:
+    with open_atomic(fs, path) as f:
         if output_file.endswith(".jsonl"):
             for item in items:
                 f.write(dumps(dict(item)) + b"\n")

@@ -1,9 +1,10 @@
-"""A simulated OpenAI-compatible LLM server whose latencies and token counts are known.
+"""A simulated LLM server whose latencies and token counts are known.
 
-Tests, demos and benchmarks use it as ground truth::
+It speaks the OpenAI, Anthropic Messages, Bedrock runtime and SageMaker
+runtime APIs on one port. Tests, demos and benchmarks use it as ground truth::
 
     async with simulated_server(SimConfig(ttft_base=0.2, itl=0.05)) as base_url:
-        ...  # point any OpenAI-compatible client at base_url
+        ...  # point any OpenAI-compatible client at base_url (its origin for the others)
 
 From a shell: ``llmeter-trio serve-sim`` or ``python -m llmeter_trio.sim``.
 It is served by a lean built-in HTTP/1.1 engine (h11 on trio streams), or by

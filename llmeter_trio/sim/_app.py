@@ -1,9 +1,14 @@
-"""`SimApp`: the simulated OpenAI-compatible server as a plain ASGI application.
+"""`SimApp`: the simulated LLM server as a plain ASGI application.
 
-Routes: ``POST /v1/chat/completions``, ``POST /v1/completions``,
-``POST /v1/responses``, ``GET /v1/models``, ``GET /v1/models/{id}`` and
-``GET /health``. A request header ``x-sim-fault: 429|500|503|drop|stall|none``
-forces a fault (or none) for that request, overriding the random draw.
+Routes: OpenAI's ``POST /v1/chat/completions``, ``POST /v1/completions``,
+``POST /v1/responses``, ``GET /v1/models``, ``GET /v1/models/{id}``;
+Anthropic's ``POST /v1/messages``; Bedrock's ``POST /model/{id}/converse``,
+``converse-stream``, ``invoke`` and ``invoke-with-response-stream``;
+SageMaker's ``POST /endpoints/{name}/invocations`` and
+``invocations-response-stream``; and ``GET /health``. Each API's wire format
+is a `Dialect`. A request header ``x-sim-fault`` (``429``, ``500``, ``503``,
+``drop``, ``stall``, ``stream-429``, ``stream-500``, ``none``) forces a fault
+(or none) for that request, overriding the random draw.
 
 Streamed responses send their headers at once; each chunk then goes out at
 its planned instant (absolute deadlines, so delays never accumulate drift).
@@ -20,13 +25,18 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 import trio
 
-from ._formats import Renderer, renderer
+from ._anthropic_format import AnthropicDialect
+from ._bedrock_format import ConverseDialect, InvokeDialect
+from ._dialect import Dialect, OpenAIDialect, Reply
+from ._formats import Renderer
 from ._model import Fault, Plan, SimConfig, plan
-from ._requests import Api, ApiError, parse_request
+from ._requests import Api, ApiError, SimRequest
+from ._sagemaker_format import SageMakerDialect
 
 __all__ = ["SimApp"]
 
@@ -35,21 +45,40 @@ Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-_GENERATE = {
-    "/v1/chat/completions": Api.CHAT,
-    "/v1/completions": Api.COMPLETIONS,
-    "/v1/responses": Api.RESPONSES,
+_GENERATE: dict[str, Dialect] = {
+    "/v1/chat/completions": OpenAIDialect(Api.CHAT),
+    "/v1/completions": OpenAIDialect(Api.COMPLETIONS),
+    "/v1/responses": OpenAIDialect(Api.RESPONSES),
+    "/v1/messages": AnthropicDialect(),
 }
-_ID_PREFIX = {Api.CHAT: "chatcmpl-", Api.COMPLETIONS: "cmpl-", Api.RESPONSES: "resp_"}
-_SSE_HEADERS = [
-    (b"content-type", b"text/event-stream; charset=utf-8"),
-    (b"cache-control", b"no-cache"),
-]
+# /{collection}/{name}/{operation}: Bedrock's models, SageMaker's endpoints
+_AWS_OPERATIONS: dict[tuple[bytes, bytes], Dialect] = {
+    (b"model", b"converse"): ConverseDialect(stream=False),
+    (b"model", b"converse-stream"): ConverseDialect(stream=True),
+    (b"model", b"invoke"): InvokeDialect(stream=False),
+    (b"model", b"invoke-with-response-stream"): InvokeDialect(stream=True),
+    (b"endpoints", b"invocations"): SageMakerDialect(stream=False),
+    (b"endpoints", b"invocations-response-stream"): SageMakerDialect(stream=True),
+}
 _JSON_TYPE = (b"content-type", b"application/json")
+
+
+def _aws_route(raw_path: bytes) -> tuple[Dialect, str] | None:
+    """The dialect and the (URL-decoded) model or endpoint name of an AWS path."""
+    parts = raw_path.split(b"/")
+    if len(parts) != 4 or parts[0] or not parts[2]:
+        return None
+    dialect = _AWS_OPERATIONS.get((parts[1], parts[3]))
+    if dialect is None:
+        return None
+    return dialect, unquote(parts[2].decode("latin-1"))
+
+
 _FAULT_HEADER = b"x-sim-fault"
 _SERVER_ERROR_MESSAGES = {
     500: "The server had an error while processing your request (simulated).",
     503: "The server is overloaded or not ready yet (simulated).",
+    529: "Overloaded (simulated).",
 }
 
 
@@ -63,6 +92,15 @@ async def _send_json(
 
 async def _send_error(send: Send, error: ApiError) -> None:
     await _send_json(send, error.status, error.body(), error.headers)
+
+
+async def _send_reply(send: Send, reply: Reply) -> None:
+    status, headers, body = reply
+    head = [*headers, (b"content-length", b"%d" % len(body))]
+    if not any(name == b"content-type" for name, _ in headers):
+        head.insert(0, _JSON_TYPE)
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 async def _read_body(receive: Receive) -> bytes | None:
@@ -91,8 +129,8 @@ async def _cancel_on_disconnect(receive: Receive, cancel_scope: trio.CancelScope
 
 
 class SimApp:
-    """An OpenAI-compatible server whose latencies, token counts and faults are
-    exactly those of its `SimConfig`.
+    """A server for the OpenAI, Anthropic, Bedrock and SageMaker APIs whose
+    latencies, token counts and faults are exactly those of its `SimConfig`.
 
     Each instance owns its seeded random generators (one for faults, one for
     jitter) and its FIFO concurrency limit; serve one instance per server.
@@ -122,12 +160,17 @@ class SimApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         method: str = scope["method"]
-        api = _GENERATE.get(path)
-        if api is not None:
+        dialect = _GENERATE.get(path)
+        target = ""
+        if dialect is None and path.startswith(("/model/", "/endpoints/")):
+            found = _aws_route(scope.get("raw_path") or path.encode())
+            if found is not None:
+                dialect, target = found
+        if dialect is not None:
             if method != "POST":
                 await _send_error(send, _method_not_allowed(method, path))
             else:
-                await self._generate(api, scope, receive, send)
+                await self._generate(dialect, target, scope, receive, send)
         elif path == "/v1/models" and method == "GET":
             await _send_json(send, 200, self._models_body)
         elif path.startswith("/v1/models/") and method == "GET":
@@ -172,21 +215,23 @@ class SimApp:
                     raise ApiError(400, str(exc), param=_FAULT_HEADER.decode()) from None
         return self.config.faults.draw(self._fault_rng)
 
-    async def _generate(self, api: Api, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _generate(
+        self, dialect: Dialect, target: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         raw = await _read_body(receive)
         if raw is None:
             return
         try:
-            request = parse_request(api, raw)
+            request = dialect.parse(raw, scope["headers"], target)
             fault, status = self._fault(scope)
         except ApiError as error:
-            await _send_error(send, error)
+            await _send_reply(send, dialect.error(error))
             return
         if fault is Fault.THROTTLED:
-            await _send_error(send, self._throttled())
+            await _send_reply(send, dialect.error(self._throttled()))
             return
         if fault is Fault.SERVER_ERROR:
-            await _send_error(send, _server_error(status or 500))
+            await _send_reply(send, dialect.error(_server_error(status or 500)))
             return
 
         timeline = plan(
@@ -194,24 +239,26 @@ class SimApp:
             self._latency_rng,
             input_tokens=request.input_tokens,
             max_tokens=request.max_tokens,
-            reasoning=api is not Api.COMPLETIONS,
+            token_cap=request.token_cap,
+            reasoning=request.reasoning,
             fault=fault,
         )
-        out = renderer(
-            api,
+        out = dialect.renderer(
+            request,
             timeline,
-            ident=f"{_ID_PREFIX[api]}{self._id_stem}{next(self._ids):016x}",
-            model=request.model or self.config.model,
+            ident=f"{self._id_stem}{next(self._ids):016x}",
             created=int(time.time()),
-            include_usage=request.include_usage,
-            reasoning_style=self.config.responses_reasoning,
+            config=self.config,
         )
+        cut_by = None if fault is not Fault.STREAM_ERROR else self._stream_error(status)
+        response = _Response(dialect, request, timeline, out, cut_by)
         head = b""
         if request.stream:  # headers (and e.g. response.created) go out at once
-            await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+            headers = dialect.stream_headers(request)
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
             head = out.head()
         if self._slots is None and timeline.duration <= 0.0:
-            await self._respond(request.stream, timeline, out, send, head)
+            await response.send(send, head)
             return
         if request.stream:  # even empty: a server may hold the headers until a body message
             await send({"type": "http.response.body", "body": head, "more_body": True})
@@ -219,27 +266,70 @@ class SimApp:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
             if self._slots is None:
-                await self._respond(request.stream, timeline, out, send)
+                await response.send(send)
             else:
                 async with self._slots:  # FIFO: the wait counts toward the TTFT
-                    await self._respond(request.stream, timeline, out, send)
+                    await response.send(send)
             nursery.cancel_scope.cancel()
 
-    async def _respond(
-        self, stream: bool, timeline: Plan, out: Renderer, send: Send, pending: bytes = b""
+    def _stream_error(self, status: int | None) -> ApiError:
+        """The error a STREAM_ERROR fault reports mid-answer."""
+        return self._throttled() if status == 429 else _server_error(status or 500)
+
+    def _throttled(self) -> ApiError:
+        retry_after = self.config.faults.retry_after
+        return ApiError(
+            429,
+            f"Rate limit reached (simulated). Please try again in {retry_after:g}s.",
+            type="requests",
+            code="rate_limit_exceeded",
+            headers=[
+                (b"retry-after", b"%d" % math.ceil(retry_after)),
+                (b"retry-after-ms", b"%d" % round(retry_after * 1000)),
+            ],
+        )
+
+
+class _Response:
+    """One answer on its planned timeline; `error` ends it when the plan has a
+    STREAM_ERROR."""
+
+    __slots__ = ("dialect", "error", "out", "request", "timeline")
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        request: SimRequest,
+        timeline: Plan,
+        out: Renderer,
+        error: ApiError | None,
     ) -> None:
-        """Send one response on `timeline`, counted from now (when work starts). A
-        streamed response's headers are already sent; `pending` bytes go with its
+        self.dialect = dialect
+        self.request = request
+        self.timeline = timeline
+        self.out = out
+        self.error = error
+
+    async def send(self, send: Send, pending: bytes = b"") -> None:
+        """Send the answer on its timeline, counted from now (when work starts). A
+        streamed answer's headers are already sent; `pending` bytes go with its
         first chunk."""
         start = trio.current_time()
-        if not stream:
+        timeline, out = self.timeline, self.out
+        if not self.request.stream:
             await _sleep_until(start + timeline.duration)
-            body = out.body()
-            if timeline.drop_after is None:
-                await _send_json(send, 200, body)
+            if self.error is not None:
+                await _send_reply(send, self.dialect.error(self.error))
                 return
-            headers = [_JSON_TYPE, (b"content-length", b"%d" % len(body))]
+            body = out.body()
+            headers = [
+                *self.dialect.whole_headers(self.request, timeline),
+                (b"content-length", b"%d" % len(body)),
+            ]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
+            if timeline.drop_after is None:
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+                return
             await send(
                 {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
             )
@@ -267,24 +357,16 @@ class SimApp:
                 return
             await send({"type": "http.response.body", "body": body, "more_body": True})
             i = j
+        if self.error is not None:  # an error event ends the body when the chunk is due
+            await _sleep_until(start + chunks[end].at)
+            error = out.stream_error(self.error)
+            await send({"type": "http.response.body", "body": pending + error})
+            return
         # Dropped: wait until the chunk is due, then return without ending the chunked
         # body, so the server closes the connection.
         if pending:
             await send({"type": "http.response.body", "body": pending, "more_body": True})
         await _sleep_until(start + chunks[end].at)
-
-    def _throttled(self) -> ApiError:
-        retry_after = self.config.faults.retry_after
-        return ApiError(
-            429,
-            f"Rate limit reached (simulated). Please try again in {retry_after:g}s.",
-            type="requests",
-            code="rate_limit_exceeded",
-            headers=[
-                (b"retry-after", b"%d" % math.ceil(retry_after)),
-                (b"retry-after-ms", b"%d" % round(retry_after * 1000)),
-            ],
-        )
 
 
 def _server_error(status: int) -> ApiError:

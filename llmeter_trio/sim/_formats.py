@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import orjson
 
 from ._model import Plan, PlannedChunk, ReasoningStyle
-from ._requests import Api
+from ._requests import Api, ApiError
 
 __all__ = ["CONTENT_WORD", "REASONING_WORD", "Renderer", "renderer"]
 
@@ -36,6 +36,15 @@ class Renderer(Protocol):
 
     def body(self) -> bytes:
         """The whole response as one JSON document (``stream: false``)."""
+
+    def stream_error(self, error: ApiError) -> bytes:
+        """The events that end a stream with `error` (a fault mid-stream)."""
+
+
+def _error_chunk(error: ApiError) -> bytes:
+    """An error mid-stream as OpenAI-compatible servers send it: a ``data`` event
+    whose object has an ``error`` (the stream then ends without ``[DONE]``)."""
+    return b"data: " + error.body() + b"\n\n"
 
 
 def _sse(data: dict[str, Any]) -> bytes:
@@ -131,6 +140,9 @@ class _ChatRenderer:
             }
         )
 
+    def stream_error(self, error: ApiError) -> bytes:
+        return _error_chunk(error)
+
 
 class _CompletionRenderer:
     __slots__ = ("_base", "_cache", "_include_usage", "_plan")
@@ -173,6 +185,9 @@ class _CompletionRenderer:
         plan = self._plan
         choice = self._choice(CONTENT_WORD * plan.content_tokens, _finish_reason(plan))
         return orjson.dumps({**self._base, "choices": [choice], "usage": _chat_usage(plan)})
+
+    def stream_error(self, error: ApiError) -> bytes:
+        return _error_chunk(error)
 
 
 def _typed_event(kind: bytes, sequence_number: int, fields: bytes) -> bytes:
@@ -426,6 +441,9 @@ class _ResponsesRenderer:
 
     def body(self) -> bytes:
         return orjson.dumps(self._response(True))
+
+    def stream_error(self, error: ApiError) -> bytes:
+        return self._event("error", code=error.code, message=error.message, param=error.param)
 
 
 def renderer(

@@ -62,23 +62,42 @@ class Fault(str, enum.Enum):
     SERVER_ERROR = "5xx"  # HTTP 500/503, before any work
     DROP = "drop"  # the TCP connection closes mid-response
     STALL = "stall"  # a pause mid-stream
+    STREAM_ERROR = "stream-error"  # the API's error event mid-stream (an error status if whole)
 
     @classmethod
     def parse(cls, text: str) -> tuple[Fault, int | None]:
         """A fault named in the ``x-sim-fault`` header: ``429``, ``500``, ``503`` (any
-        5xx), ``drop``, ``stall`` or ``none``; with the status code for HTTP errors."""
+        5xx), ``drop``, ``stall``, ``stream-429`` or ``stream-5xx`` (an error mid-stream)
+        or ``none``; with the status code for errors."""
         name = text.strip().lower()
-        if name == "429":
-            return cls.THROTTLED, 429
-        if len(name) == 3 and name.startswith("5") and name.isdigit():
-            return cls.SERVER_ERROR, int(name)
+        fault, status = cls.THROTTLED, name
+        if name.startswith("stream-"):
+            fault, status = cls.STREAM_ERROR, name[len("stream-") :]
+        if _is_error_status(status):
+            if fault is cls.THROTTLED and status != "429":
+                fault = cls.SERVER_ERROR
+            return fault, int(status)
         if name in ("drop", "stall", "none"):
             return cls(name), None
-        raise ValueError(f"unknown fault {text!r}; use 429, 500, 503, drop, stall or none")
+        raise ValueError(
+            f"unknown fault {text!r}; use 429, 500, 503, drop, stall, stream-429, stream-500 "
+            "or none"
+        )
+
+
+def _is_error_status(text: str) -> bool:
+    """429 or a 5xx status, as text."""
+    return text == "429" or (len(text) == 3 and text.startswith("5") and text.isdigit())
 
 
 def _check_total_rate(instance: Faults, attribute: attrs.Attribute[float], value: float) -> None:
-    total = instance.throttle_rate + instance.server_error_rate + instance.drop_rate + value
+    total = (
+        instance.throttle_rate
+        + instance.server_error_rate
+        + instance.drop_rate
+        + instance.stall_rate
+        + value
+    )
     if total > 1.0 + 1e-9:
         raise ValueError(f"fault rates add up to {total}, more than 1")
 
@@ -98,14 +117,27 @@ class Faults:
     )
     drop_rate: float = attrs.field(default=0.0, validator=_rate)
     drop_after_chunks: int = attrs.field(default=1, validator=v.ge(0))
-    stall_rate: float = attrs.field(default=0.0, validator=[*_rate, _check_total_rate])
+    stall_rate: float = attrs.field(default=0.0, validator=_rate)
     stall_duration: float = attrs.field(default=1.0, validator=_non_negative)  # seconds
     stall_after_chunks: int = attrs.field(default=1, validator=v.ge(0))
+    # An error reported inside the stream (Anthropic's ``event: error``, an AWS
+    # event-stream exception, an OpenAI ``error`` chunk) when chunk N is due.
+    stream_error_rate: float = attrs.field(default=0.0, validator=[*_rate, _check_total_rate])
+    stream_error_codes: tuple[int, ...] = attrs.field(
+        default=(500,),
+        converter=tuple,
+        validator=[
+            v.min_len(1),
+            v.deep_iterable(v.or_(v.in_((429,)), v.and_(v.ge(500), v.le(599)))),
+        ],
+    )
+    stream_error_after_chunks: int = attrs.field(default=1, validator=v.ge(0))
 
     @property
     def active(self) -> bool:
         """Whether any fault happens at random."""
-        return (self.throttle_rate + self.server_error_rate + self.drop_rate + self.stall_rate) > 0
+        rates = self.throttle_rate + self.server_error_rate + self.drop_rate + self.stall_rate
+        return rates + self.stream_error_rate > 0
 
     def draw(self, rng: random.Random) -> tuple[Fault, int | None]:
         """The fault for the next request (one uniform draw, or none when all rates are 0)."""
@@ -117,12 +149,15 @@ class Faults:
             (Fault.SERVER_ERROR, self.server_error_rate),
             (Fault.DROP, self.drop_rate),
             (Fault.STALL, self.stall_rate),
+            (Fault.STREAM_ERROR, self.stream_error_rate),
         ):
             if u < rate:
                 if fault is Fault.THROTTLED:
                     return fault, 429
                 if fault is Fault.SERVER_ERROR:
                     return fault, rng.choice(self.server_error_codes)
+                if fault is Fault.STREAM_ERROR:
+                    return fault, rng.choice(self.stream_error_codes)
                 return fault, None
             u -= rate
         return Fault.NONE, None
@@ -138,8 +173,10 @@ class SimConfig:
     the TTFT its client sees. After the first chunk, each chunk arrives
     ``itl * tokens_in_chunk`` later (each token's gap drawn with `itl_jitter`).
     Output length is the request's ``max_completion_tokens``, ``max_tokens`` or
-    ``max_output_tokens`` when given, else `output_tokens`; its first
-    `reasoning_tokens` tokens are reasoning (not on ``/v1/completions``).
+    ``max_output_tokens`` when given, else `output_tokens` (on the Anthropic,
+    Bedrock and SageMaker APIs the request's limit only caps `output_tokens`);
+    its first `reasoning_tokens` tokens are reasoning (not on ``/v1/completions``;
+    on Anthropic and Converse only when the request enables thinking).
     Input tokens are whitespace-separated words; every output token is one word
     (``"tok "`` for content, ``"think "`` for reasoning).
     """
@@ -185,7 +222,9 @@ class Plan:
     length_limited: bool  # the request set the output length
     chunks: tuple[PlannedChunk, ...]
     fault: Fault = Fault.NONE
-    drop_after: int | None = None  # close the connection instead of sending this chunk
+    # Instead of sending this chunk: close the connection (DROP), or end the stream
+    # with the API's error event (STREAM_ERROR).
+    drop_after: int | None = None
 
     @property
     def content_tokens(self) -> int:
@@ -210,17 +249,28 @@ def plan(
     *,
     input_tokens: int,
     max_tokens: int | None = None,
+    token_cap: int | None = None,
     reasoning: bool = True,
     fault: Fault = Fault.NONE,
 ) -> Plan:
     """Decide when each chunk of one request goes out; `rng` draws the jitter.
 
+    The output is `max_tokens` long when given (OpenAI's APIs, as the sim has
+    always read them), else `config.output_tokens` cut to `token_cap` (the
+    limit of the Anthropic, Bedrock and SageMaker APIs, which a shorter answer
+    does not reach); the plan is `length_limited` when the limit decided it.
+
     Reasoning and content never share a chunk. With ``fault=Fault.STALL`` every
     chunk after the first ``faults.stall_after_chunks`` comes `stall_duration`
     later; with ``Fault.DROP`` the connection closes when chunk
-    ``faults.drop_after_chunks`` is due (both clamped to stay inside the stream).
+    ``faults.drop_after_chunks`` is due, and with ``Fault.STREAM_ERROR`` an error
+    ends the stream when chunk ``faults.stream_error_after_chunks`` is due (all
+    clamped to stay inside the stream).
     """
+    length_limited = max_tokens is not None
     output = max_tokens if max_tokens is not None else config.output_tokens
+    if max_tokens is None and token_cap is not None and token_cap < output:
+        output, length_limited = token_cap, True
     n_reasoning = min(config.reasoning_tokens, output) if reasoning else 0
     sizes = [(n, True) for n in _split(n_reasoning, config.tokens_per_chunk)]
     sizes += [(n, False) for n in _split(output - n_reasoning, config.tokens_per_chunk)]
@@ -246,11 +296,13 @@ def plan(
     drop_after = None
     if fault is Fault.DROP:
         drop_after = min(config.faults.drop_after_chunks, len(chunks) - 1)
+    elif fault is Fault.STREAM_ERROR:
+        drop_after = min(config.faults.stream_error_after_chunks, len(chunks) - 1)
     return Plan(
         input_tokens=input_tokens,
         output_tokens=output,
         reasoning_tokens=n_reasoning,
-        length_limited=max_tokens is not None,
+        length_limited=length_limited,
         chunks=tuple(chunks),
         fault=fault,
         drop_after=drop_after,

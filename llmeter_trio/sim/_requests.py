@@ -1,8 +1,10 @@
-"""Reading OpenAI-style request bodies: what was asked for, and how many input tokens.
+"""Reading request bodies: what was asked for, and how many input tokens.
 
-Input tokens are counted the simple way a test can repeat: one
-whitespace-separated word of text content is one token (token ids in a
-``/v1/completions`` prompt count one each).
+The OpenAI-style bodies are read here; each other API's module reads its own
+with the helpers here (`read_object`, `count_words`, `positive_int`). Input
+tokens are counted the simple way a test can repeat: one whitespace-separated
+word of text content is one token (token ids in a ``/v1/completions`` prompt
+count one each).
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ from typing import Any
 import attrs
 import orjson
 
-__all__ = ["Api", "ApiError", "SimRequest", "count_words", "parse_request"]
+__all__ = [
+    "Api",
+    "ApiError",
+    "SimRequest",
+    "count_words",
+    "parse_request",
+    "positive_int",
+    "read_object",
+]
 
 
 class Api(str, enum.Enum):
@@ -22,10 +32,16 @@ class Api(str, enum.Enum):
     CHAT = "chat.completions"
     COMPLETIONS = "completions"
     RESPONSES = "responses"
+    ANTHROPIC = "anthropic.messages"
+    CONVERSE = "bedrock.converse"
+    INVOKE = "bedrock.invoke"
+    SAGEMAKER = "sagemaker.invocations"
 
 
 class ApiError(Exception):
-    """A request the server refuses, rendered as an OpenAI-style error body."""
+    """A request the server refuses. `body` renders it OpenAI's way; each other
+    API's module renders it its own way, from `status` (and `type` when that
+    names one of the API's own error types)."""
 
     def __init__(
         self,
@@ -66,7 +82,11 @@ class SimRequest:
     stream: bool
     include_usage: bool
     input_tokens: int
-    max_tokens: int | None
+    max_tokens: int | None  # the exact output length (OpenAI's APIs)
+    token_cap: int | None = None  # a limit a shorter answer does not reach (the others)
+    reasoning: bool = True  # whether the answer may start with reasoning tokens
+    body_format: str = ""  # the model's body format behind an AWS API (anthropic, llama, tgi)
+    details: bool = False  # TGI: the answer carries ``details`` (finish reason, token count)
 
 
 def count_words(value: Any) -> int:
@@ -136,28 +156,39 @@ _COUNTERS = {
 _LENGTH_FIELDS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 
 
-def parse_request(api: Api, raw: bytes) -> SimRequest:
-    """Validate a request body and pull out what the simulation needs."""
+def read_object(raw: bytes) -> dict[str, Any]:
+    """The JSON object of a request body."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"could not parse the JSON body: {exc}") from None
     if not isinstance(body, dict):
         raise ApiError(400, "the request body must be a JSON object")
+    return body
 
+
+def positive_int(body: dict[str, Any], name: str, *, required: bool = False) -> int | None:
+    """`body[name]` when it is a positive integer; None when absent and not `required`."""
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ApiError(400, f"'{name}' must be a positive integer", param=name)
+    return value
+
+
+def parse_request(api: Api, raw: bytes) -> SimRequest:
+    """Validate an OpenAI-style request body and pull out what the simulation needs."""
+    body = read_object(raw)
     model = body.get("model")
     if model is not None and not isinstance(model, str):
         raise ApiError(400, "'model' must be a string", param="model")
 
     max_tokens = None
     for name in _LENGTH_FIELDS:
-        value = body.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ApiError(400, f"'{name}' must be a positive integer", param=name)
-        max_tokens = value
-        break
+        if body.get(name) is not None:
+            max_tokens = positive_int(body, name)
+            break
 
     stream_options = body.get("stream_options")
     include_usage = isinstance(stream_options, dict) and bool(stream_options.get("include_usage"))
@@ -168,4 +199,5 @@ def parse_request(api: Api, raw: bytes) -> SimRequest:
         include_usage=include_usage,
         input_tokens=_COUNTERS[api](body),
         max_tokens=max_tokens,
+        reasoning=api is not Api.COMPLETIONS,
     )

@@ -9,17 +9,16 @@ Three ship with llmeter-trio, each registered by name through the
 - ``tiktoken``: `TiktokenTokenizer`, a local ``.tiktoken`` encoding file (extra ``tiktoken``).
 
 Tokenizers are saved with a run as ``{"tokenizer_type": NAME, **options}``
-(`tokenizer_to_config`) and rebuilt from that (`tokenizer_from_config`); a
-plugin adds its own by registering a factory that takes those options.
+(`tokenizer_to_config`) and rebuilt from that by
+`llmeter_trio.plugins.tokenizer_from_config`; a plugin adds its own by
+registering a factory that takes those options.
 """
 
 from ._base import DummyTokenizer as DummyTokenizer
 from ._base import Tokenizer as Tokenizer
 from ._base import count_tokens as count_tokens
-from ._base import tokenizer_from_config as tokenizer_from_config
 from ._base import tokenizer_to_config as tokenizer_to_config
 from ._huggingface import HuggingFaceTokenizer as HuggingFaceTokenizer
-from ._plugin import register_tokenizers as register_tokenizers
 from ._tiktoken import TiktokenTokenizer as TiktokenTokenizer
 
 __all__ = [
@@ -28,6 +27,5 @@ __all__ = [
     "TiktokenTokenizer",
     "Tokenizer",
     "count_tokens",
-    "tokenizer_from_config",
     "tokenizer_to_config",
 ]

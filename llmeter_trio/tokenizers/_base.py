@@ -9,7 +9,6 @@ __all__ = [
     "DummyTokenizer",
     "Tokenizer",
     "count_tokens",
-    "tokenizer_from_config",
     "tokenizer_to_config",
 ]
 
@@ -57,25 +56,3 @@ def tokenizer_to_config(tokenizer: Tokenizer | None) -> dict[str, Any] | None:
     if callable(to_config):
         return dict(to_config())
     return {"tokenizer_type": None, "repr": repr(tokenizer)}
-
-
-def tokenizer_from_config(config: dict[str, Any] | None) -> Tokenizer | None:
-    """Rebuild a saved tokenizer; None when none was saved or it cannot be rebuilt.
-
-    The ``tokenizer_type`` names a factory registered through the
-    `register_tokenizers` hook; the other entries are its keyword arguments.
-    """
-    if not config or not config.get("tokenizer_type"):
-        return None
-    from ..plugins import tokenizer_factories
-
-    options = {k: v for k, v in config.items() if k != "tokenizer_type"}
-    known = tokenizer_factories()
-    factory = known.get(config["tokenizer_type"])
-    if factory is None:
-        raise KeyError(
-            f"no tokenizer type {config['tokenizer_type']!r} is registered; known: "
-            f"{sorted(known)}. Is the plugin that provides it installed?"
-        )
-    tokenizer: Tokenizer = factory(**options)
-    return tokenizer

@@ -6,9 +6,6 @@ and `ScriptedServer`, whose answers can be framed, cut and stalled at will.
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
-import ssl
 from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
@@ -27,6 +24,7 @@ from llmeter_trio.sim import SimConfig, simulated_server
 
 from ._openai_support import Server, chat_chunk, sse, usage_chunk
 from ._scripted_server import Reply, ScriptedServer
+from ._tls_support import tls_contexts as _tls_contexts
 
 LIMIT = 10  # seconds: the most any test here may take
 SSE_BODY = sse(chat_chunk("Hel"), chat_chunk("lo"), usage_chunk(2, 2), "[DONE]")
@@ -119,12 +117,12 @@ class TestKeepAlive:
         assert (server.connections, server.requests, server.unanswered) == (1, 1, 1)
 
     async def test_simulated_server_run(self) -> None:
-        """A Runner run: every request succeeds; each client opens one connection, timed."""
+        """A cold-start run: every request succeeds; each client opens one connection, timed."""
         config = SimConfig(ttft_base=0.01, itl=0.001, output_tokens=5)
         with trio.fail_after(LIMIT):
             async with simulated_server(config) as base_url:
                 endpoint = OpenAIChatEndpoint(base_url=base_url, model_id=config.model)
-                runner = Runner(endpoint, seed=0)
+                runner = Runner(endpoint, seed=0, preconnect=False)
                 result = await runner.run(payload=PAYLOAD, clients=3, n_requests=4)
         records = result.responses
         assert [r.error for r in records] == [None] * 12
@@ -467,47 +465,6 @@ class TestConnectTrace:
                 with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
                     await client.get("/")
         assert transport.open_connections == 0
-
-
-def _tls_contexts(folder: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """A self-signed certificate for 127.0.0.1: the server's context and a client's trusting it."""
-    pytest.importorskip("cryptography")
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_context.load_cert_chain(cert_file, key_file)
-    client_context = ssl.create_default_context(cafile=str(cert_file))
-    return server_context, client_context
 
 
 class TestEndpointChoice:

@@ -313,10 +313,12 @@ class TestStreamErrors:
         assert response.response_text == "abc"
 
     async def test_stream_ending_mid_event(self) -> None:
-        """A body that stops before an event's blank line is a CONNECTION error."""
+        """A body that ends cleanly before an event's blank line is a PROTOCOL error:
+        the connection did its job, the server broke the event stream format."""
         server = Server(parts=[(0, sse(chat_chunk("a")) + b'data: {"choices": [')])
         response = await chat(server)
-        assert response.error_class is ErrorClass.CONNECTION
+        assert response.error_class is ErrorClass.PROTOCOL
+        assert "never ended by a blank line" in (response.error or "")
         assert [c.chars for c in response.chunks] == [1]
 
     async def test_invalid_json_chunk(self) -> None:

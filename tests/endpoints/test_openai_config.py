@@ -10,8 +10,7 @@ from llmeter_trio.endpoints import (
     OpenAICompletionsEndpoint,
     OpenAIResponsesEndpoint,
 )
-from llmeter_trio.endpoints import _plugin as builtin_plugin
-from llmeter_trio.plugins import endpoint_from_config, new_plugin_manager
+from llmeter_trio.plugins import BUILTIN_PLUGIN, endpoint_from_config, new_plugin_manager
 
 from ._openai_support import Server, chat_chunk, sse
 
@@ -42,12 +41,16 @@ class TestSecrets:
         for text in (saved, shown):
             assert KEY not in text
             assert HEADER_KEY not in text
-            assert "Authorization" not in text
         config = endpoint.to_config()
-        assert config["extra_headers"] == {"X-Trace": "on"}
-        assert config["extra_query"] == {"api-version": "2024-10-21"}
+        # header names stay, so a reader sees what was sent; values are masked
+        assert config["extra_headers"] == {
+            "Authorization": "***", "api-key": "***", "Ocp-Apim-Subscription-Key": "***",
+            "X-Amz-Security-Token": "***", "X-Trace": "***",
+        }  # fmt: skip
+        expected_query = {"api-version": "2024-10-21", "api_key": "***", "sig": "***"}
+        assert config["extra_query"] == expected_query
         assert "api_key" not in config
-        assert "X-Trace" in shown  # what is not a credential stays visible
+        assert "X-Trace" in shown and "2024-10-21" in shown  # what is sent stays visible
 
     async def test_key_and_headers_are_sent(self) -> None:
         """The key goes out as a bearer token, with the extra headers and query."""
@@ -110,9 +113,11 @@ class TestConfiguration:
             provider="acme",
             base_url="http://127.0.0.1:9/v1",
             api_key_env="GATEWAY_KEY",
-            extra_headers={"X-Team": "perf"},
+            extra_headers={"Accept-Language": "en"},
             extra_query={"api-version": "1"},
             http2=True,
+            verify="/etc/ssl/certs",
+            max_response_chars=10,
         )
         config = endpoint.to_config()
         assert config["endpoint_type"] == cls.endpoint_type
@@ -122,11 +127,15 @@ class TestConfiguration:
         assert rebuilt.api_key == KEY
         assert endpoint_from_config(config) == endpoint
 
-    def test_round_trip_drops_credential_headers(self) -> None:
-        """A credential header is not saved, so the rebuilt endpoint has only the others."""
-        endpoint = OpenAIChatEndpoint(extra_headers={"api-key": HEADER_KEY, "X-Team": "perf"})
+    def test_round_trip_leaves_masked_values_out(self) -> None:
+        """Masked headers and query values are not sent again by a rebuilt endpoint."""
+        endpoint = OpenAIChatEndpoint(
+            extra_headers={"api-key": HEADER_KEY, "X-Team": "perf", "Accept": "text/plain"},
+            extra_query={"sig": HEADER_KEY, "api-version": "1"},
+        )
         rebuilt = OpenAIChatEndpoint.from_config(endpoint.to_config())
-        assert rebuilt.extra_headers == {"X-Team": "perf"}
+        assert rebuilt.extra_headers == {"Accept": "text/plain"}
+        assert rebuilt.extra_query == {"api-version": "1"}
 
     def test_transport_is_not_configuration(self) -> None:
         """The test-only transport hook is neither saved nor compared."""
@@ -139,7 +148,7 @@ class TestConfiguration:
     def test_registered_as_builtin_plugins(self) -> None:
         """The built-in plugin registers the three endpoint types under their names."""
         pm = new_plugin_manager()
-        pm.register(builtin_plugin)
+        pm.register(BUILTIN_PLUGIN)
         found: dict[str, type] = {}
         pm.hook.register_endpoints(register=lambda cls: found.setdefault(cls.endpoint_type, cls))
         assert found["openai-chat"] is OpenAIChatEndpoint

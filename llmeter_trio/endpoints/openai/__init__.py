@@ -13,6 +13,8 @@ report when it gives one. The content-part helpers build multimodal inputs
 server-sent events parser the adapters read streams with.
 """
 
+from .._sse import ServerSentEvent as ServerSentEvent
+from .._sse import SSEDecoder as SSEDecoder
 from ._chat import OpenAIChatEndpoint as OpenAIChatEndpoint
 from ._completions import OpenAICompletionsEndpoint as OpenAICompletionsEndpoint
 from ._content import data_url as data_url
@@ -25,8 +27,6 @@ from ._content import input_text_part as input_text_part
 from ._endpoint import DEFAULT_BASE_URL as DEFAULT_BASE_URL
 from ._endpoint import OpenAIEndpointBase as OpenAIEndpointBase
 from ._responses import OpenAIResponsesEndpoint as OpenAIResponsesEndpoint
-from ._sse import ServerSentEvent as ServerSentEvent
-from ._sse import SSEDecoder as SSEDecoder
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -8,10 +8,10 @@ from typing import Any
 import attrs
 
 from .._response import ChunkKind, InvocationResponse
+from .._sse import ServerSentEvent
 from ._content import MediaSource, file_part, image_url_part, input_audio_part
 from ._endpoint import OpenAIEndpointBase, ask_for_usage
 from ._parsing import StreamState, apply_usage, text_of_content
-from ._sse import ServerSentEvent
 
 __all__ = ["ChatStreamState", "OpenAIChatEndpoint"]
 
@@ -65,8 +65,10 @@ class ChatStreamState(StreamState):
         record = self.recorder.chunk
         for choice in choices:
             get = choice.get
-            if get("finish_reason"):
+            finish_reason = get("finish_reason")
+            if finish_reason:
                 self.finished = True
+                self.stop_reason = finish_reason
             delta = get("delta")
             if not delta:
                 continue
@@ -80,12 +82,12 @@ class ChatStreamState(StreamState):
             get = delta.get
             content = get("content")
             if content and isinstance(content, str):
-                self.text.append(content)
+                self.add_text(content)
                 record(len(content), _CONTENT, tokens)
                 tokens = None if tokens is None else 0
             refusal = get("refusal")
             if refusal and isinstance(refusal, str):
-                self.text.append(refusal)
+                self.add_text(refusal)
                 record(len(refusal), _CONTENT, tokens)
                 tokens = None if tokens is None else 0
             reasoning = get("reasoning_content") or get("reasoning")
@@ -171,14 +173,19 @@ class OpenAIChatEndpoint(OpenAIEndpointBase):
     def parse_body(self, body: dict[str, Any]) -> InvocationResponse:
         """A ``chat.completion`` object: the messages' content, id and usage."""
         text: list[str] = []
+        stop_reason = None
         for choice in body.get("choices") or ():
+            if isinstance(choice, Mapping) and isinstance(choice.get("finish_reason"), str):
+                stop_reason = stop_reason or choice["finish_reason"]
             message = choice.get("message") if isinstance(choice, Mapping) else None
             if isinstance(message, Mapping):
                 for key in ("content", "refusal"):
                     value = message.get(key)
                     if isinstance(value, str):
                         text.append(value)
-        response = InvocationResponse(response_text="".join(text), id=body.get("id"))
+        response = InvocationResponse(
+            response_text="".join(text), id=body.get("id"), stop_reason=stop_reason
+        )
         usage = body.get("usage")
         if isinstance(usage, Mapping):
             apply_usage(response, usage)

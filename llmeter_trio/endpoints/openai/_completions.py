@@ -8,9 +8,9 @@ from typing import Any
 import attrs
 
 from .._response import ChunkKind, InvocationResponse
+from .._sse import ServerSentEvent
 from ._endpoint import OpenAIEndpointBase, ask_for_usage
 from ._parsing import StreamState, apply_usage
-from ._sse import ServerSentEvent
 
 __all__ = ["CompletionsStreamState", "OpenAICompletionsEndpoint"]
 
@@ -33,8 +33,10 @@ class CompletionsStreamState(StreamState):
             return
         choices, event_tokens = read
         for choice in choices:
-            if choice.get("finish_reason"):
+            finish_reason = choice.get("finish_reason")
+            if finish_reason:
                 self.finished = True
+                self.stop_reason = finish_reason
             text = choice.get("text")
             if not text or not isinstance(text, str):
                 continue
@@ -45,7 +47,7 @@ class CompletionsStreamState(StreamState):
                     tokens = len(logprobs["tokens"])
             else:
                 event_tokens = 0  # a running total counts once per event
-            self.text.append(text)
+            self.add_text(text)
             self.recorder.chunk(len(text), _CONTENT, tokens)
 
 
@@ -99,7 +101,14 @@ class OpenAICompletionsEndpoint(OpenAIEndpointBase):
             for choice in body.get("choices") or ()
             if isinstance(choice, Mapping) and isinstance(choice.get("text"), str)
         ]
-        response = InvocationResponse(response_text="".join(text), id=body.get("id"))
+        reasons = [
+            choice["finish_reason"]
+            for choice in body.get("choices") or ()
+            if isinstance(choice, Mapping) and isinstance(choice.get("finish_reason"), str)
+        ]
+        response = InvocationResponse(
+            response_text="".join(text), id=body.get("id"), stop_reason=next(iter(reasons), None)
+        )
         usage = body.get("usage")
         if isinstance(usage, Mapping):
             apply_usage(response, usage)

@@ -8,18 +8,19 @@ dict lookups and, when the event carried output, one `StreamRecorder.chunk`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from .._errors import classify_status
+from .._http import MAX_ERROR_BODY
 from .._response import ErrorClass, InvocationResponse, TokenCountSource
+from .._sse import ServerSentEvent
 from .._timing import StreamRecorder
-from ._sse import ServerSentEvent
 
 __all__ = [
-    "MAX_ERROR_BODY",
     "StreamState",
     "apply_usage",
     "classify_error_object",
@@ -27,7 +28,6 @@ __all__ = [
     "text_of_content",
 ]
 
-MAX_ERROR_BODY = 2048  # characters of an error answer's body kept in the record
 
 _THROTTLING_WORDS = ("rate_limit", "rate limit", "ratelimit", "throttl", "quota", "too_many")
 _CLIENT_WORDS = (
@@ -117,29 +117,37 @@ class StreamState:
     """What one streamed answer has shown so far; `on_event` reads the next event.
 
     After the first error, later events are read (so the connection is
-    drained and reused) but otherwise ignored.
+    drained and reused) but otherwise ignored. The answer's text is kept up to
+    `max_text_chars` characters (`add_text`); every event is still read and
+    timed to the end of the stream.
     """
 
     __slots__ = (
+        "dropped_chars",
         "error",
         "error_class",
         "finished",
         "last_completion_tokens",
         "recorder",
         "response_id",
+        "stop_reason",
         "text",
+        "text_room",
         "usage",
     )
 
-    def __init__(self, recorder: StreamRecorder) -> None:
+    def __init__(self, recorder: StreamRecorder, max_text_chars: int | None = None) -> None:
         self.recorder = recorder
         self.text: list[str] = []
+        self.text_room = sys.maxsize if max_text_chars is None else max_text_chars
+        self.dropped_chars = 0
         self.response_id: str | None = None
         self.usage: Mapping[str, Any] | None = None
         self.error: str | None = None
         self.error_class: ErrorClass | None = None
         self.last_completion_tokens = 0
         self.finished = False  # the API's own end of the answer was seen
+        self.stop_reason: str | None = None  # finish_reason, stop_reason, ...: the API's word
 
     # What marks the end of a complete answer, for the error when it is missing.
     end_marker = "a final event"
@@ -155,6 +163,22 @@ class StreamState:
         are errors themselves (``event: error``, an ``error`` member) or not a
         JSON object: those set the error.
         """
+        obj = self.decode(event)
+        if obj is None:
+            return None
+        if event.event == "error":
+            error = obj.get("error", obj)
+            self.fail(classify_error_object(error), describe_error_object(error))
+            return None
+        error = obj.get("error")
+        if error:
+            self.fail(classify_error_object(error), describe_error_object(error))
+            return None
+        return obj
+
+    def decode(self, event: ServerSentEvent) -> dict[str, Any] | None:
+        """The event's data as a JSON object; None after an error, for an empty event,
+        and for data that is not a JSON object (which is the answer's error)."""
         if self.error_class is not None:
             return None
         data = event.data
@@ -173,15 +197,19 @@ class StreamState:
                 ErrorClass.PROTOCOL, f"a streamed event is not a JSON object: {event.text[:200]!r}"
             )
             return None
-        if event.event == "error":
-            error = obj.get("error", obj)
-            self.fail(classify_error_object(error), describe_error_object(error))
-            return None
-        error = obj.get("error")
-        if error:
-            self.fail(classify_error_object(error), describe_error_object(error))
-            return None
         return obj
+
+    def add_text(self, text: str) -> None:
+        """Keep `text` as part of the answer, as far as `max_text_chars` allows."""
+        room = self.text_room
+        if len(text) <= room:
+            self.text.append(text)
+            self.text_room = room - len(text)
+        else:
+            if room:
+                self.text.append(text[:room])
+                self.text_room = 0
+            self.dropped_chars += len(text) - room
 
     def fail(self, error_class: ErrorClass, message: str) -> None:
         """Note the answer's first error."""
@@ -225,13 +253,19 @@ class StreamState:
 
     def response(self) -> InvocationResponse:
         """The record of the answer so far (timings are stamped by the caller)."""
+        truncated = self.dropped_chars or None
         if self.error_class is not None:
             assert self.error is not None
             return InvocationResponse.error_output(
                 self.error, self.error_class, response_text="".join(self.text) or None,
-                id=self.response_id,
+                id=self.response_id, truncated_chars=truncated,
             )  # fmt: skip
-        response = InvocationResponse(response_text="".join(self.text), id=self.response_id)
+        response = InvocationResponse(
+            response_text="".join(self.text),
+            id=self.response_id,
+            truncated_chars=truncated,
+            stop_reason=self.stop_reason,
+        )
         if self.usage is not None:
             apply_usage(response, self.usage)
         return response

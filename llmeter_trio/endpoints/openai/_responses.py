@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from .._response import ChunkKind, ErrorClass, InvocationResponse
+from .._sse import ServerSentEvent
 from ._content import (
     MediaSource,
     input_audio_part,
@@ -23,7 +24,6 @@ from ._parsing import (
     describe_error_object,
     text_of_content,
 )
-from ._sse import ServerSentEvent
 
 __all__ = ["OpenAIResponsesEndpoint", "ResponsesStreamState"]
 
@@ -41,6 +41,16 @@ _RESPONSE_EVENTS = frozenset(
     {"response.created", "response.in_progress", "response.completed", "response.incomplete"}
 )
 _FAILED = "the response failed, and the server said no more"
+
+
+def _stop_reason(response: Mapping[str, Any]) -> str | None:
+    """Why a response ended: its ``incomplete_details.reason`` (``max_output_tokens``,
+    ``content_filter``), else its status (``completed``)."""
+    details = response.get("incomplete_details")
+    if isinstance(details, Mapping) and isinstance(details.get("reason"), str):
+        return details["reason"]  # type: ignore[no-any-return]
+    status = response.get("status")
+    return status if isinstance(status, str) else None
 
 
 def _failure(response: Mapping[str, Any]) -> tuple[ErrorClass, str]:
@@ -73,13 +83,16 @@ class ResponsesStreamState(StreamState):
                 logprobs = obj.get("logprobs")
                 tokens = len(logprobs) if logprobs and isinstance(logprobs, list) else None
                 if kind is ChunkKind.CONTENT:
-                    self.text.append(delta)
+                    self.add_text(delta)
                 self.recorder.chunk(len(delta), kind, tokens)
         elif event_type in _RESPONSE_EVENTS:
-            if event_type in ("response.completed", "response.incomplete"):
+            finished = event_type in ("response.completed", "response.incomplete")
+            if finished:
                 self.finished = True
             response = obj.get("response")
             if isinstance(response, Mapping):
+                if finished:
+                    self.stop_reason = _stop_reason(response)
                 if self.response_id is None:
                     self.response_id = response.get("id")
                 usage = response.get("usage")
@@ -174,7 +187,9 @@ class OpenAIResponsesEndpoint(OpenAIEndpointBase):
                     value = part.get("refusal")
                 if isinstance(value, str):
                     text.append(value)
-        response = InvocationResponse(response_text="".join(text), id=body.get("id"))
+        response = InvocationResponse(
+            response_text="".join(text), id=body.get("id"), stop_reason=_stop_reason(body)
+        )
         usage = body.get("usage")
         if isinstance(usage, Mapping):
             apply_usage(response, usage)

@@ -22,13 +22,18 @@ Working on bytes makes the rest simple and fast:
     []
     >>> decoder.feed(b"\\n")
     [ServerSentEvent(event='ping', data=b'{"a": 1}', id='', retry=None)]
+
+`SSEReader` is the stream reader an `HttpEndpoint` uses for such a stream: it
+decodes each read and hands the events to the API's stream state.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Protocol
 
-__all__ = ["SSEDecoder", "ServerSentEvent"]
+from ._response import ErrorClass, InvocationResponse
+
+__all__ = ["EventState", "SSEDecoder", "SSEReader", "ServerSentEvent"]
 
 _BOM: Final = b"\xef\xbb\xbf"
 _CR: Final = 13
@@ -186,3 +191,70 @@ class SSEDecoder:
         data_lines.clear()
         name = "message" if not event_name else event_name.decode("utf-8", "replace")
         return ServerSentEvent(name, data, self._last_id, self._retry)
+
+
+class EventState(Protocol):
+    """What an `SSEReader` feeds: one API's reading of a streamed answer, event by event.
+
+    The OpenAI and Anthropic stream states (`StreamState` and its subclasses) are these.
+    """
+
+    @property
+    def finished(self) -> bool:
+        """Whether the API's own end of the answer was seen."""
+
+    @property
+    def end_marker(self) -> str:
+        """What marks that end, for the error when it never came."""
+
+    def on_event(self, event: ServerSentEvent) -> None:
+        """Read one event (recording a chunk if it carried output)."""
+
+    def fail(self, error_class: ErrorClass, message: str) -> None:
+        """Note the answer's first error."""
+
+    def response(self) -> InvocationResponse:
+        """The record of the answer so far."""
+
+
+class SSEReader:
+    """Reads a server-sent events stream into an `EventState`: a `StreamReader`.
+
+    `feed` decodes one read and hands each completed event to the state;
+    `close` notes a stream cut inside an event, or one that ended before the
+    API's end of the answer, and returns the state's record.
+    """
+
+    __slots__ = ("_decode", "_decoder", "_on_event", "state")
+
+    def __init__(self, state: EventState) -> None:
+        self.state = state
+        self._decoder = SSEDecoder()
+        self._decode = self._decoder.feed
+        self._on_event = state.on_event
+
+    def feed(self, data: bytes) -> None:
+        """Read the bytes just received: every event they complete."""
+        on_event = self._on_event
+        for event in self._decode(data):
+            on_event(event)
+
+    def fail(self, error_class: ErrorClass, message: str) -> None:
+        """Note an error from outside the stream (it broke off)."""
+        self.state.fail(error_class, message)
+
+    def close(self) -> InvocationResponse:
+        """The stream ended: its record (timings are stamped by the caller)."""
+        state = self.state
+        if self._decoder.close():
+            state.fail(
+                ErrorClass.PROTOCOL,
+                "the stream ended in the middle of an event (its last event was never "
+                "ended by a blank line)",
+            )
+        elif not state.finished:
+            state.fail(
+                ErrorClass.PROTOCOL,
+                f"the stream ended before the answer was complete ({state.end_marker} never came)",
+            )
+        return state.response()

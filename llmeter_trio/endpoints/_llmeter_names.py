@@ -1,0 +1,238 @@
+"""LLMeter's endpoint classes, by LLMeter's names and constructor arguments.
+
+A migrating user's endpoint code works unchanged::
+
+    endpoint = OpenAICompletionStreamEndpoint("gpt-4o-mini", api_key=key, base_url=url)
+
+Each class is a thin subclass of the llmeter-trio endpoint for the same API,
+with LLMeter's arguments in LLMeter's order and streaming forced on or off as
+LLMeter's class does (the `stream` option). Keyword arguments LLMeter hands
+to the openai or anthropic SDK client map onto this project's options:
+``base_url``; ``default_headers`` and ``default_query`` become
+`extra_headers` and `extra_query`; ``organization`` and ``project`` (OpenAI)
+and ``auth_token`` (Anthropic) become the headers those SDKs send. Any
+llmeter-trio option (``max_response_chars``, ``http_transport``, ...) may be
+given too. A saved run records the llmeter-trio type (``openai-chat``,
+``openai-responses``, ``anthropic-messages``) with ``stream`` set, and loads
+back as that type.
+
+``ttft_visible_tokens_only`` is accepted and needs no setting: every record
+keeps both the first token of any kind (`time_to_first_token`, LLMeter's
+``False``) and the first visible one (`time_to_first_content_token`,
+LLMeter's default ``True``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ._base import Endpoint
+from .anthropic import AnthropicMessagesEndpoint
+from .openai import OpenAIChatEndpoint, OpenAIResponsesEndpoint
+
+__all__ = [
+    "AnthropicMessages",
+    "AnthropicMessagesStream",
+    "OpenAICompletionEndpoint",
+    "OpenAICompletionStreamEndpoint",
+    "OpenAIResponseEndpoint",
+    "OpenAIResponseStreamEndpoint",
+]
+
+_NOT_TAKEN = {
+    "timeout": "give the run a request timeout instead: Runner.run(..., timeout=seconds)",
+    "max_retries": "llmeter-trio does not retry: a load test records every failure as it was",
+    "http_client": "the endpoint makes its own client per run (see http_transport, verify)",
+}
+
+
+def _options(
+    cls: type[Endpoint],
+    given: Mapping[str, Any],
+    client_headers: Mapping[str, str],
+    stream: bool,
+) -> dict[str, Any]:
+    """This project's options from LLMeter's keyword arguments (the SDK client's included)."""
+    own = {field.name for field in cls.option_fields()}
+    options: dict[str, Any] = {"stream": stream}
+    headers: dict[str, str] = {}
+    for name, value in given.items():
+        if name == "stream" and value != stream:
+            raise ValueError(f"{cls.__name__} always sends stream={stream}")
+        if name in ("default_headers", "extra_headers"):
+            headers.update(value or {})
+        elif name == "default_query":
+            options["extra_query"] = dict(value or {})
+        elif name in client_headers:
+            if value is not None:
+                header = client_headers[name]
+                headers[header] = f"Bearer {value}" if header == "Authorization" else value
+        elif name in own:
+            options[name] = value
+        elif name in _NOT_TAKEN:
+            raise TypeError(f"{cls.__name__}() does not take {name}=: {_NOT_TAKEN[name]}")
+        else:
+            raise TypeError(
+                f"{cls.__name__}() got an unexpected argument {name!r}; besides LLMeter's "
+                f"arguments it takes these options: {', '.join(sorted(own))}"
+            )
+    if headers:
+        options["extra_headers"] = headers
+    return options
+
+
+def _build(
+    endpoint: Any,
+    stream: bool,
+    client_headers: Mapping[str, str],
+    kwargs: Mapping[str, Any],
+    model_id: str,
+    endpoint_name: str,
+    api_key: str | None,
+    provider: str,
+) -> None:
+    """Initialise `endpoint` (an attrs class made with ``init=False``) from LLMeter's arguments."""
+    options = _options(type(endpoint), kwargs, client_headers, stream)
+    endpoint.__attrs_init__(
+        model_id=model_id, endpoint_name=endpoint_name, api_key=api_key, provider=provider,
+        **options,
+    )  # fmt: skip
+
+
+_OPENAI_CLIENT_HEADERS = {"organization": "OpenAI-Organization", "project": "OpenAI-Project"}
+_ANTHROPIC_CLIENT_HEADERS = {"auth_token": "Authorization"}
+
+
+@attrs.define(kw_only=True, init=False)
+class OpenAICompletionEndpoint(OpenAIChatEndpoint):
+    """LLMeter's OpenAI Chat Completions endpoint, not streamed: `OpenAIChatEndpoint`."""
+
+    def __init__(
+        self,
+        model_id: str,
+        endpoint_name: str = "openai",
+        api_key: str | None = None,
+        provider: str = "openai",
+        **kwargs: Any,
+    ) -> None:
+        _build(
+            self, False, _OPENAI_CLIENT_HEADERS, kwargs, model_id, endpoint_name, api_key, provider
+        )
+
+
+@attrs.define(kw_only=True, init=False)
+class OpenAICompletionStreamEndpoint(OpenAIChatEndpoint):
+    """LLMeter's OpenAI Chat Completions endpoint, streamed: `OpenAIChatEndpoint`."""
+
+    def __init__(
+        self,
+        model_id: str,
+        endpoint_name: str = "openai",
+        api_key: str | None = None,
+        provider: str = "openai",
+        **kwargs: Any,
+    ) -> None:
+        _build(
+            self, True, _OPENAI_CLIENT_HEADERS, kwargs, model_id, endpoint_name, api_key, provider
+        )
+
+
+@attrs.define(kw_only=True, init=False)
+class OpenAIResponseEndpoint(OpenAIResponsesEndpoint):
+    """LLMeter's OpenAI Responses API endpoint, not streamed: `OpenAIResponsesEndpoint`."""
+
+    def __init__(
+        self,
+        model_id: str,
+        endpoint_name: str = "openai-response",
+        api_key: str | None = None,
+        provider: str = "openai",
+        **kwargs: Any,
+    ) -> None:
+        _build(
+            self, False, _OPENAI_CLIENT_HEADERS, kwargs, model_id, endpoint_name, api_key, provider
+        )
+
+
+@attrs.define(kw_only=True, init=False)
+class OpenAIResponseStreamEndpoint(OpenAIResponsesEndpoint):
+    """LLMeter's OpenAI Responses API endpoint, streamed: `OpenAIResponsesEndpoint`."""
+
+    def __init__(
+        self,
+        model_id: str,
+        endpoint_name: str = "openai-response-stream",
+        api_key: str | None = None,
+        provider: str = "openai",
+        ttft_visible_tokens_only: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        _build(
+            self, True, _OPENAI_CLIENT_HEADERS, kwargs, model_id, endpoint_name, api_key, provider
+        )
+
+
+def _anthropic_provider(cls: type[Endpoint], provider: str, aws_region: str | None) -> None:
+    """Only Anthropic's own API (or a server speaking it, by ``base_url``) is reached here."""
+    if provider != "anthropic" or aws_region is not None:
+        raise ValueError(
+            f"{cls.__name__}: llmeter-trio reaches Anthropic's own API (provider='anthropic', "
+            "or any server speaking it, by base_url=); for Claude on Amazon Bedrock use the "
+            "AWS plugin's Bedrock endpoints (pip install llmeter-trio-aws)"
+        )
+
+
+@attrs.define(kw_only=True, init=False)
+class AnthropicMessages(AnthropicMessagesEndpoint):
+    """LLMeter's Anthropic Messages endpoint, not streamed: `AnthropicMessagesEndpoint`."""
+
+    def __init__(
+        self,
+        model_id: str,
+        endpoint_name: str = "anthropic-messages",
+        provider: str = "anthropic",
+        api_key: str | None = None,
+        aws_region: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _anthropic_provider(type(self), provider, aws_region)
+        _build(
+            self,
+            False,
+            _ANTHROPIC_CLIENT_HEADERS,
+            kwargs,
+            model_id,
+            endpoint_name,
+            api_key,
+            provider,
+        )
+
+
+@attrs.define(kw_only=True, init=False)
+class AnthropicMessagesStream(AnthropicMessagesEndpoint):
+    """LLMeter's Anthropic Messages endpoint, streamed: `AnthropicMessagesEndpoint`."""
+
+    def __init__(
+        self,
+        model_id: str,
+        endpoint_name: str = "anthropic-messages",
+        provider: str = "anthropic",
+        api_key: str | None = None,
+        aws_region: str | None = None,
+        ttft_visible_tokens_only: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        _anthropic_provider(type(self), provider, aws_region)
+        _build(
+            self,
+            True,
+            _ANTHROPIC_CLIENT_HEADERS,
+            kwargs,
+            model_id,
+            endpoint_name,
+            api_key,
+            provider,
+        )

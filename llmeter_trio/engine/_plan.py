@@ -1,0 +1,169 @@
+"""The plan of one run: its settings checked once, and the numbers every part reads.
+
+`plan_run` turns a `Runner`'s settings into a `RunPlan`: the `RunConfig` saved
+with the run, the open-loop schedule (if any), the payloads, and how many
+requests the run sends when that is known before it starts. The run, the
+measurement window, the progress line (so the command line too) and `LoadTest`
+read those numbers here; none of them computes its own.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import random
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .._checks import check_number
+from ..run_config import RunConfig
+from ..schedules import Arrival, ClosedLoop, OpenLoopSchedule, TraceReplay
+from ..slo import parse_slos
+from ..tokenizers import DummyTokenizer, tokenizer_to_config
+from ._payloads import normalize_payloads
+from ._window import check_window
+
+if TYPE_CHECKING:
+    from ._runner import Runner
+
+__all__ = ["MAX_CLIENTS", "RunPlan", "check_clients", "plan_run"]
+
+MAX_CLIENTS = 100_000  # concurrent clients (or open-loop requests in flight) one process runs
+_SCALE_OUT = (
+    f": one process runs at most {MAX_CLIENTS:,} concurrently; to offer more load, "
+    "scale out over several processes or hosts, each with a share of the clients"
+)
+
+
+def check_clients(name: str, value: object) -> None:
+    """Refuse a number of clients (or a concurrency cap) one process cannot run."""
+    check_number(name, value, whole=True, at_most=MAX_CLIENTS, hint=_SCALE_OUT)
+
+
+@attrs.frozen
+class RunPlan:
+    """One run's checked settings: what is saved, what is sent, and how much.
+
+    `trace` holds a replayed trace's arrivals, read (and checked) once.
+    """
+
+    config: RunConfig
+    schedule: OpenLoopSchedule | None
+    payloads: list[dict[str, Any]]
+    trace: list[Arrival] | None = None
+
+    @property
+    def total_requests(self) -> int | None:
+        """How many requests the run sends in all; None when only time bounds it."""
+        config = self.config
+        if config.run_duration is not None:
+            return None
+        if self.trace is not None:
+            if config.n_requests is None:
+                return len(self.trace)
+            return min(len(self.trace), config.n_requests)
+        if config.n_requests is None:  # payload_order="once": each payload once
+            return len(self.payloads)
+        if self.schedule is not None:
+            return config.n_requests
+        return config.n_requests * config.clients
+
+    def n_requests_sent(self, total_sent: int) -> int:
+        """`n_requests` as a result reports it: per client in a closed loop, all in an open one."""
+        return total_sent if self.schedule is not None else total_sent // self.config.clients
+
+    def arrivals(self) -> Iterator[Arrival]:
+        """The open-loop schedule's arrivals, seeded by the run's seed."""
+        if self.trace is not None:
+            return iter(self.trace)
+        assert self.schedule is not None
+        return self.schedule.arrivals(random.Random(self.config.seed))
+
+
+def plan_run(settings: Runner) -> RunPlan:
+    """Check a run's settings, all of them before anything runs, and plan it."""
+    n_requests, run_duration = settings.n_requests, settings.run_duration
+    if n_requests is not None and run_duration is not None:
+        raise ValueError("give n_requests or run_duration, not both")
+    clients, schedule = settings.clients, settings.schedule
+    if isinstance(schedule, ClosedLoop):
+        clients, schedule = schedule.clients, None
+    if schedule is not None and not isinstance(schedule, OpenLoopSchedule):
+        raise TypeError(f"schedule must be a Schedule (ClosedLoop, Poisson, ...), not {schedule!r}")
+    if schedule is None:
+        check_clients("clients", clients)
+    else:
+        check_clients("max_concurrency", schedule.max_concurrency)
+        clients = schedule.max_concurrency or 0
+    check_number("n_requests", n_requests, whole=True)
+    check_number("run_duration", run_duration)
+    check_number("timeout", settings.timeout)
+    check_number("drain_timeout", settings.drain_timeout, at_least=0)
+    check_number("lag_tolerance", settings.lag_tolerance, at_least=0)
+    check_number("rate_tolerance", settings.rate_tolerance, at_least=0, at_most=1)
+    check_number("seed", settings.seed, whole=True, above=None)
+
+    once = settings.payload_order == "once"
+    if settings.payload_order not in ("shuffle", "once"):
+        raise ValueError(
+            f"payload_order must be 'shuffle' or 'once', not {settings.payload_order!r}"
+        )
+    if once and (n_requests is not None or schedule is not None):
+        raise ValueError(
+            "payload_order='once' sends each payload exactly once with closed-loop clients: "
+            "leave n_requests and schedule unset (run_duration may still bound it)"
+        )
+    payloads = normalize_payloads(settings.payload)
+    trace = _read_trace(schedule, len(payloads)) if isinstance(schedule, TraceReplay) else None
+    if n_requests is None and run_duration is None and trace is None and not once:
+        n_requests = len(payloads)
+    run_name = settings.run_name or datetime.now().strftime("%Y%m%d-%H%M%S")
+    parent = settings.output_path
+    run_folder = None if parent is None else posixpath.join(os.fspath(parent), run_name)
+    if settings.low_memory and run_folder is None:
+        raise ValueError("low_memory=True keeps no records in memory: it needs an output_path")
+    seed = settings.seed if settings.seed is not None else random.randrange(2**32)
+    config = RunConfig(
+        endpoint_config=settings.endpoint.to_config(),
+        tokenizer_config=tokenizer_to_config(settings.tokenizer or DummyTokenizer()),
+        clients=clients,
+        n_requests=n_requests,
+        run_duration=run_duration,
+        timeout=settings.timeout,
+        drain_timeout=settings.drain_timeout,
+        seed=seed,
+        run_name=run_name,
+        run_description=settings.run_description,
+        low_memory=settings.low_memory,
+        output_path=run_folder,
+        payload=payloads,
+        payload_order=settings.payload_order,
+        schedule=schedule.to_config() if schedule is not None else None,
+        warmup_requests=settings.warmup_requests,
+        warmup_seconds=settings.warmup_seconds,
+        cooldown_requests=settings.cooldown_requests,
+        cooldown_seconds=settings.cooldown_seconds,
+        lag_tolerance=settings.lag_tolerance,
+        rate_tolerance=settings.rate_tolerance,
+        slos=[slo.text for slo in parse_slos(list(settings.slos or ()))],
+        preconnect=settings.preconnect,
+    )
+    plan = RunPlan(config, schedule, payloads, trace)
+    check_window(config, plan.total_requests)
+    return plan
+
+
+def _read_trace(schedule: TraceReplay, payload_count: int) -> list[Arrival]:
+    """A trace's arrivals, read once; indices into the payloads are checked now, not mid-run."""
+    arrivals = schedule.load()
+    for number, arrival in enumerate(arrivals, start=1):
+        index = arrival.payload
+        if isinstance(index, int) and not 0 <= index < payload_count:
+            raise ValueError(
+                f"{schedule.path}: arrival #{number} asks for payload #{index}; "
+                f"there are {payload_count} payloads"
+            )
+    return arrivals

@@ -1,0 +1,384 @@
+"""Bedrock runtime: ``/model/{modelId}/converse``, ``converse-stream``, ``invoke``
+and ``invoke-with-response-stream``.
+
+Streams are AWS event streams. ConverseStream sends ``messageStart``,
+``contentBlockDelta`` (``reasoningContent`` then ``text``), ``contentBlockStop``,
+``messageStop`` and ``metadata`` (usage, ``latencyMs``). InvokeModel's body is
+the model family's own, chosen from the model id: Anthropic's Messages API
+(``anthropic.*``; its stream events inside ``chunk`` messages, the last with
+``amazon-bedrock-invocationMetrics``) or Meta Llama's text generation
+(``meta.*``). Faults mid-stream are ``exception`` messages
+(``throttlingException``, ``modelStreamErrorException``, ...).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import attrs
+import orjson
+
+from ._anthropic_format import AnthropicEvents, Event, read_messages
+from ._aws import check_signed, error_reply, event_stream_headers, is_aws_type, json_headers
+from ._dialect import Headers, Reply
+from ._eventstream import event_message, exception_message
+from ._formats import CONTENT_WORD, REASONING_WORD, Renderer
+from ._model import Plan, PlannedChunk, SimConfig
+from ._requests import Api, ApiError, SimRequest, count_words, positive_int, read_object
+
+__all__ = ["ConverseDialect", "InvokeDialect"]
+
+SERVICE = "bedrock"
+_ERROR_TYPES = {
+    400: "ValidationException",
+    403: "AccessDeniedException",
+    404: "ResourceNotFoundException",
+    408: "ModelTimeoutException",
+    424: "ModelErrorException",
+    429: "ThrottlingException",
+    503: "ServiceUnavailableException",
+}
+_STREAM_EXCEPTIONS = {
+    429: "throttlingException",
+    500: "modelStreamErrorException",
+    503: "serviceUnavailableException",
+    529: "serviceUnavailableException",
+}
+_FAMILIES = ("anthropic", "meta")
+
+
+def _error(error: ApiError) -> Reply:
+    kind = error.type if is_aws_type(error.type) else None
+    message = error.message
+    if kind is None:
+        default = "InternalServerException" if error.status >= 500 else "ValidationException"
+        kind = _ERROR_TYPES.get(error.status, default)
+        if error.status == 429:
+            message = "Too many requests, please wait before trying again. (simulated)"
+    return error_reply(error.status, kind, {"message": message})
+
+
+def _stream_exception(error: ApiError) -> bytes:
+    kind = _STREAM_EXCEPTIONS.get(error.status, "internalServerException")
+    return exception_message(kind, orjson.dumps({"message": error.message}))
+
+
+def _milliseconds(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def invocation_metrics(plan: Plan) -> dict[str, Any]:
+    """``amazon-bedrock-invocationMetrics``: token counts and planned latencies."""
+    return {
+        "inputTokenCount": plan.input_tokens,
+        "outputTokenCount": plan.output_tokens,
+        "invocationLatency": _milliseconds(plan.duration),
+        "firstByteLatency": _milliseconds(plan.chunks[0].at),
+    }
+
+
+def _usage(plan: Plan) -> dict[str, int]:
+    return {
+        "inputTokens": plan.input_tokens,
+        "outputTokens": plan.output_tokens,
+        "totalTokens": plan.input_tokens + plan.output_tokens,
+    }
+
+
+def _stop_reason(plan: Plan) -> str:
+    return "max_tokens" if plan.length_limited else "end_turn"
+
+
+# --- Converse
+
+
+class _ConverseRenderer:
+    """Converse's answer: whole, or as ConverseStream events."""
+
+    __slots__ = ("_cache", "_open", "_plan")
+
+    def __init__(self, plan: Plan) -> None:
+        self._plan = plan
+        self._open = plan.reasoning_tokens > 0  # the open block: reasoning (True) or text
+        self._cache: dict[tuple[int, bool], bytes] = {}
+
+    def _index(self, reasoning: bool) -> int:
+        return 0 if reasoning or not self._plan.reasoning_tokens else 1
+
+    def _stop_block(self) -> bytes:
+        index = self._index(self._open)
+        data = b""
+        if self._open:
+            delta = {"reasoningContent": {"signature": "c2ltdWxhdGVk"}}
+            data = event_message(
+                "contentBlockDelta",
+                orjson.dumps({"contentBlockIndex": index, "delta": delta}),
+            )
+        return data + event_message("contentBlockStop", orjson.dumps({"contentBlockIndex": index}))
+
+    def head(self) -> bytes:
+        return event_message("messageStart", b'{"role":"assistant"}')
+
+    def chunk(self, chunk: PlannedChunk) -> bytes:
+        data = b""
+        if chunk.reasoning != self._open:
+            data = self._stop_block()
+            self._open = chunk.reasoning
+        key = (chunk.tokens, chunk.reasoning)
+        delta = self._cache.get(key)
+        if delta is None:
+            if chunk.reasoning:
+                content: dict[str, Any] = {
+                    "reasoningContent": {"text": REASONING_WORD * chunk.tokens}
+                }
+            else:
+                content = {"text": CONTENT_WORD * chunk.tokens}
+            event = {"contentBlockIndex": self._index(chunk.reasoning), "delta": content}
+            delta = self._cache[key] = event_message("contentBlockDelta", orjson.dumps(event))
+        return data + delta
+
+    def tail(self) -> bytes:
+        plan = self._plan
+        stop = orjson.dumps({"stopReason": _stop_reason(plan)})
+        metadata = {"usage": _usage(plan), "metrics": {"latencyMs": _milliseconds(plan.duration)}}
+        return (
+            self._stop_block()
+            + event_message("messageStop", stop)
+            + event_message("metadata", orjson.dumps(metadata))
+        )
+
+    def body(self) -> bytes:
+        plan = self._plan
+        content: list[dict[str, Any]] = []
+        if plan.reasoning_tokens:
+            text = REASONING_WORD * plan.reasoning_tokens
+            reasoning = {"reasoningText": {"text": text, "signature": "c2ltdWxhdGVk"}}
+            content.append({"reasoningContent": reasoning})
+        if plan.content_tokens:
+            content.append({"text": CONTENT_WORD * plan.content_tokens})
+        return orjson.dumps(
+            {
+                "output": {"message": {"role": "assistant", "content": content}},
+                "stopReason": _stop_reason(plan),
+                "usage": _usage(plan),
+                "metrics": {"latencyMs": _milliseconds(plan.duration)},
+            }
+        )
+
+    def stream_error(self, error: ApiError) -> bytes:
+        return _stream_exception(error)
+
+
+def _wants_reasoning(body: dict[str, Any]) -> bool:
+    fields = body.get("additionalModelRequestFields")
+    if not isinstance(fields, dict):
+        return False
+    thinking = fields.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"):
+        return True
+    return isinstance(fields.get("reasoning_config"), dict)
+
+
+@attrs.frozen
+class ConverseDialect:
+    """Converse (``stream=False``) or ConverseStream."""
+
+    stream: bool
+
+    def parse(self, raw: bytes, headers: Headers, target: str) -> SimRequest:
+        check_signed(headers, SERVICE, bearer=True)
+        body = read_object(raw)
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise ApiError(400, "The messages field is required and must not be empty.")
+        total = count_words(body.get("system"))
+        for message in messages:
+            if not isinstance(message, dict):
+                raise ApiError(400, "Each message must be an object.")
+            total += count_words(message.get("content"))
+        config = body.get("inferenceConfig")
+        cap = positive_int(config, "maxTokens") if isinstance(config, dict) else None
+        return SimRequest(
+            api=Api.CONVERSE,
+            model=target,
+            stream=self.stream,
+            include_usage=True,
+            input_tokens=total,
+            max_tokens=None,
+            token_cap=cap,
+            reasoning=_wants_reasoning(body),
+        )
+
+    def renderer(
+        self, request: SimRequest, plan: Plan, *, ident: str, created: int, config: SimConfig
+    ) -> Renderer:
+        return _ConverseRenderer(plan)
+
+    def stream_headers(self, request: SimRequest) -> Headers:
+        return event_stream_headers()
+
+    def whole_headers(self, request: SimRequest, plan: Plan) -> Headers:
+        return json_headers()
+
+    def error(self, error: ApiError) -> Reply:
+        return _error(error)
+
+
+# --- InvokeModel: model families
+
+
+def _chunk(data: bytes) -> bytes:
+    """One ``chunk`` message carrying the model's JSON `data`."""
+    return event_message("chunk", b'{"bytes":"' + base64.b64encode(data) + b'"}')
+
+
+class _AnthropicChunks:
+    """Anthropic's Messages API on Bedrock: its events, one per ``chunk``."""
+
+    __slots__ = ("_events",)
+
+    def __init__(self, events: AnthropicEvents) -> None:
+        self._events = events
+
+    @staticmethod
+    def _frame(events: list[Event]) -> bytes:
+        return b"".join([_chunk(data) for _, data in events])
+
+    def head(self) -> bytes:
+        return self._frame(self._events.head())
+
+    def chunk(self, chunk: PlannedChunk) -> bytes:
+        return self._frame(self._events.chunk(chunk))
+
+    def tail(self) -> bytes:
+        return self._frame(self._events.tail())
+
+    def body(self) -> bytes:
+        return self._events.message()
+
+    def stream_error(self, error: ApiError) -> bytes:
+        return _stream_exception(error)
+
+
+class _LlamaRenderer:
+    """Meta Llama's text generation: ``generation`` text with token counts."""
+
+    __slots__ = ("_generated", "_plan")
+
+    def __init__(self, plan: Plan) -> None:
+        self._plan = plan
+        self._generated = 0
+
+    def _stop_reason(self) -> str:
+        return "length" if self._plan.length_limited else "stop"
+
+    def head(self) -> bytes:
+        return b""
+
+    def chunk(self, chunk: PlannedChunk) -> bytes:
+        first = self._generated == 0
+        self._generated += chunk.tokens
+        data = {
+            "generation": CONTENT_WORD * chunk.tokens,
+            "prompt_token_count": self._plan.input_tokens if first else None,
+            "generation_token_count": self._generated,
+            "stop_reason": None,
+        }
+        return _chunk(orjson.dumps(data))
+
+    def tail(self) -> bytes:
+        data = {
+            "generation": "",
+            "prompt_token_count": None,
+            "generation_token_count": self._plan.output_tokens,
+            "stop_reason": self._stop_reason(),
+            "amazon-bedrock-invocationMetrics": invocation_metrics(self._plan),
+        }
+        return _chunk(orjson.dumps(data))
+
+    def body(self) -> bytes:
+        plan = self._plan
+        return orjson.dumps(
+            {
+                "generation": CONTENT_WORD * plan.output_tokens,
+                "prompt_token_count": plan.input_tokens,
+                "generation_token_count": plan.output_tokens,
+                "stop_reason": self._stop_reason(),
+            }
+        )
+
+    def stream_error(self, error: ApiError) -> bytes:
+        return _stream_exception(error)
+
+
+def _family(model_id: str) -> str:
+    """The body format of a model id (``anthropic.claude...``, ``us.meta.llama...``, an
+    ARN ending in one)."""
+    name = model_id.rsplit("/", 1)[-1]
+    for family in _FAMILIES:
+        if name.startswith(family + ".") or f".{family}." in name:
+            return family
+    raise ApiError(
+        400,
+        f"The simulated Bedrock renders InvokeModel bodies for anthropic.* and meta.* "
+        f"models, not {model_id!r}; use Converse for any model.",
+    )
+
+
+@attrs.frozen
+class InvokeDialect:
+    """InvokeModel (``stream=False``) or InvokeModelWithResponseStream."""
+
+    stream: bool
+
+    def parse(self, raw: bytes, headers: Headers, target: str) -> SimRequest:
+        check_signed(headers, SERVICE, bearer=True)
+        family = _family(target)
+        body = read_object(raw)
+        cap: int | None
+        if family == "anthropic":
+            if not isinstance(body.get("anthropic_version"), str):
+                raise ApiError(400, "Malformed input request: required key [anthropic_version]")
+            input_tokens, cap, reasoning = read_messages(body)
+        else:
+            prompt = body.get("prompt")
+            if not isinstance(prompt, str):
+                raise ApiError(400, "Malformed input request: required key [prompt]")
+            input_tokens, reasoning = len(prompt.split()), False
+            cap = positive_int(body, "max_gen_len")
+        return SimRequest(
+            api=Api.INVOKE,
+            model=target,
+            stream=self.stream,
+            include_usage=True,
+            input_tokens=input_tokens,
+            max_tokens=None,
+            token_cap=cap,
+            reasoning=reasoning,
+            body_format=family,
+        )
+
+    def renderer(
+        self, request: SimRequest, plan: Plan, *, ident: str, created: int, config: SimConfig
+    ) -> Renderer:
+        if request.body_format == "meta":
+            return _LlamaRenderer(plan)
+        extra = {"amazon-bedrock-invocationMetrics": invocation_metrics(plan)}
+        events = AnthropicEvents(
+            plan, "msg_bdrk_" + ident, request.model or config.model, ping=False, stop_extra=extra
+        )
+        return _AnthropicChunks(events)
+
+    def stream_headers(self, request: SimRequest) -> Headers:
+        return event_stream_headers((b"x-amzn-bedrock-content-type", b"application/json"))
+
+    def whole_headers(self, request: SimRequest, plan: Plan) -> Headers:
+        return json_headers(
+            (b"x-amzn-bedrock-input-token-count", b"%d" % plan.input_tokens),
+            (b"x-amzn-bedrock-output-token-count", b"%d" % plan.output_tokens),
+            (b"x-amzn-bedrock-invocation-latency", b"%d" % _milliseconds(plan.duration)),
+        )
+
+    def error(self, error: ApiError) -> Reply:
+        return _error(error)

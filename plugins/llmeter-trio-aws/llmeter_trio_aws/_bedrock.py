@@ -1,0 +1,227 @@
+"""The Bedrock runtime's endpoints: ``bedrock-converse`` and ``bedrock-invoke``.
+
+- `BedrockConverseEndpoint`: Converse, or ConverseStream (``stream=True``, the
+  default). One body for every model; the answer's usage gives the token counts.
+- `BedrockInvokeEndpoint`: InvokeModel, or InvokeModelWithResponseStream. The
+  body is the model family's own; a `family` preset (chosen from the model id
+  unless given) or your own JMESPath-style paths find the text, token counts
+  and stop reason in the answer.
+
+Bedrock's bodies have no ``stream`` flag: the `stream` option chooses the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from llmeter_trio.endpoints import InvocationResponse, StreamReader, StreamRecorder
+from llmeter_trio.endpoints.openai._content import MediaSource
+
+from ._converse import ConverseStreamState, parse_converse_body
+from ._endpoint import AwsEndpoint
+from ._formats import FORMATS, ModelFormat, format_for_model, model_format, with_paths
+from ._invoke import InvokeStreamState
+from ._paths import JsonPath
+from ._payload_method import family_of, payload_method
+from ._payloads import converse_payload, invoke_payload
+from ._prompt import prompt_text
+from ._reader import PathReader, parse_model_body
+from ._urls import bedrock_path, bedrock_runtime_url
+
+__all__ = ["BedrockConverseEndpoint", "BedrockEndpoint", "BedrockInvokeEndpoint"]
+
+
+def _check_model_id(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(
+            "model_id is required: the Bedrock model id, inference profile or ARN "
+            "(--model, e.g. anthropic.claude-3-haiku-20240307-v1:0)"
+        )
+
+
+def _check_family(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        model_format(value)  # a ValueError naming the presets
+
+
+@attrs.define(kw_only=True)
+class BedrockEndpoint(AwsEndpoint):
+    """What the Bedrock endpoints share: `model_id`, `stream`, the ``bedrock`` signature."""
+
+    model_id: str = attrs.field(default="", validator=_check_model_id)
+    endpoint_name: str = "amazon bedrock"
+    provider: str = "bedrock"
+    stream: bool = True
+    _paths: dict[bool, str] = attrs.field(factory=dict, init=False, repr=False, eq=False)
+
+    service = "bedrock"
+    operations = ("", "")  # (whole, streamed) operation names
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        whole, streamed = self.operations
+        self._paths = {
+            False: bedrock_path(self.model_id, whole),
+            True: bedrock_path(self.model_id, streamed),
+        }
+
+    @staticmethod
+    def regional_url(region: str) -> str:
+        return bedrock_runtime_url(region)
+
+    def is_streaming(self, payload: Mapping[str, Any]) -> bool:
+        return self.stream
+
+    def request_path(self, payload: Mapping[str, Any]) -> str:
+        return self._paths[self.stream]
+
+
+@attrs.define(kw_only=True)
+class BedrockConverseEndpoint(BedrockEndpoint):
+    """Bedrock's Converse API: ConverseStream (``stream=True``, the default) or Converse.
+
+    `inference_config` is the ``inferenceConfig`` (``maxTokens``,
+    ``temperature``, ...) of payloads that have none. The model comes from
+    `model_id` (a ``modelId`` in a payload is left out of the body).
+    Reasoning deltas are recorded as reasoning, tool-use deltas as tool calls;
+    the token counts are the answer's usage.
+    """
+
+    endpoint_type = "bedrock-converse"
+    operations = ("converse", "converse-stream")
+    inference_config: dict[str, Any] | None = None
+
+    def prepare_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The body: without ``modelId`` (the path names the model), with `inference_config`."""
+        if "stream" in payload:
+            raise ValueError(
+                "a Converse payload has no 'stream' key: the endpoint's stream option chooses "
+                "ConverseStream (stream=True, the default) or Converse"
+            )
+        prepared = {key: value for key, value in payload.items() if key != "modelId"}
+        if self.inference_config is not None and prepared.get("inferenceConfig") is None:
+            prepared["inferenceConfig"] = dict(self.inference_config)
+        return prepared
+
+    def is_prepared(self, payload: Mapping[str, Any]) -> bool:
+        if "modelId" in payload or "stream" in payload:
+            return False
+        return self.inference_config is None or payload.get("inferenceConfig") is not None
+
+    def stream_reader(self, recorder: StreamRecorder) -> StreamReader:
+        return ConverseStreamState(recorder, max_response_chars=self.max_response_chars)
+
+    def read_body(self, body: bytes) -> InvocationResponse:
+        return parse_converse_body(body).response()
+
+    @staticmethod
+    def prompt_text(payload: Mapping[str, Any]) -> str | None:
+        return prompt_text(payload)
+
+    @classmethod
+    def create_payload(
+        cls,
+        user_message: str,
+        max_tokens: int | None = 256,
+        *,
+        system_prompt: str | None = None,
+        images: Sequence[MediaSource] = (),
+        documents: Sequence[MediaSource] = (),
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """A Converse body (see `converse_payload`): text, system prompt, images, documents."""
+        return converse_payload(
+            user_message,
+            max_tokens,
+            system_prompt=system_prompt,
+            images=images,
+            documents=documents,
+            **kwargs,
+        )
+
+
+@attrs.define(kw_only=True)
+class BedrockInvokeEndpoint(BedrockEndpoint):
+    """Bedrock's InvokeModel API: InvokeModelWithResponseStream (``stream=True``) or InvokeModel.
+
+    - `family`: the model's body format, a `FORMATS` preset (``anthropic``,
+      ``meta``, ``titan``, ``nova``, ``mistral``, ``cohere``, ``openai``);
+      by default the one `format_for_model` finds for `model_id`, else
+      ``openai`` (as LLMeter). The family used is saved with the run.
+    - `text_path`, `input_tokens_path`, `output_tokens_path`,
+      `stop_reason_path`: JMESPath-style paths (LLMeter's ``*_jmespath``)
+      replacing the preset's, in streamed chunks and whole answers alike.
+      Bedrock's ``amazon-bedrock-invocationMetrics`` give the token counts
+      whenever a stream carries them.
+    - `prompt_path`: where the prompt's text is in the payload, for counting
+      its tokens locally (LLMeter's ``input_text_jmespath``; by default every
+      usual body shape is read).
+    """
+
+    endpoint_type = "bedrock-invoke"
+    operations = ("invoke", "invoke-with-response-stream")
+    family: str | None = attrs.field(default=None, validator=_check_family)
+    text_path: str | None = None
+    input_tokens_path: str | None = None
+    output_tokens_path: str | None = None
+    stop_reason_path: str | None = None
+    prompt_path: str | None = None
+    _format: ModelFormat = attrs.field(default=FORMATS["openai"], init=False, repr=False, eq=False)
+    _stream_paths: PathReader | None = attrs.field(default=None, init=False, repr=False, eq=False)
+    _body_paths: PathReader | None = attrs.field(default=None, init=False, repr=False, eq=False)
+    _prompt_path: JsonPath | None = attrs.field(default=None, init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        preset = model_format(self.family) if self.family else format_for_model(self.model_id)
+        preset = preset or FORMATS["openai"]
+        self.family = preset.name
+        self._format = with_paths(
+            preset,
+            text=self.text_path,
+            input_tokens=self.input_tokens_path,
+            output_tokens=self.output_tokens_path,
+            stop_reason=self.stop_reason_path,
+        )
+        self._stream_paths = PathReader(self._format.stream)
+        self._body_paths = PathReader(self._format.body)
+        self._prompt_path = JsonPath(self.prompt_path) if self.prompt_path else None
+
+    @property
+    def model_format(self) -> ModelFormat:
+        """The paths the answers are read with: the family's preset and your own paths."""
+        return self._format
+
+    def stream_reader(self, recorder: StreamRecorder) -> StreamReader:
+        assert self._stream_paths is not None
+        return InvokeStreamState(
+            recorder, self._stream_paths, max_response_chars=self.max_response_chars
+        )
+
+    def read_body(self, body: bytes) -> InvocationResponse:
+        assert self._body_paths is not None
+        return parse_model_body(body, self._body_paths).response()
+
+    def prompt_text(self, payload: Mapping[str, Any]) -> str | None:  # type: ignore[override]
+        return prompt_text(payload, self._prompt_path)
+
+    # (a classmethod that also serves endpoints: see _payload_method)
+    @payload_method
+    def create_payload(  # type: ignore[override]
+        self_or_class: Any,
+        user_message: str,
+        max_tokens: int | None = 256,
+        *,
+        family: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """An InvokeModel body of the model family (see `invoke_payload`).
+
+        Called on an endpoint, its own `family`; on the class, `family`
+        (default ``openai``, as LLMeter's).
+        """
+        chosen = family_of(self_or_class, family) or "openai"
+        return invoke_payload(chosen, user_message, max_tokens, **kwargs)

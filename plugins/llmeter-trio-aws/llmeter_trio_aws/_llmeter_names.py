@@ -1,0 +1,296 @@
+"""LLMeter's Bedrock and SageMaker endpoint classes, by name and constructor arguments.
+
+A migrating user's ``BedrockConverseStream(model_id=..., region=...)`` makes
+this plugin's endpoint with the same meaning, so their endpoint code works
+unchanged. Each class is the plugin's endpoint with the API fixed (streaming
+or not) and LLMeter's arguments mapped onto its options; a run saves it as
+that endpoint (``bedrock-converse``, ``bedrock-invoke``, ``sagemaker``), so
+it loads back as one. Any option of the plugin's endpoint can be given too,
+by keyword (``endpoint_url=...``, ``profile=...``).
+
+Mapped:
+
+- ``bedrock_boto3_client`` / ``boto3_session``: their region, endpoint URL
+  and credentials are used (requests still go over httpx, not boto3).
+- ``*_jmespath``: each path you change replaces the model family's; a path
+  left at LLMeter's default leaves the family preset's, which reads more
+  model families than LLMeter's defaults (Chat Completions only) do.
+- ``max_attempts``: accepted; llmeter-trio does not retry, so that each
+  throttled request shows in the results.
+- ``ttft_visible_tokens_only``: accepted; both the first token of any kind
+  and the first visible token are always recorded.
+- ``SageMakerStreamEndpoint`` reads TGI's token stream and, like LLMeter's,
+  leaves its ``generated_text_jmespath`` and ``token_count_jmespath`` unused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._bedrock import BedrockConverseEndpoint, BedrockInvokeEndpoint
+from ._payloads import converse_payload, sagemaker_tgi_payload
+from ._sagemaker_endpoint import SageMakerInvokeEndpoint
+from ._urls import bedrock_runtime_url
+
+__all__ = [
+    "BedrockConverse",
+    "BedrockConverseStream",
+    "BedrockInvoke",
+    "BedrockInvokeStream",
+    "SageMakerEndpoint",
+    "SageMakerStreamEndpoint",
+]
+
+_INPUT_TEXT = "messages[].content[].text"
+_METRICS = '"amazon-bedrock-invocationMetrics"'
+
+
+def _from_client(client: Any, region: str | None) -> dict[str, Any]:
+    """The options a boto3 ``bedrock-runtime`` client holds: region, endpoint URL, credentials."""
+    if client is None:
+        return {"region": region}
+    region = region or client.meta.region_name
+    options: dict[str, Any] = {"region": region}
+    endpoint_url = client.meta.endpoint_url
+    if endpoint_url and region and endpoint_url.rstrip("/") != bedrock_runtime_url(region):
+        options["endpoint_url"] = endpoint_url
+    get_credentials = getattr(client, "_get_credentials", None)
+    if get_credentials is not None:
+        options["credentials"] = get_credentials()
+    return options
+
+
+def _from_session(session: Any, region: str | None) -> dict[str, Any]:
+    """The options a boto3 session holds: region, profile, credentials."""
+    if session is None:
+        return {"region": region}
+    options: dict[str, Any] = {
+        "region": region or session.region_name,
+        "credentials": session.get_credentials(),
+    }
+    if session.profile_name and session.profile_name != "default":
+        options["profile"] = session.profile_name
+    return options
+
+
+def _changed_paths(
+    given: Mapping[str, str | None], defaults: Mapping[str, str | None]
+) -> dict[str, Any]:
+    """The paths given that differ from LLMeter's defaults (the others: the family's)."""
+    return {name: path for name, path in given.items() if path != defaults[name]}
+
+
+class BedrockConverse(BedrockConverseEndpoint):
+    """LLMeter's ``BedrockConverse``: Bedrock's Converse API, not streamed."""
+
+    def __init__(
+        self,
+        model_id: str,
+        endpoint_name: str | None = None,
+        region: str | None = None,
+        inference_config: dict[str, Any] | None = None,
+        bedrock_boto3_client: Any = None,
+        max_attempts: int = 3,
+        **options: Any,
+    ) -> None:
+        settings = {
+            "model_id": model_id,
+            "endpoint_name": endpoint_name or "amazon bedrock",
+            "inference_config": inference_config,
+            "stream": self._streaming,
+            **_from_client(bedrock_boto3_client, region),
+        }
+        super().__init__(**{**settings, **options})
+
+    _streaming = False
+
+    @staticmethod
+    def create_payload(
+        user_message: str, max_tokens: int | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """A Converse body, as LLMeter's: ``inferenceConfig.maxTokens`` (256 by default) added
+        to any ``inferenceConfig`` given."""
+        config = kwargs.pop("inferenceConfig", None) or {}
+        payload = converse_payload(user_message, None, **kwargs)
+        payload["inferenceConfig"] = {**config, "maxTokens": max_tokens or 256}
+        return payload
+
+
+class BedrockConverseStream(BedrockConverse):
+    """LLMeter's ``BedrockConverseStream``: Bedrock's ConverseStream API."""
+
+    def __init__(
+        self,
+        model_id: str,
+        endpoint_name: str | None = None,
+        region: str | None = None,
+        inference_config: dict[str, Any] | None = None,
+        bedrock_boto3_client: Any = None,
+        max_attempts: int = 3,
+        ttft_visible_tokens_only: bool = True,
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            model_id,
+            endpoint_name,
+            region,
+            inference_config,
+            bedrock_boto3_client,
+            max_attempts,
+            **options,
+        )
+
+    _streaming = True
+
+
+_INVOKE_DEFAULTS = {
+    "text_path": "choices[0].message.content",
+    "output_tokens_path": "usage.completion_tokens",
+    "prompt_path": _INPUT_TEXT,
+    "input_tokens_path": "usage.prompt_tokens",
+}
+_INVOKE_STREAM_DEFAULTS = {
+    "text_path": "choices[0].delta.content",
+    "output_tokens_path": f"{_METRICS}.outputTokenCount",
+    "prompt_path": _INPUT_TEXT,
+    "input_tokens_path": f"{_METRICS}.inputTokenCount",
+}
+
+
+class BedrockInvoke(BedrockInvokeEndpoint):
+    """LLMeter's ``BedrockInvoke``: Bedrock's InvokeModel API, not streamed."""
+
+    _streaming = False
+    _defaults = _INVOKE_DEFAULTS
+
+    def __init__(
+        self,
+        model_id: str,
+        endpoint_name: str | None = None,
+        region: str | None = None,
+        bedrock_boto3_client: Any = None,
+        max_attempts: int = 3,
+        generated_text_jmespath: str = _INVOKE_DEFAULTS["text_path"],
+        generated_token_count_jmespath: str | None = _INVOKE_DEFAULTS["output_tokens_path"],
+        input_text_jmespath: str = _INPUT_TEXT,
+        input_token_count_jmespath: str | None = _INVOKE_DEFAULTS["input_tokens_path"],
+        **options: Any,
+    ) -> None:
+        paths = {
+            "text_path": generated_text_jmespath,
+            "output_tokens_path": generated_token_count_jmespath,
+            "prompt_path": input_text_jmespath,
+            "input_tokens_path": input_token_count_jmespath,
+        }
+        settings = {
+            "model_id": model_id,
+            "endpoint_name": endpoint_name or "amazon bedrock",
+            "stream": self._streaming,
+            **_changed_paths(paths, self._defaults),
+            **_from_client(bedrock_boto3_client, region),
+        }
+        super().__init__(**{**settings, **options})
+
+
+class BedrockInvokeStream(BedrockInvoke):
+    """LLMeter's ``BedrockInvokeStream``: Bedrock's InvokeModelWithResponseStream API."""
+
+    _streaming = True
+    _defaults = _INVOKE_STREAM_DEFAULTS
+
+    def __init__(
+        self,
+        model_id: str,
+        endpoint_name: str | None = None,
+        region: str | None = None,
+        bedrock_boto3_client: Any = None,
+        max_attempts: int = 3,
+        generated_text_jmespath: str = _INVOKE_STREAM_DEFAULTS["text_path"],
+        generated_token_count_jmespath: str | None = _INVOKE_STREAM_DEFAULTS["output_tokens_path"],
+        input_text_jmespath: str = _INPUT_TEXT,
+        input_token_count_jmespath: str | None = _INVOKE_STREAM_DEFAULTS["input_tokens_path"],
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            model_id,
+            endpoint_name,
+            region,
+            bedrock_boto3_client,
+            max_attempts,
+            generated_text_jmespath,
+            generated_token_count_jmespath,
+            input_text_jmespath,
+            input_token_count_jmespath,
+            **options,
+        )
+
+
+_SAGEMAKER_DEFAULTS = {
+    "text_path": "generated_text",
+    "prompt_path": "inputs",
+    "output_tokens_path": "details.generated_tokens",
+}
+
+
+class SageMakerEndpoint(SageMakerInvokeEndpoint):
+    """LLMeter's ``SageMakerEndpoint``: SageMaker's InvokeEndpoint API, TGI bodies."""
+
+    _streaming = False
+
+    def __init__(
+        self,
+        endpoint_name: str,
+        model_id: str,
+        generated_text_jmespath: str = _SAGEMAKER_DEFAULTS["text_path"],
+        input_text_jmespath: str = _SAGEMAKER_DEFAULTS["prompt_path"],
+        token_count_jmespath: str | None = _SAGEMAKER_DEFAULTS["output_tokens_path"],
+        region: str | None = None,
+        boto3_session: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        paths: dict[str, str | None] = {"prompt_path": input_text_jmespath}
+        if not self._streaming:  # (LLMeter's streaming endpoint reads TGI's tokens only)
+            paths["text_path"] = generated_text_jmespath
+            paths["output_tokens_path"] = token_count_jmespath
+        settings = {
+            "endpoint_name": endpoint_name,
+            "model_id": model_id,
+            "stream": self._streaming,
+            **_changed_paths(paths, _SAGEMAKER_DEFAULTS),
+            **_from_session(boto3_session, region),
+        }
+        super().__init__(**{**settings, **kwargs})
+
+    @staticmethod
+    def create_payload(  # type: ignore[override]
+        input_text: str,
+        max_tokens: int = 256,
+        inference_parameters: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """LLMeter's TGI body: ``inputs``, ``parameters`` (``max_new_tokens``, ``details``,
+        and `inference_parameters`), and `kwargs` at the top level."""
+        payload = sagemaker_tgi_payload(input_text, max_tokens, **(inference_parameters or {}))
+        payload.update(kwargs)
+        return payload
+
+
+class SageMakerStreamEndpoint(SageMakerEndpoint):
+    """LLMeter's ``SageMakerStreamEndpoint``: InvokeEndpointWithResponseStream, TGI's stream."""
+
+    _streaming = True
+
+    @staticmethod
+    def create_payload(  # type: ignore[override]
+        input_text: str,
+        max_tokens: int = 256,
+        inference_parameters: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """LLMeter's streaming TGI body: as `SageMakerEndpoint.create_payload`, with
+        ``stream: true``."""
+        payload = SageMakerEndpoint.create_payload(
+            input_text, max_tokens, inference_parameters, **kwargs
+        )
+        return {**payload, "stream": payload.get("stream", True)}

@@ -1,0 +1,179 @@
+"""LLMeter's endpoint classes, made with LLMeter's arguments, run against the simulated server."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+import trio
+import trio.testing
+from aws_sim import CLAUDE, LLAMA
+from conftest import ACCESS_KEY, SECRET_KEY
+from llmeter_trio_aws import (
+    BedrockConverse,
+    BedrockConverseEndpoint,
+    BedrockConverseStream,
+    BedrockInvoke,
+    BedrockInvokeEndpoint,
+    BedrockInvokeStream,
+    SageMakerEndpoint,
+    SageMakerInvokeEndpoint,
+    SageMakerStreamEndpoint,
+    invoke_payload,
+)
+
+from llmeter_trio import Result, Runner
+from llmeter_trio.endpoints import Endpoint
+from llmeter_trio.plugins import endpoint_from_config
+from llmeter_trio.sim import CONTENT_WORD, SimConfig, plan, simulated_server
+
+CONFIG = SimConfig(ttft_base=0.1, ttft_per_input_token=0.001, itl=0.02, output_tokens=8)
+PROMPT = "one two three four"
+KEYS: dict[str, Any] = {"aws_access_key_id": ACCESS_KEY, "aws_secret_access_key": SECRET_KEY}
+
+
+def bedrock_client(url: str) -> Any:
+    """A boto3 client as a LLMeter user makes one for a custom endpoint."""
+    return boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=url, **KEYS)
+
+
+def session() -> Any:
+    return boto3.Session(region_name="us-east-1", **KEYS)
+
+
+# name: (make the endpoint from the sim's URL, payload, tokens the answer has, streamed)
+CASES: dict[str, tuple[Callable[[str], Endpoint], dict[str, Any], int, bool]] = {
+    "BedrockConverse": (
+        lambda url: BedrockConverse(
+            model_id=CLAUDE,
+            region="us-east-1",
+            inference_config={"maxTokens": 5},
+            **KEYS,
+            endpoint_url=url,
+        ),
+        {"messages": [{"role": "user", "content": [{"text": PROMPT}]}]},
+        5,
+        False,
+    ),
+    "BedrockConverseStream": (
+        lambda url: BedrockConverseStream(
+            model_id=CLAUDE,
+            bedrock_boto3_client=bedrock_client(url),
+            ttft_visible_tokens_only=False,
+        ),
+        BedrockConverseStream.create_payload(PROMPT),
+        8,
+        True,
+    ),
+    "BedrockInvoke": (
+        lambda url: BedrockInvoke(
+            LLAMA,
+            "llama",
+            bedrock_boto3_client=bedrock_client(url),
+            generated_text_jmespath="generation",
+            generated_token_count_jmespath="generation_token_count",
+            input_text_jmespath="prompt",
+            input_token_count_jmespath="prompt_token_count",
+        ),
+        invoke_payload("meta", PROMPT, None),
+        8,
+        False,
+    ),
+    "BedrockInvokeStream": (
+        lambda url: BedrockInvokeStream(
+            model_id=CLAUDE, bedrock_boto3_client=bedrock_client(url), max_attempts=1
+        ),
+        invoke_payload("anthropic", PROMPT, 100),
+        8,
+        True,
+    ),
+    "SageMakerEndpoint": (
+        lambda url: SageMakerEndpoint(
+            "tgi-endpoint",
+            "my-model",
+            generated_text_jmespath="[0].generated_text",
+            boto3_session=session(),
+            endpoint_url=url,
+        ),
+        SageMakerEndpoint.create_payload(PROMPT, 6),
+        6,
+        False,
+    ),
+    "SageMakerStreamEndpoint": (
+        lambda url: SageMakerStreamEndpoint(
+            endpoint_name="tgi-endpoint",
+            model_id="my-model",
+            boto3_session=session(),
+            endpoint_url=url,
+        ),
+        SageMakerStreamEndpoint.create_payload(PROMPT, 6, {"temperature": 0.1}),
+        6,
+        True,
+    ),
+}
+NATIVE: dict[str, type[Endpoint]] = {
+    "BedrockConverse": BedrockConverseEndpoint,
+    "BedrockConverseStream": BedrockConverseEndpoint,
+    "BedrockInvoke": BedrockInvokeEndpoint,
+    "BedrockInvokeStream": BedrockInvokeEndpoint,
+    "SageMakerEndpoint": SageMakerInvokeEndpoint,
+    "SageMakerStreamEndpoint": SageMakerInvokeEndpoint,
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+async def test_runs_against_the_simulator(
+    name: str, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Made as LLMeter's docs make it, it measures the simulator's truth, and saves as the
+    plugin's own endpoint, which loads back with the same options."""
+    make, payload, tokens, streamed = CASES[name]
+    async with simulated_server(CONFIG) as base_url:
+        endpoint = make(base_url.removesuffix("/v1"))
+        result = await Runner(endpoint).run(payload=payload, clients=2, n_requests=1)
+    assert type(endpoint).__name__ == name and isinstance(endpoint, NATIVE[name])
+    timeline = plan(CONFIG, random.Random(0), input_tokens=4, token_cap=tokens, reasoning=False)
+    for record in result.responses:
+        assert record.error is None
+        assert record.response_text == CONTENT_WORD * tokens
+        assert (record.num_tokens_input, record.num_tokens_output) == (4, tokens)
+        assert record.time_to_last_token == pytest.approx(timeline.duration)
+        if streamed:
+            assert record.time_to_first_token == pytest.approx(timeline.chunks[0].at)
+            assert len(record.chunks) == tokens
+    config = endpoint.to_config()
+    assert config["endpoint_type"] == NATIVE[name].endpoint_type
+    assert config["region"] == "us-east-1"
+    assert config["stream"] is streamed
+    reloaded = endpoint_from_config(config)
+    assert type(reloaded) is NATIVE[name]
+    assert reloaded.to_config() == config
+    assert isinstance(result, Result)
+
+
+def test_llmeter_payloads() -> None:
+    """The classes' create_payload make LLMeter's bodies."""
+    assert BedrockConverse.create_payload("hi", inferenceConfig={"temperature": 0.5}) == {
+        "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+        "inferenceConfig": {"temperature": 0.5, "maxTokens": 256},
+    }
+    assert SageMakerStreamEndpoint.create_payload("hi", 10, {"temperature": 0.1}, seed=3) == {
+        "inputs": "hi",
+        "parameters": {"max_new_tokens": 10, "details": True, "temperature": 0.1},
+        "seed": 3,
+        "stream": True,
+    }
+    assert "stream" not in SageMakerEndpoint.create_payload("hi")
+
+
+def test_paths_left_at_llmeters_defaults_keep_the_family() -> None:
+    """Only the paths a user changed replace the model family's preset."""
+    defaults = BedrockInvokeStream(model_id=CLAUDE, region="us-east-1")
+    assert defaults.family == "anthropic"
+    assert defaults.model_format.stream.text == "delta.text"
+    changed = BedrockInvoke(model_id=CLAUDE, region="us-east-1", generated_text_jmespath="x.y")
+    assert changed.model_format.body.text == "x.y"
+    assert changed.model_format.body.output_tokens == "usage.output_tokens"

@@ -1,0 +1,153 @@
+"""LLMeter's endpoint classes, made with LLMeter's documented arguments, run against the sim.
+
+LLMeter (awslabs/llmeter, ``llmeter/endpoints/openai.py``, ``openai_response.py``,
+``anthropic_messages.py``) takes ``model_id`` first, then ``endpoint_name``, ``api_key``
+and ``provider`` (Anthropic: ``provider`` before ``api_key``, then ``aws_region``), and
+hands other keyword arguments (``base_url``, ``default_headers``, ...) to the SDK client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import trio
+
+from llmeter_trio import Runner
+from llmeter_trio.endpoints import (
+    AnthropicMessages,
+    AnthropicMessagesEndpoint,
+    AnthropicMessagesStream,
+    ChunkKind,
+    Endpoint,
+    OpenAIChatEndpoint,
+    OpenAICompletionEndpoint,
+    OpenAICompletionStreamEndpoint,
+    OpenAIResponseEndpoint,
+    OpenAIResponsesEndpoint,
+    OpenAIResponseStreamEndpoint,
+)
+from llmeter_trio.plugins import endpoint_from_config
+from llmeter_trio.sim import SimConfig, simulated_server
+
+SIM = SimConfig(ttft_base=0.02, itl=0.004, output_tokens=6)
+KEY = "sk-test-llmeter-names"
+
+# (class, what it is here, streams, LLMeter's default endpoint_name)
+CLASSES = [
+    (OpenAICompletionEndpoint, OpenAIChatEndpoint, False, "openai"),
+    (OpenAICompletionStreamEndpoint, OpenAIChatEndpoint, True, "openai"),
+    (OpenAIResponseEndpoint, OpenAIResponsesEndpoint, False, "openai-response"),
+    (OpenAIResponseStreamEndpoint, OpenAIResponsesEndpoint, True, "openai-response-stream"),
+    (AnthropicMessages, AnthropicMessagesEndpoint, False, "anthropic-messages"),
+    (AnthropicMessagesStream, AnthropicMessagesEndpoint, True, "anthropic-messages"),
+]
+
+
+def made_as_in_llmeter(cls: type[Any], base_url: str) -> Endpoint:
+    """The class made as LLMeter's docs show: model id first, key, the SDK's base_url."""
+    if issubclass(cls, AnthropicMessagesEndpoint):
+        return cls("claude-sim", api_key=KEY, base_url=base_url.removesuffix("/v1"))  # type: ignore[no-any-return]
+    return cls("gpt-sim", api_key=KEY, base_url=base_url)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(("cls", "ours", "streams", "name"), CLASSES)
+async def test_runs_against_the_simulator(
+    cls: type[Any], ours: type[Any], streams: bool, name: str
+) -> None:
+    """Each class, made with LLMeter's arguments, runs a load test: streamed or not as its
+    LLMeter namesake, whatever the payload asks; counts from the server."""
+    with trio.fail_after(20):
+        async with simulated_server(SIM) as base_url:
+            endpoint = made_as_in_llmeter(cls, base_url)
+            assert isinstance(endpoint, ours)
+            assert (endpoint.endpoint_name, endpoint.model_id) == (
+                name,
+                "claude-sim" if ours is AnthropicMessagesEndpoint else "gpt-sim",
+            )
+            payload = cls.create_payload("a b c", 6, stream=not streams)  # (stream: overridden)
+            result = await Runner(endpoint).run(payload=payload, n_requests=2)
+    assert result.stats["failed_requests"] == 0, result.stats["errors_by_class"]
+    for record in result.responses:
+        assert record.input_payload is not None
+        assert record.input_payload["stream"] is streams
+        assert record.num_tokens_output == 6
+        assert bool(record.chunks) is streams
+        assert all(chunk.kind is ChunkKind.CONTENT for chunk in record.chunks)
+        if streams:
+            assert record.time_to_first_token is not None
+            assert record.time_to_first_token >= SIM.ttft_base
+
+
+@pytest.mark.parametrize(("cls", "ours", "streams", "name"), CLASSES)
+def test_saved_as_ours(cls: type[Any], ours: type[Any], streams: bool, name: str) -> None:
+    """The configuration is llmeter-trio's type with `stream` fixed; it rebuilds that type,
+    which sends the same requests. The key is not in it."""
+    endpoint = made_as_in_llmeter(cls, "http://127.0.0.1:9/v1")
+    config = endpoint.to_config()
+    assert config["endpoint_type"] == ours.endpoint_type
+    assert config["stream"] is streams
+    assert "api_key" not in config and KEY not in repr(endpoint)
+    rebuilt = endpoint_from_config(config)
+    assert type(rebuilt) is ours
+    assert rebuilt.to_config() == config
+    assert cls.from_config(config).to_config() == config  # the class itself reads it too
+
+
+class TestArguments:
+    """LLMeter's positional order, its SDK client arguments, and this project's options."""
+
+    def test_positional_order(self) -> None:
+        openai = OpenAICompletionStreamEndpoint("m", "my-name", KEY, "vllm")
+        assert (openai.model_id, openai.endpoint_name, openai.api_key, openai.provider) == (
+            "m", "my-name", KEY, "vllm",
+        )  # fmt: skip
+        claude = AnthropicMessagesStream("c", "my-claude", "anthropic", KEY)
+        assert (claude.model_id, claude.endpoint_name, claude.api_key) == ("c", "my-claude", KEY)
+
+    def test_client_arguments_and_options(self) -> None:
+        """The SDK client's headers and query become extra_headers / extra_query; options
+        of this project pass through."""
+        endpoint = OpenAIResponseEndpoint(
+            "m",
+            default_headers={"X-Team": "a"},
+            default_query={"api-version": "1"},
+            organization="org-1",
+            max_response_chars=10,
+        )
+        assert endpoint.extra_headers == {"X-Team": "a", "OpenAI-Organization": "org-1"}
+        assert endpoint.extra_query == {"api-version": "1"}
+        assert endpoint.max_response_chars == 10
+        claude = AnthropicMessages("c", auth_token="t0ken-t0ken", anthropic_version="v2")
+        assert claude.extra_headers == {"Authorization": "Bearer t0ken-t0ken"}
+        assert claude.to_config()["extra_headers"] == {"Authorization": "***"}
+        assert claude.anthropic_version == "v2"
+
+    def test_ttft_visible_tokens_only_accepted(self) -> None:
+        """Both first-token times are always recorded, so it changes nothing."""
+        a = AnthropicMessagesStream("c", ttft_visible_tokens_only=False)
+        b = OpenAIResponseStreamEndpoint("m", ttft_visible_tokens_only=True)
+        assert a.stream is True and b.stream is True
+
+    @pytest.mark.parametrize(
+        ("kwargs", "error", "match"),
+        [
+            ({"timeout": 10}, TypeError, "timeout="),
+            ({"max_retries": 0}, TypeError, "does not retry"),
+            ({"colour": "red"}, TypeError, "unexpected argument 'colour'"),
+            ({"stream": True}, ValueError, "always sends stream=False"),
+        ],
+    )
+    def test_refused_with_a_reason(
+        self, kwargs: dict[str, Any], error: type[Exception], match: str
+    ) -> None:
+        with pytest.raises(error, match=match):
+            OpenAICompletionEndpoint("m", **kwargs)
+
+    @pytest.mark.parametrize(
+        "kwargs", [{"provider": "bedrock-mantle"}, {"aws_region": "us-east-1"}]
+    )
+    def test_anthropic_elsewhere_refused(self, kwargs: dict[str, Any]) -> None:
+        """Claude on Bedrock is the AWS plugin's: said so, not silently sent to Anthropic."""
+        with pytest.raises(ValueError, match="AWS plugin"):
+            AnthropicMessages("c", **kwargs)
