@@ -52,6 +52,7 @@ from .tokenizers import DummyTokenizer, HuggingFaceTokenizer, TiktokenTokenizer,
 
 __all__ = [
     "BUILTIN_PLUGIN",
+    "BUILTIN_SOURCE",
     "ENTRY_POINT_GROUP",
     "PLUGINS_ENV_VAR",
     "PluginManager",
@@ -188,15 +189,24 @@ def get_plugin_manager() -> PluginManager:
     return _manager
 
 
+def _registered_by(impl: pluggy.HookImpl) -> list[tuple[Any, ...]]:
+    """What one plugin's registration hook passes to `register`, call by call."""
+    registered: list[tuple[Any, ...]] = []
+
+    def register(*args: Any) -> None:
+        registered.append(args)
+
+    hook_args = {"register": register}
+    impl.function(*[hook_args[name] for name in impl.argnames])
+    return registered
+
+
 def _registrations(hook_name: str) -> Iterator[tuple[object, tuple[Any, ...]]]:
     """Call a registration hook plugin by plugin: (the plugin, the arguments it gave
     `register`) for each registration, in the order a hook call makes them."""
     hook = getattr(get_plugin_manager().hook, hook_name)
     for impl in reversed(hook.get_hookimpls()):  # pluggy calls the last registered first
-        registered: list[tuple[Any, ...]] = []
-        hook_args = {"register": lambda *args: registered.append(args)}
-        impl.function(*[hook_args[name] for name in impl.argnames])
-        for args in registered:
+        for args in _registered_by(impl):
             yield impl.plugin, args
 
 
