@@ -65,6 +65,7 @@ __all__ = [
     "get_endpoint_type",
     "get_plugin_manager",
     "new_plugin_manager",
+    "reset_plugin_manager",
     "schedule_from_config",
     "schedule_types",
     "tokenizer_factories",
@@ -187,6 +188,13 @@ def get_plugin_manager() -> PluginManager:
         _load_entry_points(pm)
         _manager = pm
     return _manager
+
+
+def reset_plugin_manager() -> None:
+    """Forget the plugins loaded: the next lookup loads them again, e.g. after changing
+    ``LLMETER_TRIO_PLUGINS`` in a test (plugins registered by hand are forgotten too)."""
+    global _manager
+    _manager = None
 
 
 def _registered_by(impl: pluggy.HookImpl) -> list[tuple[Any, ...]]:
