@@ -8,7 +8,7 @@ ships plugins by declaring, in its pyproject.toml::
 
 Set ``LLMETER_TRIO_PLUGINS`` to a comma-separated list of entry-point names to
 load only those (an empty value loads none): useful to pin what a benchmark
-runs with, and in tests.
+runs with, and in tests (`reset_plugin_manager` reloads them after a change).
 
 The manager remembers where each plugin came from (`PluginSource`: built in,
 or an entry point of an installed distribution), so `endpoint_sources` can say
