@@ -76,6 +76,7 @@ class AwsEndpoint(HttpEndpoint):
     _signer: AwsSigner | None = attrs.field(default=None, init=False, repr=False, eq=False)
 
     service: ClassVar[str] = ""  # the signing name: "bedrock", "sagemaker"
+    base_url_option = "endpoint_url"  # what `llmeter-trio run --base-url` sets
 
     def __attrs_post_init__(self) -> None:
         self.region = resolve_region(self.region, self.profile)

@@ -39,7 +39,7 @@ def _check_endpoint_name(instance: Any, attribute: attrs.Attribute[Any], value: 
     if not isinstance(value, str) or not value.strip():
         raise ValueError(
             "endpoint_name is required: the name of the SageMaker endpoint "
-            "(--option endpoint_name=...)"
+            "(--model at the command line)"
         )
 
 
@@ -72,6 +72,7 @@ class SageMakerInvokeEndpoint(AwsEndpoint):
 
     endpoint_type = "sagemaker"
     service = "sagemaker"
+    model_option = "endpoint_name"  # what `llmeter-trio run --model` sets
     endpoint_name: str = attrs.field(default="", validator=_check_endpoint_name)
     provider: str = "sagemaker"
     stream: bool | None = None
