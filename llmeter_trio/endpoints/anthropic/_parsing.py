@@ -50,6 +50,7 @@ _TOOL = ChunkKind.TOOL
 # The output a block (at its start) or a delta carries, by its type: (its field, its kind).
 # signature_delta and citations_delta carry none of their own.
 _Output = tuple[str, ChunkKind]
+_NOTHING: Mapping[str, Any] = {}
 _BLOCK_OUTPUT: dict[str, _Output] = {
     "text": ("text", _CONTENT),
     "thinking": ("thinking", _REASONING),
@@ -198,6 +199,11 @@ def parse_message_body(body: Mapping[str, Any]) -> InvocationResponse:
     return response
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """`value` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, Mapping) else _NOTHING
+
+
 class MessagesStreamState(StreamState):
     """Reads one streamed Messages API answer, event by event.
 
@@ -242,18 +248,15 @@ class MessagesStreamState(StreamState):
         elif kind == "content_block_start":
             self._start_block(obj.get("content_block"))
         elif kind == "message_start":
-            message = obj.get("message")
-            if isinstance(message, Mapping):
-                ident = message.get("id")
-                if isinstance(ident, str):
-                    self.response_id = ident
-                self._note_usage(message.get("usage"), start=True)
+            message = _mapping(obj.get("message"))
+            ident = message.get("id")
+            if isinstance(ident, str):
+                self.response_id = ident
+            self._note_usage(message.get("usage"), start=True)
         elif kind == "message_delta":
-            delta = obj.get("delta")
-            if isinstance(delta, Mapping):
-                reason = delta.get("stop_reason")
-                if isinstance(reason, str):
-                    self.stop_reason = reason
+            reason = _mapping(obj.get("delta")).get("stop_reason")
+            if isinstance(reason, str):
+                self.stop_reason = reason
             self._note_usage(obj.get("usage"), start=False)
         elif kind == "message_stop":
             self.finished = True
