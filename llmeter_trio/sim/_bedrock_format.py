@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import orjson
 
-from ._anthropic_format import AnthropicEvents, Event, read_messages
+from ._anthropic_format import AnthropicEvents, Event, read_messages, stop_reason
 from ._aws import check_signed, error_reply, event_stream_headers, is_aws_type, json_headers
 from ._dialect import Headers, Reply
 from ._eventstream import event_message, exception_message
@@ -86,10 +86,6 @@ def _usage(plan: Plan) -> dict[str, int]:
     }
 
 
-def _stop_reason(plan: Plan) -> str:
-    return "max_tokens" if plan.length_limited else "end_turn"
-
-
 # --- Converse
 
 
@@ -140,7 +136,7 @@ class _ConverseRenderer:
 
     def tail(self) -> bytes:
         plan = self._plan
-        stop = orjson.dumps({"stopReason": _stop_reason(plan)})
+        stop = orjson.dumps({"stopReason": stop_reason(plan)})
         metadata = {"usage": _usage(plan), "metrics": {"latencyMs": _milliseconds(plan.duration)}}
         return (
             self._stop_block()
@@ -160,7 +156,7 @@ class _ConverseRenderer:
         return orjson.dumps(
             {
                 "output": {"message": {"role": "assistant", "content": content}},
-                "stopReason": _stop_reason(plan),
+                "stopReason": stop_reason(plan),
                 "usage": _usage(plan),
                 "metrics": {"latencyMs": _milliseconds(plan.duration)},
             }
@@ -199,15 +195,8 @@ class ConverseDialect:
             total += count_words(message.get("content"))
         config = body.get("inferenceConfig")
         cap = positive_int(config, "maxTokens") if isinstance(config, dict) else None
-        return SimRequest(
-            api=Api.CONVERSE,
-            model=target,
-            stream=self.stream,
-            include_usage=True,
-            input_tokens=total,
-            max_tokens=None,
-            token_cap=cap,
-            reasoning=_wants_reasoning(body),
+        return SimRequest.capped(
+            Api.CONVERSE, target, self.stream, total, cap, reasoning=_wants_reasoning(body)
         )
 
     def renderer(
@@ -347,14 +336,12 @@ class InvokeDialect:
                 raise ApiError(400, "Malformed input request: required key [prompt]")
             input_tokens, reasoning = len(prompt.split()), False
             cap = positive_int(body, "max_gen_len")
-        return SimRequest(
-            api=Api.INVOKE,
-            model=target,
-            stream=self.stream,
-            include_usage=True,
-            input_tokens=input_tokens,
-            max_tokens=None,
-            token_cap=cap,
+        return SimRequest.capped(
+            Api.INVOKE,
+            target,
+            self.stream,
+            input_tokens,
+            cap,
             reasoning=reasoning,
             body_format=family,
         )
