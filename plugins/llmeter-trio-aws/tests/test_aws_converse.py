@@ -9,7 +9,6 @@ import pytest
 import trio
 from aws_sim import (
     CLAUDE,
-    Exchange,
     cut,
     exchange,
     expected_plan,
@@ -23,7 +22,7 @@ from hypothesis import strategies as st
 from llmeter_trio_aws import ConverseStreamState, converse_payload, parse_converse_body
 
 from llmeter_trio.endpoints import ChunkKind, ErrorClass
-from llmeter_trio.sim import CONTENT_WORD, REASONING_WORD, Faults, SimConfig
+from llmeter_trio.sim import CONTENT_WORD, REASONING_WORD, AppExchange, Faults, SimConfig
 from llmeter_trio.sim._eventstream import encode_message, event_message, exception_message
 
 CONFIG = SimConfig(ttft_base=0.3, itl=0.02, output_tokens=6, reasoning_tokens=2)
@@ -36,7 +35,7 @@ THINKING_PAYLOAD = converse_payload("one two three", additionalModelRequestField
 
 
 @functools.cache
-def thinking_stream() -> Exchange:
+def thinking_stream() -> AppExchange:
     """A ConverseStream answer with two reasoning tokens, then four of text."""
     return exchange(CONFIG, STREAM, THINKING_PAYLOAD, "bedrock")
 

@@ -12,7 +12,6 @@ import trio
 from aws_sim import (
     CLAUDE,
     LLAMA,
-    Exchange,
     cut,
     exchange,
     expected_plan,
@@ -34,7 +33,7 @@ from llmeter_trio_aws import (
 )
 
 from llmeter_trio.endpoints import ChunkKind, ErrorClass, StreamRecorder
-from llmeter_trio.sim import CONTENT_WORD, Faults, SimConfig
+from llmeter_trio.sim import CONTENT_WORD, AppExchange, Faults, SimConfig
 from llmeter_trio.sim._eventstream import event_message
 
 CONFIG = SimConfig(ttft_base=0.3, itl=0.02, output_tokens=6, reasoning_tokens=2)
@@ -58,7 +57,7 @@ def reading(family: str) -> Any:
 
 
 @functools.cache
-def claude_stream() -> Exchange:
+def claude_stream() -> AppExchange:
     return exchange(CONFIG, stream_path(CLAUDE), CLAUDE_THINKING, "bedrock")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import trio
-from aws_sim import Exchange, cut, exchange, expected_plan, feed_pieces, fetch, replay, summary
+from aws_sim import cut, exchange, expected_plan, feed_pieces, fetch, replay, summary
 from hypothesis import given
 from hypothesis import strategies as st
 from llmeter_trio_aws import (
@@ -22,7 +22,7 @@ from llmeter_trio_aws import (
 )
 
 from llmeter_trio.endpoints import ChunkKind, ErrorClass
-from llmeter_trio.sim import CONTENT_WORD, REASONING_WORD, Faults, SimConfig
+from llmeter_trio.sim import CONTENT_WORD, REASONING_WORD, AppExchange, Faults, SimConfig
 from llmeter_trio.sim._eventstream import event_message
 
 CONFIG = SimConfig(ttft_base=0.25, itl=0.05, output_tokens=6, tokens_per_chunk=2)
@@ -37,7 +37,7 @@ def reading(container: str) -> Any:
 
 
 @functools.cache
-def tgi_stream() -> Exchange:
+def tgi_stream() -> AppExchange:
     return exchange(CONFIG, STREAM, TGI, "sagemaker")
 
 
