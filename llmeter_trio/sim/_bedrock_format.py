@@ -177,14 +177,28 @@ def _wants_reasoning(body: dict[str, Any]) -> bool:
 
 
 @attrs.frozen
-class ConverseDialect:
-    """Converse (``stream=False``) or ConverseStream."""
+class _BedrockDialect:
+    """What Converse and InvokeModel share: the path says whether the answer streams,
+    requests are signed for ``bedrock`` (or carry an API key), errors are Bedrock's."""
 
     stream: bool
 
-    def parse(self, raw: bytes, headers: Headers, target: str) -> SimRequest:
+    @staticmethod
+    def read_body(raw: bytes, headers: Headers) -> dict[str, Any]:
+        """The request's JSON object, once its signature is checked."""
         check_signed(headers, SERVICE, bearer=True)
-        body = read_object(raw)
+        return read_object(raw)
+
+    def error(self, error: ApiError) -> Reply:
+        return _error(error)
+
+
+@attrs.frozen
+class ConverseDialect(_BedrockDialect):
+    """Converse (``stream=False``) or ConverseStream."""
+
+    def parse(self, raw: bytes, headers: Headers, target: str) -> SimRequest:
+        body = self.read_body(raw, headers)
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise ApiError(400, "The messages field is required and must not be empty.")
@@ -209,9 +223,6 @@ class ConverseDialect:
 
     def whole_headers(self, request: SimRequest, plan: Plan) -> Headers:
         return json_headers()
-
-    def error(self, error: ApiError) -> Reply:
-        return _error(error)
 
 
 # --- InvokeModel: model families
@@ -316,15 +327,12 @@ def _family(model_id: str) -> str:
 
 
 @attrs.frozen
-class InvokeDialect:
+class InvokeDialect(_BedrockDialect):
     """InvokeModel (``stream=False``) or InvokeModelWithResponseStream."""
 
-    stream: bool
-
     def parse(self, raw: bytes, headers: Headers, target: str) -> SimRequest:
-        check_signed(headers, SERVICE, bearer=True)
+        body = self.read_body(raw, headers)
         family = _family(target)
-        body = read_object(raw)
         cap: int | None
         if family == "anthropic":
             if not isinstance(body.get("anthropic_version"), str):
@@ -366,6 +374,3 @@ class InvokeDialect:
             (b"x-amzn-bedrock-output-token-count", b"%d" % plan.output_tokens),
             (b"x-amzn-bedrock-invocation-latency", b"%d" % _milliseconds(plan.duration)),
         )
-
-    def error(self, error: ApiError) -> Reply:
-        return _error(error)
