@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from llmeter_trio.endpoints import ChunkKind, ErrorClass, classify_status
+from llmeter_trio.endpoints import ChunkKind, ErrorClass, StreamRecorder, classify_status
 
 from ._answer import Answer
 from ._errors import MAX_ERROR_CHARS, known_error_class
@@ -21,7 +21,7 @@ from ._formats import ModelFormat, ResponsePaths
 from ._paths import JsonPath
 from ._stream import EventStreamState
 
-__all__ = ["PathReader", "parse_model_body"]
+__all__ = ["PathReader", "PathStreamState", "parse_model_body"]
 
 _CONTENT = ChunkKind.CONTENT
 _REASONING = ChunkKind.REASONING
@@ -188,6 +188,22 @@ class PathReader:
             if outputs is not None:
                 answer.output_tokens = outputs
             answer.finished = True
+
+
+class PathStreamState(EventStreamState):
+    """A stream whose chunks are a model's own JSON, read with a `PathReader`.
+
+    Make the reader once (``PathReader(model_format.stream)``), before the
+    run, and hand it to each request's state.
+    """
+
+    __slots__ = ("_reader",)
+
+    def __init__(
+        self, recorder: StreamRecorder, reader: PathReader, *, max_response_chars: int | None = None
+    ) -> None:
+        super().__init__(recorder, max_response_chars=max_response_chars)
+        self._reader = reader
 
 
 def parse_model_body(body: bytes, reader: PathReader | ModelFormat) -> Answer:
