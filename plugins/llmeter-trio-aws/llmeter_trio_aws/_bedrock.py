@@ -12,13 +12,12 @@ Bedrock's bodies have no ``stream`` flag: the `stream` option chooses the API.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from llmeter_trio.endpoints import InvocationResponse, StreamReader, StreamRecorder
-from llmeter_trio.endpoints.openai._content import MediaSource
 
 from ._converse import ConverseStreamState, parse_converse_body
 from ._endpoint import AwsEndpoint, required_text
@@ -112,26 +111,7 @@ class BedrockConverseEndpoint(BedrockEndpoint):
     def prompt_text(payload: Mapping[str, Any]) -> str | None:
         return prompt_text(payload)
 
-    @classmethod
-    def create_payload(
-        cls,
-        user_message: str,
-        max_tokens: int | None = 256,
-        *,
-        system_prompt: str | None = None,
-        images: Sequence[MediaSource] = (),
-        documents: Sequence[MediaSource] = (),
-        **kwargs: Any,
-    ) -> dict[str, Any]:
-        """A Converse body (see `converse_payload`): text, system prompt, images, documents."""
-        return converse_payload(
-            user_message,
-            max_tokens,
-            system_prompt=system_prompt,
-            images=images,
-            documents=documents,
-            **kwargs,
-        )
+    create_payload = staticmethod(converse_payload)  # text, system prompt, images, documents
 
 
 @attrs.define(kw_only=True)

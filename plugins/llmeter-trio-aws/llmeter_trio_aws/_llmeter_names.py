@@ -219,17 +219,21 @@ class SageMakerEndpoint(SageMakerInvokeEndpoint):
         }
         super().__init__(**{**settings, **kwargs})
 
-    @staticmethod
+    @classmethod
     def create_payload(  # type: ignore[override]
+        cls,
         input_text: str,
         max_tokens: int = 256,
         inference_parameters: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """LLMeter's TGI body: ``inputs``, ``parameters`` (``max_new_tokens``, ``details``,
-        and `inference_parameters`), and `kwargs` at the top level."""
+        and `inference_parameters`), and `kwargs` at the top level; the streaming class's
+        with ``stream: true`` unless `kwargs` say otherwise."""
         payload = sagemaker_tgi_payload(input_text, max_tokens, **(inference_parameters or {}))
         payload.update(kwargs)
+        if cls._streaming:
+            payload.setdefault("stream", True)
         return payload
 
 
@@ -237,17 +241,3 @@ class SageMakerStreamEndpoint(SageMakerEndpoint):
     """LLMeter's ``SageMakerStreamEndpoint``: InvokeEndpointWithResponseStream, TGI's stream."""
 
     _streaming = True
-
-    @staticmethod
-    def create_payload(  # type: ignore[override]
-        input_text: str,
-        max_tokens: int = 256,
-        inference_parameters: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> dict[str, Any]:
-        """LLMeter's streaming TGI body: as `SageMakerEndpoint.create_payload`, with
-        ``stream: true``."""
-        payload = SageMakerEndpoint.create_payload(
-            input_text, max_tokens, inference_parameters, **kwargs
-        )
-        return {**payload, "stream": payload.get("stream", True)}

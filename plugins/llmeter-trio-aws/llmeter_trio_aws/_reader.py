@@ -78,13 +78,11 @@ class PathReader:
     """Applies one `ResponsePaths` to JSON objects, into an `Answer`."""
 
     __slots__ = (
-        "_cached_input_tokens",
+        "_counts",
         "_error",
         "_id",
-        "_input_tokens",
         "_output_tokens",
         "_reasoning",
-        "_reasoning_tokens",
         "_running",
         "_stop_reason",
         "_text",
@@ -98,10 +96,17 @@ class PathReader:
         self._text = _path(paths.text)
         self._reasoning = _path(paths.reasoning)
         self._tool = _path(paths.tool)
-        self._input_tokens = _path(paths.input_tokens)
         self._output_tokens = _path(paths.output_tokens)
-        self._cached_input_tokens = _path(paths.cached_input_tokens)
-        self._reasoning_tokens = _path(paths.reasoning_tokens)
+        counts = {
+            "input_tokens": paths.input_tokens,
+            "output_tokens": paths.output_tokens,
+            "cached_input_tokens": paths.cached_input_tokens,
+            "reasoning_tokens": paths.reasoning_tokens,
+        }
+        # (path, the `Answer` count it reads) of each count the paths find
+        self._counts = tuple(
+            (JsonPath(path), name) for name, path in counts.items() if path is not None
+        )
         self._stop_reason = _path(paths.stop_reason)
         self._id = _path(paths.id)
         self._error = _path(paths.error)
@@ -159,22 +164,10 @@ class PathReader:
             if reason and isinstance(reason, str):
                 answer.stop_reason = reason
                 answer.finished = True
-        if self._input_tokens is not None:
-            count = _count(self._input_tokens.search(obj))
+        for path, name in self._counts:
+            count = _count(path.search(obj))
             if count is not None:
-                answer.input_tokens = count
-        if self._output_tokens is not None:
-            count = _count(self._output_tokens.search(obj))
-            if count is not None:
-                answer.output_tokens = count
-        if self._cached_input_tokens is not None:
-            count = _count(self._cached_input_tokens.search(obj))
-            if count is not None:
-                answer.cached_input_tokens = count
-        if self._reasoning_tokens is not None:
-            count = _count(self._reasoning_tokens.search(obj))
-            if count is not None:
-                answer.reasoning_tokens = count
+                setattr(answer, name, count)
         if self._id is not None and answer.response_id is None:
             ident = self._id.search(obj)
             if isinstance(ident, str):
