@@ -115,11 +115,8 @@ class PathReader:
 
     def read_chunk(self, state: EventStreamState, obj: Any) -> None:
         """Read one streamed chunk: record its output, note usage and the stop reason."""
-        if self._error is not None:
-            error = self._error.search(obj)
-            if error:
-                state.fail(*_model_error(error))
-                return
+        if self._error is not None and self._failed(state, obj):
+            return
         tokens = self._tokens_per_chunk
         if self._running:
             assert self._output_tokens is not None
@@ -147,16 +144,21 @@ class PathReader:
 
     def read_body(self, answer: Answer, obj: Any) -> None:
         """Read a whole answer."""
-        if self._error is not None:
-            error = self._error.search(obj)
-            if error:
-                answer.fail(*_model_error(error))
-                return
+        if self._error is not None and self._failed(answer, obj):
+            return
         if self._text is not None:
             text = _text(self._text.search(obj))
             if text:
                 answer.text.append(text)
         self._read_usage(answer, obj)
+
+    def _failed(self, answer: Answer, obj: Any) -> bool:
+        """Whether `obj` is an error the model sent (noted on `answer`)."""
+        assert self._error is not None
+        error = self._error.search(obj)
+        if error:
+            answer.fail(*_model_error(error))
+        return bool(error)
 
     def _read_usage(self, answer: Answer, obj: Any) -> None:
         if self._stop_reason is not None:
