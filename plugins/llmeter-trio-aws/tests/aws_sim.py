@@ -96,6 +96,21 @@ def cut(data: bytes, cuts: Sequence[int]) -> list[bytes]:
     return [data[a:b] for a, b in itertools.pairwise(edges)]
 
 
+def read_the_same_when_cut(
+    body: bytes, make_state: Callable[[StreamRecorder], S], cuts: Sequence[int] | None = None
+) -> None:
+    """Check that `body`, fed in the pieces `cuts` makes (offsets taken modulo its length),
+    reads as it does whole; without `cuts`, cut once at every offset in turn."""
+    _, whole = feed_pieces([body], make_state)
+    if cuts is not None:
+        _, pieces = feed_pieces(cut(body, [c % len(body) for c in cuts]), make_state)
+        assert summary(pieces) == summary(whole), cuts
+        return
+    for at in range(1, len(body)):
+        _, pieces = feed_pieces([body[:at], body[at:]], make_state)
+        assert summary(pieces) == summary(whole), at
+
+
 def summary(response: InvocationResponse) -> tuple[Any, ...]:
     """What a record says, timing aside: for comparing reads of the same bytes."""
     chunks = [(c.kind, c.chars, c.tokens) for c in response.chunks]

@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, settings
 from llmeter_trio import plugins
 from llmeter_trio.sim import hide_aws_settings
 
+pytest.register_assert_rewrite("aws_sim")
+
 settings.register_profile(
     "default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
