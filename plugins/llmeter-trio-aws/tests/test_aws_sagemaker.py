@@ -7,15 +7,7 @@ from typing import Any
 
 import pytest
 import trio
-from aws_sim import (
-    cut,
-    exchange,
-    expected_plan,
-    feed_pieces,
-    fetch,
-    read_the_same_when_cut,
-    replay,
-)
+from aws_sim import cut, exchange, expected_plan, feed_pieces, fetch, read_the_same_when_cut, replay
 from hypothesis import given
 from hypothesis import strategies as st
 from llmeter_trio_aws import (
