@@ -15,7 +15,7 @@ saved with a run, shown in a repr or left in an error message.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
@@ -29,10 +29,20 @@ from llmeter_trio.endpoints._base_url import check_base_url
 from ._errors import http_error_response
 from ._signing import AwsSigner, CredentialsError, resolve_region
 
-__all__ = ["AwsEndpoint"]
+__all__ = ["AwsEndpoint", "required_text"]
 
 _STREAM_HEADERS = {"Content-Type": "application/json"}
 _WHOLE_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+
+
+def required_text(what: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    """A validator of an option that must be given, as a non-blank string: `what` it is."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{attribute.name} is required: {what}")
+
+    return check
 
 
 def _check_endpoint_url(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
