@@ -8,7 +8,11 @@ ships plugins by declaring, in its pyproject.toml::
 
 Set ``LLMETER_TRIO_PLUGINS`` to a comma-separated list of entry-point names to
 load only those (an empty value loads none): useful to pin what a benchmark
-runs with, and in tests.
+runs with, and in tests (`reset_plugin_manager` reloads them after a change).
+
+The manager remembers where each plugin came from (`PluginSource`: built in,
+or an entry point of an installed distribution), so `endpoint_sources` can say
+which plugin provides each endpoint type.
 
 Every lookup by name lives here: endpoint types, schedules, tokenizers and
 callbacks, each rebuilt from a configuration ``{KIND_KEY: NAME, **options}``
@@ -19,14 +23,15 @@ callbacks, each rebuilt from a configuration ``{KIND_KEY: NAME, **options}``
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from importlib.metadata import entry_points
+from collections.abc import Callable, Iterator, Mapping
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 import attrs
 import pluggy
 
 from . import hookspecs
+from ._version import __version__
 from .endpoints import AnthropicMessagesEndpoint, Endpoint, FakeEndpoint
 from .endpoints.openai import (
     OpenAIChatEndpoint,
@@ -47,14 +52,20 @@ from .tokenizers import DummyTokenizer, HuggingFaceTokenizer, TiktokenTokenizer,
 
 __all__ = [
     "BUILTIN_PLUGIN",
+    "BUILTIN_SOURCE",
     "ENTRY_POINT_GROUP",
     "PLUGINS_ENV_VAR",
+    "PluginManager",
+    "PluginSource",
     "callback_from_config",
     "callback_types",
     "endpoint_from_config",
+    "endpoint_sources",
     "endpoint_types",
     "get_endpoint_type",
     "get_plugin_manager",
+    "new_plugin_manager",
+    "reset_plugin_manager",
     "schedule_from_config",
     "schedule_types",
     "tokenizer_factories",
@@ -96,17 +107,68 @@ class _Builtins:
 BUILTIN_PLUGIN = _Builtins()
 _BUILTIN_NAME = "llmeter_trio.builtins"
 
-_manager: pluggy.PluginManager | None = None
+
+@attrs.frozen
+class PluginSource:
+    """Where a plugin came from: llmeter-trio itself, an installed distribution's entry
+    point, or code that registered it by hand (`name` is then the name it was given).
+
+    ``str()`` says it in one line: ``built in (llmeter-trio 0.1.0)``,
+    ``llmeter-trio-echo 0.1.0 (entry point 'echo')``, ``plugin 'mine'``.
+    """
+
+    name: str  # the entry point's name, or the name the plugin was registered under
+    distribution: str | None = None  # the installed distribution declaring the entry point
+    version: str | None = None
+    builtin: bool = False
+
+    @classmethod
+    def from_entry_point(cls, point: EntryPoint) -> PluginSource:
+        """The source of a plugin loaded from `point` (its distribution, when known)."""
+        dist = point.dist
+        if dist is None:
+            return cls(point.name)
+        return cls(point.name, distribution=dist.name, version=dist.version)
+
+    def __str__(self) -> str:
+        if self.builtin:
+            return f"built in ({self.distribution} {self.version})"
+        if self.distribution is None:
+            return f"plugin {self.name!r}"
+        version = f" {self.version}" if self.version else ""
+        return f"{self.distribution}{version} (entry point {self.name!r})"
 
 
-def new_plugin_manager() -> pluggy.PluginManager:
+BUILTIN_SOURCE = PluginSource(
+    _BUILTIN_NAME, distribution="llmeter-trio", version=__version__, builtin=True
+)
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager for llmeter-trio's hooks, which remembers where its plugins came from."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT)
+        self.add_hookspecs(hookspecs)
+        self.entry_point_sources: dict[str, PluginSource] = {}  # by plugin name
+
+    def source_of(self, plugin: object) -> PluginSource:
+        """Where `plugin` (registered with this manager) came from."""
+        if plugin is BUILTIN_PLUGIN:
+            return BUILTIN_SOURCE
+        name = self.get_name(plugin) or repr(plugin)
+        return self.entry_point_sources.get(name) or PluginSource(name)
+
+
+_manager: PluginManager | None = None
+
+
+def new_plugin_manager() -> PluginManager:
     """An empty plugin manager that knows every llmeter-trio hook."""
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
-    return pm
+    return PluginManager()
 
 
-def _load_entry_points(pm: pluggy.PluginManager) -> None:
+def _load_entry_points(pm: PluginManager) -> None:
     allowed = os.environ.get(PLUGINS_ENV_VAR)
     names = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -114,9 +176,10 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
             continue
         if pm.get_plugin(ep.name) is None:
             pm.register(ep.load(), name=ep.name)
+            pm.entry_point_sources[ep.name] = PluginSource.from_entry_point(ep)
 
 
-def get_plugin_manager() -> pluggy.PluginManager:
+def get_plugin_manager() -> PluginManager:
     """The process-wide plugin manager, loading plugins on first use."""
     global _manager
     if _manager is None:
@@ -127,22 +190,50 @@ def get_plugin_manager() -> pluggy.PluginManager:
     return _manager
 
 
-def _collect(hook_name: str, name_of: Callable[[Any], str] | None = None) -> dict[str, Any]:
-    """Call a registration hook; `name_of` names what a one-argument `register` gets."""
-    found: dict[str, Any] = {}
+def reset_plugin_manager() -> None:
+    """Forget the plugins loaded: the next lookup loads them again, e.g. after changing
+    ``LLMETER_TRIO_PLUGINS`` in a test (plugins registered by hand are forgotten too)."""
+    global _manager
+    _manager = None
+
+
+def _registered_by(impl: pluggy.HookImpl) -> list[tuple[Any, ...]]:
+    """What one plugin's registration hook passes to `register`, call by call."""
+    registered: list[tuple[Any, ...]] = []
 
     def register(*args: Any) -> None:
-        if len(args) == 2:
-            found[args[0]] = args[1]
-            return
-        (registered,) = args
-        name = name_of(registered) if name_of else ""
-        if not name:
-            raise ValueError(f"{registered!r} has no name to register under")
-        found[name] = registered
+        registered.append(args)
 
-    getattr(get_plugin_manager().hook, hook_name)(register=register)
-    return found
+    hook_args = {"register": register}
+    impl.function(*[hook_args[name] for name in impl.argnames])
+    return registered
+
+
+def _registrations(hook_name: str) -> Iterator[tuple[object, tuple[Any, ...]]]:
+    """Call a registration hook plugin by plugin: (the plugin, the arguments it gave
+    `register`) for each registration, in the order a hook call makes them."""
+    hook = getattr(get_plugin_manager().hook, hook_name)
+    for impl in reversed(hook.get_hookimpls()):  # pluggy calls the last registered first
+        for args in _registered_by(impl):
+            yield impl.plugin, args
+
+
+def _named(args: tuple[Any, ...], name_of: Callable[[Any], str] | None) -> tuple[str, Any]:
+    """(name, thing) from what `register` got: ``(name, thing)``, or ``(thing,)`` named by
+    `name_of`."""
+    if len(args) == 2:
+        return args[0], args[1]
+    (registered,) = args
+    name = name_of(registered) if name_of else ""
+    if not name:
+        raise ValueError(f"{registered!r} has no name to register under")
+    return name, registered
+
+
+def _collect(hook_name: str, name_of: Callable[[Any], str] | None = None) -> dict[str, Any]:
+    """Call a registration hook; `name_of` names what a one-argument `register` gets.
+    When two plugins register one name, the one a hook call reaches last wins."""
+    return dict(_named(args, name_of) for _, args in _registrations(hook_name))
 
 
 def _lookup(kind: str, name: object, known: Mapping[str, Any]) -> Any:
@@ -162,9 +253,22 @@ def _options(config: Mapping[str, Any], key: str) -> dict[str, Any]:
 # -- endpoints ------------------------------------------------------------------
 
 
+def _endpoint_name(cls: type[Endpoint]) -> str:
+    return cls.endpoint_type
+
+
 def endpoint_types() -> dict[str, type[Endpoint]]:
     """Every registered endpoint class, by name."""
-    return _collect("register_endpoints", lambda cls: cls.endpoint_type)
+    return _collect("register_endpoints", _endpoint_name)
+
+
+def endpoint_sources() -> dict[str, PluginSource]:
+    """Which plugin provides each registered endpoint type, by name."""
+    pm = get_plugin_manager()
+    return {
+        _named(args, _endpoint_name)[0]: pm.source_of(plugin)
+        for plugin, args in _registrations("register_endpoints")
+    }
 
 
 def get_endpoint_type(name: str) -> type[Endpoint]:

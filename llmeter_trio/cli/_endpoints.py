@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from ..endpoints import Endpoint
-from ..plugins import endpoint_types, get_endpoint_type
+from ..plugins import endpoint_sources, endpoint_types, get_endpoint_type
 
 __all__ = [
+    "OPTION_FLAGS",
     "build_endpoint",
     "describe_endpoints",
+    "flag_options",
     "parse_callback",
     "parse_headers",
     "parse_options",
@@ -67,9 +70,44 @@ def parse_headers(headers: list[str]) -> dict[str, str]:
     return parsed
 
 
-def build_endpoint(name: str, options: dict[str, Any]) -> Endpoint:
-    """An endpoint of registered type `name`; unknown options are named in the error."""
+# The flags of `llmeter-trio run` that each set one endpoint option.
+OPTION_FLAGS = ("--model", "--base-url", "--region", "--profile")
+
+
+def _option_of(cls: type[Endpoint], flag: str) -> str:
+    """The option of `cls` that `flag` sets (the class names those of --model and --base-url)."""
+    if flag == "--model":
+        return cls.model_option
+    if flag == "--base-url":
+        return cls.base_url_option
+    return flag.removeprefix("--").replace("-", "_")
+
+
+def flag_options(cls: type[Endpoint], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of `cls` that the flags `given` set (flag to value; None: not given).
+
+    A flag whose option the endpoint does not have is refused, naming both.
+    """
+    known = {f.name for f in cls.option_fields()}
+    options: dict[str, Any] = {}
+    for flag in OPTION_FLAGS:
+        value = given.get(flag)
+        if value is None:
+            continue
+        option = _option_of(cls, flag)
+        if option not in known:
+            raise ValueError(f"{flag}: endpoint {cls.endpoint_type!r} has no option {option!r}")
+        options[option] = value
+    return options
+
+
+def build_endpoint(
+    name: str, options: dict[str, Any], flags: Mapping[str, Any] | None = None
+) -> Endpoint:
+    """An endpoint of registered type `name`, from `options` and the `flags` that set one
+    option each (see `flag_options`); unknown options are named in the error."""
     cls = get_endpoint_type(name)
+    options = {**options, **flag_options(cls, flags or {})}
     return cls.from_config({k: v for k, v in options.items() if v is not None})
 
 
@@ -82,13 +120,19 @@ def _default(field: attrs.Attribute[Any]) -> str:
 
 
 def describe_endpoints() -> str:
-    """Every registered endpoint type with its options and defaults."""
+    """Every registered endpoint type: the plugin that provides it, its options and
+    their defaults, and the flag of `llmeter-trio run` that sets an option, if any."""
     blocks = []
+    sources = endpoint_sources()
     for name, cls in sorted(endpoint_types().items()):
         doc = (cls.__doc__ or "").strip().splitlines()
         lines = [f"{name}  ({cls.__module__}.{cls.__qualname__})"]
+        lines.append(f"    provided by {sources[name]}")
         if doc:
             lines.append(f"    {doc[0]}")
-        lines += [f"    {f.name:<24} {_default(f)}" for f in cls.option_fields()]
+        flags = {_option_of(cls, flag): flag for flag in OPTION_FLAGS}
+        for field in cls.option_fields():
+            flag = f"  ({flags[field.name]})" if field.name in flags else ""
+            lines.append(f"    {field.name:<24} {_default(field)}{flag}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

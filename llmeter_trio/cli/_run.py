@@ -21,7 +21,13 @@ from ..results import Result
 from ..schedules import Schedule
 from ..slo import parse_slos
 from ..storage import display_url, os_error_reason
-from ._endpoints import build_endpoint, parse_callback, parse_headers, parse_options
+from ._endpoints import (
+    OPTION_FLAGS,
+    build_endpoint,
+    parse_callback,
+    parse_headers,
+    parse_options,
+)
 from ._summary import format_summary
 
 __all__ = [
@@ -43,8 +49,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `llmeter-trio run`."""
     add = parser.add_argument
     add("--endpoint", required=True, help="registered endpoint type (`llmeter-trio endpoints`)")
-    add("--base-url", help="the API root, e.g. http://127.0.0.1:8000/v1")
-    add("--model", help="model id sent with each request")
+    add(
+        "--base-url",
+        help="the API root, e.g. http://127.0.0.1:8000/v1 (AWS endpoints: their endpoint_url)",
+    )
+    add("--model", help="model id sent with each request (SageMaker: the endpoint's name)")
+    add("--region", help="AWS region, for endpoints that have one (Bedrock, SageMaker)")
+    add("--profile", help="AWS profile of the shared config and credentials files")
     add(
         "--header",
         action="append",
@@ -216,15 +227,13 @@ def split_output(output: str | None) -> tuple[str | None, str | None]:
 def run_command(args: argparse.Namespace) -> int:
     """`llmeter-trio run`."""
     options = parse_options(args.option)
-    if args.base_url is not None:  # an empty one is refused, never taken for the default
-        options["base_url"] = args.base_url
-    if args.model is not None:
-        options["model_id"] = args.model
     if args.header:
         options["extra_headers"] = parse_headers(args.header)
     check_number("--max-tokens", args.max_tokens, whole=True)
     check_number("--max-error-rate", args.max_error_rate, at_least=0, at_most=1)
-    endpoint: Endpoint = build_endpoint(args.endpoint, options)
+    # an empty --base-url is refused by the endpoint, never taken for the default
+    flags = {flag: getattr(args, flag[2:].replace("-", "_")) for flag in OPTION_FLAGS}
+    endpoint: Endpoint = build_endpoint(args.endpoint, options, flags)
     if args.payload:
         payloads = normalize_payloads(args.payload)
     else:

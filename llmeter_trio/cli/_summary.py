@@ -34,10 +34,10 @@ def format_summary(result: Result) -> str:
     stats = result.stats
     status = " (interrupted)" if result.interrupted else ""
     schedule = result.run_config.schedule if result.run_config else None
+    model = f", model {result.model_id}" if result.model_id else ""  # SageMaker's may be unset
     lines = [
         f"Run {result.run_name}{status}: {result.total_requests} requests{_senders(result)} "
-        f"in {result.total_test_time or 0:,.2f} s "
-        f"({result.endpoint_name}, model {result.model_id})",
+        f"in {result.total_test_time or 0:,.2f} s ({result.endpoint_name}{model})",
         "",
         f"{'':<24}" + "".join(f"{c:>12}" for c in COLUMNS),
     ]

@@ -354,6 +354,10 @@ class Endpoint(abc.ABC):
     """
 
     endpoint_type: ClassVar[str] = ""  # the name it is registered under
+    # The options that `llmeter-trio run --model` and `--base-url` set: the model (a
+    # SageMaker endpoint names its endpoint instead) and where requests go.
+    model_option: ClassVar[str] = "model_id"
+    base_url_option: ClassVar[str] = "base_url"
     endpoint_name: str = ""
     model_id: str = ""
     provider: str = ""

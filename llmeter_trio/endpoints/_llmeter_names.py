@@ -16,7 +16,7 @@ given too. A saved run records the llmeter-trio type (``openai-chat``,
 ``openai-responses``, ``anthropic-messages``) with ``stream`` set, and loads
 back as that type.
 
-``ttft_visible_tokens_only`` is accepted and needs no setting: every record
+``ttft_visible_tokens_only`` is accepted (by every class) and needs no setting: every record
 keeps both the first token of any kind (`time_to_first_token`, LLMeter's
 ``False``) and the first visible one (`time_to_first_content_token`,
 LLMeter's default ``True``).
@@ -25,11 +25,10 @@ LLMeter's default ``True``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
-from ._base import Endpoint
 from .anthropic import AnthropicMessagesEndpoint
 from .openai import OpenAIChatEndpoint, OpenAIResponsesEndpoint
 
@@ -50,7 +49,7 @@ _NOT_TAKEN = {
 
 
 def _options(
-    cls: type[Endpoint],
+    cls: type[Any],
     given: Mapping[str, Any],
     client_headers: Mapping[str, str],
     stream: bool,
@@ -84,155 +83,127 @@ def _options(
     return options
 
 
-def _build(
-    endpoint: Any,
-    stream: bool,
-    client_headers: Mapping[str, str],
-    kwargs: Mapping[str, Any],
-    model_id: str,
-    endpoint_name: str,
-    api_key: str | None,
-    provider: str,
-) -> None:
-    """Initialise `endpoint` (an attrs class made with ``init=False``) from LLMeter's arguments."""
-    options = _options(type(endpoint), kwargs, client_headers, stream)
-    endpoint.__attrs_init__(
-        model_id=model_id, endpoint_name=endpoint_name, api_key=api_key, provider=provider,
-        **options,
-    )  # fmt: skip
-
-
 _OPENAI_CLIENT_HEADERS = {"organization": "OpenAI-Organization", "project": "OpenAI-Project"}
 _ANTHROPIC_CLIENT_HEADERS = {"auth_token": "Authorization"}
 
 
+class _LLMeterArguments:
+    """Makes the endpoint from LLMeter's arguments (the subclass's `__init__` takes them
+    in LLMeter's order): streamed or not, and named, as the LLMeter class is."""
+
+    __slots__ = ()
+    _llmeter_stream: ClassVar[bool]
+    _llmeter_endpoint_name: ClassVar[str]  # LLMeter's default endpoint_name
+    _client_headers: ClassVar[Mapping[str, str]]  # SDK client arguments sent as headers
+
+    def _build(
+        self,
+        model_id: str,
+        endpoint_name: str | None,
+        api_key: str | None,
+        provider: str,
+        kwargs: Mapping[str, Any],
+    ) -> None:
+        """Initialise the endpoint (an attrs class made with ``init=False``)."""
+        options = _options(type(self), kwargs, self._client_headers, self._llmeter_stream)
+        self.__attrs_init__(  # type: ignore[attr-defined]
+            model_id=model_id,
+            endpoint_name=self._llmeter_endpoint_name if endpoint_name is None else endpoint_name,
+            api_key=api_key,
+            provider=provider,
+            **options,
+        )
+
+
+class _OpenAIArguments(_LLMeterArguments):
+    """LLMeter's OpenAI constructor: ``(model_id, endpoint_name, api_key, provider, ...)``."""
+
+    __slots__ = ()
+    _client_headers = _OPENAI_CLIENT_HEADERS
+
+    def __init__(
+        self,
+        model_id: str,
+        endpoint_name: str | None = None,
+        api_key: str | None = None,
+        provider: str = "openai",
+        ttft_visible_tokens_only: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self._build(model_id, endpoint_name, api_key, provider, kwargs)
+
+
+class _AnthropicArguments(_LLMeterArguments):
+    """LLMeter's Anthropic constructor: ``(model_id, endpoint_name, provider, api_key,
+    aws_region, ...)``; only Anthropic's own API (or a server speaking it, by ``base_url``)
+    is reached here."""
+
+    __slots__ = ()
+    _client_headers = _ANTHROPIC_CLIENT_HEADERS
+
+    def __init__(
+        self,
+        model_id: str,
+        endpoint_name: str | None = None,
+        provider: str = "anthropic",
+        api_key: str | None = None,
+        aws_region: str | None = None,
+        ttft_visible_tokens_only: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        if provider != "anthropic" or aws_region is not None:
+            raise ValueError(
+                f"{type(self).__name__}: llmeter-trio reaches Anthropic's own API "
+                "(provider='anthropic', or any server speaking it, by base_url=); for Claude "
+                "on Amazon Bedrock use the AWS plugin's Bedrock endpoints "
+                "(pip install llmeter-trio-aws)"
+            )
+        self._build(model_id, endpoint_name, api_key, provider, kwargs)
+
+
 @attrs.define(kw_only=True, init=False)
-class OpenAICompletionEndpoint(OpenAIChatEndpoint):
+class OpenAICompletionEndpoint(_OpenAIArguments, OpenAIChatEndpoint):
     """LLMeter's OpenAI Chat Completions endpoint, not streamed: `OpenAIChatEndpoint`."""
 
-    def __init__(
-        self,
-        model_id: str,
-        endpoint_name: str = "openai",
-        api_key: str | None = None,
-        provider: str = "openai",
-        **kwargs: Any,
-    ) -> None:
-        _build(
-            self, False, _OPENAI_CLIENT_HEADERS, kwargs, model_id, endpoint_name, api_key, provider
-        )
+    _llmeter_stream = False
+    _llmeter_endpoint_name = "openai"
 
 
 @attrs.define(kw_only=True, init=False)
-class OpenAICompletionStreamEndpoint(OpenAIChatEndpoint):
+class OpenAICompletionStreamEndpoint(_OpenAIArguments, OpenAIChatEndpoint):
     """LLMeter's OpenAI Chat Completions endpoint, streamed: `OpenAIChatEndpoint`."""
 
-    def __init__(
-        self,
-        model_id: str,
-        endpoint_name: str = "openai",
-        api_key: str | None = None,
-        provider: str = "openai",
-        **kwargs: Any,
-    ) -> None:
-        _build(
-            self, True, _OPENAI_CLIENT_HEADERS, kwargs, model_id, endpoint_name, api_key, provider
-        )
+    _llmeter_stream = True
+    _llmeter_endpoint_name = "openai"
 
 
 @attrs.define(kw_only=True, init=False)
-class OpenAIResponseEndpoint(OpenAIResponsesEndpoint):
+class OpenAIResponseEndpoint(_OpenAIArguments, OpenAIResponsesEndpoint):
     """LLMeter's OpenAI Responses API endpoint, not streamed: `OpenAIResponsesEndpoint`."""
 
-    def __init__(
-        self,
-        model_id: str,
-        endpoint_name: str = "openai-response",
-        api_key: str | None = None,
-        provider: str = "openai",
-        **kwargs: Any,
-    ) -> None:
-        _build(
-            self, False, _OPENAI_CLIENT_HEADERS, kwargs, model_id, endpoint_name, api_key, provider
-        )
+    _llmeter_stream = False
+    _llmeter_endpoint_name = "openai-response"
 
 
 @attrs.define(kw_only=True, init=False)
-class OpenAIResponseStreamEndpoint(OpenAIResponsesEndpoint):
+class OpenAIResponseStreamEndpoint(_OpenAIArguments, OpenAIResponsesEndpoint):
     """LLMeter's OpenAI Responses API endpoint, streamed: `OpenAIResponsesEndpoint`."""
 
-    def __init__(
-        self,
-        model_id: str,
-        endpoint_name: str = "openai-response-stream",
-        api_key: str | None = None,
-        provider: str = "openai",
-        ttft_visible_tokens_only: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        _build(
-            self, True, _OPENAI_CLIENT_HEADERS, kwargs, model_id, endpoint_name, api_key, provider
-        )
-
-
-def _anthropic_provider(cls: type[Endpoint], provider: str, aws_region: str | None) -> None:
-    """Only Anthropic's own API (or a server speaking it, by ``base_url``) is reached here."""
-    if provider != "anthropic" or aws_region is not None:
-        raise ValueError(
-            f"{cls.__name__}: llmeter-trio reaches Anthropic's own API (provider='anthropic', "
-            "or any server speaking it, by base_url=); for Claude on Amazon Bedrock use the "
-            "AWS plugin's Bedrock endpoints (pip install llmeter-trio-aws)"
-        )
+    _llmeter_stream = True
+    _llmeter_endpoint_name = "openai-response-stream"
 
 
 @attrs.define(kw_only=True, init=False)
-class AnthropicMessages(AnthropicMessagesEndpoint):
+class AnthropicMessages(_AnthropicArguments, AnthropicMessagesEndpoint):
     """LLMeter's Anthropic Messages endpoint, not streamed: `AnthropicMessagesEndpoint`."""
 
-    def __init__(
-        self,
-        model_id: str,
-        endpoint_name: str = "anthropic-messages",
-        provider: str = "anthropic",
-        api_key: str | None = None,
-        aws_region: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        _anthropic_provider(type(self), provider, aws_region)
-        _build(
-            self,
-            False,
-            _ANTHROPIC_CLIENT_HEADERS,
-            kwargs,
-            model_id,
-            endpoint_name,
-            api_key,
-            provider,
-        )
+    _llmeter_stream = False
+    _llmeter_endpoint_name = "anthropic-messages"
 
 
 @attrs.define(kw_only=True, init=False)
-class AnthropicMessagesStream(AnthropicMessagesEndpoint):
+class AnthropicMessagesStream(_AnthropicArguments, AnthropicMessagesEndpoint):
     """LLMeter's Anthropic Messages endpoint, streamed: `AnthropicMessagesEndpoint`."""
 
-    def __init__(
-        self,
-        model_id: str,
-        endpoint_name: str = "anthropic-messages",
-        provider: str = "anthropic",
-        api_key: str | None = None,
-        aws_region: str | None = None,
-        ttft_visible_tokens_only: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        _anthropic_provider(type(self), provider, aws_region)
-        _build(
-            self,
-            True,
-            _ANTHROPIC_CLIENT_HEADERS,
-            kwargs,
-            model_id,
-            endpoint_name,
-            api_key,
-            provider,
-        )
+    _llmeter_stream = True
+    _llmeter_endpoint_name = "anthropic-messages"

@@ -21,7 +21,7 @@ from ._formats import CONTENT_WORD, REASONING_WORD, Renderer
 from ._model import Plan, PlannedChunk, SimConfig
 from ._requests import Api, ApiError, SimRequest, count_words, positive_int, read_object
 
-__all__ = ["AnthropicDialect", "AnthropicEvents", "Event", "read_messages", "sse"]
+__all__ = ["AnthropicDialect", "AnthropicEvents", "Event", "read_messages", "sse", "stop_reason"]
 
 Event = tuple[bytes, bytes]  # (event name, JSON object)
 SIGNATURE = "c2ltdWxhdGVkIHRoaW5raW5n"  # a thinking block's signature (opaque to clients)
@@ -72,7 +72,8 @@ def read_messages(body: dict[str, Any]) -> tuple[int, int, bool]:
     return total, max_tokens, reasoning
 
 
-def _stop_reason(plan: Plan) -> str:
+def stop_reason(plan: Plan) -> str:
+    """Why the answer stopped, in Anthropic's words (Bedrock's Converse uses them too)."""
     return "max_tokens" if plan.length_limited else "end_turn"
 
 
@@ -146,7 +147,7 @@ class AnthropicEvents:
             "role": "assistant",
             "model": self._model,
             "content": content,
-            "stop_reason": _stop_reason(plan) if done else None,
+            "stop_reason": stop_reason(plan) if done else None,
             "stop_sequence": None,
             "usage": {
                 "input_tokens": plan.input_tokens,
@@ -175,7 +176,7 @@ class AnthropicEvents:
         events = self._stop_block()
         delta = {
             "type": "message_delta",
-            "delta": {"stop_reason": _stop_reason(self._plan), "stop_sequence": None},
+            "delta": {"stop_reason": stop_reason(self._plan), "stop_sequence": None},
             "usage": {"output_tokens": self._plan.output_tokens},
         }
         events.append((b"message_delta", orjson.dumps(delta)))
@@ -234,15 +235,9 @@ class AnthropicDialect:
         if not isinstance(model, str) or not model:
             raise ApiError(400, "model: Field required", param="model")
         input_tokens, max_tokens, reasoning = read_messages(body)
-        return SimRequest(
-            api=Api.ANTHROPIC,
-            model=model,
-            stream=body.get("stream") is True,
-            include_usage=True,
-            input_tokens=input_tokens,
-            max_tokens=None,
-            token_cap=max_tokens,
-            reasoning=reasoning,
+        stream = body.get("stream") is True
+        return SimRequest.capped(
+            Api.ANTHROPIC, model, stream, input_tokens, max_tokens, reasoning=reasoning
         )
 
     def renderer(

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import orjson
 
-from ._anthropic_format import AnthropicEvents, Event, read_messages
+from ._anthropic_format import AnthropicEvents, Event, read_messages, stop_reason
 from ._aws import check_signed, error_reply, event_stream_headers, is_aws_type, json_headers
 from ._dialect import Headers, Reply
 from ._eventstream import event_message, exception_message
@@ -86,10 +86,6 @@ def _usage(plan: Plan) -> dict[str, int]:
     }
 
 
-def _stop_reason(plan: Plan) -> str:
-    return "max_tokens" if plan.length_limited else "end_turn"
-
-
 # --- Converse
 
 
@@ -140,7 +136,7 @@ class _ConverseRenderer:
 
     def tail(self) -> bytes:
         plan = self._plan
-        stop = orjson.dumps({"stopReason": _stop_reason(plan)})
+        stop = orjson.dumps({"stopReason": stop_reason(plan)})
         metadata = {"usage": _usage(plan), "metrics": {"latencyMs": _milliseconds(plan.duration)}}
         return (
             self._stop_block()
@@ -160,7 +156,7 @@ class _ConverseRenderer:
         return orjson.dumps(
             {
                 "output": {"message": {"role": "assistant", "content": content}},
-                "stopReason": _stop_reason(plan),
+                "stopReason": stop_reason(plan),
                 "usage": _usage(plan),
                 "metrics": {"latencyMs": _milliseconds(plan.duration)},
             }
@@ -181,14 +177,28 @@ def _wants_reasoning(body: dict[str, Any]) -> bool:
 
 
 @attrs.frozen
-class ConverseDialect:
-    """Converse (``stream=False``) or ConverseStream."""
+class _BedrockDialect:
+    """What Converse and InvokeModel share: the path says whether the answer streams,
+    requests are signed for ``bedrock`` (or carry an API key), errors are Bedrock's."""
 
     stream: bool
 
-    def parse(self, raw: bytes, headers: Headers, target: str) -> SimRequest:
+    @staticmethod
+    def read_body(raw: bytes, headers: Headers) -> dict[str, Any]:
+        """The request's JSON object, once its signature is checked."""
         check_signed(headers, SERVICE, bearer=True)
-        body = read_object(raw)
+        return read_object(raw)
+
+    def error(self, error: ApiError) -> Reply:
+        return _error(error)
+
+
+@attrs.frozen
+class ConverseDialect(_BedrockDialect):
+    """Converse (``stream=False``) or ConverseStream."""
+
+    def parse(self, raw: bytes, headers: Headers, target: str) -> SimRequest:
+        body = self.read_body(raw, headers)
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise ApiError(400, "The messages field is required and must not be empty.")
@@ -199,15 +209,8 @@ class ConverseDialect:
             total += count_words(message.get("content"))
         config = body.get("inferenceConfig")
         cap = positive_int(config, "maxTokens") if isinstance(config, dict) else None
-        return SimRequest(
-            api=Api.CONVERSE,
-            model=target,
-            stream=self.stream,
-            include_usage=True,
-            input_tokens=total,
-            max_tokens=None,
-            token_cap=cap,
-            reasoning=_wants_reasoning(body),
+        return SimRequest.capped(
+            Api.CONVERSE, target, self.stream, total, cap, reasoning=_wants_reasoning(body)
         )
 
     def renderer(
@@ -220,9 +223,6 @@ class ConverseDialect:
 
     def whole_headers(self, request: SimRequest, plan: Plan) -> Headers:
         return json_headers()
-
-    def error(self, error: ApiError) -> Reply:
-        return _error(error)
 
 
 # --- InvokeModel: model families
@@ -327,15 +327,12 @@ def _family(model_id: str) -> str:
 
 
 @attrs.frozen
-class InvokeDialect:
+class InvokeDialect(_BedrockDialect):
     """InvokeModel (``stream=False``) or InvokeModelWithResponseStream."""
 
-    stream: bool
-
     def parse(self, raw: bytes, headers: Headers, target: str) -> SimRequest:
-        check_signed(headers, SERVICE, bearer=True)
+        body = self.read_body(raw, headers)
         family = _family(target)
-        body = read_object(raw)
         cap: int | None
         if family == "anthropic":
             if not isinstance(body.get("anthropic_version"), str):
@@ -347,14 +344,12 @@ class InvokeDialect:
                 raise ApiError(400, "Malformed input request: required key [prompt]")
             input_tokens, reasoning = len(prompt.split()), False
             cap = positive_int(body, "max_gen_len")
-        return SimRequest(
-            api=Api.INVOKE,
-            model=target,
-            stream=self.stream,
-            include_usage=True,
-            input_tokens=input_tokens,
-            max_tokens=None,
-            token_cap=cap,
+        return SimRequest.capped(
+            Api.INVOKE,
+            target,
+            self.stream,
+            input_tokens,
+            cap,
             reasoning=reasoning,
             body_format=family,
         )
@@ -379,6 +374,3 @@ class InvokeDialect:
             (b"x-amzn-bedrock-output-token-count", b"%d" % plan.output_tokens),
             (b"x-amzn-bedrock-invocation-latency", b"%d" % _milliseconds(plan.duration)),
         )
-
-    def error(self, error: ApiError) -> Reply:
-        return _error(error)

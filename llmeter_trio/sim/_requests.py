@@ -88,6 +88,29 @@ class SimRequest:
     body_format: str = ""  # the model's body format behind an AWS API (anthropic, llama, tgi)
     details: bool = False  # TGI: the answer carries ``details`` (finish reason, token count)
 
+    @classmethod
+    def capped(
+        cls,
+        api: Api,
+        model: str | None,
+        stream: bool,
+        input_tokens: int,
+        token_cap: int | None,
+        **more: Any,
+    ) -> SimRequest:
+        """A request to an API whose answers always carry usage and whose output limit is
+        a cap (Anthropic's, Bedrock's, SageMaker's); `more` sets the other fields."""
+        return cls(
+            api=api,
+            model=model,
+            stream=stream,
+            include_usage=True,
+            input_tokens=input_tokens,
+            max_tokens=None,
+            token_cap=token_cap,
+            **more,
+        )
+
 
 def count_words(value: Any) -> int:
     """Words of text in a message ``content``: a string, or a list of parts with ``text``."""

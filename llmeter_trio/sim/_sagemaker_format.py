@@ -144,14 +144,12 @@ class SageMakerDialect:
         parameters = body.get("parameters") or {}
         if not isinstance(parameters, dict):
             raise ApiError(400, "'parameters' must be an object")
-        return SimRequest(
-            api=Api.SAGEMAKER,
-            model=target,
-            stream=self.stream,
-            include_usage=True,
-            input_tokens=len(inputs.split()),
-            max_tokens=None,
-            token_cap=positive_int(parameters, "max_new_tokens"),
+        return SimRequest.capped(
+            Api.SAGEMAKER,
+            target,
+            self.stream,
+            len(inputs.split()),
+            positive_int(parameters, "max_new_tokens"),
             reasoning=False,
             body_format="tgi",
             details=parameters.get("details") is True,

@@ -48,10 +48,17 @@ from llmeter_trio.endpoints.anthropic import (
     prompt_text,
 )
 from llmeter_trio.endpoints.openai import ServerSentEvent, SSEDecoder
-from llmeter_trio.sim import Faults, SimApp, SimConfig, plan, simulated_server
+from llmeter_trio.sim import (
+    AppExchange,
+    Faults,
+    SimApp,
+    SimConfig,
+    call_app,
+    plan,
+    simulated_server,
+)
 
 from .._support.virtual import run_virtual
-from ..sim._wire_support import Exchange, call
 
 HEADERS = {"anthropic-version": "2023-06-01", "x-api-key": "sk-ant-sim"}
 THINKING: dict[str, Any] = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
@@ -78,14 +85,14 @@ def ask(max_tokens: int = 100, **extra: Any) -> dict[str, Any]:
     return create_messages_payload(PROMPT, max_tokens, model="claude-sim", **extra)
 
 
-def answer(config: SimConfig, body: dict[str, Any], fault: str | None = None) -> Exchange:
+def answer(config: SimConfig, body: dict[str, Any], fault: str | None = None) -> AppExchange:
     """The simulated server's answer to `body`, each part with the (virtual) time it was sent."""
     headers = {**HEADERS, "x-sim-fault": fault} if fault else HEADERS
-    return run_virtual(lambda: call(SimApp(config), "/v1/messages", body, headers))
+    return run_virtual(lambda: call_app(SimApp(config), "/v1/messages", body, headers))
 
 
 @functools.cache
-def streamed(config: SimConfig, thinking: bool = False, max_tokens: int = 100) -> Exchange:
+def streamed(config: SimConfig, thinking: bool = False, max_tokens: int = 100) -> AppExchange:
     extra = THINKING if thinking else {}
     return answer(config, ask(max_tokens, stream=True, **extra))
 
@@ -237,7 +244,7 @@ class TestFaults:
         self, drop: str, status: int, error_type: str
     ) -> None:
         headers = {k: v for k, v in HEADERS.items() if k != drop}
-        exchange = run_virtual(lambda: call(SimApp(PLAIN), "/v1/messages", ask(), headers))
+        exchange = run_virtual(lambda: call_app(SimApp(PLAIN), "/v1/messages", ask(), headers))
         assert exchange.status == status
         found, message = classify_anthropic_error(exchange.status, exchange.body)
         assert found is ErrorClass.CLIENT

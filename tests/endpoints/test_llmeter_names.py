@@ -129,6 +129,18 @@ class TestArguments:
         b = OpenAIResponseStreamEndpoint("m", ttft_visible_tokens_only=True)
         assert a.stream is True and b.stream is True
 
+    @pytest.mark.parametrize(("cls", "ours", "streams", "name"), CLASSES)
+    def test_one_constructor_per_family(
+        self, cls: type[Any], ours: type[Any], streams: bool, name: str
+    ) -> None:
+        """Every class takes its family's arguments, ttft_visible_tokens_only included (in
+        LLMeter's stream classes' place); endpoint_name None is LLMeter's default name."""
+        if ours is AnthropicMessagesEndpoint:
+            endpoint = cls("c", None, "anthropic", KEY, None, False)
+        else:
+            endpoint = cls("m", None, KEY, "openai", False)
+        assert (endpoint.endpoint_name, endpoint.api_key, endpoint.stream) == (name, KEY, streams)
+
     @pytest.mark.parametrize(
         ("kwargs", "error", "match"),
         [

@@ -1,90 +1,21 @@
-"""Helpers for the wire-format tests: SimApp driven in virtual time, AWS clients."""
+"""Helpers for the wire-format tests: event-stream messages, SSE events, AWS clients
+(`llmeter_trio.sim.call_app` drives SimApp in virtual time)."""
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import unquote
 
-import attrs
-import pytest
 import trio
 from botocore.eventstream import EventStreamBuffer, EventStreamMessage
 
-from llmeter_trio.sim import SimApp
+from llmeter_trio.sim import AppExchange, SimConfig, simulated_server
 
 T = TypeVar("T")
-# A valid-looking SigV4 header, as botocore would send it (the sim never checks the signature).
-SIGNED = {
-    "authorization": "AWS4-HMAC-SHA256 Credential=AKIDSIM/20250101/us-east-1/{service}/"
-    "aws4_request, SignedHeaders=host;x-amz-date, Signature=00ff",
-    "x-amz-date": "20250101T000000Z",
-}
 
 
-def signed(service: str, **extra: str) -> dict[str, str]:
-    """Request headers signed for `service` (``bedrock`` or ``sagemaker``)."""
-    return {**SIGNED, "authorization": SIGNED["authorization"].format(service=service), **extra}
-
-
-@attrs.define
-class Exchange:
-    """One request to SimApp as its client saw it; times in (virtual) seconds."""
-
-    status: int
-    headers: dict[str, str]
-    parts: list[tuple[float, bytes]]  # (time sent, body bytes)
-
-    @property
-    def body(self) -> bytes:
-        return b"".join(part for _, part in self.parts)
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-async def call(
-    app: SimApp, path: str, body: Any, headers: dict[str, str] | None = None
-) -> Exchange:
-    """POST `body` (JSON) to `app` at `path` in-process, timing each body part."""
-    raw = json.dumps(body).encode()
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-        await trio.sleep_forever()
-        raise AssertionError("unreachable")
-
-    start = trio.current_time()
-    status, head, parts = 0, {}, []
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status, head
-        if message["type"] == "http.response.start":
-            status = message["status"]
-            head = {k.decode(): v.decode() for k, v in message["headers"]}
-        elif message.get("body"):
-            parts.append((trio.current_time() - start, message["body"]))
-
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": unquote(path),
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
-    }
-    await app(scope, receive, send)
-    return Exchange(status, head, parts)
-
-
-def messages(exchange: Exchange) -> list[tuple[float, EventStreamMessage]]:
+def messages(exchange: AppExchange) -> list[tuple[float, EventStreamMessage]]:
     """The event-stream messages of an answer (checksums checked by botocore), each
     with the time its bytes were sent."""
     buffer = EventStreamBuffer()
@@ -113,16 +44,6 @@ def sse_events(raw: bytes) -> list[tuple[str | None, Any]]:
     return out
 
 
-def clear_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """boto3 sees no credentials, profile or config from the machine it runs on."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
 def aws_client(service: str, origin: str) -> Any:
     """A boto3 client for `service` at the simulated server, dummy credentials given as
     arguments, no retries (so a throttled call fails at once)."""
@@ -142,3 +63,22 @@ def aws_client(service: str, origin: str) -> Any:
 async def in_thread(function: Callable[[], T]) -> T:
     """Run a blocking SDK call while the server keeps serving."""
     return await trio.to_thread.run_sync(function)
+
+
+async def with_client(service: str, function: Callable[[Any], T], config: SimConfig) -> T:
+    """Run `function(client)` in a thread, `client` a boto3 client for `service` at a fresh
+    simulated server."""
+    with trio.fail_after(30):
+        async with simulated_server(config) as url:
+            client = aws_client(service, url.removesuffix("/v1"))
+            return await in_thread(lambda: function(client))
+
+
+def with_fault(client: Any, fault: str) -> Any:
+    """`client`, sending ``x-sim-fault: fault`` with every request."""
+
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers["x-sim-fault"] = fault
+
+    client.meta.events.register("before-send", add_header)
+    return client

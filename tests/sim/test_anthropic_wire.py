@@ -10,9 +10,9 @@ import httpx
 import pytest
 import trio
 
-from llmeter_trio.sim import Faults, SimApp, SimConfig, plan, simulated_server
+from llmeter_trio.sim import Faults, SimApp, SimConfig, call_app, plan, simulated_server
 
-from ._wire_support import call, sse_events
+from ._wire_support import sse_events
 
 CONFIG = SimConfig(ttft_base=0.01, itl=0.001, output_tokens=6, reasoning_tokens=2)
 HEADERS = {"anthropic-version": "2023-06-01", "x-api-key": "sk-ant-sim"}
@@ -145,14 +145,14 @@ class TestRefusals:
     async def test_required_headers(self, drop: str, status: int, kind: str) -> None:
         """Without ``anthropic-version`` or a key, the request is refused as Anthropic does."""
         headers = {k: v for k, v in HEADERS.items() if k != drop}
-        exchange = await call(SimApp(CONFIG), "/v1/messages", ask(), headers)
+        exchange = await call_app(SimApp(CONFIG), "/v1/messages", ask(), headers)
         assert exchange.status == status
         assert exchange.json()["error"]["type"] == kind
 
     @pytest.mark.parametrize("missing", ["max_tokens", "model", "messages"])
     async def test_required_fields(self, missing: str) -> None:
         body = {k: v for k, v in ask().items() if k != missing}
-        exchange = await call(SimApp(CONFIG), "/v1/messages", body, HEADERS)
+        exchange = await call_app(SimApp(CONFIG), "/v1/messages", body, HEADERS)
         assert exchange.status == 400
         assert exchange.json() == {
             "type": "error",
@@ -168,7 +168,9 @@ class TestTimeline:
         """message_start goes out with the headers; each delta at its planned instant."""
         config = SimConfig(ttft_base=0.2, itl=0.05, output_tokens=4, reasoning_tokens=1)
         expected = plan(config, random.Random(0), input_tokens=3, token_cap=100)
-        exchange = await call(SimApp(config), "/v1/messages", ask(**THINKING, stream=True), HEADERS)
+        exchange = await call_app(
+            SimApp(config), "/v1/messages", ask(**THINKING, stream=True), HEADERS
+        )
         assert exchange.status == 200
         assert exchange.headers["content-type"].startswith("text/event-stream")
         first_at, first = exchange.parts[0]

@@ -9,16 +9,15 @@ import base64
 import json
 import random
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 from botocore.exceptions import ClientError, EventStreamError
 
-from llmeter_trio.sim import Faults, SimApp, SimConfig, plan, simulated_server
+from llmeter_trio.sim import Faults, SimApp, SimConfig, call_app, plan, signed_headers
 
-from ._wire_support import aws_client, call, clear_aws_environment, in_thread, messages, signed
+from ._wire_support import messages, with_client, with_fault
 
 CONFIG = SimConfig(ttft_base=0.01, itl=0.001, output_tokens=6, reasoning_tokens=2)
 CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -27,9 +26,7 @@ MESSAGES = [{"role": "user", "content": [{"text": "one two three"}]}]
 THINKING = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
 
 
-@pytest.fixture(autouse=True)
-def _no_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clear_aws_environment(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("no_aws_settings")
 
 
 def claude_body(**extra: Any) -> dict[str, Any]:
@@ -42,21 +39,7 @@ def claude_body(**extra: Any) -> dict[str, Any]:
 
 
 async def with_bedrock(function: Callable[[Any], Any], config: SimConfig = CONFIG) -> Any:
-    """Run `function(client)` in a thread against a fresh simulated server."""
-    with trio.fail_after(30):
-        async with simulated_server(config) as url:
-            client = aws_client("bedrock-runtime", url.removesuffix("/v1"))
-            return await in_thread(lambda: function(client))
-
-
-def with_fault(client: Any, fault: str) -> Any:
-    """`client`, sending ``x-sim-fault: fault`` with every request."""
-
-    def add_header(request: Any, **_: Any) -> None:
-        request.headers["x-sim-fault"] = fault
-
-    client.meta.events.register("before-send", add_header)
-    return client
+    return await with_client("bedrock-runtime", function, config)
 
 
 @pytest.mark.realtime
@@ -243,14 +226,17 @@ class TestRefusals:
         ("headers", "code"),
         [
             ({}, "MissingAuthenticationTokenException"),
-            (signed("sagemaker"), "InvalidSignatureException"),
+            (signed_headers("sagemaker"), "InvalidSignatureException"),
             ({"authorization": "AWS4-HMAC-SHA256 Signature=ab"}, "IncompleteSignatureException"),
-            ({"authorization": signed("bedrock")["authorization"]}, "IncompleteSignatureException"),
+            (
+                {"authorization": signed_headers("bedrock")["authorization"]},
+                "IncompleteSignatureException",
+            ),
         ],
     )
     async def test_unsigned_requests(self, headers: dict[str, str], code: str) -> None:
         """A request without a SigV4 signature for bedrock is refused with 403."""
-        exchange = await call(SimApp(CONFIG), converse(), {"messages": MESSAGES}, headers)
+        exchange = await call_app(SimApp(CONFIG), converse(), {"messages": MESSAGES}, headers)
         assert exchange.status == 403
         assert exchange.headers["x-amzn-errortype"] == code
         assert exchange.json()["message"]
@@ -258,13 +244,13 @@ class TestRefusals:
     async def test_bearer_api_key(self) -> None:
         """Bedrock API keys (``Authorization: Bearer``) are accepted too."""
         headers = {"authorization": "Bearer bedrock-api-key-sim"}
-        exchange = await call(SimApp(CONFIG), converse(), {"messages": MESSAGES}, headers)
+        exchange = await call_app(SimApp(CONFIG), converse(), {"messages": MESSAGES}, headers)
         assert exchange.status == 200
         assert exchange.json()["usage"]["outputTokens"] == 6
 
     async def test_unknown_invoke_family(self) -> None:
-        exchange = await call(
-            SimApp(CONFIG), "/model/cohere.command-r-v1%3A0/invoke", {}, signed("bedrock")
+        exchange = await call_app(
+            SimApp(CONFIG), "/model/cohere.command-r-v1%3A0/invoke", {}, signed_headers("bedrock")
         )
         assert exchange.status == 400
         assert exchange.headers["x-amzn-errortype"] == "ValidationException"
@@ -273,7 +259,9 @@ class TestRefusals:
     async def test_anthropic_body_needs_its_version(self) -> None:
         body = claude_body()
         del body["anthropic_version"]
-        exchange = await call(SimApp(CONFIG), f"/model/{CLAUDE}/invoke", body, signed("bedrock"))
+        exchange = await call_app(
+            SimApp(CONFIG), f"/model/{CLAUDE}/invoke", body, signed_headers("bedrock")
+        )
         assert exchange.status == 400 and "anthropic_version" in exchange.json()["message"]
 
 
@@ -284,8 +272,8 @@ class TestTimeline:
         """messageStart goes out with the headers; each delta at its planned instant."""
         config = SimConfig(ttft_base=0.3, itl=0.02, output_tokens=5)
         expected = plan(config, random.Random(0), input_tokens=3)
-        exchange = await call(
-            SimApp(config), converse(stream=True), {"messages": MESSAGES}, signed("bedrock")
+        exchange = await call_app(
+            SimApp(config), converse(stream=True), {"messages": MESSAGES}, signed_headers("bedrock")
         )
         assert exchange.status == 200
         assert exchange.headers["content-type"] == "application/vnd.amazon.eventstream"
@@ -300,11 +288,11 @@ class TestTimeline:
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
         config = SimConfig(ttft_base=0.1, itl=0.01, output_tokens=2)
-        exchange = await call(
+        exchange = await call_app(
             SimApp(config),
             f"/model/{CLAUDE}/invoke-with-response-stream",
             claude_body(),
-            signed("bedrock"),
+            signed_headers("bedrock"),
         )
         sent = messages(exchange)
         assert {m.headers[":event-type"] for _, m in sent} == {"chunk"}

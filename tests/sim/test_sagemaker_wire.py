@@ -8,49 +8,26 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 from botocore.exceptions import ClientError, EventStreamError
 
-from llmeter_trio.sim import Faults, SimApp, SimConfig, plan, simulated_server
+from llmeter_trio.sim import Faults, SimApp, SimConfig, call_app, plan, signed_headers
 
-from ._wire_support import (
-    aws_client,
-    call,
-    clear_aws_environment,
-    in_thread,
-    messages,
-    signed,
-    sse_events,
-)
+from ._wire_support import messages, sse_events, with_client, with_fault
 
 CONFIG = SimConfig(ttft_base=0.01, itl=0.001, output_tokens=5, tokens_per_chunk=2)
 TGI = {"inputs": "one two three", "parameters": {"max_new_tokens": 100}}
 CHAT = {"messages": [{"role": "user", "content": "one two"}], "max_tokens": 3}
 
 
-@pytest.fixture(autouse=True)
-def _no_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clear_aws_environment(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("no_aws_settings")
 
 
 async def with_sagemaker(function: Callable[[Any], Any], config: SimConfig = CONFIG) -> Any:
-    """Run `function(client)` in a thread against a fresh simulated server."""
-    with trio.fail_after(30):
-        async with simulated_server(config) as url:
-            client = aws_client("sagemaker-runtime", url.removesuffix("/v1"))
-            return await in_thread(lambda: function(client))
-
-
-def with_fault(client: Any, fault: str) -> Any:
-    def add_header(request: Any, **_: Any) -> None:
-        request.headers["x-sim-fault"] = fault
-
-    client.meta.events.register("before-send", add_header)
-    return client
+    return await with_client("sagemaker-runtime", function, config)
 
 
 def payload(events: list[dict[str, Any]]) -> bytes:
@@ -167,18 +144,21 @@ class TestRefusals:
         ("headers", "code"),
         [
             ({}, "MissingAuthenticationTokenException"),
-            (signed("bedrock"), "InvalidSignatureException"),
+            (signed_headers("bedrock"), "InvalidSignatureException"),
             ({"authorization": "Bearer key"}, "IncompleteSignatureException"),  # Bedrock only
         ],
     )
     async def test_unsigned_requests(self, headers: dict[str, str], code: str) -> None:
-        exchange = await call(SimApp(CONFIG), "/endpoints/tgi/invocations", TGI, headers)
+        exchange = await call_app(SimApp(CONFIG), "/endpoints/tgi/invocations", TGI, headers)
         assert exchange.status == 403
         assert exchange.headers["x-amzn-errortype"] == code
 
     async def test_unknown_body(self) -> None:
-        exchange = await call(
-            SimApp(CONFIG), "/endpoints/tgi/invocations", {"prompt": "x"}, signed("sagemaker")
+        exchange = await call_app(
+            SimApp(CONFIG),
+            "/endpoints/tgi/invocations",
+            {"prompt": "x"},
+            signed_headers("sagemaker"),
         )
         assert exchange.status == 400
         assert exchange.headers["x-amzn-errortype"] == "ValidationError"
@@ -190,11 +170,11 @@ class TestTimeline:
     ) -> None:
         config = SimConfig(ttft_base=0.25, itl=0.05, output_tokens=6, tokens_per_chunk=2)
         expected = plan(config, random.Random(0), input_tokens=3)
-        exchange = await call(
+        exchange = await call_app(
             SimApp(config),
             "/endpoints/tgi/invocations-response-stream",
             TGI,
-            signed("sagemaker"),
+            signed_headers("sagemaker"),
         )
         assert exchange.status == 200
         assert exchange.headers["content-type"] == "application/vnd.amazon.eventstream"

@@ -9,9 +9,9 @@ import openai
 import pytest
 import trio
 
-from llmeter_trio.sim import Fault, Faults, SimApp, SimConfig, plan, simulated_server
+from llmeter_trio.sim import Fault, Faults, SimApp, SimConfig, call_app, plan, simulated_server
 
-from ._wire_support import call, sse_events
+from ._wire_support import sse_events
 
 
 class TestTheFault:
@@ -87,7 +87,7 @@ class TestOpenAI:
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
         config = SimConfig(output_tokens=3, faults=Faults(stream_error_after_chunks=1))
-        exchange = await call(
+        exchange = await call_app(
             SimApp(config),
             "/v1/responses",
             {"input": "x", "stream": True},
@@ -102,7 +102,7 @@ class TestOpenAI:
     ) -> None:
         """Without a stream, the error status comes when the cut chunk was due."""
         config = SimConfig(ttft_base=0.5, itl=0.1, output_tokens=5)
-        exchange = await call(
+        exchange = await call_app(
             SimApp(config),
             "/v1/chat/completions",
             {"messages": [{"role": "user", "content": "x"}]},

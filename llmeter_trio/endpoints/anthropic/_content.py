@@ -38,6 +38,16 @@ def _data_url(url: str, what: str) -> tuple[str, bytes]:
         raise ValueError(f"the {what} data URL is not valid base64: {exc}") from None
 
 
+def _read(source: MediaSource, mime_type: str | None, what: str) -> tuple[str, bytes]:
+    """The media type and bytes of a ``data:`` URL, a path or raw bytes (`mime_type`, if
+    given, is the media type)."""
+    if isinstance(source, str) and source.startswith("data:"):
+        media_type, data = _data_url(source, what)
+        return mime_type or media_type, data
+    data, name = _load(source, what)
+    return _media_type(data, name, mime_type, what), data
+
+
 def _base64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -50,12 +60,7 @@ def image_block(image: MediaSource, *, mime_type: str | None = None) -> dict[str
     """
     if isinstance(image, str) and image.startswith(_WEB_URL):
         return {"type": "image", "source": {"type": "url", "url": image}}
-    if isinstance(image, str) and image.startswith("data:"):
-        media_type, data = _data_url(image, "image")
-        media_type = mime_type or media_type
-    else:
-        data, name = _load(image, "image")
-        media_type = _media_type(data, name, mime_type, "image")
+    media_type, data = _read(image, mime_type, "image")
     if media_type not in IMAGE_TYPES:
         raise ValueError(
             f"Anthropic takes {', '.join(IMAGE_TYPES)} images, not {media_type}: "
@@ -77,12 +82,7 @@ def document_block(
     if isinstance(document, str) and document.startswith(_WEB_URL):
         block["source"] = {"type": "url", "url": document}
     else:
-        if isinstance(document, str) and document.startswith("data:"):
-            media_type, data = _data_url(document, "document")
-            media_type = mime_type or media_type
-        else:
-            data, name = _load(document, "document")
-            media_type = _media_type(data, name, mime_type, "document")
+        media_type, data = _read(document, mime_type, "document")
         if media_type == "application/pdf":
             block["source"] = {"type": "base64", "media_type": media_type, "data": _base64(data)}
         elif media_type.startswith("text/"):

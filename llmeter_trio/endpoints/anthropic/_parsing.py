@@ -47,6 +47,20 @@ _CONTENT = ChunkKind.CONTENT
 _REASONING = ChunkKind.REASONING
 _TOOL = ChunkKind.TOOL
 
+# The output a block (at its start) or a delta carries, by its type: (its field, its kind).
+# signature_delta and citations_delta carry none of their own.
+_Output = tuple[str, ChunkKind]
+_NOTHING: Mapping[str, Any] = {}
+_BLOCK_OUTPUT: dict[str, _Output] = {
+    "text": ("text", _CONTENT),
+    "thinking": ("thinking", _REASONING),
+}
+_DELTA_OUTPUT: dict[str, _Output] = {
+    "text_delta": ("text", _CONTENT),
+    "thinking_delta": ("thinking", _REASONING),
+    "input_json_delta": ("partial_json", _TOOL),
+}
+
 # Anthropic's error types (https://docs.anthropic.com/en/api/errors) and what they mean
 # to an operator. A type not listed is a server error: the server took the request, then
 # failed.
@@ -185,6 +199,11 @@ def parse_message_body(body: Mapping[str, Any]) -> InvocationResponse:
     return response
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """`value` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, Mapping) else _NOTHING
+
+
 class MessagesStreamState(StreamState):
     """Reads one streamed Messages API answer, event by event.
 
@@ -224,38 +243,20 @@ class MessagesStreamState(StreamState):
         kind = obj.get("type")
         if kind == "content_block_delta":
             delta = obj.get("delta")
-            if not isinstance(delta, Mapping):
-                return
-            delta_type = delta.get("type")
-            if delta_type == "text_delta":
-                text = delta.get("text")
-                if text and isinstance(text, str):
-                    self.add_text(text)
-                    self.recorder.chunk(len(text), _CONTENT)
-            elif delta_type == "thinking_delta":
-                thinking = delta.get("thinking")
-                if thinking and isinstance(thinking, str):
-                    self.recorder.chunk(len(thinking), _REASONING)
-            elif delta_type == "input_json_delta":
-                partial = delta.get("partial_json")
-                if partial and isinstance(partial, str):
-                    self.recorder.chunk(len(partial), _TOOL)
-            # signature_delta, citations_delta: no output of their own
+            if isinstance(delta, Mapping):
+                self._record_output(delta, _DELTA_OUTPUT)
         elif kind == "content_block_start":
             self._start_block(obj.get("content_block"))
         elif kind == "message_start":
-            message = obj.get("message")
-            if isinstance(message, Mapping):
-                ident = message.get("id")
-                if isinstance(ident, str):
-                    self.response_id = ident
-                self._note_usage(message.get("usage"), start=True)
+            message = _mapping(obj.get("message"))
+            ident = message.get("id")
+            if isinstance(ident, str):
+                self.response_id = ident
+            self._note_usage(message.get("usage"), start=True)
         elif kind == "message_delta":
-            delta = obj.get("delta")
-            if isinstance(delta, Mapping):
-                reason = delta.get("stop_reason")
-                if isinstance(reason, str):
-                    self.stop_reason = reason
+            reason = _mapping(obj.get("delta")).get("stop_reason")
+            if isinstance(reason, str):
+                self.stop_reason = reason
             self._note_usage(obj.get("usage"), start=False)
         elif kind == "message_stop":
             self.finished = True
@@ -265,20 +266,25 @@ class MessagesStreamState(StreamState):
             self.fail(classify_error_type(kind_of_error), describe_anthropic_error(error))
         # ping, content_block_stop and event types added later: nothing to record
 
+    def _record_output(self, part: Mapping[str, Any], output: Mapping[str, _Output]) -> bool:
+        """Record the output a block or delta carries, by its type; whether `output` has it."""
+        part_type = part.get("type")
+        carried = output.get(part_type) if isinstance(part_type, str) else None
+        if carried is None:
+            return False
+        field, kind = carried
+        value = part.get(field)
+        if value and isinstance(value, str):
+            if kind is _CONTENT:
+                self.add_text(value)
+            self.recorder.chunk(len(value), kind)
+        return True
+
     def _start_block(self, block: Any) -> None:
-        if not isinstance(block, Mapping):
+        if not isinstance(block, Mapping) or self._record_output(block, _BLOCK_OUTPUT):
             return
         block_type = block.get("type")
-        if block_type == "text":
-            text = block.get("text")
-            if text and isinstance(text, str):
-                self.add_text(text)
-                self.recorder.chunk(len(text), _CONTENT)
-        elif block_type == "thinking":
-            thinking = block.get("thinking")
-            if thinking and isinstance(thinking, str):
-                self.recorder.chunk(len(thinking), _REASONING)
-        elif block_type == "redacted_thinking":
+        if block_type == "redacted_thinking":
             self.recorder.chunk(0, _REASONING)  # reasoning happened; its text is encrypted
         elif block_type in ("tool_use", "server_tool_use"):
             name = block.get("name")

@@ -12,46 +12,36 @@ Bedrock's bodies have no ``stream`` flag: the `stream` option chooses the API.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from llmeter_trio.endpoints import InvocationResponse, StreamReader, StreamRecorder
-from llmeter_trio.endpoints.openai._content import MediaSource
 
 from ._converse import ConverseStreamState, parse_converse_body
-from ._endpoint import AwsEndpoint
-from ._formats import FORMATS, ModelFormat, format_for_model, model_format, with_paths
+from ._endpoint import AwsEndpoint, required_text
+from ._formats import FORMATS, format_for_model, model_format
 from ._invoke import InvokeStreamState
-from ._paths import JsonPath
-from ._payload_method import family_of, payload_method
+from ._model_json import ModelJsonEndpoint, ModelJsonReading, check_family
 from ._payloads import converse_payload, invoke_payload
 from ._prompt import prompt_text
-from ._reader import PathReader, parse_model_body
 from ._urls import bedrock_path, bedrock_runtime_url
 
 __all__ = ["BedrockConverseEndpoint", "BedrockEndpoint", "BedrockInvokeEndpoint"]
-
-
-def _check_model_id(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(
-            "model_id is required: the Bedrock model id, inference profile or ARN "
-            "(--model, e.g. anthropic.claude-3-haiku-20240307-v1:0)"
-        )
-
-
-def _check_family(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None:
-        model_format(value)  # a ValueError naming the presets
 
 
 @attrs.define(kw_only=True)
 class BedrockEndpoint(AwsEndpoint):
     """What the Bedrock endpoints share: `model_id`, `stream`, the ``bedrock`` signature."""
 
-    model_id: str = attrs.field(default="", validator=_check_model_id)
+    model_id: str = attrs.field(
+        default="",
+        validator=required_text(
+            "the Bedrock model id, inference profile or ARN "
+            "(--model, e.g. anthropic.claude-3-haiku-20240307-v1:0)"
+        ),
+    )
     endpoint_name: str = "amazon bedrock"
     provider: str = "bedrock"
     stream: bool = True
@@ -121,30 +111,11 @@ class BedrockConverseEndpoint(BedrockEndpoint):
     def prompt_text(payload: Mapping[str, Any]) -> str | None:
         return prompt_text(payload)
 
-    @classmethod
-    def create_payload(
-        cls,
-        user_message: str,
-        max_tokens: int | None = 256,
-        *,
-        system_prompt: str | None = None,
-        images: Sequence[MediaSource] = (),
-        documents: Sequence[MediaSource] = (),
-        **kwargs: Any,
-    ) -> dict[str, Any]:
-        """A Converse body (see `converse_payload`): text, system prompt, images, documents."""
-        return converse_payload(
-            user_message,
-            max_tokens,
-            system_prompt=system_prompt,
-            images=images,
-            documents=documents,
-            **kwargs,
-        )
+    create_payload = staticmethod(converse_payload)  # text, system prompt, images, documents
 
 
 @attrs.define(kw_only=True)
-class BedrockInvokeEndpoint(BedrockEndpoint):
+class BedrockInvokeEndpoint(ModelJsonEndpoint, BedrockEndpoint):
     """Bedrock's InvokeModel API: InvokeModelWithResponseStream (``stream=True``) or InvokeModel.
 
     - `family`: the model's body format, a `FORMATS` preset (``anthropic``,
@@ -163,65 +134,24 @@ class BedrockInvokeEndpoint(BedrockEndpoint):
 
     endpoint_type = "bedrock-invoke"
     operations = ("invoke", "invoke-with-response-stream")
-    family: str | None = attrs.field(default=None, validator=_check_family)
+    family: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(check_family)
+    )
     text_path: str | None = None
     input_tokens_path: str | None = None
     output_tokens_path: str | None = None
     stop_reason_path: str | None = None
     prompt_path: str | None = None
-    _format: ModelFormat = attrs.field(default=FORMATS["openai"], init=False, repr=False, eq=False)
-    _stream_paths: PathReader | None = attrs.field(default=None, init=False, repr=False, eq=False)
-    _body_paths: PathReader | None = attrs.field(default=None, init=False, repr=False, eq=False)
-    _prompt_path: JsonPath | None = attrs.field(default=None, init=False, repr=False, eq=False)
+    _reading: ModelJsonReading = attrs.field(init=False, repr=False, eq=False)
+
+    stream_state = InvokeStreamState
+    default_family = "openai"  # of `create_payload` called on the class, as LLMeter's
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         preset = model_format(self.family) if self.family else format_for_model(self.model_id)
         preset = preset or FORMATS["openai"]
         self.family = preset.name
-        self._format = with_paths(
-            preset,
-            text=self.text_path,
-            input_tokens=self.input_tokens_path,
-            output_tokens=self.output_tokens_path,
-            stop_reason=self.stop_reason_path,
-        )
-        self._stream_paths = PathReader(self._format.stream)
-        self._body_paths = PathReader(self._format.body)
-        self._prompt_path = JsonPath(self.prompt_path) if self.prompt_path else None
+        self._reading = self.reading(preset)
 
-    @property
-    def model_format(self) -> ModelFormat:
-        """The paths the answers are read with: the family's preset and your own paths."""
-        return self._format
-
-    def stream_reader(self, recorder: StreamRecorder) -> StreamReader:
-        assert self._stream_paths is not None
-        return InvokeStreamState(
-            recorder, self._stream_paths, max_response_chars=self.max_response_chars
-        )
-
-    def read_body(self, body: bytes) -> InvocationResponse:
-        assert self._body_paths is not None
-        return parse_model_body(body, self._body_paths).response()
-
-    def prompt_text(self, payload: Mapping[str, Any]) -> str | None:  # type: ignore[override]
-        return prompt_text(payload, self._prompt_path)
-
-    # (a classmethod that also serves endpoints: see _payload_method)
-    @payload_method
-    def create_payload(  # type: ignore[override]
-        self_or_class: Any,
-        user_message: str,
-        max_tokens: int | None = 256,
-        *,
-        family: str | None = None,
-        **kwargs: Any,
-    ) -> dict[str, Any]:
-        """An InvokeModel body of the model family (see `invoke_payload`).
-
-        Called on an endpoint, its own `family`; on the class, `family`
-        (default ``openai``, as LLMeter's).
-        """
-        chosen = family_of(self_or_class, family) or "openai"
-        return invoke_payload(chosen, user_message, max_tokens, **kwargs)
+    family_payload = staticmethod(invoke_payload)

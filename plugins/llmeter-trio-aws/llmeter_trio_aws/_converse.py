@@ -27,6 +27,8 @@ __all__ = ["ConverseStreamState", "parse_converse_body"]
 _CONTENT = ChunkKind.CONTENT
 _REASONING = ChunkKind.REASONING
 _TOOL = ChunkKind.TOOL
+# A delta's output other than text: (its member, the member's field, the kind of output).
+_INNER_OUTPUT = (("reasoningContent", "text", _REASONING), ("toolUse", "input", _TOOL))
 
 
 def _read_usage(answer: Answer, usage: Any) -> None:
@@ -73,17 +75,13 @@ class ConverseStreamState(EventStreamState):
                 self.text.append(text)
                 self.recorder.chunk(len(text), _CONTENT)
                 return
-            reasoning = delta.get("reasoningContent")
-            if isinstance(reasoning, dict):
-                thought = reasoning.get("text")
-                if thought and isinstance(thought, str):
-                    self.recorder.chunk(len(thought), _REASONING)
-                return
-            tool = delta.get("toolUse")
-            if isinstance(tool, dict):
-                arguments = tool.get("input")
-                if arguments and isinstance(arguments, str):
-                    self.recorder.chunk(len(arguments), _TOOL)
+            for member, field, output in _INNER_OUTPUT:
+                inner = delta.get(member)
+                if isinstance(inner, dict):
+                    value = inner.get(field)
+                    if value and isinstance(value, str):
+                        self.recorder.chunk(len(value), output)
+                    return
         elif kind == "contentBlockStart":
             start = obj.get("start")
             tool = start.get("toolUse") if isinstance(start, dict) else None

@@ -15,7 +15,7 @@ saved with a run, shown in a repr or left in an error message.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
@@ -29,10 +29,20 @@ from llmeter_trio.endpoints._base_url import check_base_url
 from ._errors import http_error_response
 from ._signing import AwsSigner, CredentialsError, resolve_region
 
-__all__ = ["AwsEndpoint"]
+__all__ = ["AwsEndpoint", "required_text"]
 
 _STREAM_HEADERS = {"Content-Type": "application/json"}
 _WHOLE_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+
+
+def required_text(what: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    """A validator of an option that must be given, as a non-blank string: `what` it is."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{attribute.name} is required: {what}")
+
+    return check
 
 
 def _check_endpoint_url(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -76,6 +86,7 @@ class AwsEndpoint(HttpEndpoint):
     _signer: AwsSigner | None = attrs.field(default=None, init=False, repr=False, eq=False)
 
     service: ClassVar[str] = ""  # the signing name: "bedrock", "sagemaker"
+    base_url_option = "endpoint_url"  # what `llmeter-trio run --base-url` sets
 
     def __attrs_post_init__(self) -> None:
         self.region = resolve_region(self.region, self.profile)

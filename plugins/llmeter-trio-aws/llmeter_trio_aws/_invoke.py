@@ -16,30 +16,17 @@ from base64 import b64decode
 
 import orjson
 
-from llmeter_trio.endpoints import StreamRecorder
-
 from ._eventstream import StreamEvent
-from ._reader import PathReader
-from ._stream import EventStreamState
+from ._reader import PathStreamState
 
 __all__ = ["InvokeStreamState"]
 
 
-class InvokeStreamState(EventStreamState):
-    """Reads InvokeModelWithResponseStream's ``chunk`` events with a model family's paths.
+class InvokeStreamState(PathStreamState):
+    """Reads InvokeModelWithResponseStream's ``chunk`` events with a model family's paths."""
 
-    Make the `PathReader` once (``PathReader(model_format.stream)``), before
-    the run, and hand it to each request's state.
-    """
-
-    __slots__ = ("_reader",)
+    __slots__ = ()
     end_marker = "stop reason or invocation metrics"
-
-    def __init__(
-        self, recorder: StreamRecorder, reader: PathReader, *, max_response_chars: int | None = None
-    ) -> None:
-        super().__init__(recorder, max_response_chars=max_response_chars)
-        self._reader = reader
 
     def on_event(self, event: StreamEvent) -> None:
         if event.event_type != "chunk":

@@ -13,8 +13,9 @@ Mapped:
 - ``bedrock_boto3_client`` / ``boto3_session``: their region, endpoint URL
   and credentials are used (requests still go over httpx, not boto3).
 - ``*_jmespath``: each path you change replaces the model family's; a path
-  left at LLMeter's default leaves the family preset's, which reads more
-  model families than LLMeter's defaults (Chat Completions only) do.
+  left out (None), or given as LLMeter's default, leaves the family preset's,
+  which reads more model families than LLMeter's defaults (Chat Completions
+  only) do.
 - ``max_attempts``: accepted; llmeter-trio does not retry, so that each
   throttled request shows in the results.
 - ``ttft_visible_tokens_only``: accepted; both the first token of any kind
@@ -78,7 +79,9 @@ def _changed_paths(
     given: Mapping[str, str | None], defaults: Mapping[str, str | None]
 ) -> dict[str, Any]:
     """The paths given that differ from LLMeter's defaults (the others: the family's)."""
-    return {name: path for name, path in given.items() if path != defaults[name]}
+    return {
+        name: path for name, path in given.items() if path is not None and path != defaults[name]
+    }
 
 
 class BedrockConverse(BedrockConverseEndpoint):
@@ -92,6 +95,7 @@ class BedrockConverse(BedrockConverseEndpoint):
         inference_config: dict[str, Any] | None = None,
         bedrock_boto3_client: Any = None,
         max_attempts: int = 3,
+        ttft_visible_tokens_only: bool = True,
         **options: Any,
     ) -> None:
         settings = {
@@ -119,27 +123,6 @@ class BedrockConverse(BedrockConverseEndpoint):
 
 class BedrockConverseStream(BedrockConverse):
     """LLMeter's ``BedrockConverseStream``: Bedrock's ConverseStream API."""
-
-    def __init__(
-        self,
-        model_id: str,
-        endpoint_name: str | None = None,
-        region: str | None = None,
-        inference_config: dict[str, Any] | None = None,
-        bedrock_boto3_client: Any = None,
-        max_attempts: int = 3,
-        ttft_visible_tokens_only: bool = True,
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            model_id,
-            endpoint_name,
-            region,
-            inference_config,
-            bedrock_boto3_client,
-            max_attempts,
-            **options,
-        )
 
     _streaming = True
 
@@ -171,10 +154,10 @@ class BedrockInvoke(BedrockInvokeEndpoint):
         region: str | None = None,
         bedrock_boto3_client: Any = None,
         max_attempts: int = 3,
-        generated_text_jmespath: str = _INVOKE_DEFAULTS["text_path"],
-        generated_token_count_jmespath: str | None = _INVOKE_DEFAULTS["output_tokens_path"],
-        input_text_jmespath: str = _INPUT_TEXT,
-        input_token_count_jmespath: str | None = _INVOKE_DEFAULTS["input_tokens_path"],
+        generated_text_jmespath: str | None = None,
+        generated_token_count_jmespath: str | None = None,
+        input_text_jmespath: str | None = None,
+        input_token_count_jmespath: str | None = None,
         **options: Any,
     ) -> None:
         paths = {
@@ -198,32 +181,6 @@ class BedrockInvokeStream(BedrockInvoke):
 
     _streaming = True
     _defaults = _INVOKE_STREAM_DEFAULTS
-
-    def __init__(
-        self,
-        model_id: str,
-        endpoint_name: str | None = None,
-        region: str | None = None,
-        bedrock_boto3_client: Any = None,
-        max_attempts: int = 3,
-        generated_text_jmespath: str = _INVOKE_STREAM_DEFAULTS["text_path"],
-        generated_token_count_jmespath: str | None = _INVOKE_STREAM_DEFAULTS["output_tokens_path"],
-        input_text_jmespath: str = _INPUT_TEXT,
-        input_token_count_jmespath: str | None = _INVOKE_STREAM_DEFAULTS["input_tokens_path"],
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            model_id,
-            endpoint_name,
-            region,
-            bedrock_boto3_client,
-            max_attempts,
-            generated_text_jmespath,
-            generated_token_count_jmespath,
-            input_text_jmespath,
-            input_token_count_jmespath,
-            **options,
-        )
 
 
 _SAGEMAKER_DEFAULTS = {
@@ -262,17 +219,21 @@ class SageMakerEndpoint(SageMakerInvokeEndpoint):
         }
         super().__init__(**{**settings, **kwargs})
 
-    @staticmethod
+    @classmethod
     def create_payload(  # type: ignore[override]
+        cls,
         input_text: str,
         max_tokens: int = 256,
         inference_parameters: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """LLMeter's TGI body: ``inputs``, ``parameters`` (``max_new_tokens``, ``details``,
-        and `inference_parameters`), and `kwargs` at the top level."""
+        and `inference_parameters`), and `kwargs` at the top level; the streaming class's
+        with ``stream: true`` unless `kwargs` say otherwise."""
         payload = sagemaker_tgi_payload(input_text, max_tokens, **(inference_parameters or {}))
         payload.update(kwargs)
+        if cls._streaming:
+            payload.setdefault("stream", True)
         return payload
 
 
@@ -280,17 +241,3 @@ class SageMakerStreamEndpoint(SageMakerEndpoint):
     """LLMeter's ``SageMakerStreamEndpoint``: InvokeEndpointWithResponseStream, TGI's stream."""
 
     _streaming = True
-
-    @staticmethod
-    def create_payload(  # type: ignore[override]
-        input_text: str,
-        max_tokens: int = 256,
-        inference_parameters: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> dict[str, Any]:
-        """LLMeter's streaming TGI body: as `SageMakerEndpoint.create_payload`, with
-        ``stream: true``."""
-        payload = SageMakerEndpoint.create_payload(
-            input_text, max_tokens, inference_parameters, **kwargs
-        )
-        return {**payload, "stream": payload.get("stream", True)}

@@ -252,26 +252,17 @@ def sagemaker_tgi_payload(
 
 
 def sagemaker_chat_payload(
-    user_message: str,
-    max_tokens: int | None = 256,
-    *,
-    system_prompt: str | None = None,
-    images: Sequence[MediaSource] = (),
-    documents: Sequence[MediaSource] = (),
-    stream: bool | None = None,
-    **kwargs: Any,
+    user_message: str, max_tokens: int | None = 256, *, stream: bool | None = None, **kwargs: Any
 ) -> dict[str, Any]:
-    """A Chat Completions body for LMI and vLLM containers (as `OpenAIChatEndpoint.create_payload`).
+    """A Chat Completions body for LMI and vLLM containers: `OpenAIChatEndpoint.create_payload`'s
+    (`system_prompt`, `images`, `documents`; other keyword arguments are body fields).
 
-    With ``stream=True`` it asks for a final usage chunk, so token counts come
-    from the container.
+    `stream`, when given, sets the body's ``stream`` flag; ``stream=True`` also asks
+    for a final usage chunk, so token counts come from the container.
     """
-    payload = OpenAIChatEndpoint.create_payload(
-        user_message, max_tokens, system_prompt=system_prompt, images=images, documents=documents
-    )
+    payload = OpenAIChatEndpoint.create_payload(user_message, max_tokens, **kwargs)
     if stream is not None:
         payload["stream"] = stream
         if stream:
-            payload["stream_options"] = {"include_usage": True}
-    payload.update(kwargs)
+            payload.setdefault("stream_options", {"include_usage": True})
     return payload

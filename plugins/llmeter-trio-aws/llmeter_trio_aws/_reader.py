@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from llmeter_trio.endpoints import ChunkKind, ErrorClass, classify_status
+from llmeter_trio.endpoints import ChunkKind, ErrorClass, StreamRecorder, classify_status
 
 from ._answer import Answer
 from ._errors import MAX_ERROR_CHARS, known_error_class
@@ -21,7 +21,7 @@ from ._formats import ModelFormat, ResponsePaths
 from ._paths import JsonPath
 from ._stream import EventStreamState
 
-__all__ = ["PathReader", "parse_model_body"]
+__all__ = ["PathReader", "PathStreamState", "parse_model_body"]
 
 _CONTENT = ChunkKind.CONTENT
 _REASONING = ChunkKind.REASONING
@@ -78,13 +78,11 @@ class PathReader:
     """Applies one `ResponsePaths` to JSON objects, into an `Answer`."""
 
     __slots__ = (
-        "_cached_input_tokens",
+        "_counts",
         "_error",
         "_id",
-        "_input_tokens",
         "_output_tokens",
         "_reasoning",
-        "_reasoning_tokens",
         "_running",
         "_stop_reason",
         "_text",
@@ -98,10 +96,17 @@ class PathReader:
         self._text = _path(paths.text)
         self._reasoning = _path(paths.reasoning)
         self._tool = _path(paths.tool)
-        self._input_tokens = _path(paths.input_tokens)
         self._output_tokens = _path(paths.output_tokens)
-        self._cached_input_tokens = _path(paths.cached_input_tokens)
-        self._reasoning_tokens = _path(paths.reasoning_tokens)
+        counts = {
+            "input_tokens": paths.input_tokens,
+            "output_tokens": paths.output_tokens,
+            "cached_input_tokens": paths.cached_input_tokens,
+            "reasoning_tokens": paths.reasoning_tokens,
+        }
+        # (path, the `Answer` count it reads) of each count the paths find
+        self._counts = tuple(
+            (JsonPath(path), name) for name, path in counts.items() if path is not None
+        )
         self._stop_reason = _path(paths.stop_reason)
         self._id = _path(paths.id)
         self._error = _path(paths.error)
@@ -110,11 +115,8 @@ class PathReader:
 
     def read_chunk(self, state: EventStreamState, obj: Any) -> None:
         """Read one streamed chunk: record its output, note usage and the stop reason."""
-        if self._error is not None:
-            error = self._error.search(obj)
-            if error:
-                state.fail(*_model_error(error))
-                return
+        if self._error is not None and self._failed(state, obj):
+            return
         tokens = self._tokens_per_chunk
         if self._running:
             assert self._output_tokens is not None
@@ -142,16 +144,21 @@ class PathReader:
 
     def read_body(self, answer: Answer, obj: Any) -> None:
         """Read a whole answer."""
-        if self._error is not None:
-            error = self._error.search(obj)
-            if error:
-                answer.fail(*_model_error(error))
-                return
+        if self._error is not None and self._failed(answer, obj):
+            return
         if self._text is not None:
             text = _text(self._text.search(obj))
             if text:
                 answer.text.append(text)
         self._read_usage(answer, obj)
+
+    def _failed(self, answer: Answer, obj: Any) -> bool:
+        """Whether `obj` is an error the model sent (noted on `answer`)."""
+        assert self._error is not None
+        error = self._error.search(obj)
+        if error:
+            answer.fail(*_model_error(error))
+        return bool(error)
 
     def _read_usage(self, answer: Answer, obj: Any) -> None:
         if self._stop_reason is not None:
@@ -159,22 +166,10 @@ class PathReader:
             if reason and isinstance(reason, str):
                 answer.stop_reason = reason
                 answer.finished = True
-        if self._input_tokens is not None:
-            count = _count(self._input_tokens.search(obj))
+        for path, name in self._counts:
+            count = _count(path.search(obj))
             if count is not None:
-                answer.input_tokens = count
-        if self._output_tokens is not None:
-            count = _count(self._output_tokens.search(obj))
-            if count is not None:
-                answer.output_tokens = count
-        if self._cached_input_tokens is not None:
-            count = _count(self._cached_input_tokens.search(obj))
-            if count is not None:
-                answer.cached_input_tokens = count
-        if self._reasoning_tokens is not None:
-            count = _count(self._reasoning_tokens.search(obj))
-            if count is not None:
-                answer.reasoning_tokens = count
+                setattr(answer, name, count)
         if self._id is not None and answer.response_id is None:
             ident = self._id.search(obj)
             if isinstance(ident, str):
@@ -188,6 +183,22 @@ class PathReader:
             if outputs is not None:
                 answer.output_tokens = outputs
             answer.finished = True
+
+
+class PathStreamState(EventStreamState):
+    """A stream whose chunks are a model's own JSON, read with a `PathReader`.
+
+    Make the reader once (``PathReader(model_format.stream)``), before the
+    run, and hand it to each request's state.
+    """
+
+    __slots__ = ("_reader",)
+
+    def __init__(
+        self, recorder: StreamRecorder, reader: PathReader, *, max_response_chars: int | None = None
+    ) -> None:
+        super().__init__(recorder, max_response_chars=max_response_chars)
+        self._reader = reader
 
 
 def parse_model_body(body: bytes, reader: PathReader | ModelFormat) -> Answer:

@@ -19,8 +19,7 @@ import orjson
 from llmeter_trio.endpoints import InvocationResponse, StreamRecorder
 
 from ._eventstream import StreamEvent
-from ._reader import PathReader
-from ._stream import EventStreamState
+from ._reader import PathReader, PathStreamState
 
 __all__ = ["JsonLines", "SageMakerStreamState"]
 
@@ -66,21 +65,17 @@ class JsonLines:
         return bool(self._partial.strip())
 
 
-class SageMakerStreamState(EventStreamState):
-    """Reads InvokeEndpointWithResponseStream's ``PayloadPart`` events.
+class SageMakerStreamState(PathStreamState):
+    """Reads InvokeEndpointWithResponseStream's ``PayloadPart`` events with the container's
+    paths (``PathReader(FORMATS["tgi"].stream)``, say)."""
 
-    Make the `PathReader` once (``PathReader(FORMATS["tgi"].stream)``), before
-    the run, and hand it to each request's state.
-    """
-
-    __slots__ = ("_lines", "_reader")
+    __slots__ = ("_lines",)
     end_marker = "stop reason or [DONE]"
 
     def __init__(
         self, recorder: StreamRecorder, reader: PathReader, *, max_response_chars: int | None = None
     ) -> None:
-        super().__init__(recorder, max_response_chars=max_response_chars)
-        self._reader = reader
+        super().__init__(recorder, reader, max_response_chars=max_response_chars)
         self._lines = JsonLines()
 
     def on_event(self, event: StreamEvent) -> None:

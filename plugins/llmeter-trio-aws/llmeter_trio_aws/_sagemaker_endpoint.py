@@ -17,16 +17,12 @@ from typing import Any
 
 import attrs
 
-from llmeter_trio.endpoints import InvocationResponse, StreamReader, StreamRecorder
 from llmeter_trio.endpoints._base import check_header_value
 
-from ._endpoint import AwsEndpoint
-from ._formats import FORMATS, ModelFormat, model_format, with_paths
-from ._paths import JsonPath
-from ._payload_method import family_of, payload_method
+from ._endpoint import AwsEndpoint, required_text
+from ._formats import model_format
+from ._model_json import ModelJsonEndpoint, ModelJsonReading, check_family
 from ._payloads import sagemaker_chat_payload, sagemaker_tgi_payload
-from ._prompt import prompt_text
-from ._reader import PathReader, parse_model_body
 from ._sagemaker import SageMakerStreamState
 from ._urls import sagemaker_path, sagemaker_runtime_url
 
@@ -35,25 +31,13 @@ __all__ = ["SageMakerInvokeEndpoint"]
 _COMPONENT = "X-Amzn-SageMaker-Inference-Component"
 
 
-def _check_endpoint_name(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(
-            "endpoint_name is required: the name of the SageMaker endpoint "
-            "(--option endpoint_name=...)"
-        )
-
-
-def _check_family(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    model_format(value)  # a ValueError naming the presets
-
-
 def _check_component(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None:
         check_header_value(attribute.name, value)
 
 
 @attrs.define(kw_only=True)
-class SageMakerInvokeEndpoint(AwsEndpoint):
+class SageMakerInvokeEndpoint(ModelJsonEndpoint, AwsEndpoint):
     """A SageMaker real-time endpoint serving an LLM.
 
     - `endpoint_name`: the SageMaker endpoint's name (required).
@@ -72,34 +56,29 @@ class SageMakerInvokeEndpoint(AwsEndpoint):
 
     endpoint_type = "sagemaker"
     service = "sagemaker"
-    endpoint_name: str = attrs.field(default="", validator=_check_endpoint_name)
+    model_option = "endpoint_name"  # what `llmeter-trio run --model` sets
+    endpoint_name: str = attrs.field(
+        default="",
+        validator=required_text("the name of the SageMaker endpoint (--model at the command line)"),
+    )
     provider: str = "sagemaker"
     stream: bool | None = None
-    family: str = attrs.field(default="tgi", validator=_check_family)
+    family: str = attrs.field(default="tgi", validator=check_family)
     text_path: str | None = None
     input_tokens_path: str | None = None
     output_tokens_path: str | None = None
     stop_reason_path: str | None = None
     prompt_path: str | None = None
     inference_component: str | None = attrs.field(default=None, validator=_check_component)
-    _format: ModelFormat = attrs.field(default=FORMATS["tgi"], init=False, repr=False, eq=False)
-    _stream_paths: PathReader | None = attrs.field(default=None, init=False, repr=False, eq=False)
-    _body_paths: PathReader | None = attrs.field(default=None, init=False, repr=False, eq=False)
-    _prompt_path: JsonPath | None = attrs.field(default=None, init=False, repr=False, eq=False)
+    _reading: ModelJsonReading = attrs.field(init=False, repr=False, eq=False)
     _paths: dict[bool, str] = attrs.field(factory=dict, init=False, repr=False, eq=False)
+
+    stream_state = SageMakerStreamState
+    default_family = "tgi"  # of `create_payload` called on the class
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        self._format = with_paths(
-            model_format(self.family),
-            text=self.text_path,
-            input_tokens=self.input_tokens_path,
-            output_tokens=self.output_tokens_path,
-            stop_reason=self.stop_reason_path,
-        )
-        self._stream_paths = PathReader(self._format.stream)
-        self._body_paths = PathReader(self._format.body)
-        self._prompt_path = JsonPath(self.prompt_path) if self.prompt_path else None
+        self._reading = self.reading(model_format(self.family))
         self._paths = {
             streaming: sagemaker_path(self.endpoint_name, stream=streaming)
             for streaming in (False, True)
@@ -108,11 +87,6 @@ class SageMakerInvokeEndpoint(AwsEndpoint):
     @staticmethod
     def regional_url(region: str) -> str:
         return sagemaker_runtime_url(region)
-
-    @property
-    def model_format(self) -> ModelFormat:
-        """The paths the answers are read with: the family's preset and your own paths."""
-        return self._format
 
     # -- the request ----------------------------------------------------------------
 
@@ -148,36 +122,14 @@ class SageMakerInvokeEndpoint(AwsEndpoint):
             return headers
         return {**headers, _COMPONENT: self.inference_component}
 
-    # -- the answer -----------------------------------------------------------------
+    # -- the payload ----------------------------------------------------------------
 
-    def stream_reader(self, recorder: StreamRecorder) -> StreamReader:
-        assert self._stream_paths is not None
-        return SageMakerStreamState(
-            recorder, self._stream_paths, max_response_chars=self.max_response_chars
-        )
-
-    def read_body(self, body: bytes) -> InvocationResponse:
-        assert self._body_paths is not None
-        return parse_model_body(body, self._body_paths).response()
-
-    def prompt_text(self, payload: Mapping[str, Any]) -> str | None:  # type: ignore[override]
-        return prompt_text(payload, self._prompt_path)
-
-    # (a classmethod that also serves endpoints: see _payload_method)
-    @payload_method
-    def create_payload(  # type: ignore[override]
-        self_or_class: Any,
-        user_message: str,
-        max_tokens: int | None = 256,
-        *,
-        family: str | None = None,
-        **kwargs: Any,
+    @staticmethod
+    def family_payload(
+        family: str, user_message: str, max_tokens: int | None = 256, **kwargs: Any
     ) -> dict[str, Any]:
         """A TGI body (`sagemaker_tgi_payload`; keyword arguments are its ``parameters``),
-        or a Chat Completions body for the ``openai`` family (`sagemaker_chat_payload`).
-
-        Called on an endpoint, its own `family`; on the class, `family` (default ``tgi``).
-        """
-        if (family_of(self_or_class, family) or "tgi") == "openai":
+        or a Chat Completions body for the ``openai`` family (`sagemaker_chat_payload`)."""
+        if family == "openai":
             return sagemaker_chat_payload(user_message, max_tokens, **kwargs)
         return sagemaker_tgi_payload(user_message, max_tokens, **kwargs)

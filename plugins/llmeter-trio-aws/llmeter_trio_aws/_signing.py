@@ -153,8 +153,8 @@ class AwsSigner:
 
 
 _NO_REGION = (
-    "no AWS region: pass region= (--option region=...), or set AWS_REGION, AWS_DEFAULT_REGION "
-    "or a region in the AWS profile"
+    "no AWS region: pass region= (--region at the command line), or set AWS_REGION, "
+    "AWS_DEFAULT_REGION or a region in the AWS profile"
 )
 
 

@@ -12,6 +12,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from llmeter_trio import plugins
+from llmeter_trio.sim import hide_aws_settings
+
+pytest.register_assert_rewrite("aws_sim")
 
 settings.register_profile(
     "default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -36,12 +39,7 @@ def _this_plugin_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _no_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the credentials, profile, region or config of the machine it runs on."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    hide_aws_settings(monkeypatch, tmp_path)
 
 
 # Credentials the tests write to a temporary AWS credentials file; distinctive, so that a

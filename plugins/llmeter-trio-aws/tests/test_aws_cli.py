@@ -39,7 +39,7 @@ def test_found_through_the_entry_point() -> None:
     [
         (
             ["--endpoint", "bedrock-converse", "--model", CLAUDE],
-            "no AWS region: pass region= (--option region=...)",
+            "no AWS region: pass region= (--region at the command line)",
         ),
         (
             ["--endpoint", "bedrock-converse", "--model", CLAUDE, *REGION],

@@ -145,18 +145,23 @@ class TestCredentials:
         assert "credentials" not in endpoint.to_config()
 
 
+def whole_converse(capture: Capture) -> BedrockConverseEndpoint:
+    """A Converse endpoint (not streamed, ``maxTokens`` 5) whose requests `capture` answers."""
+    return BedrockConverseEndpoint(
+        model_id=CLAUDE,
+        region="us-east-1",
+        stream=False,
+        inference_config={"maxTokens": 5},
+        transport=capture.transport,
+        **CREDENTIALS,
+    )
+
+
 class TestRequests:
     def test_converse_request_is_signed_for_bedrock(self) -> None:
         """Path, headers and body as boto3 sends them, signed with the session token."""
         capture = Capture()
-        endpoint = BedrockConverseEndpoint(
-            model_id=CLAUDE,
-            region="us-east-1",
-            stream=False,
-            inference_config={"maxTokens": 5},
-            transport=capture.transport,
-            **CREDENTIALS,
-        )
+        endpoint = whole_converse(capture)
         payload = {"messages": [{"role": "user", "content": [{"text": "Hi"}]}], "modelId": "x"}
         record = invoke(endpoint, payload)
         assert (record.error, record.response_text, record.num_tokens_output) == (
@@ -196,14 +201,7 @@ class TestRequests:
     async def test_a_payload_given_to_invoke_is_prepared(self) -> None:
         """Sent without `prepare_payload`, a payload is prepared all the same."""
         capture = Capture()
-        endpoint = BedrockConverseEndpoint(
-            model_id=CLAUDE,
-            region="us-east-1",
-            stream=False,
-            inference_config={"maxTokens": 5},
-            transport=capture.transport,
-            **CREDENTIALS,
-        )
+        endpoint = whole_converse(capture)
         record = await endpoint.invoke({"messages": [], "modelId": CLAUDE})
         assert record.error is None
         assert orjson.loads(capture.requests[0].content) == {

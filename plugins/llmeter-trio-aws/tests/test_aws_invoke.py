@@ -12,14 +12,12 @@ import trio
 from aws_sim import (
     CLAUDE,
     LLAMA,
-    Exchange,
-    cut,
     exchange,
     expected_plan,
     feed_pieces,
     fetch,
+    read_the_same_when_cut,
     replay,
-    summary,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -34,7 +32,7 @@ from llmeter_trio_aws import (
 )
 
 from llmeter_trio.endpoints import ChunkKind, ErrorClass, StreamRecorder
-from llmeter_trio.sim import CONTENT_WORD, Faults, SimConfig
+from llmeter_trio.sim import CONTENT_WORD, AppExchange, Faults, SimConfig
 from llmeter_trio.sim._eventstream import event_message
 
 CONFIG = SimConfig(ttft_base=0.3, itl=0.02, output_tokens=6, reasoning_tokens=2)
@@ -58,7 +56,7 @@ def reading(family: str) -> Any:
 
 
 @functools.cache
-def claude_stream() -> Exchange:
+def claude_stream() -> AppExchange:
     return exchange(CONFIG, stream_path(CLAUDE), CLAUDE_THINKING, "bedrock")
 
 
@@ -88,17 +86,10 @@ class TestAnthropic:
 
     @given(st.lists(st.integers(min_value=0, max_value=5000), max_size=12))
     def test_any_cuts_read_the_same(self, cuts: list[int]) -> None:
-        body = claude_stream().body
-        _, whole = feed_pieces([body], reading("anthropic"))
-        _, pieces = feed_pieces(cut(body, [c % len(body) for c in cuts]), reading("anthropic"))
-        assert summary(pieces) == summary(whole)
+        read_the_same_when_cut(claude_stream().body, reading("anthropic"), cuts)
 
     def test_every_single_cut_reads_the_same(self) -> None:
-        body = claude_stream().body
-        _, whole = feed_pieces([body], reading("anthropic"))
-        for at in range(1, len(body)):
-            _, pieces = feed_pieces([body[:at], body[at:]], reading("anthropic"))
-            assert summary(pieces) == summary(whole), at
+        read_the_same_when_cut(claude_stream().body, reading("anthropic"))
 
     def test_usage_from_the_stream_without_metrics(self) -> None:
         """Without Bedrock's metrics, the counts come from message_start and message_delta."""

@@ -177,3 +177,23 @@ def test_paths_left_at_llmeters_defaults_keep_the_family() -> None:
     changed = BedrockInvoke(model_id=CLAUDE, region="us-east-1", generated_text_jmespath="x.y")
     assert changed.model_format.body.text == "x.y"
     assert changed.model_format.body.output_tokens == "usage.output_tokens"
+
+
+@pytest.mark.parametrize("cls", [BedrockInvoke, BedrockInvokeStream])
+def test_a_path_given_as_llmeters_default_or_none_keeps_the_family(cls: type[Any]) -> None:
+    """Each Invoke class compares the paths with its own LLMeter defaults (streamed or not)."""
+    llmeter_defaults = {
+        BedrockInvoke: "choices[0].message.content",
+        BedrockInvokeStream: "choices[0].delta.content",
+    }
+    for given in (llmeter_defaults[cls], None):
+        endpoint = cls(CLAUDE, None, "us-east-1", None, 3, given, None)
+        assert endpoint.text_path is None
+        assert endpoint.model_format.stream.text == "delta.text"
+
+
+def test_converse_takes_ttft_visible_tokens_only_in_llmeters_place() -> None:
+    """BedrockConverseStream's seventh argument; both classes take it (it changes nothing)."""
+    for cls in (BedrockConverse, BedrockConverseStream):
+        endpoint = cls(CLAUDE, "mine", "us-east-1", None, None, 3, False)
+        assert (endpoint.endpoint_name, endpoint.stream) == ("mine", cls is BedrockConverseStream)

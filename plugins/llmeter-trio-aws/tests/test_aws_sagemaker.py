@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import trio
-from aws_sim import Exchange, cut, exchange, expected_plan, feed_pieces, fetch, replay, summary
+from aws_sim import cut, exchange, expected_plan, feed_pieces, fetch, read_the_same_when_cut, replay
 from hypothesis import given
 from hypothesis import strategies as st
 from llmeter_trio_aws import (
@@ -22,7 +22,7 @@ from llmeter_trio_aws import (
 )
 
 from llmeter_trio.endpoints import ChunkKind, ErrorClass
-from llmeter_trio.sim import CONTENT_WORD, REASONING_WORD, Faults, SimConfig
+from llmeter_trio.sim import CONTENT_WORD, REASONING_WORD, AppExchange, Faults, SimConfig
 from llmeter_trio.sim._eventstream import event_message
 
 CONFIG = SimConfig(ttft_base=0.25, itl=0.05, output_tokens=6, tokens_per_chunk=2)
@@ -37,7 +37,7 @@ def reading(container: str) -> Any:
 
 
 @functools.cache
-def tgi_stream() -> Exchange:
+def tgi_stream() -> AppExchange:
     return exchange(CONFIG, STREAM, TGI, "sagemaker")
 
 
@@ -61,17 +61,10 @@ class TestTgi:
 
     @given(st.lists(st.integers(min_value=0, max_value=5000), max_size=12))
     def test_any_cuts_read_the_same(self, cuts: list[int]) -> None:
-        body = tgi_stream().body
-        _, whole = feed_pieces([body], reading("tgi"))
-        _, pieces = feed_pieces(cut(body, [c % len(body) for c in cuts]), reading("tgi"))
-        assert summary(pieces) == summary(whole)
+        read_the_same_when_cut(tgi_stream().body, reading("tgi"), cuts)
 
     def test_every_single_cut_reads_the_same(self) -> None:
-        body = tgi_stream().body
-        _, whole = feed_pieces([body], reading("tgi"))
-        for at in range(1, len(body)):
-            _, pieces = feed_pieces([body[:at], body[at:]], reading("tgi"))
-            assert summary(pieces) == summary(whole), at
+        read_the_same_when_cut(tgi_stream().body, reading("tgi"))
 
     def test_lines_cut_across_payload_parts(self) -> None:
         """A container's flush may end mid-line: the line is read once complete."""
