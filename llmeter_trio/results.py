@@ -27,7 +27,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from .endpoints import InvocationResponse
 from .run_config import RunConfig
 from .slo import parse_slos
-from .stats import RunStats
+from .stats import PercentileMethod, RunStats, check_percentile_method
 from .storage import (
     RESPONSES_FILE,
     SEGMENTS_FOLDER,
@@ -80,6 +80,8 @@ class SavedRun:
     saved_stats: dict[str, Any] | None = None
     stats_problem: str | None = None
     interrupted: bool = False
+    # statistics another tool saved beside its records (LLMeter's stats.json), shown as saved
+    llmeter_stats: dict[str, Any] | None = None
 
 
 def _forget_stats_on_change(instance: Result, attribute: attrs.Attribute[Any], value: Any) -> Any:
@@ -121,6 +123,9 @@ class Result:
     run_config: RunConfig | None = attrs.field(default=None, repr=False)
     _run_stats: RunStats | None = attrs.field(default=None, repr=False, alias="run_stats")
     _saved_stats: dict[str, Any] | None = attrs.field(default=None, repr=False, alias="saved_stats")
+    _llmeter_stats: dict[str, Any] | None = attrs.field(
+        default=None, repr=False, alias="llmeter_stats"
+    )
     # how many records the statistics above were counted from, and the statistics as a
     # dict for one total_test_time: computed once, kept until the records change
     _stats_records: int = attrs.field(
@@ -148,6 +153,21 @@ class Result:
             self._stats_cache = cache
         return {**self.summary(), **cache[1]}
 
+    @property
+    def percentile_method(self) -> PercentileMethod:
+        """How percentiles are computed: the run configuration's, else ``"linear"``."""
+        return self.run_config.percentile_method if self.run_config else "linear"
+
+    @property
+    def llmeter_stats(self) -> dict[str, Any] | None:
+        """LLMeter's statistics as it saved them (``stats.json``), for a folder LLMeter wrote.
+
+        `stats` are recomputed from the records by llmeter-trio's engine (with
+        `percentile_method`); these are LLMeter's own numbers, for comparison.
+        None for a run llmeter-trio saved.
+        """
+        return None if self._llmeter_stats is None else dict(self._llmeter_stats)
+
     def refresh_stats(self) -> None:
         """Recompute the statistics from `responses` when next asked for them.
 
@@ -168,7 +188,8 @@ class Result:
             return dict(self._saved_stats)
         if self._run_stats is None:
             slos = self.run_config.parsed_slos() if self.run_config else []
-            self._run_stats = RunStats.of(self.responses, slos)
+            method = self.percentile_method
+            self._run_stats = RunStats.of(self.responses, slos, percentile_method=method)
             self._stats_records = len(self.responses)
         return self._run_stats.to_dict(self.total_test_time)
 
@@ -247,6 +268,7 @@ class Result:
         result_path: str | os.PathLike[str],
         load_responses: bool = True,
         slos: Sequence[str] | None = None,
+        percentile_method: PercentileMethod | None = None,
     ) -> Result:
         """Load a run folder from any fsspec URL.
 
@@ -261,9 +283,15 @@ class Result:
         document is a ValueError naming the file. A folder saved by LLMeter
         (its documents have no ``schema_version``) is read by
         `llmeter_trio.compat.load_llmeter_result`.
+
+        `percentile_method` (``"linear"`` or ``"llmeter"``) recomputes the
+        statistics from the records with that rule when it is not the one
+        the run was saved with; by default the run's own rule is kept.
         """
         saved = read_saved_run(os.fspath(result_path))
-        return cls.from_saved_run(saved, load_responses=load_responses, slos=slos)
+        return cls.from_saved_run(
+            saved, load_responses=load_responses, slos=slos, percentile_method=percentile_method
+        )
 
     @classmethod
     def from_saved_run(
@@ -271,9 +299,19 @@ class Result:
         saved: SavedRun,
         load_responses: bool = True,
         slos: Sequence[str] | None = None,
+        percentile_method: PercentileMethod | None = None,
     ) -> Result:
         """Assemble a `Result` from what a reader found in a folder (see `load`)."""
         run_config = saved.run_config
+        saved_method = run_config.percentile_method if run_config is not None else "linear"
+        method = saved_method
+        if percentile_method is not None:
+            method = check_percentile_method(percentile_method)
+        if method != saved_method:
+            run_config = attrs.evolve(
+                run_config or RunConfig(endpoint_config={}), percentile_method=method
+            )
+        recompute = slos is not None or (method != saved_method and saved.records is not None)
         if slos is not None:
             if saved.records is None:
                 raise ValueError(
@@ -296,12 +334,12 @@ class Result:
         saved_stats: dict[str, Any] | None = None
         if saved.records is not None and load_responses:
             responses = list(saved.records())
-            run_stats = RunStats.of(responses, parsed)
-        elif saved.saved_stats is not None and slos is None:
+            run_stats = RunStats.of(responses, parsed, percentile_method=method)
+        elif saved.saved_stats is not None and not recompute:
             names = set(attrs.fields_dict(cls))  # summary fields come typed from the summary
             saved_stats = {k: v for k, v in saved.saved_stats.items() if k not in names}
         elif saved.records is not None:
-            run_stats = RunStats.of(saved.records(), parsed)
+            run_stats = RunStats.of(saved.records(), parsed, percentile_method=method)
 
         if saved.summary is not None:
             summary = _structure_summary(saved.summary, saved.where)
@@ -320,6 +358,7 @@ class Result:
             run_config=run_config,
             run_stats=run_stats,
             saved_stats=saved_stats,
+            llmeter_stats=saved.llmeter_stats,
         )
 
 
@@ -418,7 +457,8 @@ def _without_version(document: dict[str, Any]) -> dict[str, Any]:
 
 
 _HIDDEN_NAMES = (
-    "responses", "run_config", "_run_stats", "_saved_stats", "_stats_records", "_stats_cache"
+    "responses", "run_config", "_run_stats", "_saved_stats", "_llmeter_stats", "_stats_records",
+    "_stats_cache",
 )  # fmt: skip
 _SUMMARY_FIELDS = [a for a in attrs.fields(Result) if a.name not in _HIDDEN_NAMES]
 _HIDDEN = {name: override(omit=True) for name in _HIDDEN_NAMES}
