@@ -12,6 +12,7 @@ records), llmeter-trio's own here, LLMeter's in `llmeter_trio.compat`, and
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import warnings
@@ -25,6 +26,7 @@ import fsspec
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .endpoints import InvocationResponse
+from .json_utils import llmeter_default_serializer
 from .run_config import RunConfig
 from .slo import parse_slos
 from .stats import PercentileMethod, RunStats, check_percentile_method
@@ -200,6 +202,65 @@ class Result:
             return self.responses
         records = read_saved_run(self.output_path).records
         return records() if records is not None else []
+
+    def load_responses(self) -> list[InvocationResponse]:
+        """Read the records from the run folder into `responses` (streamed), and return them.
+
+        For a result loaded with ``load_responses=False`` or run with
+        ``low_memory=True``; the statistics are then counted from them. A
+        result with no `output_path` is a ValueError; a folder without
+        records a FileNotFoundError.
+        """
+        if not self.output_path:
+            raise ValueError("this Result has no output_path: there is no folder to read from")
+        records = read_saved_run(self.output_path).records
+        if records is None:
+            raise FileNotFoundError(f"{display_url(self.output_path)} holds no {RESPONSES_FILE}")
+        self.responses = list(records())
+        return self.responses
+
+    def get_dimension(
+        self, dimension: str, filter_dimension: str | None = None, filter_value: Any = None
+    ) -> list[Any]:
+        """The values of one `InvocationResponse` field across the records, in order.
+
+        With `filter_dimension`, only records whose `filter_dimension` equals
+        `filter_value` count. Records not held in memory are streamed from the
+        folder. A name that is no field is an AttributeError naming the fields.
+        """
+        fields = attrs.fields_dict(InvocationResponse)
+        for name in (dimension, filter_dimension):
+            if name is not None and name not in fields:
+                raise AttributeError(
+                    f"InvocationResponse has no field {name!r}; its fields are {sorted(fields)}"
+                )
+        return [
+            getattr(record, dimension)
+            for record in self.iter_records()
+            if filter_dimension is None or getattr(record, filter_dimension) == filter_value
+        ]
+
+    def to_dict(self, include_responses: bool = False) -> dict[str, Any]:
+        """The summary fields, with native types (datetimes stay datetimes), as LLMeter's.
+
+        With `include_responses`, also ``"responses"`` (each record's
+        `InvocationResponse.to_dict`) and ``"stats"``.
+        """
+        document = {a.alias or a.name: getattr(self, a.name) for a in _SUMMARY_FIELDS}
+        if include_responses:
+            document["responses"] = [record.to_dict() for record in self.responses]
+            document["stats"] = self.stats
+        return document
+
+    def to_json(self, default: Callable[[Any], Any] | None = None, **kwargs: Any) -> str:
+        """The summary fields as JSON text, as LLMeter's ``to_json`` writes them.
+
+        `default` is `json.dumps`' fallback, by default LLMeter's
+        `~llmeter_trio.json_utils.llmeter_default_serializer` (times in UTC to
+        the second); `kwargs` go to `json.dumps`. ``summary.json`` keeps full
+        precision.
+        """
+        return json.dumps(self.to_dict(), default=default or llmeter_default_serializer, **kwargs)
 
     def summary(self) -> dict[str, Any]:
         """The summary fields (what ``summary.json`` holds)."""

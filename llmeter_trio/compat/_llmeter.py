@@ -16,7 +16,6 @@ Only a folder without records falls back to it for `Result.stats`.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import os
@@ -29,6 +28,7 @@ from typing import Any
 import fsspec
 
 from ..endpoints import InvocationResponse
+from ..json_utils import llmeter_bytes_decoder
 from ..results import RUN_CONFIG_FILE, STATS_FILE, SUMMARY_FILE, Result, SavedRun
 from ..run_config import RunConfig
 from ..stats import PercentileMethod
@@ -37,7 +37,6 @@ from ..storage import RESPONSES_FILE, display_url, exists, iter_lines, resolve
 __all__ = ["is_llmeter_run", "iter_llmeter_responses", "load_llmeter_result", "read_llmeter_run"]
 
 PAYLOAD_FILE = "payload.jsonl"
-_BYTES_KEY = "__llmeter_bytes__"
 _CLASS_KEY = "__llmeter_class__"
 _STATE_KEY = "__llmeter_state__"
 _LLMETER_DUMMY_TOKENIZER = "llmeter.tokenizers.DummyTokenizer"
@@ -303,8 +302,9 @@ def _tokenizer_config(saved: Any) -> dict[str, Any] | None:
 def _restore(value: Any) -> Any:
     """Bytes from ``{"__llmeter_bytes__": base64}``; NaN and infinities become None."""
     if isinstance(value, dict):
-        if len(value) == 1 and _BYTES_KEY in value:
-            return base64.b64decode(value[_BYTES_KEY])
+        decoded = llmeter_bytes_decoder(value)
+        if isinstance(decoded, bytes):
+            return decoded
         return {k: _restore(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_restore(v) for v in value]
