@@ -12,6 +12,7 @@ records), llmeter-trio's own here, LLMeter's in `llmeter_trio.compat`, and
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import warnings
@@ -25,9 +26,10 @@ import fsspec
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .endpoints import InvocationResponse
+from .json_utils import llmeter_default_serializer
 from .run_config import RunConfig
 from .slo import parse_slos
-from .stats import RunStats
+from .stats import PercentileMethod, RunStats, check_percentile_method
 from .storage import (
     RESPONSES_FILE,
     SEGMENTS_FOLDER,
@@ -80,6 +82,8 @@ class SavedRun:
     saved_stats: dict[str, Any] | None = None
     stats_problem: str | None = None
     interrupted: bool = False
+    # statistics another tool saved beside its records (LLMeter's stats.json), shown as saved
+    llmeter_stats: dict[str, Any] | None = None
 
 
 def _forget_stats_on_change(instance: Result, attribute: attrs.Attribute[Any], value: Any) -> Any:
@@ -121,6 +125,9 @@ class Result:
     run_config: RunConfig | None = attrs.field(default=None, repr=False)
     _run_stats: RunStats | None = attrs.field(default=None, repr=False, alias="run_stats")
     _saved_stats: dict[str, Any] | None = attrs.field(default=None, repr=False, alias="saved_stats")
+    _llmeter_stats: dict[str, Any] | None = attrs.field(
+        default=None, repr=False, alias="llmeter_stats"
+    )
     # how many records the statistics above were counted from, and the statistics as a
     # dict for one total_test_time: computed once, kept until the records change
     _stats_records: int = attrs.field(
@@ -148,6 +155,21 @@ class Result:
             self._stats_cache = cache
         return {**self.summary(), **cache[1]}
 
+    @property
+    def percentile_method(self) -> PercentileMethod:
+        """How percentiles are computed: the run configuration's, else ``"linear"``."""
+        return self.run_config.percentile_method if self.run_config else "linear"
+
+    @property
+    def llmeter_stats(self) -> dict[str, Any] | None:
+        """LLMeter's statistics as it saved them (``stats.json``), for a folder LLMeter wrote.
+
+        `stats` are recomputed from the records by llmeter-trio's engine (with
+        `percentile_method`); these are LLMeter's own numbers, for comparison.
+        None for a run llmeter-trio saved.
+        """
+        return None if self._llmeter_stats is None else dict(self._llmeter_stats)
+
     def refresh_stats(self) -> None:
         """Recompute the statistics from `responses` when next asked for them.
 
@@ -168,7 +190,8 @@ class Result:
             return dict(self._saved_stats)
         if self._run_stats is None:
             slos = self.run_config.parsed_slos() if self.run_config else []
-            self._run_stats = RunStats.of(self.responses, slos)
+            method = self.percentile_method
+            self._run_stats = RunStats.of(self.responses, slos, percentile_method=method)
             self._stats_records = len(self.responses)
         return self._run_stats.to_dict(self.total_test_time)
 
@@ -179,6 +202,65 @@ class Result:
             return self.responses
         records = read_saved_run(self.output_path).records
         return records() if records is not None else []
+
+    def load_responses(self) -> list[InvocationResponse]:
+        """Read the records from the run folder into `responses` (streamed), and return them.
+
+        For a result loaded with ``load_responses=False`` or run with
+        ``low_memory=True``; the statistics are then counted from them. A
+        result with no `output_path` is a ValueError; a folder without
+        records a FileNotFoundError.
+        """
+        if not self.output_path:
+            raise ValueError("this Result has no output_path: there is no folder to read from")
+        records = read_saved_run(self.output_path).records
+        if records is None:
+            raise FileNotFoundError(f"{display_url(self.output_path)} holds no {RESPONSES_FILE}")
+        self.responses = list(records())
+        return self.responses
+
+    def get_dimension(
+        self, dimension: str, filter_dimension: str | None = None, filter_value: Any = None
+    ) -> list[Any]:
+        """The values of one `InvocationResponse` field across the records, in order.
+
+        With `filter_dimension`, only records whose `filter_dimension` equals
+        `filter_value` count. Records not held in memory are streamed from the
+        folder. A name that is no field is an AttributeError naming the fields.
+        """
+        fields = attrs.fields_dict(InvocationResponse)
+        for name in (dimension, filter_dimension):
+            if name is not None and name not in fields:
+                raise AttributeError(
+                    f"InvocationResponse has no field {name!r}; its fields are {sorted(fields)}"
+                )
+        return [
+            getattr(record, dimension)
+            for record in self.iter_records()
+            if filter_dimension is None or getattr(record, filter_dimension) == filter_value
+        ]
+
+    def to_dict(self, include_responses: bool = False) -> dict[str, Any]:
+        """The summary fields, with native types (datetimes stay datetimes), as LLMeter's.
+
+        With `include_responses`, also ``"responses"`` (each record's
+        `InvocationResponse.to_dict`) and ``"stats"``.
+        """
+        document = {a.alias or a.name: getattr(self, a.name) for a in _SUMMARY_FIELDS}
+        if include_responses:
+            document["responses"] = [record.to_dict() for record in self.responses]
+            document["stats"] = self.stats
+        return document
+
+    def to_json(self, default: Callable[[Any], Any] | None = None, **kwargs: Any) -> str:
+        """The summary fields as JSON text, as LLMeter's ``to_json`` writes them.
+
+        `default` is `json.dumps`' fallback, by default LLMeter's
+        `~llmeter_trio.json_utils.llmeter_default_serializer` (times in UTC to
+        the second); `kwargs` go to `json.dumps`. ``summary.json`` keeps full
+        precision.
+        """
+        return json.dumps(self.to_dict(), default=default or llmeter_default_serializer, **kwargs)
 
     def summary(self) -> dict[str, Any]:
         """The summary fields (what ``summary.json`` holds)."""
@@ -247,6 +329,7 @@ class Result:
         result_path: str | os.PathLike[str],
         load_responses: bool = True,
         slos: Sequence[str] | None = None,
+        percentile_method: PercentileMethod | None = None,
     ) -> Result:
         """Load a run folder from any fsspec URL.
 
@@ -261,9 +344,15 @@ class Result:
         document is a ValueError naming the file. A folder saved by LLMeter
         (its documents have no ``schema_version``) is read by
         `llmeter_trio.compat.load_llmeter_result`.
+
+        `percentile_method` (``"linear"`` or ``"llmeter"``) recomputes the
+        statistics from the records with that rule when it is not the one
+        the run was saved with; by default the run's own rule is kept.
         """
         saved = read_saved_run(os.fspath(result_path))
-        return cls.from_saved_run(saved, load_responses=load_responses, slos=slos)
+        return cls.from_saved_run(
+            saved, load_responses=load_responses, slos=slos, percentile_method=percentile_method
+        )
 
     @classmethod
     def from_saved_run(
@@ -271,9 +360,19 @@ class Result:
         saved: SavedRun,
         load_responses: bool = True,
         slos: Sequence[str] | None = None,
+        percentile_method: PercentileMethod | None = None,
     ) -> Result:
         """Assemble a `Result` from what a reader found in a folder (see `load`)."""
         run_config = saved.run_config
+        saved_method = run_config.percentile_method if run_config is not None else "linear"
+        method = saved_method
+        if percentile_method is not None:
+            method = check_percentile_method(percentile_method)
+        if method != saved_method:
+            run_config = attrs.evolve(
+                run_config or RunConfig(endpoint_config={}), percentile_method=method
+            )
+        recompute = slos is not None or (method != saved_method and saved.records is not None)
         if slos is not None:
             if saved.records is None:
                 raise ValueError(
@@ -296,12 +395,12 @@ class Result:
         saved_stats: dict[str, Any] | None = None
         if saved.records is not None and load_responses:
             responses = list(saved.records())
-            run_stats = RunStats.of(responses, parsed)
-        elif saved.saved_stats is not None and slos is None:
+            run_stats = RunStats.of(responses, parsed, percentile_method=method)
+        elif saved.saved_stats is not None and not recompute:
             names = set(attrs.fields_dict(cls))  # summary fields come typed from the summary
             saved_stats = {k: v for k, v in saved.saved_stats.items() if k not in names}
         elif saved.records is not None:
-            run_stats = RunStats.of(saved.records(), parsed)
+            run_stats = RunStats.of(saved.records(), parsed, percentile_method=method)
 
         if saved.summary is not None:
             summary = _structure_summary(saved.summary, saved.where)
@@ -320,6 +419,7 @@ class Result:
             run_config=run_config,
             run_stats=run_stats,
             saved_stats=saved_stats,
+            llmeter_stats=saved.llmeter_stats,
         )
 
 
@@ -418,7 +518,8 @@ def _without_version(document: dict[str, Any]) -> dict[str, Any]:
 
 
 _HIDDEN_NAMES = (
-    "responses", "run_config", "_run_stats", "_saved_stats", "_stats_records", "_stats_cache"
+    "responses", "run_config", "_run_stats", "_saved_stats", "_llmeter_stats", "_stats_records",
+    "_stats_cache",
 )  # fmt: skip
 _SUMMARY_FIELDS = [a for a in attrs.fields(Result) if a.name not in _HIDDEN_NAMES]
 _HIDDEN = {name: override(omit=True) for name in _HIDDEN_NAMES}

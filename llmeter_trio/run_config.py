@@ -8,6 +8,7 @@ import attrs
 
 from .endpoints import Endpoint, scrub_secrets
 from .slo import SLO, parse_slos
+from .stats import PercentileMethod, check_percentile_method
 
 __all__ = ["RunConfig"]
 
@@ -43,6 +44,10 @@ class RunConfig:
     rate_tolerance: float = 0.05  # achieved rate below intended by more than this: a warning
     slos: list[str] = attrs.field(factory=list)  # e.g. ["ttft_p99<=500ms"]: goodput in the stats
     preconnect: bool = True  # connections opened before the clock starts (False: cold starts)
+    # "linear" (type 7) or "llmeter" (statistics.quantiles' exclusive rule, LLMeter's numbers)
+    percentile_method: PercentileMethod = attrs.field(
+        default="linear", validator=lambda _i, _a, v: check_percentile_method(v)
+    )
 
     def parsed_slos(self) -> list[SLO]:
         """The run's SLOs, parsed."""

@@ -9,9 +9,13 @@ numbers statistics need:
   histogram (`LogHistogram`) whose percentiles are within 0.5% (relative) of
   the exact order statistic; their count, sum, mean, min and max are exact.
 
-Percentiles of exact columns interpolate linearly between order statistics
-(the "linear" / type-7 rule, numpy's default). Latency statistics use
-successful requests only; failures are counted by error class.
+Percentiles of exact columns follow one of two rules (`PercentileMethod`):
+``"linear"`` (the default) interpolates between order statistics (type 7,
+numpy's default); ``"llmeter"`` is LLMeter's rule, ``statistics.quantiles``
+with the exclusive method (type 6), which ranks at ``q * (n + 1)`` and
+extrapolates past the largest value for high percentiles of small samples.
+Inter-token latencies come from the histogram under either rule. Latency
+statistics use successful requests only; failures are counted by error class.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import math
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any
+from fractions import Fraction
+from typing import Any, Literal, get_args
 
 from .endpoints import InvocationResponse
 from .slo import SLO, SLOTracker
@@ -28,6 +33,8 @@ from .slo import SLO, SLOTracker
 __all__ = [
     "LogHistogram",
     "PERCENTILES",
+    "PERCENTILE_METHODS",
+    "PercentileMethod",
     "REQUEST_METRICS",
     "RunStats",
     "percentile",
@@ -58,10 +65,31 @@ INTENDED_METRICS = ("time_to_first_token_from_intended", "time_to_last_token_fro
 ITL_METRIC = "inter_token_latency"
 
 
-def percentile(ordered: Sequence[float], q: float) -> float:
-    """The `q` quantile (0..1) of sorted data, interpolating linearly between ranks."""
+PercentileMethod = Literal["linear", "llmeter"]
+PERCENTILE_METHODS: tuple[PercentileMethod, ...] = get_args(PercentileMethod)
+
+
+def check_percentile_method(method: str) -> PercentileMethod:
+    """`method` if it names a percentile rule, else a ValueError saying which ones do."""
+    if method not in PERCENTILE_METHODS:
+        raise ValueError(
+            f"unknown percentile method {method!r}; choose one of {', '.join(PERCENTILE_METHODS)}"
+        )
+    return method
+
+
+def percentile(ordered: Sequence[float], q: float, method: PercentileMethod = "linear") -> float:
+    """The `q` quantile (0..1) of sorted data.
+
+    ``"linear"`` interpolates between the ranks ``q * (n - 1)`` (0-based);
+    ``"llmeter"`` gives what LLMeter reports: for ``q = i / n``,
+    ``statistics.quantiles(ordered, n=n, method="exclusive")[i - 1]``, exactly
+    (one value: that value).
+    """
     if not ordered:
         raise ValueError("percentile of no data")
+    if method == "llmeter":
+        return _exclusive_quantile(ordered, q)
     position = q * (len(ordered) - 1)
     lower = math.floor(position)
     upper = min(lower + 1, len(ordered) - 1)
@@ -69,12 +97,32 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     return ordered[lower] + (ordered[upper] - ordered[lower]) * fraction
 
 
-def summarize(values: Iterable[float], *, presorted: bool = False) -> dict[str, float]:
-    """Percentiles, mean ("average", LLMeter's name), min and max of exact values."""
+def _exclusive_quantile(ordered: Sequence[float], q: float) -> float:
+    """`statistics.quantiles`' exclusive rule for one cut point, with its arithmetic.
+
+    The quantile is the ``i``-th of ``n`` cut points (``q = i / n``, smallest
+    ``n``, as LLMeter asks for p90 with ``n=10``), at 1-based rank
+    ``i * (len + 1) / n``, clamped to the first and last pair of values.
+    """
+    size = len(ordered)
+    if size == 1:
+        return ordered[0]
+    fraction = Fraction(q).limit_denominator(10_000)
+    i, n = fraction.numerator, fraction.denominator
+    m = size + 1
+    j = min(max(i * m // n, 1), size - 1)
+    delta = i * m - j * n
+    return (ordered[j - 1] * (n - delta) + ordered[j] * delta) / n
+
+
+def summarize(
+    values: Iterable[float], *, presorted: bool = False, method: PercentileMethod = "linear"
+) -> dict[str, float]:
+    """Percentiles (by `method`), mean ("average", LLMeter's name), min and max of exact values."""
     ordered = list(values) if presorted else sorted(values)
     if not ordered:
         return {}
-    result = {name: percentile(ordered, q) for name, q in PERCENTILES}
+    result = {name: percentile(ordered, q, method) for name, q in PERCENTILES}
     result["average"] = math.fsum(ordered) / len(ordered)
     result["min"] = ordered[0]
     result["max"] = ordered[-1]
@@ -158,9 +206,13 @@ class RunStats:
 
     Records marked `excluded` (warm-up, cool-down) are counted as such and
     otherwise left out: every other statistic covers the measurement window.
+    `percentile_method` picks the rule for percentiles of exact columns.
     """
 
-    def __init__(self, slos: Sequence[SLO] = ()) -> None:
+    def __init__(
+        self, slos: Sequence[SLO] = (), *, percentile_method: PercentileMethod = "linear"
+    ) -> None:
+        self.percentile_method = check_percentile_method(percentile_method)
         self.slos = SLOTracker(list(slos)) if slos else None
         self.columns: dict[str, array[float]] = {m: array("d") for m in REQUEST_METRICS}
         self.from_intended: dict[str, array[float]] = {m: array("d") for m in INTENDED_METRICS}
@@ -179,9 +231,15 @@ class RunStats:
         self.window = _Span()  # first send to last end of the measured requests
 
     @classmethod
-    def of(cls, responses: Iterable[InvocationResponse], slos: Sequence[SLO] = ()) -> RunStats:
+    def of(
+        cls,
+        responses: Iterable[InvocationResponse],
+        slos: Sequence[SLO] = (),
+        *,
+        percentile_method: PercentileMethod = "linear",
+    ) -> RunStats:
         """Stats of a finished collection of records, with goodput when `slos` are given."""
-        stats = cls(slos)
+        stats = cls(slos, percentile_method=percentile_method)
         for response in responses:
             stats.add(response)
         return stats
@@ -251,7 +309,7 @@ class RunStats:
             "excluded_requests": self.excluded_requests,
             "failed_requests": self.failed_requests,
             "failed_requests_rate": self.failed_requests / measured if measured else 0.0,
-            "requests_per_minute": measured / minutes if minutes else None,
+            "requests_per_minute": measured / minutes if minutes else 0.0,
             "total_input_tokens": self.total_input_tokens,
             "total_output_tokens": self.total_output_tokens,
             "total_cached_input_tokens": self.total_cached_input_tokens,
@@ -269,7 +327,8 @@ class RunStats:
         columns = {**self.columns, **self.from_intended, "schedule_lag": self.schedule_lag}
         ordered = {metric: sorted(column) for metric, column in columns.items()}
         for metric, values in ordered.items():
-            for aggregation, value in summarize(values, presorted=True).items():
+            summary = summarize(values, presorted=True, method=self.percentile_method)
+            for aggregation, value in summary.items():
                 stats[f"{metric}-{aggregation}"] = value
         for aggregation, value in self.inter_token_latency.summary().items():
             stats[f"{ITL_METRIC}-{aggregation}"] = value
@@ -277,7 +336,7 @@ class RunStats:
 
             def quantile(metric: str, q: float) -> float | None:
                 values = ordered.get(metric)
-                return percentile(values, q) if values else None
+                return percentile(values, q, self.percentile_method) if values else None
 
             stats.update(self.slos.to_dict(quantile, duration))
         return stats

@@ -10,7 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llmeter_trio.endpoints import Chunk, ErrorClass, InvocationResponse
-from llmeter_trio.stats import PERCENTILES, LogHistogram, RunStats, percentile, summarize
+from llmeter_trio.stats import (
+    PERCENTILES,
+    LogHistogram,
+    RunStats,
+    check_percentile_method,
+    percentile,
+    summarize,
+)
 
 from ._support.reference import reference_quantile
 from .strategies import invocation_responses
@@ -18,6 +25,51 @@ from .strategies import invocation_responses
 values = st.lists(
     st.floats(min_value=0, max_value=1e4, allow_nan=False, allow_infinity=False), min_size=2
 )
+
+
+class TestLLMeterPercentile:
+    """``percentile_method="llmeter"``: LLMeter's numbers, from statistics.quantiles."""
+
+    @given(values)
+    def test_p90_and_p99_are_statistics_exclusive_quantiles(self, data: list[float]) -> None:
+        """p90 is quantiles(n=10)[8] and p99 quantiles(n=100)[98], as LLMeter asks for them."""
+        ordered = sorted(data)
+        assert percentile(ordered, 0.9, "llmeter") == statistics.quantiles(data, n=10)[8]
+        assert percentile(ordered, 0.99, "llmeter") == statistics.quantiles(data, n=100)[98]
+        assert percentile(ordered, 0.5, "llmeter") == statistics.median(data)
+
+    @given(values, st.sampled_from([q for _, q in PERCENTILES]))
+    def test_every_percentile_is_an_exclusive_quantile(self, data: list[float], q: float) -> None:
+        """Each reported percentile is the matching cut point of quantiles(n=1000)."""
+        cuts = statistics.quantiles(data, n=1000, method="exclusive")
+        expected = cuts[round(q * 1000) - 1]
+        actual = percentile(sorted(data), q, "llmeter")
+        assert math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-9)
+
+    def test_the_issue_example(self) -> None:
+        """p90 of five values: 0.46 linear, 0.54 as LLMeter reports it."""
+        data = [0.1, 0.2, 0.3, 0.4, 0.5]
+        assert math.isclose(percentile(data, 0.9), 0.46)
+        assert math.isclose(percentile(data, 0.9, "llmeter"), 0.54)
+        assert summarize(data, method="llmeter")["p90"] == statistics.quantiles(data, n=10)[8]
+
+    def test_run_stats_use_the_method(self) -> None:
+        """RunStats(percentile_method=...) changes percentiles, not averages nor counts."""
+        responses = [InvocationResponse(time_to_first_token=t / 10) for t in range(1, 6)]
+        linear = RunStats.of(responses).to_dict(None)
+        llmeter = RunStats.of(responses, percentile_method="llmeter").to_dict(None)
+        assert math.isclose(llmeter["time_to_first_token-p90"], 0.54)
+        assert math.isclose(linear["time_to_first_token-p90"], 0.46)
+        assert {k: v for k, v in linear.items() if "-p" not in k} == {
+            k: v for k, v in llmeter.items() if "-p" not in k
+        }
+
+    def test_unknown_method_is_refused(self) -> None:
+        """A misspelt method is a ValueError naming the choices."""
+        with pytest.raises(ValueError, match="linear, llmeter"):
+            check_percentile_method("exclusive")
+        with pytest.raises(ValueError, match="unknown percentile method"):
+            RunStats(percentile_method="nearest")  # type: ignore[arg-type]
 
 
 class TestPercentile:
@@ -110,7 +162,7 @@ class TestRunStats:
         assert stats["errors_by_class"] == {"server": 1, "throttled": 2}
         assert stats["failed_requests_rate"] == 0.75
         assert stats["time_to_first_token-max"] == 0.5
-        assert stats["requests_per_minute"] is None
+        assert stats["requests_per_minute"] == 0  # LLMeter's 0 for a run of no length
 
     def test_inter_token_latency_spreads_multi_token_chunks(self) -> None:
         """A chunk of k tokens after a gap g counts as k gaps of g/k: chunks are not tokens."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from ..results import Result
+from ..stats import PERCENTILE_METHODS
 from ._summary import format_summary
 
 __all__ = ["add_analyze_arguments", "analyze_command"]
@@ -20,12 +22,54 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SLO",
         help="e.g. 'ttft_p99<=500ms' (repeatable); default: the run's own SLOs",
     )
+    parser.add_argument(
+        "--percentile-method",
+        choices=PERCENTILE_METHODS,
+        default=None,
+        help="'linear' (interpolate between ranks) or 'llmeter' (LLMeter's "
+        "statistics.quantiles rule); default: the run's own",
+    )
 
 
 def analyze_command(args: argparse.Namespace) -> int:
     """Print the summary of a saved run, recomputing goodput for the given SLOs."""
-    result = Result.load(args.result, load_responses=False, slos=args.slo or None)
+    result = Result.load(
+        args.result,
+        load_responses=False,
+        slos=args.slo or None,
+        percentile_method=args.percentile_method,
+    )
     print(format_summary(result))
+    if result.llmeter_stats is not None:
+        print(format_llmeter_comparison(result.stats, result.llmeter_stats))
     if "slos_met" in result.stats:
         return 0 if result.stats["slos_met"] else 1
     return 0
+
+
+COMPARED = (
+    ("time to first token", "time_to_first_token"),
+    ("time to last token", "time_to_last_token"),
+)
+COMPARED_AGGREGATIONS = ("p50", "p90", "p99", "average")
+
+
+def format_llmeter_comparison(recomputed: dict[str, Any], saved: dict[str, Any]) -> str:
+    """Latencies recomputed here beside those LLMeter saved in its ``stats.json``."""
+    lines = [
+        "",
+        "LLMeter's saved statistics (stats.json, its own rules) beside the recomputed ones:",
+    ]
+    for label, metric in COMPARED:
+        for aggregation in COMPARED_AGGREGATIONS:
+            key = f"{metric}-{aggregation}"
+            if key in recomputed or key in saved:
+                lines.append(
+                    f"  {label} {aggregation:<8} recomputed {_number(recomputed.get(key)):>10}"
+                    f"   LLMeter {_number(saved.get(key)):>10}"
+                )
+    return "\n".join(lines)
+
+
+def _number(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, int | float) else "-"

@@ -8,13 +8,14 @@ tokenizers as ``{"__llmeter_class__", "__llmeter_state__"}`` envelopes (or, up
 to LLMeter 0.1.12, dicts with an ``endpoint_type``), and may hold ``NaN``.
 
 Statistics are recomputed from the records with llmeter-trio's one stats
-engine, so an old LLMeter run and a new run compare like for like. Only a
-folder without records falls back to LLMeter's saved ``stats.json``.
+engine, so an old LLMeter run and a new run compare like for like (pass
+``percentile_method="llmeter"`` for LLMeter's percentile rule). LLMeter's own
+saved ``stats.json`` stays beside them, as saved, in `Result.llmeter_stats`.
+Only a folder without records falls back to it for `Result.stats`.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import os
@@ -27,14 +28,15 @@ from typing import Any
 import fsspec
 
 from ..endpoints import InvocationResponse
+from ..json_utils import llmeter_bytes_decoder
 from ..results import RUN_CONFIG_FILE, STATS_FILE, SUMMARY_FILE, Result, SavedRun
 from ..run_config import RunConfig
+from ..stats import PercentileMethod
 from ..storage import RESPONSES_FILE, display_url, exists, iter_lines, resolve
 
 __all__ = ["is_llmeter_run", "iter_llmeter_responses", "load_llmeter_result", "read_llmeter_run"]
 
 PAYLOAD_FILE = "payload.jsonl"
-_BYTES_KEY = "__llmeter_bytes__"
 _CLASS_KEY = "__llmeter_class__"
 _STATE_KEY = "__llmeter_state__"
 _LLMETER_DUMMY_TOKENIZER = "llmeter.tokenizers.DummyTokenizer"
@@ -100,6 +102,7 @@ def load_llmeter_result(
     result_path: str | os.PathLike[str],
     load_responses: bool = True,
     slos: Sequence[str] | None = None,
+    percentile_method: PercentileMethod | None = None,
 ) -> Result:
     """Load a run folder written by LLMeter (any fsspec URL) as a `Result`.
 
@@ -113,12 +116,16 @@ def load_llmeter_result(
 
     With ``load_responses=False`` no records are kept; statistics are still
     computed from them, streamed. A folder without records uses LLMeter's
-    ``stats.json`` as saved (LLMeter's percentile rule, its keys). The
+    ``stats.json`` as saved (LLMeter's percentile rule, its keys); with
+    records, that file is kept as saved in `Result.llmeter_stats`. The
     result's `output_path` is `result_path`. `slos` (e.g. ``["ttft_p99<=500ms"]``)
-    add SLO attainment and goodput, as for `Result.load`.
+    add SLO attainment and goodput, and `percentile_method` picks the
+    percentile rule, as for `Result.load`.
     """
     saved = read_llmeter_run(os.fspath(result_path))
-    return Result.from_saved_run(saved, load_responses=load_responses, slos=slos)
+    return Result.from_saved_run(
+        saved, load_responses=load_responses, slos=slos, percentile_method=percentile_method
+    )
 
 
 def read_llmeter_run(url: str) -> SavedRun:
@@ -161,6 +168,7 @@ def read_llmeter_run(url: str) -> SavedRun:
         records=records if has_records else None,
         # LLMeter's statistics follow its own rules: recomputed whenever there are records
         saved_stats=None if has_records else saved_stats,
+        llmeter_stats=saved_stats,
         interrupted=bool(saved_stats and saved_stats.get("interrupted")),
     )
 
@@ -294,8 +302,9 @@ def _tokenizer_config(saved: Any) -> dict[str, Any] | None:
 def _restore(value: Any) -> Any:
     """Bytes from ``{"__llmeter_bytes__": base64}``; NaN and infinities become None."""
     if isinstance(value, dict):
-        if len(value) == 1 and _BYTES_KEY in value:
-            return base64.b64decode(value[_BYTES_KEY])
+        decoded = llmeter_bytes_decoder(value)
+        if isinstance(decoded, bytes):
+            return decoded
         return {k: _restore(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_restore(v) for v in value]

@@ -25,6 +25,8 @@ from __future__ import annotations
 import abc
 import base64
 import json
+import os
+import posixpath
 import re
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -421,6 +423,55 @@ class Endpoint(abc.ABC):
                 value = mask_query(value)
             config[field.name] = value
         return scrub_secrets(config)  # type: ignore[no-any-return]
+
+    def to_dict(self) -> dict[str, Any]:
+        """LLMeter's name for `to_config`: every option but secrets, with ``endpoint_type``."""
+        return self.to_config()
+
+    def save(self, output_path: str | os.PathLike[str]) -> str | os.PathLike[str]:
+        """Write `to_dict` as a JSON file (any fsspec URL), never a secret; return the path.
+
+        `Endpoint.load` reads it back (secrets then come from the environment).
+        """
+        from ..storage import dumps, open_atomic, resolve  # storage imports the endpoints
+
+        fs, path = resolve(os.fspath(output_path))
+        parent = posixpath.dirname(path)
+        if parent:
+            fs.makedirs(parent, exist_ok=True)
+        with open_atomic(fs, path) as f:
+            f.write(dumps(self.to_dict(), indent=True))
+        return output_path
+
+    @classmethod
+    def load(cls, endpoint_config: Mapping[str, Any] | str | os.PathLike[str]) -> Endpoint:
+        """An endpoint from `to_dict` output or a file `save` wrote, found through the plugins.
+
+        The class is the one registered under the configuration's
+        ``endpoint_type``; called on a class, a configuration without one is
+        taken as that class's. The configuration given is not changed.
+        """
+        from ..plugins import endpoint_from_config
+
+        if isinstance(endpoint_config, Mapping):
+            config = dict(endpoint_config)
+        else:
+            from ..storage import loads, resolve
+
+            fs, path = resolve(os.fspath(endpoint_config))
+            with fs.open(path, "rb") as f:
+                document = loads(f.read())
+            if not isinstance(document, dict):
+                raise ValueError(f"{endpoint_config}: expected a JSON object (an endpoint)")
+            config = document
+        if "endpoint_type" not in config and cls.endpoint_type:
+            return cls.from_config(config)
+        return endpoint_from_config(config)
+
+    @classmethod
+    def load_from_file(cls, input_path: str | os.PathLike[str]) -> Endpoint:
+        """LLMeter's name for `load` of a file."""
+        return cls.load(input_path)
 
     def secret_values(self) -> frozenset[str]:
         """Every credential this endpoint holds: what must never appear in a saved text.

@@ -10,7 +10,8 @@ tokens.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -96,6 +97,33 @@ class InvocationResponse:
     truncated_chars: int | None = None  # characters of the answer left out of response_text
     stop_reason: str | None = None  # why the model stopped, in the API's word: end_turn, length
     num_tokens_input_cache_write: int | None = None  # input tokens written to the prompt cache
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as a dict, as a run folder saves it, with native datetimes and bytes."""
+        from ..storage import converter  # storage imports this module
+
+        document: dict[str, Any] = converter.unstructure(self)
+        return document
+
+    def to_json(self, default: Callable[[Any], Any] | None = None, **kwargs: Any) -> str:
+        """The record as JSON text, as LLMeter's ``to_json`` writes it.
+
+        `default` is `json.dumps`' fallback, LLMeter's
+        `~llmeter_trio.json_utils.llmeter_default_serializer` unless given (bytes
+        as ``{"__llmeter_bytes__": ...}``, times to the second); `kwargs` go to
+        `json.dumps` (``indent``, ``sort_keys``...). `from_json` reads it back.
+        """
+        from ..json_utils import llmeter_default_serializer
+
+        return json.dumps(self.to_dict(), default=default or llmeter_default_serializer, **kwargs)
+
+    @classmethod
+    def from_json(cls, json_str: str | bytes) -> InvocationResponse:
+        """A record from `to_json` text, LLMeter's bytes markers restored."""
+        from ..json_utils import llmeter_bytes_decoder
+        from ..storage import converter
+
+        return converter.structure(json.loads(json_str, object_hook=llmeter_bytes_decoder), cls)
 
     @property
     def failed(self) -> bool:

@@ -150,6 +150,7 @@ def plan_run(settings: Runner) -> RunPlan:
         rate_tolerance=settings.rate_tolerance,
         slos=[slo.text for slo in parse_slos(list(settings.slos or ()))],
         preconnect=settings.preconnect,
+        percentile_method=settings.percentile_method,
     )
     plan = RunPlan(config, schedule, payloads, trace)
     check_window(config, plan.total_requests)

@@ -121,7 +121,9 @@ class _Run:
 
     def __attrs_post_init__(self) -> None:
         self.writer = RecordWriter(
-            stats=RunStats(self.config.parsed_slos()),
+            stats=RunStats(
+                self.config.parsed_slos(), percentile_method=self.config.percentile_method
+            ),
             tokenizer=self.tokenizer,
             hooks=self.hooks,
             sink=self.sink,

@@ -14,6 +14,7 @@ from ..plugins import callback_from_config
 from ..results import RUN_CONFIG_FILE, Result, holds_run
 from ..run_config import RunConfig
 from ..schedules import Schedule
+from ..stats import PercentileMethod
 from ..storage import (
     OutputLocationError,
     ResponseSink,
@@ -65,6 +66,8 @@ class Runner:
       before the run's clock starts, so no first request is charged for it;
       ``preconnect=False`` measures cold starts (see each record's
       `connect_time`).
+    - `percentile_method` picks how percentiles are computed: ``"linear"``
+      (the default) or ``"llmeter"`` (LLMeter's numbers); saved with the run.
     - One process runs at most 100,000 clients (`MAX_CLIENTS`; open loop:
       requests in flight); every setting is checked before the first request
       (`engine._plan`). `callbacks` may also be given as configurations,
@@ -95,6 +98,7 @@ class Runner:
     slos: Sequence[str] | None = None
     payload_order: Literal["shuffle", "once"] = "shuffle"
     preconnect: bool = True
+    percentile_method: PercentileMethod = "linear"
 
     async def run(
         self,
@@ -122,6 +126,7 @@ class Runner:
         slos: Sequence[str] | None = None,
         payload_order: Literal["shuffle", "once"] | None = None,
         preconnect: bool | None = None,
+        percentile_method: PercentileMethod | None = None,
         progress: LiveProgress | None = None,
     ) -> Result:
         """Run the load and return its `Result` (also saved, when there is an output path).
