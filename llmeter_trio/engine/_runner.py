@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import attrs
 
+from .._loops import runs_on_any_loop
 from ..endpoints import Endpoint
 from ..plugins import callback_from_config
 from ..results import RUN_CONFIG_FILE, Result, holds_run
@@ -96,6 +97,7 @@ class Runner:
     payload_order: Literal["shuffle", "once"] = "shuffle"
     preconnect: bool = True
 
+    @runs_on_any_loop
     async def run(
         self,
         *,
