@@ -12,7 +12,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +290,96 @@ class TestRunSync:
         """Inside trio too: blocking would stop the run that calls it."""
         with pytest.raises(RuntimeError, match="running trio event loop; await"):
             run_sync(Runner(fake()).run, payload={"prompt": "a"})
+
+
+NOTEBOOK_CELLS = [
+    f"import sys\nsys.path.insert(0, {str(ROOT)!r})",
+    """\
+import threading, queue, trio
+from llmeter_trio import Callback, FakeEndpoint, RunInterrupted, Runner
+from llmeter_trio.endpoints import OpenAIChatEndpoint
+from llmeter_trio.experiments import LoadTest
+from llmeter_trio.sim import SimConfig, simulated_server""",
+    # top-level await on Jupyter's asyncio loop
+    """\
+endpoint = FakeEndpoint(time_to_first_token=0.005, inter_token_latency=0.001, output_tokens=4)
+result = await Runner(endpoint).run(payload={"prompt": "one two"}, clients=2, n_requests=3)
+print("fake", result.total_requests, result.stats["total_output_tokens"])""",
+    """\
+test = LoadTest(endpoint, {"prompt": "x"}, [1, 2], 1, 2, progress_bar_stats={})
+levels = await test.run()
+print("levels", {clients: r.total_requests for clients, r in levels.results.items()})""",
+    # the simulated server, in the kernel's process, on a trio run of its own in a thread
+    """\
+started = queue.Queue()
+
+async def serve():
+    stop = trio.Event()
+    async with simulated_server(SimConfig(ttft_base=0.005, itl=0.001, output_tokens=4)) as url:
+        started.put((url, trio.lowlevel.current_trio_token(), stop))
+        await stop.wait()
+
+threading.Thread(target=trio.run, args=(serve,), daemon=True).start()
+base_url, token, stop = started.get(timeout=30)
+sim = OpenAIChatEndpoint(base_url=base_url, model_id="sim-model", api_key="sim")
+payload = OpenAIChatEndpoint.create_payload("one two three", max_tokens=4)
+result = await Runner(sim).run(payload=payload, clients=2, n_requests=2)
+trio.from_thread.run_sync(stop.set, trio_token=token)
+print("sim", result.total_requests, result.stats["failed_requests"])""",
+]
+INTERRUPTED_CELL = """\
+class Started(Callback):
+    def before_invoke(self, payload):
+        open({marker!r}, "w").close()
+
+slow = {{"prompt": "slow", "fake": {{"time_to_first_token": 30.0}}}}
+runner = Runner(endpoint, output_path={folder!r}, callbacks=[Started()])
+await runner.run(payload=slow, clients=2, n_requests=1, run_name="run")"""
+
+
+@pytest.mark.realtime
+def test_notebook_runs_under_jupyters_asyncio_loop(tmp_path: Path) -> None:
+    """A notebook awaits runs at top level (Runner, LoadTest; FakeEndpoint and the simulated
+    server); interrupting the kernel mid-run saves the partial run and shows RunInterrupted."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    NoSuchKernel = pytest.importorskip("jupyter_client.kernelspec").NoSuchKernel
+    marker, folder = tmp_path / "sending", tmp_path / "out"
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in NOTEBOOK_CELLS]
+    interrupted = nbformat.v4.new_code_cell(
+        INTERRUPTED_CELL.format(marker=str(marker), folder=str(folder))
+    )
+    interrupted.metadata["tags"] = ["raises-exception"]  # nbclient goes on after its error
+    notebook.cells.append(interrupted)
+    client = nbclient.NotebookClient(notebook, timeout=TIME_LIMIT, kernel_name="python3")
+
+    def interrupt_once_sending() -> None:
+        for _ in range(TIME_LIMIT * 100):
+            if marker.exists():
+                asyncio.run(client.km.interrupt_kernel())  # as Jupyter's "interrupt kernel"
+                return
+            threading.Event().wait(0.01)
+
+    with ExitStack() as kernel:
+        try:
+            kernel.enter_context(client.setup_kernel())
+        except (RuntimeError, NoSuchKernel) as exc:  # e.g. no kernel can start on this machine
+            pytest.skip(f"a Jupyter kernel cannot start here: {exc}")
+        for index, cell in enumerate(notebook.cells[:-1]):
+            client.execute_cell(cell, index)
+        interrupter = threading.Thread(target=interrupt_once_sending, daemon=True)
+        interrupter.start()
+        client.execute_cell(interrupted, len(notebook.cells) - 1)
+        interrupter.join(TIME_LIMIT)
+    printed = "".join(
+        output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])
+    )
+    assert "fake 6 24" in printed
+    assert "levels {1: 2, 2: 2}" in printed
+    assert "sim 4 0" in printed
+    errors = [output for output in interrupted.outputs if output.output_type == "error"]
+    assert [error.ename for error in errors] == ["RunInterrupted"]
+    saved = Result.load(folder / "run")
+    assert saved.interrupted
+    assert saved.total_requests == 2
