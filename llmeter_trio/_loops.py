@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -87,47 +88,122 @@ def _asyncio_loop_running() -> bool:
     return True
 
 
-class _GuestRun:
-    """One trio guest run on the running asyncio loop, cancellable from the asyncio side."""
+class _Call:
+    """One awaited call, run as a task of the loop's guest run; cancellable from asyncio."""
 
-    def __init__(self) -> None:
+    def __init__(self, async_fn: Callable[[], Awaitable[Any]], loop: asyncio.AbstractEventLoop):
+        self.async_fn = async_fn
+        self.done: asyncio.Future[outcome.Outcome[Any]] = loop.create_future()
         self.scope = trio.CancelScope()
-        self.token: trio.lowlevel.TrioToken | None = None
         self.cancel_requested = False
 
-    async def main(self, async_fn: Callable[[], Awaitable[T]]) -> T | None:
-        self.token = trio.lowlevel.current_trio_token()
-        if self.cancel_requested:
-            self.scope.cancel()
+    async def run(self) -> None:
+        ended = await outcome.acapture(self._in_scope)
+        self.resolve(ended)
+
+    async def _in_scope(self) -> Any:
         with self.scope:
-            return await async_fn()
+            return await self.async_fn()
         return None  # cancelled from the asyncio side
 
-    def cancel(self) -> None:
-        self.cancel_requested = True
-        if self.token is not None:
-            self.token.run_sync_soon(self.scope.cancel)
+    def resolve(self, ended: outcome.Outcome[Any]) -> None:
+        if not self.done.done():
+            self.done.set_result(ended)
+
+
+class _Guest:
+    """The one trio guest run on an asyncio loop (trio allows one per thread).
+
+    It runs every call awaited on that loop, side by side, as tasks of one
+    nursery, and ends when the last of them does; the next call starts another.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.calls: set[_Call] = set()
+        self.waiting: list[_Call] | None = []  # submitted before the nursery opened
+        self.nursery: trio.Nursery | None = None
+        self.idle = trio.Event()
+        self.finished: asyncio.Future[None] = loop.create_future()
+        trio.lowlevel.start_guest_run(
+            self._main,
+            run_sync_soon_threadsafe=loop.call_soon_threadsafe,
+            done_callback=self._done,
+            host_uses_signal_set_wakeup_fd=True,  # asyncio's own signal handling uses it
+        )
+        self.token = trio.lowlevel.current_trio_token()  # set up once start_guest_run returns
+
+    @property
+    def accepting(self) -> bool:
+        return not self.idle.is_set()
+
+    def submit(self, async_fn: Callable[[], Awaitable[Any]]) -> _Call:
+        call = _Call(async_fn, self.loop)
+        self.calls.add(call)  # counted at once: the run cannot end before the call starts
+        self.token.run_sync_soon(self._start, call)
+        return call
+
+    def cancel(self, call: _Call) -> None:
+        call.cancel_requested = True
+        self.token.run_sync_soon(call.scope.cancel)
+
+    def _start(self, call: _Call) -> None:
+        if self.nursery is None:
+            assert self.waiting is not None
+            self.waiting.append(call)
+        else:
+            self.nursery.start_soon(self._run, call)
+
+    async def _run(self, call: _Call) -> None:
+        try:
+            await call.run()
+        finally:
+            self.calls.discard(call)
+            if not self.calls:
+                self.idle.set()  # from now on, new calls wait for the next guest run
+
+    async def _main(self) -> None:
+        async with trio.open_nursery() as nursery:
+            self.nursery = nursery
+            waiting, self.waiting = self.waiting or [], None
+            for call in waiting:
+                nursery.start_soon(self._run, call)
+            await self.idle.wait()
+
+    def _done(self, ended: outcome.Outcome[None]) -> None:
+        if isinstance(ended, outcome.Error):  # e.g. KeyboardInterrupt: every call gets it
+            for call in self.calls:
+                call.resolve(ended)
+        _guests.pop(self.loop, None)
+        self.finished.set_result(None)
+
+
+_guests: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Guest] = weakref.WeakKeyDictionary()
 
 
 async def _as_asyncio_guest(async_fn: Callable[[], Awaitable[T]]) -> T:
     loop = asyncio.get_running_loop()
-    done: asyncio.Future[outcome.Outcome[T | None]] = loop.create_future()
-    guest = _GuestRun()
-    trio.lowlevel.start_guest_run(
-        guest.main,
-        async_fn,
-        run_sync_soon_threadsafe=loop.call_soon_threadsafe,
-        done_callback=done.set_result,
-        host_uses_signal_set_wakeup_fd=True,  # asyncio's own signal handling uses it
-    )
-    while not done.done():  # the trio run always ends, after saving what it measured
+    while True:
+        guest = _guests.get(loop)
+        if guest is None:
+            guest = _guests[loop] = _Guest(loop)
+        if guest.accepting:
+            break
+        await asyncio.shield(guest.finished)  # the last run on this loop is ending
+    call = guest.submit(async_fn)
+    while not call.done.done():  # the call always ends, after saving what it measured
         try:
-            await asyncio.shield(done)
+            await asyncio.shield(call.done)
         except asyncio.CancelledError:
-            guest.cancel()
-    ended = done.result()
+            guest.cancel(call)
+    while guest.idle.is_set() and not guest.finished.done():  # the last call: let trio end
+        try:
+            await asyncio.shield(guest.finished)
+        except asyncio.CancelledError:
+            call.cancel_requested = True
+    ended = call.done.result()
     if isinstance(ended, outcome.Error) and not isinstance(ended.error, trio.Cancelled):
         ended.unwrap()  # the run's error (also one raised while it stopped) is raised as it is
-    if guest.cancel_requested:
+    if call.cancel_requested:
         raise asyncio.CancelledError()
     return cast(T, ended.unwrap())

@@ -4,6 +4,7 @@ cancelling the asyncio task or Ctrl-C saves the partial result; `run_sync`; a no
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import queue
 import signal
@@ -11,10 +12,11 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+import warnings
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import trio
@@ -38,6 +40,7 @@ TIME_LIMIT = 60  # seconds; each run here takes well under one
 SIM = SimConfig(ttft_base=0.005, itl=0.001, output_tokens=4)
 SLOW = {"prompt": "slow", "fake": {"time_to_first_token": 30.0}}  # ends only by cancellation
 
+T = TypeVar("T")
 Summary = tuple[int, int, int, int]
 Experiment = Callable[[Endpoint, str], Awaitable[Any]]
 
@@ -128,10 +131,20 @@ def sim_url() -> Iterator[str]:
 
 def under_asyncio(experiment: Experiment, endpoint: Endpoint, folder: Path) -> Any:
     async def main() -> Any:
-        async with asyncio.timeout(TIME_LIMIT):
-            return await experiment(endpoint, str(folder))
+        return await asyncio.wait_for(experiment(endpoint, str(folder)), TIME_LIMIT)
 
-    return asyncio.run(main())
+    return run_asyncio(main())
+
+
+def run_asyncio(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)`, checking that no trio guest run was left unfinished when the
+    loop closed (trio only warns, once the abandoned run is collected)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        returned = asyncio.run(main)
+        gc.collect()  # an abandoned guest run says so when collected
+    assert [w.message for w in caught if "guest run" in str(w.message)] == []
+    return returned
 
 
 def under_trio(experiment: Experiment, endpoint: Endpoint, folder: Path) -> Any:
@@ -159,6 +172,25 @@ class TestSameAsUnderTrio:
 
         on_asyncio = under_asyncio(experiment, endpoint(), tmp_path / "asyncio")
         assert on_asyncio == under_trio(experiment, endpoint(), tmp_path / "trio")
+
+
+@pytest.mark.realtime
+def test_runs_side_by_side_on_one_asyncio_loop(tmp_path: Path) -> None:
+    """Several runs awaited at once on one loop (trio allows one guest run per thread: they
+    share it), then one more after them (a new guest run), which ends before it returns."""
+
+    async def main() -> list[Summary]:
+        side_by_side = await asyncio.wait_for(
+            asyncio.gather(
+                runner(fake(), str(tmp_path / "a")), runner(fake(), str(tmp_path / "b"))
+            ),
+            TIME_LIMIT,
+        )
+        # awaited in the main task itself: asyncio.run closes the loop as soon as it returns
+        after = await runner(fake(), str(tmp_path / "c"))
+        return [*side_by_side, after]
+
+    assert run_asyncio(main()) == [under_trio(runner, fake(), tmp_path / "trio")] * 3
 
 
 class _SlowAfterFirst(Callback):
@@ -191,14 +223,13 @@ class TestCancellation:
                 payload=SLOW, clients=3, n_requests=2, run_name="run", progress=progress
             )
             task = asyncio.create_task(run)
-            async with asyncio.timeout(TIME_LIMIT):
-                await _until(lambda: progress.started == 3)
-                task.cancel()
-                with pytest.raises(asyncio.CancelledError):
-                    await task
+            await _until(lambda: progress.started == 3)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
             assert task.cancelled()
 
-        asyncio.run(main())
+        asyncio.run(asyncio.wait_for(main(), TIME_LIMIT))
         saved = Result.load(tmp_path / "run")
         assert saved.interrupted
         assert saved.total_requests == 3
@@ -215,13 +246,12 @@ class TestCancellation:
 
         async def main() -> None:
             task = asyncio.create_task(test.run(output_path=str(tmp_path)))
-            async with asyncio.timeout(TIME_LIMIT):
-                await _until(lambda: slow_after_first.sending == 3)  # level 2 in flight
-                task.cancel()
-                with pytest.raises(asyncio.CancelledError):
-                    await task
+            await _until(lambda: slow_after_first.sending == 3)  # level 2 in flight
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
 
-        asyncio.run(main())
+        asyncio.run(asyncio.wait_for(main(), TIME_LIMIT))
         loaded = LoadTestResult.load(tmp_path / "t")
         assert {c: (r.total_requests, r.interrupted) for c, r in loaded.results.items()} == {
             1: (1, False),
