@@ -13,7 +13,9 @@ trio:
   watcher (the main thread's Python signal handlers run on the loop), which
   stops the load, saves, and raises `RunInterrupted`, a `KeyboardInterrupt`.
 
-`run_sync` runs one of them from code with no event loop (a script).
+Runs awaited side by side on one asyncio loop share one guest run (trio allows
+one per thread), which ends with the last of them. `run_sync` runs one of them
+from code with no event loop (a script).
 """
 
 from __future__ import annotations

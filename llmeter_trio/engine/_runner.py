@@ -44,6 +44,9 @@ class Runner:
         runner = Runner(endpoint, output_path="outputs")
         result = await runner.run(payload=payloads, clients=8, n_requests=20)
 
+    `run` may be awaited from trio or from asyncio (a notebook), where it runs
+    as a trio guest on the asyncio loop (`llmeter_trio._loops`).
+
     Run semantics (as in LLMeter, with its flaws fixed):
 
     - `n_requests` is per client: a run sends ``clients * n_requests``
