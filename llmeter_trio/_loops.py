@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sys
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar, cast
@@ -29,6 +30,9 @@ from typing import Any, ParamSpec, TypeVar, cast
 import outcome
 import sniffio
 import trio
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = ["run_on_any_loop", "run_sync", "runs_on_any_loop"]
 
@@ -101,6 +105,8 @@ class _Call:
 
     async def run(self) -> None:
         ended = await outcome.acapture(self._in_scope)
+        if isinstance(ended, outcome.Error) and isinstance(ended.error, trio.Cancelled):
+            return  # the guest run itself was stopped (KeyboardInterrupt): its end says why
         self.resolve(ended)
 
     async def _in_scope(self) -> Any:
@@ -160,7 +166,8 @@ class _Guest:
         try:
             await call.run()
         finally:
-            self.calls.discard(call)
+            if call.done.done():
+                self.calls.discard(call)
             if not self.calls:
                 self.idle.set()  # from now on, new calls wait for the next guest run
 
@@ -173,9 +180,13 @@ class _Guest:
             await self.idle.wait()
 
     def _done(self, ended: outcome.Outcome[None]) -> None:
-        if isinstance(ended, outcome.Error):  # e.g. KeyboardInterrupt: every call gets it
-            for call in self.calls:
-                call.resolve(ended)
+        error: BaseException = RuntimeError("the trio guest run ended before the call")
+        if isinstance(ended, outcome.Error):  # else no call is left unanswered: to be sure
+            error = ended.error
+        while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+            error = error.exceptions[0]  # the nursery's group around one KeyboardInterrupt
+        for call in self.calls:  # e.g. KeyboardInterrupt: every call left gets it
+            call.resolve(outcome.Error(error))
         _guests.pop(self.loop, None)
         self.finished.set_result(None)
 

@@ -15,11 +15,13 @@ import threading
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 import trio
+import trio.testing
 
 from llmeter_trio import (
     Callback,
@@ -27,9 +29,11 @@ from llmeter_trio import (
     FakeEndpoint,
     LiveProgress,
     Result,
+    RunInterrupted,
     Runner,
     run_sync,
 )
+from llmeter_trio._loops import run_on_any_loop
 from llmeter_trio.endpoints import ErrorClass, OpenAIChatEndpoint
 from llmeter_trio.experiments import LatencyHeatmap, LoadTest, LoadTestResult, Sweep
 from llmeter_trio.prompts import SAMPLE_TEXT_FILE
@@ -193,6 +197,46 @@ def test_runs_side_by_side_on_one_asyncio_loop(tmp_path: Path) -> None:
     assert run_asyncio(main()) == [under_trio(runner, fake(), tmp_path / "trio")] * 3
 
 
+class TestSignalsOfOverlappingRuns:
+    """Runs that overlap share the process's Ctrl-C handler, whatever order they end in."""
+
+    async def test_handler_put_back_after_the_last(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """The first run ends before the second: the handler from before both is back after
+        both (each used to put back what it found, leaving the first run's behind)."""
+        before = signal.getsignal(signal.SIGINT)
+        first = Runner(FakeEndpoint(time_to_first_token=1.0), n_requests=2)
+        second = Runner(FakeEndpoint(time_to_first_token=10.0), n_requests=2)
+
+        async def second_later() -> None:
+            await trio.sleep(0.5)
+            await second.run(payload={"prompt": "x"})
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(partial(first.run, payload={"prompt": "x"}))
+            nursery.start_soon(second_later)
+        assert signal.getsignal(signal.SIGINT) is before
+
+    async def test_ctrl_c_stops_every_run(self, autojump_clock: trio.testing.MockClock) -> None:
+        """One SIGINT while two runs go on: each stops, saves and raises RunInterrupted (only
+        the run that watched last used to hear it)."""
+        stopped: list[RunInterrupted] = []
+
+        async def run_until_stopped() -> None:
+            try:
+                await Runner(FakeEndpoint(time_to_first_token=30.0)).run(payload={"prompt": "x"})
+            except RunInterrupted as interrupted:
+                stopped.append(interrupted)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run_until_stopped)
+            nursery.start_soon(run_until_stopped)
+            await trio.sleep(1)
+            signal.raise_signal(signal.SIGINT)
+        assert [e.result.interrupted for e in stopped] == [True, True]
+
+
 class _SlowAfterFirst(Callback):
     """Counts the requests about to be sent, and makes all but the first take 30 s."""
 
@@ -298,6 +342,23 @@ class TestCancellation:
         saved = Result.load(tmp_path / "run")
         assert saved.interrupted
         assert saved.total_requests == 2
+
+
+def test_keyboard_interrupt_reaching_the_guest_run_reaches_the_awaiting_task() -> None:
+    """Without asyncio's Ctrl-C handler (a bare loop), trio's own takes KeyboardInterrupt to
+    the guest run; the awaiting task gets that KeyboardInterrupt, not trio's Cancelled."""
+
+    @trio.lowlevel.enable_ki_protection  # trio delivers it at the next checkpoint, as in its code
+    async def interrupted() -> None:
+        signal.raise_signal(signal.SIGINT)
+        await trio.sleep(TIME_LIMIT)
+
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_until_complete(run_on_any_loop(interrupted))
+    finally:
+        loop.close()
 
 
 class TestRunSync:
