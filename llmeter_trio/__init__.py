@@ -1,5 +1,6 @@
 """llmeter-trio: load tests for LLM endpoints whose numbers you can trust, on trio."""
 
+from ._loops import run_sync as run_sync
 from ._version import __version__ as __version__
 from .callbacks import Callback as Callback
 from .endpoints import Endpoint as Endpoint
@@ -36,4 +37,5 @@ __all__ = [
     "Tokenizer",
     "__version__",
     "hookimpl",
+    "run_sync",
 ]

@@ -40,4 +40,5 @@ def test_top_level_api() -> None:
         "Callback", "DummyTokenizer", "Endpoint", "EndpointError", "ErrorClass",
         "FakeEndpoint", "HttpEndpoint", "InvocationResponse", "LiveProgress", "Result", "RunConfig",
         "RunInterrupted", "Runner", "StreamRecorder", "Tokenizer", "__version__", "hookimpl",
+        "run_sync",
     }  # fmt: skip

@@ -23,7 +23,6 @@ never a later one from saving the summary (a full disk fails both).
 from __future__ import annotations
 
 import math
-import signal
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -50,6 +49,7 @@ from ._hooks import RunHooks
 from ._load import OPEN_LOOP_POOL, closed_loop, open_loop
 from ._monitor import GeneratorMonitor, generator_warnings
 from ._plan import RunPlan
+from ._signals import watch_signals
 from ._window import exclusion
 from ._writer import LiveProgress, RecordWriter
 
@@ -258,15 +258,17 @@ class _Run:
             if threading.current_thread() is not threading.main_thread():
                 task_status.started(scope)  # signals can only be caught in the main thread
                 await trio.sleep_forever()
-            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            with watch_signals(self._on_signal):
                 task_status.started(scope)
-                async for signum in signals:
-                    if self.signal_received is None:
-                        self.signal_received = signal.Signals(signum).name
-                        self.load_scope.cancel()
-                    else:  # a second signal: stop saving too
-                        self.forced = True
-                        self.writer.scope.cancel()
+                await trio.sleep_forever()
+
+    def _on_signal(self, name: str) -> None:
+        if self.signal_received is None:
+            self.signal_received = name
+            self.load_scope.cancel()
+        else:  # a second signal: stop saving too
+            self.forced = True
+            self.writer.scope.cancel()
 
     # -- load -------------------------------------------------------------------
 

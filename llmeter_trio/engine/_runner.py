@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import attrs
 
+from .._loops import runs_on_any_loop
 from ..endpoints import Endpoint
 from ..plugins import callback_from_config
 from ..results import RUN_CONFIG_FILE, Result, holds_run
@@ -43,6 +44,9 @@ class Runner:
 
         runner = Runner(endpoint, output_path="outputs")
         result = await runner.run(payload=payloads, clients=8, n_requests=20)
+
+    `run` may be awaited from trio or from asyncio (a notebook), where it runs
+    as a trio guest on the asyncio loop (`llmeter_trio._loops`).
 
     Run semantics (as in LLMeter, with its flaws fixed):
 
@@ -100,6 +104,7 @@ class Runner:
     preconnect: bool = True
     percentile_method: PercentileMethod = "linear"
 
+    @runs_on_any_loop
     async def run(
         self,
         *,

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from .._loops import runs_on_any_loop
 from ..callbacks import Callback
 from ..endpoints import Endpoint, InvocationResponse
 from ..engine import Runner
@@ -279,6 +280,7 @@ class LatencyHeatmap:
                 )
             self.payload.append(payload)
 
+    @runs_on_any_loop
     async def run(self, output_path: str | os.PathLike[str] | None = None) -> LatencyHeatmapResult:
         """Send every combination `requests_per_combination` times; return the heatmap.
 

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from .._checks import check_number
+from .._loops import runs_on_any_loop
 from ..endpoints import Endpoint
 from ..engine import LiveProgress, Runner
 from ..engine._payloads import PayloadInput
@@ -124,6 +125,7 @@ class LoadTest:
         assert self.test_name is not None
         return posixpath.join(os.fspath(base).rstrip("/"), self.test_name)
 
+    @runs_on_any_loop
     async def run(self, output_path: str | os.PathLike[str] | None = None) -> LoadTestResult:
         """Run every level in turn and return their results, keyed by number of clients.
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import attrs
 
 from .._checks import check_number
+from .._loops import runs_on_any_loop
 from ..endpoints import Endpoint
 from ..engine import Runner
 from ..engine._payloads import PayloadInput
@@ -93,6 +94,7 @@ class Sweep:
         if self.mode not in ("rate", "concurrency"):
             raise ValueError(f"mode must be 'rate' or 'concurrency', not {self.mode!r}")
 
+    @runs_on_any_loop
     async def run(self, output_path: str | os.PathLike[str] | None = None) -> SweepResult:
         """Search, step by step; returns every step and the knee."""
         name = self.test_name or datetime.now().strftime("%Y%m%d-%H%M%S")
