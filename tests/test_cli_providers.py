@@ -3,22 +3,19 @@ simulated server through each API, and the demo through each API."""
 
 from __future__ import annotations
 
-import os
 import random
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
 import pytest
-import trio
 
 from llmeter_trio import Endpoint, InvocationResponse, Result
 from llmeter_trio.cli import main
 from llmeter_trio.cli._endpoints import build_endpoint, flag_options
-from llmeter_trio.sim import SimConfig, plan, simulated_server
+from llmeter_trio.sim import SimConfig, hide_aws_settings, plan
+
+from ._support.threaded_sim import served_in_thread
 
 SIM = SimConfig(ttft_base=0.05, ttft_per_input_token=0.002, itl=0.005, output_tokens=12)
 PROMPT = "one two three four"  # four input tokens, as the simulated server counts them
@@ -30,12 +27,7 @@ CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
 @pytest.fixture
 def no_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No AWS setting of the machine the tests run on is seen (credentials, region, profile)."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    hide_aws_settings(monkeypatch, tmp_path)
 
 
 @pytest.fixture
@@ -43,31 +35,6 @@ def aws_keys(no_aws_environment: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Made-up AWS credentials in the environment, where botocore's chain finds them."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-
-
-@contextmanager
-def served(config: SimConfig) -> Iterator[str]:
-    """The simulated server in a thread with a trio run of its own (the command line makes
-    its own); its origin (``http://127.0.0.1:PORT``)."""
-    started = threading.Event()
-    state: dict[str, Any] = {}
-
-    async def serve() -> None:
-        async with simulated_server(config) as base_url:
-            state["origin"] = base_url.removesuffix("/v1")
-            state["token"] = trio.lowlevel.current_trio_token()
-            state["stop"] = stop = trio.Event()
-            started.set()
-            await stop.wait()
-
-    thread = threading.Thread(target=trio.run, args=(serve,), daemon=True)
-    thread.start()
-    assert started.wait(20), "the simulated server did not start"
-    try:
-        yield state["origin"]
-    finally:
-        trio.from_thread.run_sync(state["stop"].set, trio_token=state["token"])
-        thread.join(20)
 
 
 def check_against_the_sim(folder: Path, *, requests: int, output_tokens: int) -> Result:
@@ -174,7 +141,7 @@ class TestRunsAgainstTheSimulatedServer:
         key = "sk-ant-cli-provider-test-0123"
         monkeypatch.setenv("ANTHROPIC_API_KEY", key)
         folder = tmp_path / "anthropic"
-        with served(SIM) as origin:
+        with served_in_thread(SIM) as origin:
             args = run_args("anthropic-messages", folder, "--base-url", origin, "--model", "m")
             assert main(args) == 0
         result = check_against_the_sim(folder, requests=4, output_tokens=12)
@@ -188,7 +155,7 @@ class TestRunsAgainstTheSimulatedServer:
         credentials from the environment: the server's truth measured, no secret saved."""
         pytest.importorskip("llmeter_trio_aws")
         folder = tmp_path / "bedrock"
-        with served(SIM) as origin:
+        with served_in_thread(SIM) as origin:
             more = ("--region", "eu-west-3", "--base-url", origin, "--model", CLAUDE)
             assert main(run_args("bedrock-converse", folder, *more)) == 0
         result = check_against_the_sim(folder, requests=4, output_tokens=12)
@@ -210,7 +177,7 @@ class TestRunsAgainstTheSimulatedServer:
         monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
         monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
         folder = tmp_path / "sagemaker"
-        with served(SIM) as origin:
+        with served_in_thread(SIM) as origin:
             more = ("--profile", "bench", "--base-url", origin, "--model", "my-tgi")
             assert main(run_args("sagemaker", folder, *more)) == 0
         result = check_against_the_sim(folder, requests=4, output_tokens=12)

@@ -7,7 +7,6 @@ generic ``--option`` path.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,8 @@ from llmeter_trio.endpoints import (
 )
 from llmeter_trio.endpoints.anthropic import DEFAULT_ANTHROPIC_VERSION
 from llmeter_trio.sim import SimConfig, simulated_server
+
+from .._support.threaded_sim import served_in_thread
 
 KEY = "sk-ant-test-0123456789"
 SIM = SimConfig(ttft_base=0.02, itl=0.005, output_tokens=6, reasoning_tokens=2)
@@ -293,46 +294,18 @@ class TestAgainstTheSimulator:
         assert [r.stop_reason for r in loaded.responses] == ["end_turn", "end_turn"]
 
 
-def serve_in_thread(config: SimConfig) -> tuple[str, threading.Thread, Any]:
-    """The simulated server in a thread of its own (its own trio run); its origin, the
-    thread, and a function that stops it."""
-    started = threading.Event()
-    state: dict[str, Any] = {}
-
-    async def serve() -> None:
-        async with simulated_server(config) as base_url:
-            state["origin"] = base_url.removesuffix("/v1")
-            state["token"] = trio.lowlevel.current_trio_token()
-            state["stop"] = stop = trio.Event()
-            started.set()
-            await stop.wait()
-
-    thread = threading.Thread(target=trio.run, args=(serve,), daemon=True)
-    thread.start()
-    assert started.wait(20), "the simulated server did not start"
-
-    def stop() -> None:
-        trio.from_thread.run_sync(state["stop"].set, trio_token=state["token"])
-        thread.join(20)
-
-    return state["origin"], thread, stop
-
-
 @pytest.mark.realtime
 def test_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`run --endpoint anthropic-messages --base-url ... --model ...`, options by --option."""
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    origin, _, stop = serve_in_thread(SIM)
-    try:
-        folder = tmp_path / "cli"
+    folder = tmp_path / "cli"
+    with served_in_thread(SIM) as origin:
         code = main(
             ["run", "--endpoint", "anthropic-messages", "--base-url", origin, "--model", "m",
              "--prompt", "hello there", "--max-tokens", "16", "--n-requests", "2",
              "--option", "anthropic_version=2023-06-01", "--option", "stream=false",
              "--output", str(folder)]
         )  # fmt: skip
-    finally:
-        stop()
     assert code == 0
     result = Result.load(str(folder))
     assert result.stats["failed_requests"] == 0
