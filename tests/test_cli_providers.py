@@ -118,6 +118,7 @@ class TestOptionFlags:
             "http://127.0.0.1:9",
         )
 
+    @pytest.mark.plugins  # run again by .ci/run once plugins/ are installed
     @pytest.mark.usefixtures("no_aws_environment")
     def test_aws_endpoints_take_region_and_base_url_as_endpoint_url(self) -> None:
         """--base-url is an AWS endpoint's endpoint_url; for SageMaker --model names the
@@ -149,6 +150,7 @@ class TestRunsAgainstTheSimulatedServer:
         assert result.run_config.endpoint_config["base_url"] == origin
         assert key.encode() not in saved_bytes(folder)
 
+    @pytest.mark.plugins  # run again by .ci/run once plugins/ are installed
     @pytest.mark.usefixtures("aws_keys")
     def test_bedrock_converse(self, tmp_path: Path) -> None:
         """`run --endpoint bedrock-converse --region R --base-url ORIGIN --model ID`, with
@@ -164,6 +166,7 @@ class TestRunsAgainstTheSimulatedServer:
         assert (config["region"], config["endpoint_url"]) == ("eu-west-3", origin)
         assert SECRET_KEY.encode() not in saved_bytes(folder)
 
+    @pytest.mark.plugins  # run again by .ci/run once plugins/ are installed
     def test_sagemaker_with_a_profile(
         self, tmp_path: Path, no_aws_environment: None, monkeypatch: pytest.MonkeyPatch
     ) -> None:
@@ -188,7 +191,11 @@ class TestRunsAgainstTheSimulatedServer:
         assert SECRET_KEY.encode() not in saved_bytes(folder)
 
 
-DEMO_APIS = ["openai-chat", "anthropic-messages", "bedrock-converse", "sagemaker"]
+DEMO_APIS = [
+    "openai-chat",
+    "anthropic-messages",
+    *(pytest.param(api, marks=pytest.mark.plugins) for api in ("bedrock-converse", "sagemaker")),
+]
 DEMO_TITLES = {
     "openai-chat": "OpenAI-compatible",
     "anthropic-messages": "Anthropic Messages",

@@ -23,6 +23,13 @@ def examples() -> list[tuple[str, str]]:
     return found
 
 
+def shows_a_plugin(document: str) -> bool:
+    """Whether a document's examples import a plugin distribution (``llmeter_trio_aws``...)."""
+    return any(
+        PLUGIN_IMPORT.search(code) for name, code in examples() if name.startswith(document + "#")
+    )
+
+
 def run_document(document: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Run a document's blocks in order in one namespace, as a reader would paste them."""
     monkeypatch.chdir(tmp_path)
@@ -33,7 +40,13 @@ def run_document(document: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
 
 @pytest.mark.realtime  # the examples run load tests against servers on the real clock
-@pytest.mark.parametrize("document", sorted({name.split("#")[0] for name, _ in examples()}))
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(document, marks=[pytest.mark.plugins] if shows_a_plugin(document) else [])
+        for document in sorted({name.split("#")[0] for name, _ in examples()})
+    ],
+)
 def test_examples_run(document: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The document's examples run top to bottom without error."""
     blocks = [code for name, code in examples() if name.startswith(document + "#")]
