@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import statistics
 from pathlib import Path
+from typing import Any
 
 import litellm_fakes  # noqa: F401  (litellm imported the plugin's way, offline)
 import pytest
@@ -199,10 +200,9 @@ async def test_faults_are_classified(
             assert len(record.chunks) == 1  # the chunk that came before the break is kept
 
 
-async def test_the_run_timeout_cuts_a_stalled_stream() -> None:
-    """A stream stalled for 30 s is cut at the run's 0.4 s request timeout: the requests are
-    timeouts with the chunk they had, and the run takes 2 * 0.4 s, not a minute, though
-    each worker thread is still blocked in its read."""
+async def run_stalled(**run_options: Any) -> tuple[Result, float]:
+    """One client against a server whose streams stall for 30 s after their first chunk:
+    the run's result and how long it took."""
     config = SimConfig(
         ttft_base=0.02,
         itl=0.01,
@@ -219,12 +219,16 @@ async def test_the_run_timeout_cuts_a_stalled_stream() -> None:
             )
             start = trio.current_time()
             result = await Runner(endpoint).run(
-                payload=[endpoint.create_payload(PROMPT, None)],
-                clients=1,
-                n_requests=2,
-                timeout=0.4,
+                payload=[endpoint.create_payload(PROMPT, None)], clients=1, **run_options
             )
-            elapsed = trio.current_time() - start
+            return result, trio.current_time() - start
+
+
+async def test_the_run_timeout_cuts_a_stalled_stream() -> None:
+    """A stream stalled for 30 s is cut at the run's 0.4 s request timeout: the requests are
+    timeouts with the chunk they had, and the run takes 2 * 0.4 s, not a minute, though
+    each worker thread is still blocked in its read."""
+    result, elapsed = await run_stalled(n_requests=2, timeout=0.4)
     assert result.stats["errors_by_class"] == {"timeout": 2}
     for record in result.responses:
         assert [c.kind for c in record.chunks] == [ChunkKind.CONTENT]
@@ -235,28 +239,7 @@ async def test_the_end_of_a_timed_run_cancels_a_stalled_stream() -> None:
     """A run of 0.3 s with 0.2 s of grace, its one request stalled for 30 s: the run ends at
     its deadline (as on Ctrl-C, in-flight requests are cancelled), not when the thread's
     read returns; the request is recorded as cancelled with the chunk it had."""
-    config = SimConfig(
-        ttft_base=0.02,
-        itl=0.01,
-        output_tokens=4,
-        faults=Faults(stall_duration=30.0, stall_after_chunks=1),
-    )
-    with trio.fail_after(TIME_LIMIT):
-        async with simulated_server(config) as base_url:
-            endpoint = LiteLLMEndpoint(
-                model="openai/sim-model",
-                api_base=base_url,
-                api_key=KEY,
-                extra_headers={"x-sim-fault": "stall"},
-            )
-            start = trio.current_time()
-            result = await Runner(endpoint).run(
-                payload=[endpoint.create_payload(PROMPT, None)],
-                clients=1,
-                run_duration=0.3,
-                drain_timeout=0.2,
-            )
-            elapsed = trio.current_time() - start
+    result, elapsed = await run_stalled(run_duration=0.3, drain_timeout=0.2)
     assert result.stats["errors_by_class"] == {"cancelled": 1}
     [record] = result.responses
     assert [c.kind for c in record.chunks] == [ChunkKind.CONTENT]
