@@ -45,6 +45,7 @@ import contextlib
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -68,6 +69,18 @@ _QUANTILES = ("p50", "p90", "p99")
 
 
 # -- processes ---------------------------------------------------------------------
+
+
+def stop_process(process: subprocess.Popen[Any] | None, sig: int, grace: float) -> None:
+    """Send `sig` to a running `process`; kill it if it has not exited after `grace` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
 
 
 def _process_cpu(pid: int) -> float:
@@ -139,15 +152,7 @@ class Server:
         return _process_cpu(self.process.pid)
 
     def stop(self) -> None:
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()  # SIGTERM: the workers stop too
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(self.process, signal.SIGTERM, grace=15)  # SIGTERM: the workers stop too
 
 
 def _run_child(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from typing import Any
 
 import httpx
 
-from .http_clients import ROOT, Server, _process_cpu, _run_child
+from .http_clients import ROOT, Server, _process_cpu, _run_child, stop_process
 
 PLUGIN = ROOT / "plugins" / "llmeter-trio-litellm"
 GUARD = PLUGIN / "tests"  # litellm_loopback.py
@@ -153,15 +153,8 @@ class Proxy:
         return _process_cpu(self.process.pid)
 
     def stop(self) -> None:
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGINT)  # uvicorn shuts down; atexit reports the guard
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        # SIGINT: uvicorn shuts down; atexit reports the guard
+        stop_process(self.process, signal.SIGINT, grace=20)
 
     def attempts(self) -> str:
         lines = [line for line in self.log.read_text().splitlines() if "loopback guard" in line]
