@@ -65,3 +65,23 @@ __all__ = [
     "secret_field",
     "url_field",
 ]
+
+# LLMeter's provider classes, served by plugin distributions and imported on first use.
+_PROVIDER_MODULES = {
+    "BedrockConverse": "bedrock",
+    "BedrockConverseStream": "bedrock",
+    "BedrockInvoke": "bedrock_invoke",
+    "BedrockInvokeStream": "bedrock_invoke",
+    "SageMakerEndpoint": "sagemaker",
+    "SageMakerStreamEndpoint": "sagemaker",
+    "LiteLLM": "litellm",
+    "LiteLLMStreaming": "litellm",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _PROVIDER_MODULES:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_PROVIDER_MODULES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

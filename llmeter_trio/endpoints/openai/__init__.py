@@ -44,3 +44,14 @@ __all__ = [
     "input_image_part",
     "input_text_part",
 ]
+
+# LLMeter's `llmeter.endpoints.openai` names, loaded on first use (they subclass the classes above).
+_LLMETER_NAMES = ("OpenAICompletionEndpoint", "OpenAICompletionStreamEndpoint")
+
+
+def __getattr__(name: str) -> object:
+    if name in _LLMETER_NAMES:
+        from .. import _llmeter_names
+
+        return getattr(_llmeter_names, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
