@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-EXPECTED = HERE / "llmeter_compat_expected.txt"
+EXPECTED = HERE / "llmeter_compat_expected"  # one .txt per LLMeter test file
 
 # LLMeter's unit-test files for its public API (issue 10: experiments, results, lazy loading,
 # interrupted runs, prompt utilities, tokenizers, save/load properties, the runner's `run`).
@@ -51,12 +51,15 @@ CONFTEST = '''
 """Marks from llmeter_compat_expected.txt: out of scope (deselected) or a documented difference."""
 import pytest
 
+from pathlib import Path
+
 EXPECTED = {}
-for line in open(%r, encoding="utf-8"):  # noqa: SIM115
-    line = line.strip()
-    if line and not line.startswith("#"):
-        test_id, kind, reason = (part.strip() for part in line.split("|", 2))
-        EXPECTED[test_id] = (kind, reason)
+for listing in sorted(Path(%r).glob("*.txt")):
+    for line in listing.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            test_id, kind, reason = (part.strip() for part in line.split("|", 2))
+            EXPECTED["tests/" + test_id] = (kind, reason)
 
 
 def _key(item):
