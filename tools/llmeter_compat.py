@@ -59,7 +59,7 @@ for listing in sorted(Path(%r).glob("*.txt")):
         line = line.strip()
         if line and not line.startswith("#"):
             test_id, kind, reason = (part.strip() for part in line.split("|", 2))
-            EXPECTED["tests/" + test_id] = (kind, reason)
+            EXPECTED[test_id] = (kind, reason)
 
 
 def _key(item):
