@@ -165,7 +165,7 @@ class Result:
 
     @property
     def contributed_stats(self) -> dict[str, float]:
-        """The statistics callbacks added with `contribute_stats` (saved and loaded with the run)."""
+        """The statistics callbacks added with `contribute_stats` (saved and loaded with it)."""
         return dict(self._contributed_stats)
 
     def contribute_stats(self, stats: Mapping[str, float]) -> None:

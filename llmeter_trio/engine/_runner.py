@@ -11,6 +11,7 @@ import attrs
 
 from .._loops import runs_on_any_loop
 from ..endpoints import Endpoint
+from ..live_display import DisplayStats, check_display_stats
 from ..plugins import callback_from_config
 from ..results import RUN_CONFIG_FILE, Result, holds_run
 from ..run_config import RunConfig
@@ -72,6 +73,8 @@ class Runner:
       `connect_time`).
     - `percentile_method` picks how percentiles are computed: ``"linear"``
       (the default) or ``"llmeter"`` (LLMeter's numbers); saved with the run.
+    - `progress_bar_stats` (LLMeter's) picks the statistics a live display
+      shows under its progress line (`llmeter_trio.live.run_with_progress`).
     - One process runs at most 100,000 clients (`MAX_CLIENTS`; open loop:
       requests in flight); every setting is checked before the first request
       (`engine._plan`). `callbacks` may also be given as configurations,
@@ -103,6 +106,7 @@ class Runner:
     payload_order: Literal["shuffle", "once"] = "shuffle"
     preconnect: bool = True
     percentile_method: PercentileMethod = "linear"
+    progress_bar_stats: DisplayStats | None = None
 
     @runs_on_any_loop
     async def run(
@@ -132,12 +136,15 @@ class Runner:
         payload_order: Literal["shuffle", "once"] | None = None,
         preconnect: bool | None = None,
         percentile_method: PercentileMethod | None = None,
+        progress_bar_stats: DisplayStats | None = None,
         progress: LiveProgress | None = None,
     ) -> Result:
         """Run the load and return its `Result` (also saved, when there is an output path).
 
         Arguments left as None take the Runner's value; `callbacks` add to the
-        Runner's. Pass a `LiveProgress` to watch the counts while the run goes on.
+        Runner's. Pass a `LiveProgress` to watch the counts while the run goes on;
+        `progress_bar_stats` (LLMeter's) names the statistics a live display of it
+        shows (`llmeter_trio.live_display`).
         """
         given = {k: v for k, v in locals().items() if k not in ("self", "progress", "callbacks")}
         overrides = {k: v for k, v in given.items() if v is not None}
@@ -148,10 +155,13 @@ class Runner:
             for c in (*(self.callbacks or ()), *(callbacks or ()))
         ]
         settings = attrs.evolve(self, **overrides, callbacks=all_callbacks)
+        check_display_stats(settings.progress_bar_stats)
         plan = plan_run(settings)
         config = plan.config
         progress = progress or LiveProgress()
         progress.total_requests, progress.run_duration = plan.total_requests, config.run_duration
+        if settings.progress_bar_stats is not None:
+            progress.display_stats = settings.progress_bar_stats
         sink = None
         if config.output_path is not None:
             sink = _start_run_folder(config.output_path, config)
