@@ -16,7 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-__all__ = ["DEFAULT_DISPLAY_STATS", "DisplayStats", "check_display_stats", "format_display_stats"]
+__all__ = [
+    "DEFAULT_DISPLAY_STATS",
+    "DisplayStats",
+    "check_display_stats",
+    "format_display_stats",
+    "statistic_names",
+]
 
 DisplayStats: TypeAlias = Mapping[str, str | tuple[str, str]]
 
