@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 import statistics
 from datetime import datetime, timedelta, timezone
@@ -37,6 +38,14 @@ class TestSummaryStatsFromList:
         assert summary["p99"] == statistics.quantiles(data, n=100)[98]
         assert math.isclose(summary["average"], statistics.fmean(data), abs_tol=1e-6)
         assert set(summary) == {"average", "p50", "p90", "p99"}
+
+    @given(values)
+    def test_llmeter_cut_points_to_the_bit(self, data: list[float]) -> None:
+        """p75, p95 and p20 come from as many cut points as LLMeter asks for (4, 100, 10)."""
+        summary = summary_stats_from_list(data, percentiles=[75, 95, 20])
+        assert summary["p75"] == statistics.quantiles(data, n=4)[2]
+        assert summary["p95"] == statistics.quantiles(data, n=100)[94]
+        assert summary["p20"] == statistics.quantiles(data, n=10)[1]
 
     @given(values, st.integers(min_value=1, max_value=99))
     def test_any_whole_percentile(self, data: list[float], p: int) -> None:
@@ -163,6 +172,13 @@ class TestRunningStats:
 
 
 class TestSmallHelpers:
+    @pytest.mark.parametrize("name", ["llmeter_trio.utils", "llmeter_trio.live_display"])
+    def test_all_names_exist_and_are_sorted(self, name: str) -> None:
+        """LLMeter's module paths export what they list, sorted."""
+        module = importlib.import_module(name)
+        assert all(hasattr(module, attr) for attr in module.__all__)
+        assert list(module.__all__) == sorted(module.__all__)
+
     def test_deferred_error_raises_on_use(self) -> None:
         """A DeferredError raises its exception on any attribute access."""
         try:
