@@ -146,7 +146,8 @@ class Result:
 
     @property
     def stats(self) -> dict[str, Any]:
-        """The summary fields plus every statistic (``"time_to_first_token-p50"``, ...).
+        """The summary fields plus every statistic (``"time_to_first_token-p50"``, ...),
+        then those callbacks contributed (`contribute_stats`).
 
         Computed once and kept: appending or removing records, or assigning a
         new `responses` list, is noticed; after changing a record in place

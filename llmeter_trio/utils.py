@@ -7,7 +7,6 @@ summarize and how to name the results.
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -102,9 +101,18 @@ class RunningStats:
         self._first_send_time: datetime | None = None
         self._last_send_time: datetime | None = None
         self._sums: dict[str, float] = {m: 0 for m in self._metrics}
-        self._values: dict[str, list[float]] = {m: [] for m in self._metrics}  # kept sorted
+        self._columns: dict[str, list[float]] = {m: [] for m in self._metrics}
+        self._unsorted: set[str] = set()  # columns appended to since they were last sorted
         self._input_tokens = 0
         self._output_tokens = 0
+
+    @property
+    def _values(self) -> dict[str, list[float]]:
+        """Each metric's values so far, sorted (sorting only what was added since)."""
+        for metric in self._unsorted:
+            self._columns[metric].sort()
+        self._unsorted.clear()
+        return self._columns
 
     @property
     def count(self) -> int:
@@ -146,7 +154,8 @@ class RunningStats:
                 continue
             self._sums[metric] += value
             if not failed:
-                bisect.insort(self._values[metric], value)
+                self._columns[metric].append(value)
+                self._unsorted.add(metric)
 
     def _add_send_time(self, sent: datetime | str | None) -> None:
         if sent is None:
@@ -178,8 +187,9 @@ class RunningStats:
         stats["failed_requests_rate"] = self._failed / self._count if self._count else 0
         stats["total_input_tokens"] = self._input_tokens
         stats["total_output_tokens"] = self._output_tokens
+        columns = self._values
         for metric in self._metrics:
-            summary = summarize(self._values[metric], presorted=True, method=self.percentile_method)
+            summary = summarize(columns[metric], presorted=True, method=self.percentile_method)
             for aggregation, value in summary.items():
                 stats[f"{metric}-{aggregation}"] = value
         send_window = self._send_window()
