@@ -92,6 +92,7 @@ class Runner:
     run_description: str | None = None
     timeout: float | None = 60
     callbacks: Sequence[Any] | None = None
+    progress_bar_stats: DisplayStats | None = None  # LLMeter's: what a live display shows
     low_memory: bool = False
     seed: int | None = None
     drain_timeout: float | None = None
@@ -106,7 +107,6 @@ class Runner:
     payload_order: Literal["shuffle", "once"] = "shuffle"
     preconnect: bool = True
     percentile_method: PercentileMethod = "linear"
-    progress_bar_stats: DisplayStats | None = None
 
     @runs_on_any_loop
     async def run(
@@ -119,6 +119,7 @@ class Runner:
         timeout: float | None = None,
         drain_timeout: float | None = None,
         callbacks: Sequence[Any] | None = None,
+        progress_bar_stats: DisplayStats | None = None,
         low_memory: bool | None = None,
         run_name: str | None = None,
         run_description: str | None = None,
@@ -136,15 +137,12 @@ class Runner:
         payload_order: Literal["shuffle", "once"] | None = None,
         preconnect: bool | None = None,
         percentile_method: PercentileMethod | None = None,
-        progress_bar_stats: DisplayStats | None = None,
         progress: LiveProgress | None = None,
     ) -> Result:
         """Run the load and return its `Result` (also saved, when there is an output path).
 
         Arguments left as None take the Runner's value; `callbacks` add to the
-        Runner's. Pass a `LiveProgress` to watch the counts while the run goes on;
-        `progress_bar_stats` (LLMeter's) names the statistics a live display of it
-        shows (`llmeter_trio.live_display`).
+        Runner's. Pass a `LiveProgress` to watch the counts while the run goes on.
         """
         given = {k: v for k, v in locals().items() if k not in ("self", "progress", "callbacks")}
         overrides = {k: v for k, v in given.items() if v is not None}
@@ -155,11 +153,11 @@ class Runner:
             for c in (*(self.callbacks or ()), *(callbacks or ()))
         ]
         settings = attrs.evolve(self, **overrides, callbacks=all_callbacks)
-        check_display_stats(settings.progress_bar_stats)
         plan = plan_run(settings)
         config = plan.config
         progress = progress or LiveProgress()
         progress.total_requests, progress.run_duration = plan.total_requests, config.run_duration
+        check_display_stats(settings.progress_bar_stats)  # before the run folder is made
         if settings.progress_bar_stats is not None:
             progress.display_stats = settings.progress_bar_stats
         sink = None
