@@ -92,8 +92,8 @@ class Runner:
     run_description: str | None = None
     timeout: float | None = 60
     callbacks: Sequence[Any] | None = None
-    progress_bar_stats: DisplayStats | None = None  # LLMeter's: what a live display shows
     low_memory: bool = False
+    progress_bar_stats: DisplayStats | None = None  # LLMeter's: what a live display shows
     seed: int | None = None
     drain_timeout: float | None = None
     schedule: Schedule | None = None
