@@ -150,6 +150,14 @@ class TestRunWithProgress:
         assert progress.display_stats == {"fail": "failed_requests"}
         assert progress.stats is not None and progress.stats.total_requests == 2
 
+    def test_llmeter_field_order(self) -> None:
+        """progress_bar_stats follows low_memory, as in LLMeter's Runner, for positional use."""
+        shown = {"fail": "failed_requests"}
+        endpoint = FakeEndpoint()
+        args = (endpoint, None, None, 2, 3, None, None, "r", None, 60, None, False, shown)
+        runner = Runner(*args)
+        assert (runner.clients, runner.low_memory, runner.progress_bar_stats) == (2, False, shown)
+
     async def test_in_place_redraw_goes_back_over_every_line(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
