@@ -16,7 +16,7 @@ import json
 import os
 import posixpath
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,6 +52,7 @@ __all__ = ["Result", "SavedRun", "holds_run", "read_run", "read_saved_run"]
 SUMMARY_FILE = "summary.json"
 STATS_FILE = "stats.json"
 RUN_CONFIG_FILE = "run_config.json"
+CONTRIBUTED_STATS_KEY = "contributed_stats"  # in stats.json: which statistics callbacks added
 # what a run folder may hold; any one of them means the folder holds a run
 RUN_DOCUMENTS = (RUN_CONFIG_FILE, SUMMARY_FILE, STATS_FILE, RESPONSES_FILE, SEGMENTS_FOLDER)
 
@@ -138,10 +139,15 @@ class Result:
     _stats_cache: tuple[float | None, dict[str, Any]] | None = attrs.field(
         default=None, init=False, repr=False
     )
+    # statistics callbacks added (`contribute_stats`), kept whatever happens to the records
+    _contributed_stats: dict[str, float] = attrs.field(
+        factory=dict, repr=False, alias="contributed_stats"
+    )
 
     @property
     def stats(self) -> dict[str, Any]:
-        """The summary fields plus every statistic (``"time_to_first_token-p50"``, ...).
+        """The summary fields plus every statistic (``"time_to_first_token-p50"``, ...),
+        then those callbacks contributed (`contribute_stats`).
 
         Computed once and kept: appending or removing records, or assigning a
         new `responses` list, is noticed; after changing a record in place
@@ -153,7 +159,44 @@ class Result:
         if cache is None or cache[0] != self.total_test_time:
             cache = (self.total_test_time, self._compute_stats())
             self._stats_cache = cache
-        return {**self.summary(), **cache[1]}
+        stats = {**self.summary(), **cache[1]}
+        for name, value in self._contributed_stats.items():  # built-in statistics win
+            stats.setdefault(name, value)
+        return stats
+
+    @property
+    def contributed_stats(self) -> dict[str, float]:
+        """The statistics callbacks added with `contribute_stats` (saved and loaded with it)."""
+        return dict(self._contributed_stats)
+
+    def contribute_stats(self, stats: Mapping[str, float]) -> None:
+        """Add statistics of your own to `stats` (a callback's ``after_run`` calls it).
+
+        Each value must be a number; a name already contributed is replaced.
+        A name that is one of the built-in statistics (``failed_requests``,
+        ``time_to_first_token-p50``, ...) is a ValueError: they are never
+        overwritten. Contributed statistics are saved in ``stats.json`` and
+        loaded back by `Result.load`, with or without the records.
+        """
+        if not isinstance(stats, Mapping):
+            raise ValueError(f"contributed stats must be a dict of numbers, not {stats!r}")
+        for key, value in stats.items():
+            if not isinstance(value, (int, float)):
+                raise ValueError(f"contributed stat {key!r} must be a number, not {value!r}")
+        built_in = self._built_in_stat_names()
+        clashing = sorted(key for key in stats if key in built_in)
+        if clashing:
+            raise ValueError(
+                f"contributed stats {clashing} are built-in statistics, which are never "
+                "overwritten; give them other names"
+            )
+        self._contributed_stats.update(stats)
+
+    # LLMeter's name for `contribute_stats`, which its callbacks call
+    _update_contributed_stats = contribute_stats
+
+    def _built_in_stat_names(self) -> set[str]:
+        return set(self.stats) - set(self._contributed_stats)
 
     @property
     def percentile_method(self) -> PercentileMethod:
@@ -308,7 +351,21 @@ class Result:
                 for response in self.responses:
                     f.write(response_line(response))
         write_json(fs, posixpath.join(folder, SUMMARY_FILE), self.summary())
-        write_json(fs, posixpath.join(folder, STATS_FILE), self.stats)
+        self._save_stats(fs, folder)
+
+    def _save_stats(self, fs: fsspec.AbstractFileSystem, folder: str) -> None:
+        """Write ``stats.json``: every statistic, and which of them were contributed."""
+        document = self.stats
+        if self._contributed_stats:
+            document[CONTRIBUTED_STATS_KEY] = sorted(self._contributed_stats)
+        write_json(fs, posixpath.join(folder, STATS_FILE), document)
+
+    def save_stats(self) -> None:
+        """Rewrite the ``stats.json`` of a saved run (after statistics were contributed)."""
+        if self.output_path is None:
+            raise ValueError("this Result has no output_path: there is no folder to write to")
+        fs, folder = resolve(self.output_path)
+        self._save_stats(fs, folder)
 
     def _is_saved_in(self, fs: fsspec.AbstractFileSystem, folder: str) -> bool:
         """Whether `folder` holds this very run: its ``run_config.json`` is this result's."""
@@ -393,11 +450,13 @@ class Result:
         responses: list[InvocationResponse] = []
         run_stats: RunStats | None = None
         saved_stats: dict[str, Any] | None = None
+        contributed = _contributed_stats(saved.saved_stats)
         if saved.records is not None and load_responses:
             responses = list(saved.records())
             run_stats = RunStats.of(responses, parsed, percentile_method=method)
         elif saved.saved_stats is not None and not recompute:
             names = set(attrs.fields_dict(cls))  # summary fields come typed from the summary
+            names.update(contributed, [CONTRIBUTED_STATS_KEY])
             saved_stats = {k: v for k, v in saved.saved_stats.items() if k not in names}
         elif saved.records is not None:
             run_stats = RunStats.of(saved.records(), parsed, percentile_method=method)
@@ -420,7 +479,16 @@ class Result:
             run_stats=run_stats,
             saved_stats=saved_stats,
             llmeter_stats=saved.llmeter_stats,
+            contributed_stats=contributed,
         )
+
+
+def _contributed_stats(saved_stats: dict[str, Any] | None) -> dict[str, float]:
+    """The contributed statistics among saved ones: those ``stats.json`` lists as such."""
+    if not saved_stats:
+        return {}
+    names = saved_stats.get(CONTRIBUTED_STATS_KEY) or []
+    return {name: saved_stats[name] for name in names if name in saved_stats}
 
 
 def read_saved_run(url: str) -> SavedRun:
@@ -519,7 +587,7 @@ def _without_version(document: dict[str, Any]) -> dict[str, Any]:
 
 _HIDDEN_NAMES = (
     "responses", "run_config", "_run_stats", "_saved_stats", "_llmeter_stats", "_stats_records",
-    "_stats_cache",
+    "_stats_cache", "_contributed_stats",
 )  # fmt: skip
 _SUMMARY_FIELDS = [a for a in attrs.fields(Result) if a.name not in _HIDDEN_NAMES]
 _HIDDEN = {name: override(omit=True) for name in _HIDDEN_NAMES}

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from fractions import Fraction
 from typing import Any, Literal, get_args
 
@@ -97,18 +97,25 @@ def percentile(ordered: Sequence[float], q: float, method: PercentileMethod = "l
     return ordered[lower] + (ordered[upper] - ordered[lower]) * fraction
 
 
+# how many cut points LLMeter asks `statistics.quantiles` for: the first of these that
+# makes the percentile a whole cut point (p75: n=4, p90: n=10, p95: n=100)
+_LLMETER_CUTS = (4, 10, 100)
+
+
 def _exclusive_quantile(ordered: Sequence[float], q: float) -> float:
     """`statistics.quantiles`' exclusive rule for one cut point, with its arithmetic.
 
-    The quantile is the ``i``-th of ``n`` cut points (``q = i / n``, smallest
-    ``n``, as LLMeter asks for p90 with ``n=10``), at 1-based rank
-    ``i * (len + 1) / n``, clamped to the first and last pair of values.
+    The quantile is the ``i``-th of ``n`` cut points (``q = i / n``, with
+    LLMeter's ``n``: 4, 10 or 100 when one fits, else the smallest), at
+    1-based rank ``i * (len + 1) / n``, clamped to the first and last pair of
+    values.
     """
     size = len(ordered)
     if size == 1:
         return ordered[0]
     fraction = Fraction(q).limit_denominator(10_000)
-    i, n = fraction.numerator, fraction.denominator
+    n = next((k for k in _LLMETER_CUTS if k % fraction.denominator == 0), fraction.denominator)
+    i = fraction.numerator * n // fraction.denominator
     m = size + 1
     j = min(max(i * m // n, 1), size - 1)
     delta = i * m - j * n
@@ -116,16 +123,26 @@ def _exclusive_quantile(ordered: Sequence[float], q: float) -> float:
 
 
 def summarize(
-    values: Iterable[float], *, presorted: bool = False, method: PercentileMethod = "linear"
+    values: Iterable[float],
+    *,
+    presorted: bool = False,
+    method: PercentileMethod = "linear",
+    percentiles: Sequence[tuple[str, float]] = PERCENTILES,
+    extremes: bool = True,
 ) -> dict[str, float]:
-    """Percentiles (by `method`), mean ("average", LLMeter's name), min and max of exact values."""
+    """Percentiles (by `method`), mean ("average", LLMeter's name), min and max of exact values.
+
+    `percentiles` names the quantiles to report (``("p90", 0.9)``, ...);
+    `extremes` adds ``"min"`` and ``"max"``. No values: an empty dict.
+    """
     ordered = list(values) if presorted else sorted(values)
     if not ordered:
         return {}
-    result = {name: percentile(ordered, q, method) for name, q in PERCENTILES}
+    result = {name: percentile(ordered, q, method) for name, q in percentiles}
     result["average"] = math.fsum(ordered) / len(ordered)
-    result["min"] = ordered[0]
-    result["max"] = ordered[-1]
+    if extremes:
+        result["min"] = ordered[0]
+        result["max"] = ordered[-1]
     return result
 
 
@@ -294,11 +311,15 @@ class RunStats:
         """Requests inside the measurement window."""
         return self.total_requests - self.excluded_requests
 
-    def to_dict(self, total_test_time: float | None) -> dict[str, Any]:
+    def to_dict(
+        self, total_test_time: float | None, metrics: Collection[str] | None = None
+    ) -> dict[str, Any]:
         """The flat stats dictionary: ``"{metric}-{aggregation}"`` keys and run totals.
 
         Rates are over `total_test_time`, or over the measurement window when
-        warm-up or cool-down requests were excluded.
+        warm-up or cool-down requests were excluded. With `metrics`, only
+        those metrics are summarized (and no SLOs): a cheap snapshot for a
+        live display while the run goes on.
         """
         duration = self.window.length if self.excluded_requests else total_test_time
         minutes = duration / 60 if duration else None
@@ -325,14 +346,17 @@ class RunStats:
             "errors_by_class": dict(sorted(self.errors_by_class.items())),
         }
         columns = {**self.columns, **self.from_intended, "schedule_lag": self.schedule_lag}
+        if metrics is not None:
+            columns = {m: column for m, column in columns.items() if m in metrics}
         ordered = {metric: sorted(column) for metric, column in columns.items()}
         for metric, values in ordered.items():
             summary = summarize(values, presorted=True, method=self.percentile_method)
             for aggregation, value in summary.items():
                 stats[f"{metric}-{aggregation}"] = value
-        for aggregation, value in self.inter_token_latency.summary().items():
-            stats[f"{ITL_METRIC}-{aggregation}"] = value
-        if self.slos is not None:
+        if metrics is None or ITL_METRIC in metrics:
+            for aggregation, value in self.inter_token_latency.summary().items():
+                stats[f"{ITL_METRIC}-{aggregation}"] = value
+        if self.slos is not None and metrics is None:
 
             def quantile(metric: str, q: float) -> float | None:
                 values = ordered.get(metric)

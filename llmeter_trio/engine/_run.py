@@ -203,6 +203,8 @@ class _Run:
                 error = error or exc
         try:
             await self.hooks.call("after_run", result=result, interrupted=result.interrupted)
+            if result.contributed_stats and result.output_path is not None:  # callbacks added
+                await run_io(resolve(result.output_path)[0], result.save_stats)
         except Exception as exc:
             error = error or exc
         return result, error

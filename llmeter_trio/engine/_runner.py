@@ -11,6 +11,7 @@ import attrs
 
 from .._loops import runs_on_any_loop
 from ..endpoints import Endpoint
+from ..live_display import DisplayStats, check_display_stats
 from ..plugins import callback_from_config
 from ..results import RUN_CONFIG_FILE, Result, holds_run
 from ..run_config import RunConfig
@@ -72,6 +73,8 @@ class Runner:
       `connect_time`).
     - `percentile_method` picks how percentiles are computed: ``"linear"``
       (the default) or ``"llmeter"`` (LLMeter's numbers); saved with the run.
+    - `progress_bar_stats` (LLMeter's) picks the statistics a live display
+      shows under its progress line (`llmeter_trio.live.run_with_progress`).
     - One process runs at most 100,000 clients (`MAX_CLIENTS`; open loop:
       requests in flight); every setting is checked before the first request
       (`engine._plan`). `callbacks` may also be given as configurations,
@@ -90,6 +93,7 @@ class Runner:
     timeout: float | None = 60
     callbacks: Sequence[Any] | None = None
     low_memory: bool = False
+    progress_bar_stats: DisplayStats | None = None  # LLMeter's: what a live display shows
     seed: int | None = None
     drain_timeout: float | None = None
     schedule: Schedule | None = None
@@ -115,6 +119,7 @@ class Runner:
         timeout: float | None = None,
         drain_timeout: float | None = None,
         callbacks: Sequence[Any] | None = None,
+        progress_bar_stats: DisplayStats | None = None,
         low_memory: bool | None = None,
         run_name: str | None = None,
         run_description: str | None = None,
@@ -152,6 +157,9 @@ class Runner:
         config = plan.config
         progress = progress or LiveProgress()
         progress.total_requests, progress.run_duration = plan.total_requests, config.run_duration
+        check_display_stats(settings.progress_bar_stats)  # before the run folder is made
+        if settings.progress_bar_stats is not None:
+            progress.display_stats = settings.progress_bar_stats
         sink = None
         if config.output_path is not None:
             sink = _start_run_folder(config.output_path, config)

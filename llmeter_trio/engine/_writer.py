@@ -17,6 +17,7 @@ import attrs
 import trio
 
 from ..endpoints import InvocationResponse, TokenCountSource
+from ..live_display import DisplayStats
 from ..stats import RunStats
 from ..storage import ResponseSink
 from ..tokenizers import Tokenizer, count_tokens
@@ -30,7 +31,9 @@ class LiveProgress:
     """Counters a progress display can read while the run goes on.
 
     The run also fills in its planned size when it starts: `total_requests`
-    (None when only time bounds it) and `run_duration`.
+    (None when only time bounds it) and `run_duration`; `stats`, its
+    statistics so far; and `display_stats`, the statistics to show
+    (``progress_bar_stats``; see `llmeter_trio.live_display`).
     """
 
     started: int = 0
@@ -39,6 +42,8 @@ class LiveProgress:
     output_tokens: int = 0
     total_requests: int | None = None
     run_duration: float | None = None
+    stats: RunStats | None = None
+    display_stats: DisplayStats | None = None
 
 
 @attrs.define
@@ -58,6 +63,9 @@ class RecordWriter:
     failure: Exception | None = None  # a storage or callback error: stops the load, re-raised
     callbacks_ok: bool = True
     scope: trio.CancelScope = attrs.field(factory=lambda: trio.CancelScope(shield=True))
+
+    def __attrs_post_init__(self) -> None:
+        self.progress.stats = self.stats  # a live display reads the statistics so far
 
     async def run(self, receive: trio.MemoryReceiveChannel[InvocationResponse]) -> None:
         """Handle every record until all senders have closed."""
