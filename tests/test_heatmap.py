@@ -177,10 +177,10 @@ class TestCharts:
             endpoint(), SAMPLE_TEXT_FILE, input_lengths=[10, 40], output_lengths=[8, 32],
             create_payload_fn=prefill_payload, seed=2,
         )  # fmt: skip
-        with pytest.raises(ValueError, match=r"await heatmap\.run\(\) first"):
+        with pytest.raises(ValueError, match=r"^No results to plot yet: await heatmap\.run\(\)"):
             heatmap.plot_heatmaps()
         result = run_virtual(heatmap.run)
-        ttft, ttlt = heatmap.plot_heatmaps(output_path="memory://heatmap-charts")
+        ttft, ttlt = result.plot_heatmaps(output_path="memory://heatmap-charts")
         assert [list(row) for row in ttft.data[0].z] == result.matrix("time_to_first_token")
         assert [list(row) for row in ttlt.data[0].z] == [
             [expected_ttlt(i, o) for o in (8, 32)] for i in (10, 40)
@@ -194,6 +194,64 @@ class TestCharts:
             assert (tmp_path / f"{name}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
         with pytest.raises(ValueError, match="format must be 'html' or 'png'"):
             result.plot_heatmaps(format="svg")  # type: ignore[arg-type]
+
+
+class TestLLMeterShape:
+    def test_the_run_reads_as_its_result(self) -> None:
+        """run() returns the heatmap, which reads as its Result (LLMeter returns the Result)."""
+        heatmap = LatencyHeatmap(
+            endpoint(), SAMPLE_TEXT_FILE, input_lengths=[10, 40], output_lengths=[8, 32],
+            create_payload_fn=prefill_payload, seed=2,
+        )  # fmt: skip
+        result = run_virtual(heatmap.run)
+        assert result.total_requests == 4 and result.clients == 4
+        assert result.stats == result.result.stats
+        assert result.get_dimension("num_tokens_input") == [
+            r.num_tokens_input for r in result.result.responses
+        ]
+        with pytest.raises(AttributeError, match="no_such_field"):
+            result.no_such_field  # noqa: B018
+
+    def test_plot_heatmaps_draws_llmeters_binned_charts(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """heatmap.plot_heatmaps(n_bins_x, n_bins_y, show): LLMeter's charts, by measured tokens,
+        drawn by the plot_heatmap found on llmeter_trio.experiments; shown by default."""
+        import plotly.graph_objects as go
+
+        from llmeter_trio import experiments
+
+        heatmap = LatencyHeatmap(
+            endpoint(), SAMPLE_TEXT_FILE, input_lengths=[10, 40], output_lengths=[8, 32],
+            create_payload_fn=prefill_payload, seed=2,
+        )  # fmt: skip
+        result = run_virtual(heatmap.run)
+        calls: list[tuple[Any, ...]] = []
+        real = experiments.plot_heatmap
+
+        def recording(*args: Any, **kwargs: Any) -> Any:
+            calls.append((*args, kwargs))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(experiments, "plot_heatmap", recording)
+        shown: list[Any] = []
+        monkeypatch.setattr(go.Figure, "show", lambda self: shown.append(self))
+        ttft, ttlt = heatmap.plot_heatmaps(2, 3, output_path="memory://binned")
+        assert shown == [ttft, ttlt]
+        options = {"n_bins_x": 2, "n_bins_y": 3, "show_scatter": True}
+        assert calls == [
+            (result, "time_to_first_token", options),
+            (result, "time_to_last_token", options),
+        ]
+        (cells,) = [t for t in ttlt.data if isinstance(t, go.Histogram2d)]
+        assert sorted(cells.z) == sorted(result.get_dimension("time_to_last_token"))
+        assert sorted(cells.x) == sorted(result.get_dimension("num_tokens_input"))
+        assert (cells.nbinsx, cells.nbinsy, cells.histfunc) == (2, 3, "avg")
+        fs = fsspec.filesystem("memory")
+        assert sorted(fs.ls("/binned", detail=False)) == [
+            "/binned/time_to_first_token_heatmap.html",
+            "/binned/time_to_last_token_heatmap.html",
+        ]
 
 
 class TestPayloadOrderOnce:

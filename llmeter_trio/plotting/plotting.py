@@ -324,7 +324,10 @@ def latency_clients(
     ys: list[float] = []
     for clients in sorted(load_test_result.results):
         result = load_test_result.results[clients]
-        values = _values(result, dimension, f"Invalid dimension: {dimension}")
+        try:  # successful requests only: a stream cut short has a time but no answer
+            values = result.get_dimension(dimension, filter_dimension="error", filter_value=None)
+        except AttributeError:
+            raise ValueError(f"Invalid dimension: {dimension}") from None
         measured = [value for value in values if value is not None]
         ys.extend(measured)
         xs.extend([clients] * len(measured))
