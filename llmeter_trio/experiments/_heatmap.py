@@ -128,7 +128,7 @@ class LatencyHeatmapResult:
         Given an `output_path` (any fsspec URL), each is written there as
         ``time_to_first_token_heatmap.html`` (self-contained, viewable
         offline) or ``.png``. `show` opens them (in a notebook, inline).
-        Needs the ``plot`` extra: ``pip install 'llmeter-trio[plot]'``.
+        Needs the ``plotting`` extra: ``pip install 'llmeter-trio[plotting]'``.
         """
         check_format(format)
         from ._heatmap_plots import heatmap_figure
