@@ -308,3 +308,18 @@ class TestPayloadOrderOnce:
         )
         indices = [r.payload_index for r in result.responses]
         assert sorted(indices) == list(range(6)) and len(set(indices)) == len(indices)
+
+
+@pytest.mark.realtime
+def test_under_asyncio_the_run_reads_as_its_result() -> None:
+    """Awaited from asyncio (a notebook), run() gives the Result-like heatmap to plot."""
+    import asyncio
+
+    fast = FakeEndpoint(time_to_first_token=0.001, inter_token_latency=0.0001, output_tokens=99)
+    heatmap = LatencyHeatmap(
+        fast, SAMPLE_TEXT_FILE, input_lengths=[5], output_lengths=[2, 4], seed=1
+    )
+    result = asyncio.run(heatmap.run())
+    assert result.total_requests == 2 and result.stats["failed_requests"] == 0
+    ttft, _ = heatmap.plot_heatmaps(show=False)
+    assert ttft.data
