@@ -5,8 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import uuid
+from pathlib import Path
 from typing import Any
 
+import fsspec
 import plotly.graph_objects as go
 import pytest
 from hypothesis import given
@@ -22,6 +25,7 @@ from llmeter_trio.plotting import (
     plot_load_test_results,
     scatter_histogram_2d,
 )
+from llmeter_trio.plotting._files import save_figures
 from llmeter_trio.plotting._plotly import MissingPlotly
 from llmeter_trio.plotting.heatmap import Heatmap, Interval, initialize_map
 from llmeter_trio.plotting.plotting import latency_clients, stat_clients
@@ -225,3 +229,34 @@ class TestWithoutPlotly:
             [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
         )
         assert shown.stdout.strip() == "charts need plotly: pip install 'llmeter-trio[plotting]'"
+
+
+class TestChartFiles:
+    class Recording:
+        """Stands in for a plotly figure: records what it was asked to write."""
+
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, Any, dict[str, Any]]] = []
+
+        def write_html(self, target: Any, **options: Any) -> None:
+            self.calls.append(("html", target, options))
+            if not isinstance(target, Path):
+                target.write("<html></html>")
+
+        def write_image(self, target: Any, **options: Any) -> None:
+            self.calls.append(("image", target, options))
+            if not isinstance(target, Path):
+                target.write(b"\x89PNG")
+
+    def test_local_folders_get_paths_other_urls_files(self, tmp_path: Path) -> None:
+        """plotly writes a local chart at its path (as in LLMeter); elsewhere into an fsspec
+        file that appears whole. The format's case does not matter."""
+        figure = self.Recording()
+        save_figures({"error_rate": figure}, tmp_path / "charts", "PNG")  # type: ignore[arg-type]
+        assert figure.calls == [("image", tmp_path / "charts" / "error_rate.png", {})]
+        url = f"memory://charts-{uuid.uuid4().hex}"
+        save_figures({"error_rate": figure, "requests_per_minute": figure}, url, "html")
+        fs = fsspec.filesystem("memory")
+        assert fs.cat(f"{url}/requests_per_minute.html") == b"<html></html>"
+        with pytest.raises(ValueError, match="format must be 'html' or 'png', not 'svg'"):
+            save_figures({}, url, "svg")  # type: ignore[arg-type]

@@ -7,7 +7,10 @@ import io
 import os
 import posixpath
 import warnings
-from typing import Any, Literal
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from fsspec.implementations.local import LocalFileSystem
 
 from ..storage import open_atomic, resolve
 
@@ -17,34 +20,55 @@ ChartFormat = Literal["html", "png"]
 
 
 def check_format(format: str) -> ChartFormat:
-    """`format` if charts can be written in it, else a ValueError."""
-    if format not in ("html", "png"):
+    """`format` in lower case if charts can be written in it (``"PNG"`` is ``"png"``), else a
+    ValueError."""
+    lowered = format.lower() if isinstance(format, str) else format
+    if lowered not in ("html", "png"):
         raise ValueError(f"format must be 'html' or 'png', not {format!r}")
-    return format  # type: ignore[return-value]
+    return lowered  # type: ignore[return-value]
 
 
 def save_figures(figures: dict[str, Any], url: str | os.PathLike[str], format: ChartFormat) -> None:
     """Write each figure (plotly's ``write_html``/``write_image``) as ``{url}/{name}.{format}``.
 
     HTML is self-contained (viewable offline); PNG needs kaleido (the
-    ``plotting`` extra). Each file appears whole or not at all.
+    ``plotting`` extra). In a local folder plotly writes each file at its
+    path (a `pathlib.Path`, as LLMeter passes); at any other fsspec URL it
+    writes into a file that appears whole or not at all.
     """
-    check_format(format)
+    format = check_format(format)
     if format == "png" and importlib.util.find_spec("kaleido") is None:
         raise ImportError(
             "saving charts as PNG needs kaleido: pip install 'llmeter-trio[plotting]'"
         )
     fs, folder = resolve(os.fspath(url))
     fs.makedirs(folder, exist_ok=True)
+    local = isinstance(fs, LocalFileSystem)
     for name, figure in figures.items():
-        with open_atomic(fs, posixpath.join(folder, f"{name}.{format}")) as f:
-            if format == "html":
-                text = io.TextIOWrapper(f, encoding="utf-8", write_through=True)
-                figure.write_html(text, include_plotlyjs=True, full_html=True)
-                text.detach()  # leave `f` open for open_atomic to finish
-            else:
-                with warnings.catch_warnings():
-                    # kaleido 0.2.1 is pinned on purpose (it brings its own browser, so it
-                    # works offline); plotly warns about that pairing on every export
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    figure.write_image(f, format="png")
+        path = posixpath.join(folder, f"{name}.{format}")
+        if local:
+            _write(figure, Path(path), format)
+        else:
+            with open_atomic(fs, path) as f:
+                _write(figure, f, format)
+
+
+def _write(figure: Any, target: Path | IO[bytes], format: ChartFormat) -> None:
+    """plotly writes the file; its defaults make HTML self-contained, a path's suffix
+    gives the image format."""
+    if format == "html":
+        if isinstance(target, Path):
+            figure.write_html(target)
+            return
+        text = io.TextIOWrapper(target, encoding="utf-8", write_through=True)
+        figure.write_html(text)
+        text.detach()  # leave `target` open for open_atomic to finish
+        return
+    with warnings.catch_warnings():
+        # kaleido 0.2.1 is pinned on purpose (it brings its own browser, so it works
+        # offline); plotly warns about that pairing on every export
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if isinstance(target, Path):
+            figure.write_image(target)
+        else:
+            figure.write_image(target, format="png")
