@@ -177,10 +177,10 @@ class TestCharts:
             endpoint(), SAMPLE_TEXT_FILE, input_lengths=[10, 40], output_lengths=[8, 32],
             create_payload_fn=prefill_payload, seed=2,
         )  # fmt: skip
-        with pytest.raises(ValueError, match=r"await heatmap\.run\(\) first"):
+        with pytest.raises(ValueError, match=r"^No results to plot yet: await heatmap\.run\(\)"):
             heatmap.plot_heatmaps()
         result = run_virtual(heatmap.run)
-        ttft, ttlt = heatmap.plot_heatmaps(output_path="memory://heatmap-charts")
+        ttft, ttlt = result.plot_heatmaps(output_path="memory://heatmap-charts")
         assert [list(row) for row in ttft.data[0].z] == result.matrix("time_to_first_token")
         assert [list(row) for row in ttlt.data[0].z] == [
             [expected_ttlt(i, o) for o in (8, 32)] for i in (10, 40)
@@ -194,6 +194,64 @@ class TestCharts:
             assert (tmp_path / f"{name}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
         with pytest.raises(ValueError, match="format must be 'html' or 'png'"):
             result.plot_heatmaps(format="svg")  # type: ignore[arg-type]
+
+
+class TestLLMeterShape:
+    def test_the_run_reads_as_its_result(self) -> None:
+        """run() returns the heatmap, which reads as its Result (LLMeter returns the Result)."""
+        heatmap = LatencyHeatmap(
+            endpoint(), SAMPLE_TEXT_FILE, input_lengths=[10, 40], output_lengths=[8, 32],
+            create_payload_fn=prefill_payload, seed=2,
+        )  # fmt: skip
+        result = run_virtual(heatmap.run)
+        assert result.total_requests == 4 and result.clients == 4
+        assert result.stats == result.result.stats
+        assert result.get_dimension("num_tokens_input") == [
+            r.num_tokens_input for r in result.result.responses
+        ]
+        with pytest.raises(AttributeError, match="no_such_field"):
+            result.no_such_field  # noqa: B018
+
+    def test_plot_heatmaps_draws_llmeters_binned_charts(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """heatmap.plot_heatmaps(n_bins_x, n_bins_y, show): LLMeter's charts, by measured tokens,
+        drawn by the plot_heatmap found on llmeter_trio.experiments; shown by default."""
+        import plotly.graph_objects as go
+
+        from llmeter_trio import experiments
+
+        heatmap = LatencyHeatmap(
+            endpoint(), SAMPLE_TEXT_FILE, input_lengths=[10, 40], output_lengths=[8, 32],
+            create_payload_fn=prefill_payload, seed=2,
+        )  # fmt: skip
+        result = run_virtual(heatmap.run)
+        calls: list[tuple[Any, ...]] = []
+        real = experiments.plot_heatmap
+
+        def recording(*args: Any, **kwargs: Any) -> Any:
+            calls.append((*args, kwargs))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(experiments, "plot_heatmap", recording)
+        shown: list[Any] = []
+        monkeypatch.setattr(go.Figure, "show", lambda self: shown.append(self))
+        ttft, ttlt = heatmap.plot_heatmaps(2, 3, output_path="memory://binned")
+        assert shown == [ttft, ttlt]
+        options = {"n_bins_x": 2, "n_bins_y": 3, "show_scatter": True}
+        assert calls == [
+            (result, "time_to_first_token", options),
+            (result, "time_to_last_token", options),
+        ]
+        (cells,) = [t for t in ttlt.data if isinstance(t, go.Histogram2d)]
+        assert sorted(cells.z) == sorted(result.get_dimension("time_to_last_token"))
+        assert sorted(cells.x) == sorted(result.get_dimension("num_tokens_input"))
+        assert (cells.nbinsx, cells.nbinsy, cells.histfunc) == (2, 3, "avg")
+        fs = fsspec.filesystem("memory")
+        assert sorted(fs.ls("/binned", detail=False)) == [
+            "/binned/time_to_first_token_heatmap.html",
+            "/binned/time_to_last_token_heatmap.html",
+        ]
 
 
 class TestPayloadOrderOnce:
@@ -250,3 +308,18 @@ class TestPayloadOrderOnce:
         )
         indices = [r.payload_index for r in result.responses]
         assert sorted(indices) == list(range(6)) and len(set(indices)) == len(indices)
+
+
+@pytest.mark.realtime
+def test_under_asyncio_the_run_reads_as_its_result() -> None:
+    """Awaited from asyncio (a notebook), run() gives the Result-like heatmap to plot."""
+    import asyncio
+
+    fast = FakeEndpoint(time_to_first_token=0.001, inter_token_latency=0.0001, output_tokens=99)
+    heatmap = LatencyHeatmap(
+        fast, SAMPLE_TEXT_FILE, input_lengths=[5], output_lengths=[2, 4], seed=1
+    )
+    result = asyncio.run(heatmap.run())
+    assert result.total_requests == 2 and result.stats["failed_requests"] == 0
+    ttft, _ = heatmap.plot_heatmaps(show=False)
+    assert ttft.data

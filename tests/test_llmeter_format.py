@@ -189,7 +189,7 @@ class TestOtherLLMeterFolders:
         assert result.run_config is not None
         assert (result.run_config.n_requests, result.run_config.run_duration) == (None, 30.0)
 
-    def test_llmeter_load_test(self) -> None:
+    def test_llmeter_load_test(self, tmp_path: Path) -> None:
         """LLMeter's NNNNN-clients layout loads as a LoadTestResult."""
         test = LoadTestResult.load(FIXTURES / "load_test" / "llmeter-test")
         assert test.test_name == "llmeter-test"
@@ -203,11 +203,11 @@ class TestOtherLLMeterFolders:
 
         figures = LoadTestResult.load(
             FIXTURES / "load_test" / "llmeter-test", load_responses=False
-        ).plot_results()  # records streamed from the LLMeter files
-        assert [list(t.y) for t in figures["time_to_first_token"].data] == [
-            [0.25, 0.25, 0.5, 0.5],
-            [0.5, 0.5, 0.75],
-        ]
+        ).plot_results(show=False, output_path=tmp_path)  # records streamed from LLMeter's files
+        (latencies,) = figures["time_to_first_token"].data
+        assert list(zip(latencies.x, latencies.y, strict=True)) == [
+            (1, 0.25), (1, 0.25), (1, 0.5), (1, 0.5), (2, 0.5), (2, 0.5), (2, 0.75)
+        ]  # fmt: skip
         assert list(figures["error_rate"].data[0].y) == [0, 0.25]
 
     def test_llmeter_single_folder_load_test_is_refused(self) -> None:
@@ -228,7 +228,7 @@ class TestOtherLLMeterFolders:
         assert list(mixed.results) == [1, 4]
         assert mixed.results[1].model_id == "anthropic.claude-3-haiku"
         assert mixed.results[4].model_id == "fake-model"
-        assert set(mixed.plot_results()) >= {"time_to_first_token", "requests_per_minute"}
+        assert set(mixed.plot_results(show=False)) >= {"time_to_first_token", "requests_per_minute"}
 
 
 def copy_level(source: Path, destination: Path) -> None:

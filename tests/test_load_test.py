@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import io
 import math
 import re
@@ -236,8 +237,9 @@ class TestLayoutAndRoundTrip:
                 low.results[clients].stats["time_to_last_token-p50"]
                 == full.results[clients].stats["time_to_last_token-p50"]
             )
-        figures = low.plot_results()
-        assert [len(trace.y) for trace in figures["time_to_first_token"].data] == [10, 10]
+        figures = low.plot_results(show=False)
+        (trace,) = figures["time_to_first_token"].data
+        assert sorted(collections.Counter(trace.x).items()) == [(1, 10), (2, 10)]
 
     async def test_callbacks_run_for_every_level(
         self, tmp_path: Path, autojump_clock: trio.testing.MockClock
@@ -380,10 +382,6 @@ class TestValidation:
         with pytest.raises(ValueError, match=message):
             quiet(**counts)
 
-    def test_progress_bar_stats_other_than_none_or_empty(self) -> None:
-        with pytest.raises(ValueError, match="progress_bar_stats=None"):
-            quiet(progress_bar_stats={"rpm": "rpm"})
-
     async def test_low_memory_needs_an_output_path(self) -> None:
         with pytest.raises(ValueError, match="needs an output_path"):
             await quiet(low_memory=True).run()
@@ -408,15 +406,26 @@ class TestProgressLine:
         for last in (first[-1], second[-1]):
             assert "[####################]    10/10 req" in last and " 0 in flight" in last
 
+    async def test_llmeters_display_stats_show_the_line(
+        self, capsys: pytest.CaptureFixture[str], autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """LLMeter's progress_bar_stats (a dict of stats to show) is accepted; {} hides the line."""
+        shown = quiet(sequence_of_clients=[1], progress_bar_stats={"rpm": "requests_per_minute"})
+        assert shown.progress_bar_stats == {"rpm": "requests_per_minute"}
+        await shown.run()
+        assert capsys.readouterr().err.startswith("level 1/1:")
+        await quiet(sequence_of_clients=[1]).run()
+        assert capsys.readouterr().err == ""
+
 
 class TestLoadErrors:
     @pytest.mark.parametrize("path", [None, ""])
     def test_no_path(self, path: str | None) -> None:
-        with pytest.raises(FileNotFoundError, match="load_path is empty"):
+        with pytest.raises(FileNotFoundError, match=r"^Load path cannot be None or empty"):
             LoadTestResult.load(path)
 
     def test_missing_folder(self, tmp_path: Path) -> None:
-        with pytest.raises(FileNotFoundError, match="does not exist"):
+        with pytest.raises(FileNotFoundError, match=r"^Load path .* does not exist"):
             LoadTestResult.load(tmp_path / "nowhere")
         with pytest.raises(FileNotFoundError, match="does not exist"):
             LoadTestResult.load(memory_url())
@@ -453,7 +462,7 @@ class TestLoadErrors:
     ) -> None:
         result = await quiet(test_name="t").run(output_path=tmp_path)
         assert result.output_path is not None
-        result.plot_results(output_path=f"{result.output_path}/charts")
+        result.plot_results(show=False, output_path=f"{result.output_path}/charts")
         assert list(LoadTestResult.load(result.output_path).results) == [1, 2]
 
 
@@ -488,18 +497,20 @@ class TestPlots:
         ).run()
         cut_short = [r for level in result.results.values() for r in level.responses if r.failed]
         assert any(r.time_to_first_token == 2.0 for r in cut_short)
-        figures = result.plot_results()
+        figures = result.plot_results(show=False)
         assert set(figures) == CHARTS
         assert all(isinstance(f, go.Figure) for f in figures.values())
 
         for name in ("time_to_first_token", "time_to_last_token"):
-            traces = figures[name].data
-            assert [t.name for t in traces] == ["1 clients", "2 clients", "4 clients"]
-            for trace, (clients, level) in zip(traces, result.results.items(), strict=True):
-                assert isinstance(trace, go.Box)
-                expected = [getattr(r, name) for r in level.responses if not r.failed]
-                assert list(trace.y) == expected and expected
-                assert set(trace.x) == {str(clients)}
+            (trace,) = figures[name].data
+            assert isinstance(trace, go.Box) and trace.name == result.test_name
+            expected = [
+                (clients, getattr(r, name))
+                for clients, level in result.results.items()
+                for r in level.responses
+                if not r.failed
+            ]
+            assert list(zip(trace.x, trace.y, strict=True)) == expected and expected
         for name, key in [
             ("requests_per_minute", "requests_per_minute"),
             ("error_rate", "failed_requests_rate"),
@@ -507,19 +518,20 @@ class TestPlots:
             ("average_output_tokens_clients", "average_output_tokens_per_minute"),
         ]:
             (trace,) = figures[name].data
-            assert list(trace.x) == ["1", "2", "4"]
+            assert list(trace.x) == [1, 2, 4]
             assert list(trace.y) == [level.stats[key] for level in result.results.values()]
+            assert figures[name].layout.xaxis.type == "log"  # LLMeter's default log_scale
         assert 0 < max(figures["error_rate"].data[0].y) < 1
 
-        violins = result.plot_results(distribution="violin")
+        violins = result.plot_results(show=False, distribution="violin")
         assert all(isinstance(t, go.Violin) for t in violins["time_to_last_token"].data)
 
     async def test_writes_html_and_png(
         self, tmp_path: Path, autojump_clock: trio.testing.MockClock
     ) -> None:
         result = await quiet().run()
-        result.plot_results(output_path=tmp_path / "html")
-        result.plot_results(output_path=tmp_path / "png", format="png")
+        result.plot_results(show=False, output_path=tmp_path / "html")
+        result.plot_results(show=False, output_path=tmp_path / "png", format="png")
         assert {p.name for p in (tmp_path / "html").iterdir()} == {f"{c}.html" for c in CHARTS}
         assert {p.name for p in (tmp_path / "png").iterdir()} == {f"{c}.png" for c in CHARTS}
         for chart in CHARTS:
@@ -530,7 +542,7 @@ class TestPlots:
     async def test_writes_to_any_fsspec_url(self, autojump_clock: trio.testing.MockClock) -> None:
         result = await quiet().run()
         url = memory_url()
-        result.plot_results(output_path=url)
+        result.plot_results(show=False, output_path=url)
         fs = fsspec.filesystem("memory")
         assert len(fs.ls(url, detail=False)) == len(CHARTS)
 
@@ -539,9 +551,29 @@ class TestPlots:
         with pytest.raises(ValueError, match="format must be 'html' or 'png'"):
             result.plot_results(format="svg")  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="distribution must be 'box' or 'violin'"):
-            result.plot_results(distribution="strip")  # type: ignore[arg-type]
-        with pytest.raises(ValueError, match="no results to plot"):
-            LoadTestResult(results={}, test_name="empty").plot_results()
+            result.plot_results(show=False, distribution="strip")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="No valid data points"):
+            LoadTestResult(results={}, test_name="empty").plot_results(show=False)
+
+    async def test_llmeters_defaults_show_and_save_into_the_test_folder(
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        autojump_clock: trio.testing.MockClock,
+    ) -> None:
+        """plot_results() shows every chart and writes them as HTML into output_path, as LLMeter."""
+        shown: list[go.Figure] = []
+        monkeypatch.setattr(go.Figure, "show", lambda self: shown.append(self))
+        result = await quiet(test_name="t").run(output_path=tmp_path)
+        figures = result.plot_results()
+        assert shown == list(figures.values())
+        written = {p.name for p in (tmp_path / "t").iterdir() if p.is_file()}
+        assert written == {f"{name}.html" for name in CHARTS}
+        assert list(LoadTestResult.load(tmp_path / "t").results) == [1, 2]  # charts passed over
+        colorways = {tuple(f.layout.colorway) for f in figures.values()}
+        assert len(colorways) == len(CHARTS)  # each chart in its own colours
+        unsaved = await quiet().run()
+        unsaved.plot_results(show=False, format="png")  # nowhere to write: nothing written
 
     async def test_show_opens_each_chart(
         self, monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.testing.MockClock
@@ -568,3 +600,28 @@ def test_progress_label_is_optional() -> None:
 
     assert trio.run(main, "").startswith("[")
     assert trio.run(main, "lvl").startswith("lvl  [")
+
+
+class TestLLMeterModule:
+    async def test_runner_is_looked_up_on_the_experiments_module(
+        self, monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A Runner patched on llmeter_trio.experiments (as LLMeter users patch theirs) is used;
+        a level gets its request count or its duration, never both."""
+        from llmeter_trio import experiments
+        from llmeter_trio.engine import Runner
+
+        calls: list[dict[str, Any]] = []
+
+        class Recording(Runner):
+            async def run(self, **kwargs: Any) -> Result:  # type: ignore[override]
+                calls.append(kwargs)
+                return await super().run(**kwargs)
+
+        monkeypatch.setattr(experiments, "Runner", Recording)
+        await quiet(sequence_of_clients=[1, 2], min_requests_per_run=4).run()
+        assert [call["n_requests"] for call in calls] == [4, 2]
+        assert all("run_duration" not in call for call in calls)
+        calls.clear()
+        await quiet(sequence_of_clients=[1], run_duration=1.0).run()
+        assert calls[0]["run_duration"] == 1.0 and "n_requests" not in calls[0]

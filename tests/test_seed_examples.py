@@ -59,7 +59,7 @@ class TestLoadTestExamples:
         assert {c: r.stats["total_requests"] for c, r in loaded.results.items()} == {
             1: 10, 5: 50, 10: 100
         }  # fmt: skip
-        figures = result.plot_results()
+        figures = result.plot_results(show=False)
         assert len(figures) >= 6
 
     async def test_time_bound_and_low_memory(

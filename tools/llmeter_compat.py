@@ -45,6 +45,8 @@ TEST_FILES = [
     "test_invocation_response",
     "test_invocation_response_integration",
     "test_utils",
+    "test_plotting",
+    "test_load_test_plotting",
 ]
 
 CONFTEST = '''

@@ -35,8 +35,8 @@ def main(output: str) -> None:
         FakeEndpoint(output_tokens=100_000, tokens_per_chunk=4), SAMPLE_TEXT_FILE,
         clients=4, requests_per_combination=3, create_payload_fn=served_model_payload, seed=1,
     )  # fmt: skip
-    trio.run(heatmap.run, clock=trio.testing.MockClock(autojump_threshold=0))
-    _, time_to_last_token = heatmap.plot_heatmaps()
+    result = trio.run(heatmap.run, clock=trio.testing.MockClock(autojump_threshold=0))
+    _, time_to_last_token = result.plot_heatmaps()  # the designed cells
     time_to_last_token.update_layout(width=900, height=520)
     time_to_last_token.write_image(output)
     print(f"wrote {output}")

@@ -100,7 +100,7 @@ async def main() -> None:
     )
     with tempfile.TemporaryDirectory() as folder:
         result = await load_test.run(output_path=folder)
-        figures = result.plot_results()
+        figures = result.plot_results(show=False, output_path=folder)
     warnings.simplefilter("ignore", DeprecationWarning)  # kaleido 0.2.1 is pinned on purpose
     for name, figure in figures.items():
         figure.update_layout(title=figure.layout.title.text.replace(" (docs)", ""))

@@ -14,8 +14,9 @@ Saved as one run folder, ``{output_path}/{run_name}/``, plus ``heatmap.json``
 cell's statistics)::
 
     heatmap = LatencyHeatmap(endpoint, SAMPLE_TEXT_FILE, output_path="outputs")
-    result = await heatmap.run()
+    result = await heatmap.run()  # reads as the run's Result: result.stats, ...
     ttft_figure, ttlt_figure = result.plot_heatmaps(format="png", output_path="charts")
+    heatmap.plot_heatmaps(n_bins_x=5, n_bins_y=5)  # LLMeter's charts, by measured tokens
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ import attrs
 from .._loops import runs_on_any_loop
 from ..callbacks import Callback
 from ..endpoints import Endpoint, InvocationResponse
-from ..engine import Runner
 from ..engine._plan import check_clients
-from ..prompts import CreatePromptCollection, PromptSample
+from ..plotting._files import check_format, save_figures
+from ..prompts import PromptSample
 from ..results import Result
 from ..stats import RunStats
 from ..storage import exists, read_json, resolve, run_io, write_json
 from ..tokenizers import Tokenizer
+from ._names import experiments
 
 if TYPE_CHECKING:
     from plotly.graph_objects import Figure
@@ -51,6 +53,10 @@ Cell = tuple[int, int]  # (input length, output length)
 @attrs.define(kw_only=True, eq=False)
 class LatencyHeatmapResult:
     """A heatmap run: its `Result` and which (input, output) cell each payload measured.
+
+    It reads as its `Result` (LLMeter's `LatencyHeatmap.run` returns one):
+    ``heatmap_result.stats``, ``.responses``, ``.get_dimension(...)`` and the
+    other attributes of a `Result` are those of `result`.
 
     `combinations[i]` is the cell of payload ``i`` (the run's
     ``run_config.payload[i]``); each record says which payload it sent
@@ -73,6 +79,13 @@ class LatencyHeatmapResult:
     def output_path(self) -> str | None:
         """The run folder (None when nothing was saved)."""
         return self.result.output_path
+
+    def __getattr__(self, name: str) -> Any:
+        """Every other attribute is the run's `Result`'s (`stats`, `responses`,
+        `get_dimension`, ...): the heatmap reads as the `Result` LLMeter returns."""
+        if name.startswith("__") or name == "result":
+            raise AttributeError(name)
+        return getattr(self.result, name)
 
     def responses_by_combination(self) -> dict[Cell, list[InvocationResponse]]:
         """Every record, grouped by the cell its payload was cut for (all cells present)."""
@@ -115,19 +128,17 @@ class LatencyHeatmapResult:
         Given an `output_path` (any fsspec URL), each is written there as
         ``time_to_first_token_heatmap.html`` (self-contained, viewable
         offline) or ``.png``. `show` opens them (in a notebook, inline).
-        Needs the ``plot`` extra: ``pip install 'llmeter-trio[plot]'``.
+        Needs the ``plotting`` extra: ``pip install 'llmeter-trio[plotting]'``.
         """
-        if format not in ("html", "png"):
-            raise ValueError(f"format must be 'html' or 'png', not {format!r}")
+        check_format(format)
         from ._heatmap_plots import heatmap_figure
-        from ._load_test_plots import save_figures
 
         figures = {
             f"{metric}_heatmap": heatmap_figure(self, metric, aggregation)
             for metric in ("time_to_first_token", "time_to_last_token")
         }
         if output_path is not None:
-            save_figures(figures, os.fspath(output_path), format)
+            save_figures(figures, output_path, format)
         if show:
             for figure in figures.values():
                 figure.show()
@@ -251,11 +262,11 @@ class LatencyHeatmap:
     timeout: float | None = attrs.field(default=60, kw_only=True)
     payload: list[dict[str, Any]] = attrs.field(init=False, repr=False)
     samples: list[PromptSample] = attrs.field(init=False, repr=False)
-    _result: LatencyHeatmapResult | None = attrs.field(default=None, init=False, repr=False)
+    _results: LatencyHeatmapResult | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         check_clients("clients", self.clients)
-        collection = CreatePromptCollection(
+        collection = experiments().CreatePromptCollection(
             self.input_lengths,
             self.output_lengths,
             self.source_file,
@@ -296,7 +307,7 @@ class LatencyHeatmap:
             combinations=[(s.input_length, s.output_length) for s in self.samples],
             seed=self.seed,
         )
-        runner = Runner(self.endpoint, tokenizer=self.tokenizer, timeout=self.timeout)
+        runner = experiments().Runner(self.endpoint, tokenizer=self.tokenizer, timeout=self.timeout)
         heatmap.result = await runner.run(
             payload=self.payload,
             clients=self.clients,
@@ -309,19 +320,42 @@ class LatencyHeatmap:
         if heatmap.output_path is not None:
             fs = resolve(heatmap.output_path)[0]
             await run_io(fs, _write_layout, heatmap.output_path, heatmap.layout())
-        self._result = heatmap
+        self._results = heatmap
         return heatmap
 
     def plot_heatmaps(
         self,
-        show: bool = False,
+        n_bins_x: int | None = None,
+        n_bins_y: int | None = None,
+        show: bool = True,
+        *,
         output_path: str | os.PathLike[str] | None = None,
         format: Literal["html", "png"] = "html",
-        aggregation: str = "p50",
     ) -> tuple[Figure, Figure]:
-        """The charts of the last `run` (see `LatencyHeatmapResult.plot_heatmaps`)."""
-        if self._result is None:
-            raise ValueError("no results to plot yet: await heatmap.run() first")
-        return self._result.plot_heatmaps(
-            show=show, output_path=output_path, format=format, aggregation=aggregation
-        )
+        """LLMeter's charts of the last `run`: time to first and to last token, binned by the
+        measured input and output tokens (see `llmeter_trio.plotting.plot_heatmap`).
+
+        `n_bins_x`/`n_bins_y` bins (None: plotly's choice), a mark per
+        request; shown when `show`. Given an `output_path` (any fsspec URL),
+        each is also written there as ``time_to_first_token_heatmap.html``
+        (or ``.png``). For the designed cells (exact target lengths) use
+        `LatencyHeatmapResult.plot_heatmaps`.
+        """
+        results = getattr(self, "_results", None)
+        if results is None:
+            raise ValueError("No results to plot yet: await heatmap.run() first")
+        check_format(format)
+        plot = experiments().plot_heatmap
+        figures = {
+            f"{metric}_heatmap": plot(
+                results, metric, n_bins_x=n_bins_x, n_bins_y=n_bins_y, show_scatter=True
+            )
+            for metric in ("time_to_first_token", "time_to_last_token")
+        }
+        if output_path is not None:
+            save_figures(figures, output_path, format)
+        if show:
+            for figure in figures.values():
+                figure.show()
+        first, last = figures.values()
+        return first, last

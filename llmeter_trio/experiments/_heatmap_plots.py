@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-try:
-    import plotly.graph_objects as go
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "LatencyHeatmap.plot_heatmaps needs plotly: pip install 'llmeter-trio[plot]'"
-    ) from exc
+from ..plotting._plotly import go
 
 if TYPE_CHECKING:
     from ._heatmap import LatencyHeatmapResult

@@ -14,7 +14,7 @@ import attrs
 from .._checks import check_number
 from .._loops import runs_on_any_loop
 from ..endpoints import Endpoint
-from ..engine import LiveProgress, Runner
+from ..engine import LiveProgress
 from ..engine._payloads import PayloadInput
 from ..engine._plan import check_clients
 from ..live import run_with_progress
@@ -22,6 +22,7 @@ from ..results import Result, holds_run
 from ..storage import resolve
 from ..tokenizers import Tokenizer
 from ._load_test_result import LoadTestResult, level_name
+from ._names import experiments
 
 __all__ = ["LoadTest"]
 
@@ -55,8 +56,8 @@ class LoadTest:
 
     `test_name` defaults to the date and time the LoadTest was made. A
     progress line per level goes to stderr; ``progress_bar_stats={}`` hides
-    it (llmeter-trio's line shows fixed counters, so no other value is
-    accepted). `timeout`, `drain_timeout` and `seed` go to every run.
+    it (any other value shows llmeter-trio's line of requests, rates and
+    errors). `timeout`, `drain_timeout` and `seed` go to every run.
     """
 
     endpoint: Endpoint
@@ -100,11 +101,6 @@ class LoadTest:
                 "run_duration makes every level time-bound, while min_requests_per_client "
                 "and min_requests_per_run size count-bound levels: set one or the other"
             )
-        if self.progress_bar_stats:
-            raise ValueError(
-                "llmeter-trio's progress line shows fixed counters (requests, rates, errors); "
-                "pass progress_bar_stats=None to show it or {} to hide it"
-            )
         if self.test_name is None:
             self.test_name = datetime.now().strftime("%Y%m%d-%H%M%S")
         elif not self.test_name.strip("/ "):
@@ -132,48 +128,52 @@ class LoadTest:
         `output_path` (any fsspec URL) overrides the LoadTest's. If a level is
         stopped (Ctrl-C, an error), the levels already done are saved, and
         ``LoadTestResult.load(test_folder)`` loads them with the partial one.
+        Awaitable under trio and under asyncio (a notebook, `asyncio.run`).
         """
         folder = self.test_folder(output_path)
-        if self.low_memory and folder is None:
-            raise ValueError("low_memory=True keeps no records in memory: it needs an output_path")
         levels = list(self.sequence_of_clients)
         if folder is not None:
             _check_unused(folder, levels)
-        runner = Runner(
+        runner = experiments().Runner(
             self.endpoint,
             output_path=folder,
             tokenizer=self.tokenizer,
             timeout=self.timeout,
-            callbacks=self.callbacks,
-            low_memory=self.low_memory,
             seed=self.seed,
             drain_timeout=self.drain_timeout,
         )
+        size: dict[str, Any] = (
+            {"run_duration": self.run_duration} if self.run_duration is not None else {}
+        )
         results: dict[int, Result] = {}
         for index, clients in enumerate(levels, start=1):
-            n_requests = self.n_requests(clients)
+            if self.run_duration is None:
+                size = {"n_requests": self.n_requests(clients)}
             progress = LiveProgress()
 
             async def level(
                 clients: int = clients,
-                n_requests: int | None = n_requests,
+                size: dict[str, Any] = size,
                 progress: LiveProgress = progress,
             ) -> Result:
-                return await runner.run(
+                result: Result = await runner.run(
                     payload=self.payload,
                     clients=clients,
-                    n_requests=n_requests,
-                    run_duration=self.run_duration,
+                    **size,
                     run_name=level_name(clients),
+                    callbacks=self.callbacks,
+                    low_memory=self.low_memory,
+                    output_path=folder,
                     progress=progress,
                 )
+                return result
 
-            if self.progress_bar_stats is None:
+            if self.progress_bar_stats == {}:
+                results[clients] = await level()
+            else:
                 results[clients] = await run_with_progress(
                     level, progress, label=f"level {index}/{len(levels)}: {clients:>4} clients"
                 )
-            else:
-                results[clients] = await level()
         assert self.test_name is not None
         return LoadTestResult(results=results, test_name=self.test_name, output_path=folder)
 

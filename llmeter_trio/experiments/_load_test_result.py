@@ -8,13 +8,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from ..plotting._files import check_format, save_figures
 from ..results import Result, holds_run
 from ..storage import exists, resolve
+from ._names import experiments
 
 if TYPE_CHECKING:
     from plotly.graph_objects import Figure
 
 __all__ = ["LoadTestResult", "level_name"]
+
+# one colour sequence a chart, in turn (names in `llmeter_trio.plotting.color_sequences`)
+_COLORWAYS = ("Bluered", "Turbo", "Sunsetdark_r", "Blackbody", "Viridis", "Plasma")
 
 
 def level_name(clients: int) -> str:
@@ -56,12 +61,13 @@ class LoadTestResult:
         """
         if not load_path:
             raise FileNotFoundError(
-                "load_path is empty: pass the folder that holds the test's NNNNN-clients folders"
+                "Load path cannot be None or empty: pass the folder that holds the test's "
+                "NNNNN-clients folders"
             )
         url = os.fspath(load_path).rstrip("/") or "/"
         fs, folder = resolve(url)
         if not exists(fs, folder):
-            raise FileNotFoundError(f"load path {url} does not exist")
+            raise FileNotFoundError(f"Load path {url} does not exist")
         if not fs.isdir(folder):
             raise ValueError(f"{url} is a file: pass the folder that holds the test's runs")
         names = sorted(
@@ -99,29 +105,35 @@ class LoadTestResult:
 
     def plot_results(
         self,
-        show: bool = False,
-        output_path: str | os.PathLike[str] | None = None,
+        show: bool = True,
         format: Literal["html", "png"] = "html",
+        *,
+        output_path: str | os.PathLike[str] | None = None,
         distribution: Literal["box", "violin"] = "box",
     ) -> dict[str, Figure]:
         """The standard charts against the number of clients, as plotly figures by name.
 
-        ``time_to_first_token`` and ``time_to_last_token`` show each level's
-        distribution (successful requests, as a box or a violin);
-        ``requests_per_minute``, ``error_rate``, ``average_input_tokens_clients``
-        and ``average_output_tokens_clients`` one value per level. Given an
-        `output_path` (any fsspec URL), each chart is written there as
-        ``{name}.html`` (self-contained, viewable offline) or ``{name}.png``.
-        `show` opens them (in a notebook, inline). Needs the ``plot`` extra:
-        ``pip install 'llmeter-trio[plot]'``.
+        The charts of `llmeter_trio.plotting.plot_load_test_results`, each in
+        its own colours. They are written to `output_path` (any fsspec URL;
+        default: the test's folder, `self.output_path`, when there is one) as
+        ``{name}.html`` (self-contained, viewable offline) or ``{name}.png``,
+        and shown when `show` (LLMeter's default; in a notebook, inline).
+        `distribution` draws the latencies as boxes or violins. Needs the
+        ``plotting`` extra: ``pip install 'llmeter-trio[plotting]'``.
         """
-        from ._load_test_plots import load_test_figures, save_figures
-
-        if format not in ("html", "png"):
-            raise ValueError(f"format must be 'html' or 'png', not {format!r}")
-        figures = load_test_figures(self, distribution=distribution)
-        if output_path is not None:
-            save_figures(figures, os.fspath(output_path), format)
+        check_format(format)
+        names = experiments()
+        # LLMeter's one-argument call when the defaults hold, so a replacement of
+        # plot_load_test_results with LLMeter's signature keeps working
+        chosen = {} if distribution == "box" else {"distribution": distribution}
+        figures: dict[str, Figure] = names.plot_load_test_results(self, **chosen)
+        sequences = names.color_sequences
+        colorways = [getattr(sequences, name) for name in _COLORWAYS]
+        for index, figure in enumerate(figures.values()):
+            figure.update_layout(colorway=colorways[index % len(colorways)])
+        target = output_path if output_path is not None else self.output_path
+        if target is not None:
+            save_figures(figures, target, format)
         if show:
             for figure in figures.values():
                 figure.show()

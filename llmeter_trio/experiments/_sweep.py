@@ -217,7 +217,7 @@ class SweepResult:
 
         figures = sweep_figures(self)
         if output_path is not None:
-            from ._load_test_plots import save_figures
+            from ..plotting._files import save_figures
 
             save_figures(figures, os.fspath(output_path), format)
         return figures

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import plotly.graph_objects as go
-
+from ..plotting._plotly import go
 from ..slo import parse_slos
 
 if TYPE_CHECKING:

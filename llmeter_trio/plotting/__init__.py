@@ -1,0 +1,23 @@
+"""LLMeter's chart helpers at LLMeter's path (``llmeter.plotting``), with plotly.
+
+plotly is optional: ``pip install 'llmeter-trio[plotting]'``. Without it this
+package still imports, and drawing a chart raises an ImportError saying so.
+"""
+
+from .plotting import (
+    boxplot_by_dimension,
+    color_sequences,
+    histogram_by_dimension,
+    plot_heatmap,
+    plot_load_test_results,
+    scatter_histogram_2d,
+)
+
+__all__ = [
+    "boxplot_by_dimension",
+    "color_sequences",
+    "histogram_by_dimension",
+    "plot_heatmap",
+    "plot_load_test_results",
+    "scatter_histogram_2d",
+]
