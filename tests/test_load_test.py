@@ -413,7 +413,9 @@ class TestProgressLine:
         shown = quiet(sequence_of_clients=[1], progress_bar_stats={"rpm": "requests_per_minute"})
         assert shown.progress_bar_stats == {"rpm": "requests_per_minute"}
         await shown.run()
-        assert capsys.readouterr().err.startswith("level 1/1:")
+        err = capsys.readouterr().err
+        assert err.startswith("level 1/1:")
+        assert "rpm" in err  # the chosen statistics are drawn under each level's line
         await quiet(sequence_of_clients=[1]).run()
         assert capsys.readouterr().err == ""
 

@@ -165,6 +165,7 @@ class LoadTest:
                     low_memory=self.low_memory,
                     output_path=folder,
                     progress=progress,
+                    progress_bar_stats=self.progress_bar_stats,
                 )
                 return result
 
