@@ -35,7 +35,7 @@ from ..engine._plan import check_clients
 from ..prompts import CreatePromptCollection, PromptSample
 from ..results import Result
 from ..stats import RunStats
-from ..storage import exists, read_json, resolve, run_io, write_json
+from ..storage import exists, location, read_json, resolve, run_io, write_json
 from ..tokenizers import Tokenizer
 
 if TYPE_CHECKING:
@@ -72,7 +72,8 @@ class LatencyHeatmapResult:
     @property
     def output_path(self) -> str | None:
         """The run folder (None when nothing was saved)."""
-        return self.result.output_path
+        where = self.result.output_path
+        return None if where is None else location(where)
 
     def responses_by_combination(self) -> dict[Cell, list[InvocationResponse]]:
         """Every record, grouped by the cell its payload was cut for (all cells present)."""
@@ -158,7 +159,7 @@ class LatencyHeatmapResult:
         if target is None:
             raise ValueError("no output path: pass one to save(), or run with an output_path")
         self.result.save(target)
-        _write_layout(os.fspath(target), self.layout())
+        _write_layout(location(target), self.layout())
 
     @classmethod
     def load(
