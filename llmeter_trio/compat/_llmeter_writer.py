@@ -25,9 +25,11 @@ from ..storage import RESPONSES_FILE, Location, has_records, location, open_atom
 __all__ = ["LLMETER_RECORD_FIELDS", "LLMETER_SUMMARY_FIELDS", "save_llmeter_result"]
 
 # LLMeter's own fields: those llmeter-trio's classes take positionally
-LLMETER_RECORD_FIELDS = tuple(a.name for a in attrs.fields(InvocationResponse) if not a.kw_only)
+LLMETER_RECORD_FIELDS = tuple(
+    a.name for a in attrs.fields(InvocationResponse) if a.init and not a.kw_only
+)
 LLMETER_SUMMARY_FIELDS = tuple(
-    a.name for a in attrs.fields(Result) if not a.kw_only and a.name != "responses"
+    a.name for a in attrs.fields(Result) if a.init and not a.kw_only and a.name != "responses"
 )
 
 
