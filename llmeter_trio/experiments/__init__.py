@@ -3,7 +3,6 @@
 Like LLMeter's ``llmeter.experiments``; charts need the ``plot`` extra.
 """
 
-# as in LLMeter's ``llmeter.experiments``, which loads each level with ``Result.load``
 from ..results import Result as Result
 from ._heatmap import LatencyHeatmap as LatencyHeatmap
 from ._heatmap import LatencyHeatmapResult as LatencyHeatmapResult

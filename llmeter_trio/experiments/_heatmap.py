@@ -72,8 +72,7 @@ class LatencyHeatmapResult:
     @property
     def output_path(self) -> str | None:
         """The run folder (None when nothing was saved)."""
-        where = self.result.output_path
-        return None if where is None else location(where)
+        return None if self.result.output_path is None else location(self.result.output_path)
 
     def responses_by_combination(self) -> dict[Cell, list[InvocationResponse]]:
         """Every record, grouped by the cell its payload was cut for (all cells present)."""
