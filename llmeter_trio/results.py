@@ -99,9 +99,10 @@ class Result:
 
     The fields up to `end_time` are LLMeter's, in LLMeter's order (positional
     arguments work as there); `output_path` may be a string, a path or a
-    ``UPath``. The others are keyword-only: `interrupted` says the run was
-    stopped early (Ctrl-C, SIGTERM, an error, or a crash seen when loading),
-    and `generator` whether the load generator itself was a bottleneck.
+    ``UPath``. The others are keyword-only (``kw_only=True``, as any field
+    added here must be): `interrupted` says the run was stopped early
+    (Ctrl-C, SIGTERM, an error, or a crash seen when loading), and
+    `generator` whether the load generator itself was a bottleneck.
     """
 
     responses: list[InvocationResponse] = attrs.field(
@@ -315,8 +316,7 @@ class Result:
             return
         if format != "llmeter-trio":
             raise ValueError(f"format must be 'llmeter-trio' or 'llmeter', not {format!r}")
-        summary = self.summary()
-        fs, folder = self.claim_folder(target, dumps(summary), overwrite=overwrite)
+        fs, folder = self.claim_folder(target, dumps(self.summary()), overwrite=overwrite)
         config_path = posixpath.join(folder, RUN_CONFIG_FILE)
         if self.run_config is not None and not exists(fs, config_path):
             write_json(fs, config_path, converter.unstructure(self.run_config))
@@ -324,8 +324,19 @@ class Result:
             with open_atomic(fs, posixpath.join(folder, RESPONSES_FILE)) as f:
                 for response in self.responses:
                     f.write(response_line(response))
-        write_json(fs, posixpath.join(folder, SUMMARY_FILE), summary)
+        write_json(fs, posixpath.join(folder, SUMMARY_FILE), self.summary())
         write_json(fs, posixpath.join(folder, STATS_FILE), self.stats)
+
+    def _is_saved_in(self, fs: fsspec.AbstractFileSystem, folder: str) -> bool:
+        """Whether `folder` holds this very run: its ``run_config.json`` is this result's."""
+        path = posixpath.join(folder, RUN_CONFIG_FILE)
+        if self.run_config is None or not exists(fs, path):
+            return False
+        try:
+            saved = _without_version(read_json(fs, path))
+        except ValueError:
+            return False
+        return bool(saved == loads(dumps(converter.unstructure(self.run_config))))
 
     def claim_folder(
         self, output_path: Location, summary: bytes, *, overwrite: bool = False
@@ -339,7 +350,8 @@ class Result:
         """
         url = location(output_path)
         fs, folder = resolve(url)
-        if holds_run(fs, folder) and not self._is_saved_in(fs, folder, summary):
+        this_run = self._is_saved_in(fs, folder) or _holds_summary(fs, folder, summary)
+        if holds_run(fs, folder) and not this_run:
             if not overwrite:
                 raise FileExistsError(
                     f"{display_url(url)} already holds another run; choose another folder, "
@@ -351,26 +363,6 @@ class Result:
                     fs.rm(path, recursive=True)
         fs.makedirs(folder, exist_ok=True)
         return fs, folder
-
-    def _is_saved_in(self, fs: fsspec.AbstractFileSystem, folder: str, summary: bytes) -> bool:
-        """Whether `folder` holds this very run: its ``run_config.json`` is this result's,
-        or its ``summary.json`` is `summary` (a result saved again where it was saved)."""
-        config_path = posixpath.join(folder, RUN_CONFIG_FILE)
-        if self.run_config is not None and exists(fs, config_path):
-            try:
-                saved = _without_version(read_json(fs, config_path))
-            except ValueError:
-                return False
-            return bool(saved == loads(dumps(converter.unstructure(self.run_config))))
-        summary_path = posixpath.join(folder, SUMMARY_FILE)
-        if not exists(fs, summary_path):
-            return False
-        try:  # the stdlib parser reads either format (LLMeter's may hold NaN)
-            saved_summary = json.loads(fs.cat_file(summary_path))
-            ours = json.loads(summary)
-        except ValueError:
-            return False
-        return isinstance(saved_summary, dict) and _without_version(saved_summary) == ours
 
     # -- loading ------------------------------------------------------------------
 
@@ -562,6 +554,19 @@ def _summary_from_records(
         last_request_time=last_sent,
         end_time=end,
     )
+
+
+def _holds_summary(fs: fsspec.AbstractFileSystem, folder: str, summary: bytes) -> bool:
+    """Whether `folder`'s ``summary.json`` is `summary` (either format; schema version aside):
+    a result saved again where it was saved."""
+    path = posixpath.join(folder, SUMMARY_FILE)
+    if not exists(fs, path):
+        return False
+    try:  # the stdlib parser reads either format (LLMeter's may hold NaN)
+        saved, ours = json.loads(fs.cat_file(path)), json.loads(summary)
+    except ValueError:
+        return False
+    return isinstance(saved, dict) and _without_version(saved) == ours
 
 
 def _without_version(document: dict[str, Any]) -> dict[str, Any]:

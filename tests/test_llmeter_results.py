@@ -339,9 +339,3 @@ class TestLoadTestResultLoading:
             ("00004-clients", False),
             ("charts", False),
         ]
-
-    def test_llmeter_experiments_module_has_result(self) -> None:
-        """llmeter_trio.experiments.Result is Result, as llmeter.experiments.Result is."""
-        import llmeter_trio.experiments
-
-        assert llmeter_trio.experiments.Result is Result

@@ -2,8 +2,8 @@
 
 LLMeter builds its ``Result`` and ``InvocationResponse`` from ``summary.json``
 and each line of ``responses.jsonl`` by keyword, so those documents hold
-LLMeter's fields and nothing else: the fields llmeter-trio's classes take
-positionally, which are LLMeter's, in LLMeter's order. Values are written by
+LLMeter's fields and nothing else (those llmeter-trio's classes take
+positionally, in LLMeter's order). Values are written by
 LLMeter's `~llmeter_trio.json_utils.llmeter_default_serializer` (times in UTC
 to the second, bytes as ``{"__llmeter_bytes__": ...}``), indented as LLMeter
 indents them. ``stats.json`` is `Result.stats`, every key of it.
@@ -15,8 +15,6 @@ import json
 import posixpath
 from typing import Any
 
-import attrs
-
 from ..endpoints import InvocationResponse
 from ..json_utils import llmeter_default_serializer
 from ..results import STATS_FILE, SUMMARY_FILE, Result
@@ -24,12 +22,38 @@ from ..storage import RESPONSES_FILE, Location, has_records, location, open_atom
 
 __all__ = ["LLMETER_RECORD_FIELDS", "LLMETER_SUMMARY_FIELDS", "save_llmeter_result"]
 
-# LLMeter's own fields: those llmeter-trio's classes take positionally
-LLMETER_RECORD_FIELDS = tuple(
-    a.name for a in attrs.fields(InvocationResponse) if a.init and not a.kw_only
+# LLMeter's own fields, in LLMeter's order: llmeter-trio's classes take these positionally
+LLMETER_RECORD_FIELDS = (
+    "response_text",
+    "input_payload",
+    "id",
+    "input_prompt",
+    "time_to_first_token",
+    "time_to_last_token",
+    "num_tokens_input",
+    "num_tokens_output",
+    "num_tokens_input_cached",
+    "num_tokens_output_reasoning",
+    "time_per_output_token",
+    "error",
+    "retries",
+    "request_time",
 )
-LLMETER_SUMMARY_FIELDS = tuple(
-    a.name for a in attrs.fields(Result) if a.init and not a.kw_only and a.name != "responses"
+LLMETER_SUMMARY_FIELDS = (
+    "total_requests",
+    "clients",
+    "n_requests",
+    "total_test_time",
+    "model_id",
+    "output_path",
+    "endpoint_name",
+    "provider",
+    "run_name",
+    "run_description",
+    "start_time",
+    "first_request_time",
+    "last_request_time",
+    "end_time",
 )
 
 

@@ -82,7 +82,7 @@ class InvocationResponse:
     error: str | None = None
     retries: int | None = None
     request_time: datetime | None = None  # wall-clock time the request was sent (UTC)
-    # -- beyond LLMeter --
+    # -- beyond LLMeter: keyword-only (kw_only=True, as any field added here must be) --
     time_to_first_content_token: float | None = attrs.field(
         default=None, kw_only=True
     )  # first visible, non-reasoning token

@@ -3,7 +3,6 @@
 Like LLMeter's ``llmeter.experiments``; charts need the ``plot`` extra.
 """
 
-from ..results import Result as Result
 from ._heatmap import LatencyHeatmap as LatencyHeatmap
 from ._heatmap import LatencyHeatmapResult as LatencyHeatmapResult
 from ._load_test import LoadTest as LoadTest
