@@ -13,12 +13,16 @@ from typing import Any
 import attrs
 import fsspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from llmeter_trio import Result
 from llmeter_trio.compat import is_llmeter_run, save_llmeter_result
 from llmeter_trio.endpoints import ErrorClass, InvocationResponse
 from llmeter_trio.experiments import LoadTestResult
 from llmeter_trio.storage import location
+
+from .strategies import invocation_responses
 
 UTC = timezone.utc
 SENT = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -310,6 +314,27 @@ class TestLLMeterFormat:
         other.run_name = "another"
         with pytest.raises(FileExistsError):
             other.save(tmp_path / "run", format="llmeter")
+
+
+class TestLLMeterFormatRoundTrip:
+    @settings(max_examples=30, deadline=None)
+    @given(st.lists(invocation_responses(), min_size=1, max_size=6))
+    def test_llmeter_fields_survive(self, responses: list[InvocationResponse]) -> None:
+        """Any records saved in LLMeter's format load back with their LLMeter fields
+        (times to the second, as LLMeter writes them)."""
+        url = f"memory://llmeter-format-{uuid.uuid4().hex}"
+        try:
+            Result(responses, len(responses)).save(url, format="llmeter")
+            loaded = Result.load(url).responses
+        finally:
+            fsspec.filesystem("memory").rm(url, recursive=True)
+        assert len(loaded) == len(responses)
+        for original, back in zip(responses, loaded, strict=True):
+            for name in LLMETER_RECORD_FIELDS:
+                expected = getattr(original, name)
+                if name == "request_time" and expected is not None:
+                    expected = expected.replace(microsecond=0)
+                assert getattr(back, name) == expected, name
 
 
 class TestLoadTestResultLoading:
