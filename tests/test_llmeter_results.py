@@ -111,7 +111,9 @@ class TestInvocationResponseConstructor:
     def test_llmeter_fields_are_positional_in_llmeter_order(self) -> None:
         """The fields LLMeter has come first, in its order, and may be passed positionally."""
         positional = [a.name for a in attrs.fields(InvocationResponse) if not a.kw_only]
-        assert positional == LLMETER_RECORD_FIELDS
+        assert positional == LLMETER_RECORD_FIELDS, (
+            "a field beyond LLMeter's must be keyword-only: attrs.field(..., kw_only=True)"
+        )
         response = InvocationResponse("hi", {"prompt": "q"}, "id-1", "q", 0.1, 0.5)
         assert (response.response_text, response.input_payload, response.id) == (
             "hi",
@@ -170,7 +172,9 @@ class TestResultConstructor:
     def test_llmeter_fields_are_positional_in_llmeter_order(self) -> None:
         """Result(responses, total_requests, clients, ...) as LLMeter's dataclass takes them."""
         positional = [a.name for a in attrs.fields(Result) if a.init and not a.kw_only]
-        assert positional == ["responses", *LLMETER_SUMMARY_FIELDS]
+        assert positional == ["responses", *LLMETER_SUMMARY_FIELDS], (
+            "a field beyond LLMeter's must be keyword-only: attrs.field(..., kw_only=True)"
+        )
         built = Result(records(2), 2, 3, 4, 5.0, "model")
         assert (built.total_requests, built.clients, built.n_requests) == (2, 3, 4)
         assert (built.total_test_time, built.model_id) == (5.0, "model")
