@@ -13,12 +13,11 @@ records), llmeter-trio's own here, LLMeter's in `llmeter_trio.compat`, and
 from __future__ import annotations
 
 import json
-import os
 import posixpath
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import cattrs
@@ -33,6 +32,7 @@ from .stats import PercentileMethod, RunStats, check_percentile_method
 from .storage import (
     RESPONSES_FILE,
     SEGMENTS_FOLDER,
+    Location,
     converter,
     display_url,
     dumps,
@@ -40,6 +40,7 @@ from .storage import (
     has_records,
     iter_responses,
     loads,
+    location,
     open_atomic,
     read_json,
     resolve,
@@ -93,12 +94,15 @@ def _forget_stats_on_change(instance: Result, attribute: attrs.Attribute[Any], v
     return value
 
 
-@attrs.define(kw_only=True, eq=False)
+@attrs.define(eq=False)
 class Result:
     """The outcome of one run: its records (unless low-memory) and what they add up to.
 
-    The summary fields are LLMeter's; `interrupted` says the run was stopped
-    early (Ctrl-C, SIGTERM, an error, or a crash seen when loading), and
+    The fields up to `end_time` are LLMeter's, in LLMeter's order (positional
+    arguments work as there); `output_path` may be a string, a path or a
+    ``UPath``. The others are keyword-only (``kw_only=True``, as any field
+    added here must be): `interrupted` says the run was stopped early
+    (Ctrl-C, SIGTERM, an error, or a crash seen when loading), and
     `generator` whether the load generator itself was a bottleneck.
     """
 
@@ -110,7 +114,7 @@ class Result:
     n_requests: int | None = None
     total_test_time: float | None = None
     model_id: str | None = None
-    output_path: str | None = None
+    output_path: Location | None = None
     endpoint_name: str | None = None
     provider: str | None = None
     run_name: str | None = None
@@ -119,15 +123,19 @@ class Result:
     first_request_time: datetime | None = None
     last_request_time: datetime | None = None
     end_time: datetime | None = None
-    interrupted: bool = False
+    interrupted: bool = attrs.field(default=False, kw_only=True)
     # the generator's own health: event-loop lag, CPU, and `warnings` with
     # `bottleneck` set when the generator, not the endpoint, may have set the pace
-    generator: dict[str, Any] = attrs.field(factory=dict)
-    run_config: RunConfig | None = attrs.field(default=None, repr=False)
-    _run_stats: RunStats | None = attrs.field(default=None, repr=False, alias="run_stats")
-    _saved_stats: dict[str, Any] | None = attrs.field(default=None, repr=False, alias="saved_stats")
+    generator: dict[str, Any] = attrs.field(factory=dict, kw_only=True)
+    run_config: RunConfig | None = attrs.field(default=None, repr=False, kw_only=True)
+    _run_stats: RunStats | None = attrs.field(
+        default=None, repr=False, alias="run_stats", kw_only=True
+    )
+    _saved_stats: dict[str, Any] | None = attrs.field(
+        default=None, repr=False, alias="saved_stats", kw_only=True
+    )
     _llmeter_stats: dict[str, Any] | None = attrs.field(
-        default=None, repr=False, alias="llmeter_stats"
+        default=None, repr=False, alias="llmeter_stats", kw_only=True
     )
     # how many records the statistics above were counted from, and the statistics as a
     # dict for one total_test_time: computed once, kept until the records change
@@ -243,7 +251,7 @@ class Result:
         (a ``low_memory=True`` run, or one loaded with ``load_responses=False``)."""
         if self.responses or not self.total_requests or self.output_path is None:
             return self.responses
-        records = read_saved_run(self.output_path).records
+        records = read_saved_run(location(self.output_path)).records
         return records() if records is not None else []
 
     def load_responses(self) -> list[InvocationResponse]:
@@ -255,10 +263,13 @@ class Result:
         records a FileNotFoundError.
         """
         if not self.output_path:
-            raise ValueError("this Result has no output_path: there is no folder to read from")
-        records = read_saved_run(self.output_path).records
+            raise ValueError(
+                "No output_path set on this Result: there is no folder to read the records from"
+            )
+        url = location(self.output_path)
+        records = read_saved_run(url).records
         if records is None:
-            raise FileNotFoundError(f"{display_url(self.output_path)} holds no {RESPONSES_FILE}")
+            raise FileNotFoundError(f"{display_url(url)} holds no {RESPONSES_FILE}")
         self.responses = list(records())
         return self.responses
 
@@ -316,33 +327,39 @@ class Result:
     # -- saving -------------------------------------------------------------------
 
     def save(
-        self, output_path: str | os.PathLike[str] | None = None, *, overwrite: bool = False
+        self,
+        output_path: Location | None = None,
+        *,
+        overwrite: bool = False,
+        format: Literal["llmeter-trio", "llmeter"] = "llmeter-trio",
     ) -> None:
-        """Write the run folder: summary, stats, run configuration and records.
+        """Write the run folder (any fsspec URL, path or ``UPath``): summary, stats,
+        run configuration and records.
 
-        Records already streamed there during the run are not written again.
-        A folder that holds another run (any run document or records whose
-        ``run_config.json`` is not this result's) is refused with
-        `FileExistsError`, unless `overwrite` is true: that run's documents
-        and records are then removed first. Each document is written whole
-        or not at all.
+        `output_path` defaults to the result's own. Records already there
+        (streamed during the run, or from an earlier save) are not written
+        again. A folder that holds another run (run documents or records, and
+        neither its ``run_config.json`` nor its ``summary.json`` is this
+        result's) is refused with `FileExistsError`, unless `overwrite` is
+        true: that run's documents and records are then removed first. Each
+        document is written whole or not at all.
+
+        ``format="llmeter"`` writes the folder as LLMeter writes it, for
+        LLMeter to read (see `llmeter_trio.compat.save_llmeter_result`).
         """
         target = output_path if output_path is not None else self.output_path
         if target is None:
-            raise ValueError("no output path: pass one to save(), or set Result.output_path")
-        url = os.fspath(target)
-        fs, folder = resolve(url)
-        if holds_run(fs, folder) and not self._is_saved_in(fs, folder):
-            if not overwrite:
-                raise FileExistsError(
-                    f"{display_url(url)} already holds another run; choose another folder, "
-                    "or pass overwrite=True to replace it"
-                )
-            for name in RUN_DOCUMENTS:
-                path = posixpath.join(folder, name)
-                if exists(fs, path):
-                    fs.rm(path, recursive=True)
-        fs.makedirs(folder, exist_ok=True)
+            raise ValueError(
+                "No output path provided: pass one to save(), or set Result.output_path"
+            )
+        if format == "llmeter":
+            from .compat._llmeter_writer import save_llmeter_result  # compat imports this module
+
+            save_llmeter_result(self, target, overwrite=overwrite)
+            return
+        if format != "llmeter-trio":
+            raise ValueError(f"format must be 'llmeter-trio' or 'llmeter', not {format!r}")
+        fs, folder = self.claim_folder(target, dumps(self.summary()), overwrite=overwrite)
         config_path = posixpath.join(folder, RUN_CONFIG_FILE)
         if self.run_config is not None and not exists(fs, config_path):
             write_json(fs, config_path, converter.unstructure(self.run_config))
@@ -378,17 +395,43 @@ class Result:
             return False
         return bool(saved == loads(dumps(converter.unstructure(self.run_config))))
 
+    def claim_folder(
+        self, output_path: Location, summary: bytes, *, overwrite: bool = False
+    ) -> tuple[fsspec.AbstractFileSystem, str]:
+        """The filesystem and folder to save this result in, made ready for it.
+
+        `summary` is the ``summary.json`` this result will write there (in
+        whichever format): a folder already holding it, or this result's
+        ``run_config.json``, holds this very run. Any other run there is a
+        `FileExistsError`, or with `overwrite` is removed.
+        """
+        url = location(output_path)
+        fs, folder = resolve(url)
+        this_run = self._is_saved_in(fs, folder) or _holds_summary(fs, folder, summary)
+        if holds_run(fs, folder) and not this_run:
+            if not overwrite:
+                raise FileExistsError(
+                    f"{display_url(url)} already holds another run; choose another folder, "
+                    "or pass overwrite=True to replace it"
+                )
+            for name in RUN_DOCUMENTS:
+                path = posixpath.join(folder, name)
+                if exists(fs, path):
+                    fs.rm(path, recursive=True)
+        fs.makedirs(folder, exist_ok=True)
+        return fs, folder
+
     # -- loading ------------------------------------------------------------------
 
     @classmethod
     def load(
         cls,
-        result_path: str | os.PathLike[str],
+        result_path: Location,
         load_responses: bool = True,
         slos: Sequence[str] | None = None,
         percentile_method: PercentileMethod | None = None,
     ) -> Result:
-        """Load a run folder from any fsspec URL.
+        """Load a run folder from any fsspec URL, path or ``UPath``.
 
         With ``load_responses=False`` no records are kept in memory; the
         statistics are the saved ones, or are recomputed by streaming the
@@ -406,7 +449,7 @@ class Result:
         statistics from the records with that rule when it is not the one
         the run was saved with; by default the run's own rule is kept.
         """
-        saved = read_saved_run(os.fspath(result_path))
+        saved = read_saved_run(location(result_path))
         return cls.from_saved_run(
             saved, load_responses=load_responses, slos=slos, percentile_method=percentile_method
         )
@@ -530,7 +573,7 @@ def read_run(url: str) -> SavedRun:
         where=url,
         summary=summary,
         run_config=run_config,
-        records=lambda: iter_responses(fs, folder),
+        records=(lambda: iter_responses(fs, folder)) if has_records(fs, folder) else None,
         saved_stats=saved_stats,
         stats_problem=problem,
         interrupted=summary is None,  # no summary: the run was killed before it ended
@@ -581,6 +624,19 @@ def _summary_from_records(
     )
 
 
+def _holds_summary(fs: fsspec.AbstractFileSystem, folder: str, summary: bytes) -> bool:
+    """Whether `folder`'s ``summary.json`` is `summary` (either format; schema version aside):
+    a result saved again where it was saved."""
+    path = posixpath.join(folder, SUMMARY_FILE)
+    if not exists(fs, path):
+        return False
+    try:  # the stdlib parser reads either format (LLMeter's may hold NaN)
+        saved, ours = json.loads(fs.cat_file(path)), json.loads(summary)
+    except ValueError:
+        return False
+    return isinstance(saved, dict) and _without_version(saved) == ours
+
+
 def _without_version(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k != "schema_version"}
 
@@ -591,11 +647,19 @@ _HIDDEN_NAMES = (
 )  # fmt: skip
 _SUMMARY_FIELDS = [a for a in attrs.fields(Result) if a.name not in _HIDDEN_NAMES]
 _HIDDEN = {name: override(omit=True) for name in _HIDDEN_NAMES}
+# `output_path` may be any Location in memory; summary.json holds its URL or path as text
+_OVERRIDES = {
+    **_HIDDEN,
+    "output_path": override(
+        unstruct_hook=lambda where: None if where is None else location(where),
+        struct_hook=lambda where, _: where,
+    ),
+}
 converter.register_unstructure_hook(
     Result,
-    make_dict_unstructure_fn(Result, converter, **_HIDDEN),  # type: ignore[arg-type]
+    make_dict_unstructure_fn(Result, converter, **_OVERRIDES),  # type: ignore[arg-type]
 )
 converter.register_structure_hook(
     Result,
-    make_dict_structure_fn(Result, converter, _cattrs_forbid_extra_keys=False, **_HIDDEN),  # type: ignore[arg-type]
+    make_dict_structure_fn(Result, converter, _cattrs_forbid_extra_keys=False, **_OVERRIDES),  # type: ignore[arg-type]
 )

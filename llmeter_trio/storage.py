@@ -46,6 +46,7 @@ from .endpoints import Chunk, ChunkKind, InvocationResponse
 
 __all__ = [
     "LocalJsonlSink",
+    "Location",
     "OutputLocationError",
     "ResponseSink",
     "SCHEMA_VERSION",
@@ -58,6 +59,7 @@ __all__ = [
     "iter_lines",
     "iter_responses",
     "loads",
+    "location",
     "open_atomic",
     "open_sink",
     "os_error_reason",
@@ -110,9 +112,38 @@ def loads(data: bytes | str) -> Any:
     return _restore_bytes(orjson.loads(data))
 
 
-def resolve(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
-    """The filesystem and path of any fsspec URL or local path."""
-    fs, path = fsspec.core.url_to_fs(str(url))
+class UPathLike(Protocol):
+    """A universal-pathlib ``UPath`` (``UPath("s3://bucket/run")``), as far as storage needs it."""
+
+    @property
+    def protocol(self) -> str: ...
+
+    @property
+    def fs(self) -> fsspec.AbstractFileSystem: ...
+
+
+# where a folder or file is: a local path or fsspec URL, a `pathlib` path, or a `UPath`
+Location = str | os.PathLike[str] | UPathLike
+
+
+def location(where: Location) -> str:
+    """`where` as the local path or fsspec URL string every reader and writer here takes.
+
+    A ``UPath`` becomes its URL (``"memory://runs/r1"``); its storage options
+    are not carried over (the filesystem's defaults apply).
+    """
+    if isinstance(where, str):
+        return where
+    if isinstance(where, os.PathLike):
+        return os.fsdecode(os.fspath(where))
+    if isinstance(getattr(where, "protocol", None), str | tuple) and hasattr(where, "fs"):
+        return str(where)
+    raise TypeError(f"expected a path or URL, not {type(where).__name__}: {where!r:.80}")
+
+
+def resolve(url: Location) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem and path of any fsspec URL, local path or ``UPath``."""
+    fs, path = fsspec.core.url_to_fs(location(url))
     return fs, path
 
 

@@ -128,7 +128,7 @@ class TestResult:
 
     def test_load_responses_needs_a_folder(self) -> None:
         """No output_path: ValueError; a folder without records: FileNotFoundError."""
-        with pytest.raises(ValueError, match="no output_path"):
+        with pytest.raises(ValueError, match="No output_path set"):
             Result().load_responses()
         stats_only = Result.load(FIXTURES / "stats_only")
         with pytest.raises(FileNotFoundError, match=r"responses\.jsonl"):

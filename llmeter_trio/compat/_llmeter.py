@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import posixpath
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import closing
@@ -32,7 +31,15 @@ from ..json_utils import llmeter_bytes_decoder
 from ..results import RUN_CONFIG_FILE, STATS_FILE, SUMMARY_FILE, Result, SavedRun
 from ..run_config import RunConfig
 from ..stats import PercentileMethod
-from ..storage import RESPONSES_FILE, display_url, exists, iter_lines, resolve
+from ..storage import (
+    RESPONSES_FILE,
+    Location,
+    display_url,
+    exists,
+    iter_lines,
+    location,
+    resolve,
+)
 
 __all__ = ["is_llmeter_run", "iter_llmeter_responses", "load_llmeter_result", "read_llmeter_run"]
 
@@ -66,9 +73,9 @@ _TIME_FIELDS = ("start_time", "first_request_time", "last_request_time", "end_ti
 # -- detection -------------------------------------------------------------------
 
 
-def is_llmeter_run(result_path: str | os.PathLike[str]) -> bool:
+def is_llmeter_run(result_path: Location) -> bool:
     """Whether a folder (any fsspec URL) holds a run saved by LLMeter, not by llmeter-trio."""
-    fs, folder = resolve(os.fspath(result_path))
+    fs, folder = resolve(result_path)
     return _is_llmeter_folder(fs, folder)
 
 
@@ -99,7 +106,7 @@ def _is_llmeter_folder(fs: fsspec.AbstractFileSystem, folder: str) -> bool:
 
 
 def load_llmeter_result(
-    result_path: str | os.PathLike[str],
+    result_path: Location,
     load_responses: bool = True,
     slos: Sequence[str] | None = None,
     percentile_method: PercentileMethod | None = None,
@@ -122,7 +129,7 @@ def load_llmeter_result(
     add SLO attainment and goodput, and `percentile_method` picks the
     percentile rule, as for `Result.load`.
     """
-    saved = read_llmeter_run(os.fspath(result_path))
+    saved = read_llmeter_run(location(result_path))
     return Result.from_saved_run(
         saved, load_responses=load_responses, slos=slos, percentile_method=percentile_method
     )
@@ -173,9 +180,9 @@ def read_llmeter_run(url: str) -> SavedRun:
     )
 
 
-def iter_llmeter_responses(result_path: str | os.PathLike[str]) -> Iterator[InvocationResponse]:
+def iter_llmeter_responses(result_path: Location) -> Iterator[InvocationResponse]:
     """The records of an LLMeter run folder, one at a time (none if it has no records)."""
-    records = read_llmeter_run(os.fspath(result_path)).records
+    records = read_llmeter_run(location(result_path)).records
     if records is not None:
         yield from records()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -58,20 +59,20 @@ class Chunk:
     tokens: int | None = None  # token delta, when the endpoint or tokenizer knows it
 
 
-@attrs.define(slots=True, kw_only=True)
+@attrs.define(slots=True)
 class InvocationResponse:
     """The outcome of one request, successful or not.
 
-    The field names follow LLMeter's, so code written for LLMeter reads these
-    records unchanged; the fields after `request_time` are what LLMeter lacks.
+    The fields up to `request_time` are LLMeter's, in LLMeter's order (so
+    ``InvocationResponse("text", payload)`` builds the same record there and
+    here); the others, keyword-only, are what LLMeter lacks.
     """
 
     response_text: str | None = None
-    id: str | None = None
     input_payload: dict[str, Any] | None = None
+    id: str | None = None
     input_prompt: str | None = None
     time_to_first_token: float | None = None  # first token of any kind (reasoning too)
-    time_to_first_content_token: float | None = None  # first visible, non-reasoning token
     time_to_last_token: float | None = None  # end of the response
     num_tokens_input: int | None = None
     num_tokens_output: int | None = None
@@ -81,22 +82,32 @@ class InvocationResponse:
     error: str | None = None
     retries: int | None = None
     request_time: datetime | None = None  # wall-clock time the request was sent (UTC)
-    annotations: dict[str, Any] = attrs.field(factory=dict)  # what callbacks add
-    # -- beyond LLMeter --
-    error_class: ErrorClass | None = None
-    status_code: int | None = None
-    chunks: list[Chunk] = attrs.field(factory=list)
-    num_tokens_input_source: TokenCountSource | None = None
-    num_tokens_output_source: TokenCountSource | None = None
-    intended_send_time: float | None = None  # run clock: when the schedule wanted it sent
-    send_time: float | None = None  # run clock: when it was handed to the transport
-    connect_time: float | None = None  # seconds spent opening a new connection; None if reused
-    client: int | None = None  # which client of the run sent it (closed loop)
-    excluded: str | None = None  # "warmup" / "cooldown": left out of the statistics
-    payload_index: int | None = None  # which of the run's payloads (run_config.payload) it sent
-    truncated_chars: int | None = None  # characters of the answer left out of response_text
-    stop_reason: str | None = None  # why the model stopped, in the API's word: end_turn, length
-    num_tokens_input_cache_write: int | None = None  # input tokens written to the prompt cache
+    # -- beyond LLMeter: keyword-only (kw_only=True, as any field added here must be) --
+    time_to_first_content_token: float | None = attrs.field(
+        default=None, kw_only=True
+    )  # first visible, non-reasoning token
+    annotations: dict[str, Any] = attrs.field(factory=dict, kw_only=True)  # what callbacks add
+    error_class: ErrorClass | None = attrs.field(default=None, kw_only=True)
+    status_code: int | None = attrs.field(default=None, kw_only=True)
+    chunks: list[Chunk] = attrs.field(factory=list, kw_only=True)
+    num_tokens_input_source: TokenCountSource | None = attrs.field(default=None, kw_only=True)
+    num_tokens_output_source: TokenCountSource | None = attrs.field(default=None, kw_only=True)
+    # run clock: when the schedule wanted it sent, and when it was handed to the transport
+    intended_send_time: float | None = attrs.field(default=None, kw_only=True)
+    send_time: float | None = attrs.field(default=None, kw_only=True)
+    # seconds spent opening a new connection; None if one was reused
+    connect_time: float | None = attrs.field(default=None, kw_only=True)
+    client: int | None = attrs.field(default=None, kw_only=True)  # which client sent it
+    # "warmup" / "cooldown": left out of the statistics
+    excluded: str | None = attrs.field(default=None, kw_only=True)
+    # which of the run's payloads (run_config.payload) it sent
+    payload_index: int | None = attrs.field(default=None, kw_only=True)
+    # characters of the answer left out of response_text
+    truncated_chars: int | None = attrs.field(default=None, kw_only=True)
+    # why the model stopped, in the API's word: end_turn, length
+    stop_reason: str | None = attrs.field(default=None, kw_only=True)
+    # input tokens written to the prompt cache
+    num_tokens_input_cache_write: int | None = attrs.field(default=None, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a dict, as a run folder saves it, with native datetimes and bytes."""
@@ -133,18 +144,28 @@ class InvocationResponse:
     @classmethod
     def error_output(
         cls,
-        error: str,
-        error_class: ErrorClass,
+        error: object = None,
+        error_class: ErrorClass | None = None,
         *,
         input_payload: dict[str, Any] | None = None,
+        id: str | None = None,
+        request_time: datetime | None = None,
         status_code: int | None = None,
         **fields: Any,
     ) -> InvocationResponse:
-        """Build the record of a failed request."""
+        """Build the record of a failed request.
+
+        LLMeter's keywords work as in LLMeter: `error` (any object, kept as its
+        text; ``"invocation failed"`` when None), `input_payload`, `id` (a new
+        random hex id when None) and `request_time`. `error_class` says why it
+        failed, `ErrorClass.OTHER` when not given.
+        """
         return cls(
-            error=error,
-            error_class=error_class,
+            error="invocation failed" if error is None else str(error),
+            error_class=ErrorClass.OTHER if error_class is None else error_class,
             input_payload=input_payload,
+            id=uuid.uuid4().hex if id is None else id,
+            request_time=request_time,
             status_code=status_code,
             **fields,
         )

@@ -36,7 +36,7 @@ from ..plotting._files import check_format, save_figures
 from ..prompts import PromptSample
 from ..results import Result
 from ..stats import RunStats
-from ..storage import exists, read_json, resolve, run_io, write_json
+from ..storage import exists, location, read_json, resolve, run_io, write_json
 from ..tokenizers import Tokenizer
 from ._names import experiments
 
@@ -78,7 +78,7 @@ class LatencyHeatmapResult:
     @property
     def output_path(self) -> str | None:
         """The run folder (None when nothing was saved)."""
-        return self.result.output_path
+        return None if self.result.output_path is None else location(self.result.output_path)
 
     def __getattr__(self, name: str) -> Any:
         """Every other attribute is the run's `Result`'s (`stats`, `responses`,
@@ -169,7 +169,7 @@ class LatencyHeatmapResult:
         if target is None:
             raise ValueError("no output path: pass one to save(), or run with an output_path")
         self.result.save(target)
-        _write_layout(os.fspath(target), self.layout())
+        _write_layout(location(target), self.layout())
 
     @classmethod
     def load(

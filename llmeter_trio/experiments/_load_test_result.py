@@ -49,9 +49,10 @@ class LoadTestResult:
         """Load a load test's folder (any fsspec URL): each run subfolder is one level.
 
         Folders saved by llmeter-trio and by LLMeter both load (see
-        `Result.load`), even side by side. Subfolders that hold no run are
-        passed over. `test_name` defaults to the folder's name; each level's
-        `output_path` is its folder as loaded (so a test folder can be moved).
+        `Result.load`), even side by side. Each subfolder is read by
+        `Result.load`; those that hold no run are passed over. `test_name`
+        defaults to the folder's name; each level's `output_path` is its
+        folder as loaded (so a test folder can be moved).
 
         Raises:
             FileNotFoundError: `load_path` is empty or does not exist.
@@ -75,20 +76,14 @@ class LoadTestResult:
             for entry in fs.ls(folder, detail=True)
             if entry["type"] == "directory"
         )
-        runs = [name for name in names if holds_run(fs, posixpath.join(folder, name))]
-        if not runs:
-            if holds_run(fs, folder):
-                raise ValueError(
-                    f"{url} holds a single run, not a load test's runs in NNNNN-clients "
-                    "subfolders: load it with Result.load. (LLMeter's LoadTest saves every "
-                    "level into one folder like this; its levels cannot be told apart.)"
-                )
-            raise ValueError(f"No results found in {url}: it holds no run folders")
         results: dict[int, Result] = {}
         folders: dict[int, str] = {}
-        for name in runs:
+        for name in names:
             level_url = posixpath.join(url, name)
-            result = Result.load(level_url, load_responses=load_responses)
+            try:
+                result = Result.load(level_url, load_responses=load_responses)
+            except FileNotFoundError:
+                continue  # holds no run
             result.output_path = level_url  # where its files are now, wherever they were saved
             if result.clients in results:
                 raise ValueError(
@@ -97,6 +92,14 @@ class LoadTestResult:
                 )
             results[result.clients] = result
             folders[result.clients] = name
+        if not results:
+            if holds_run(fs, folder):
+                raise ValueError(
+                    f"{url} holds a single run, not a load test's runs in NNNNN-clients "
+                    "subfolders: load it with Result.load. (LLMeter's LoadTest saves every "
+                    "level into one folder like this; its levels cannot be told apart.)"
+                )
+            raise ValueError(f"No results found in {url}: it holds no run folders")
         return cls(
             results=dict(sorted(results.items())),
             test_name=test_name or posixpath.basename(folder.rstrip("/")),
