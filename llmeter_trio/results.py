@@ -149,7 +149,7 @@ class Result:
     )
     # statistics callbacks added (`contribute_stats`), kept whatever happens to the records
     _contributed_stats: dict[str, float] = attrs.field(
-        factory=dict, repr=False, alias="contributed_stats"
+        factory=dict, repr=False, alias="contributed_stats", kw_only=True
     )
 
     @property
