@@ -178,7 +178,7 @@ class TestPayloadRoundTrips:
     ) -> None:
         folder = tmp_path_factory.mktemp("one")
         path = save_payloads(item, folder)
-        assert path == str(folder / "payload.jsonl")
+        assert path == folder / "payload.jsonl"  # a Path for a local destination, as LLMeter
         assert list(load_payloads(path)) == [item]
 
     def test_bytes_survive_at_any_depth(self, tmp_path: Path) -> None:
