@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -148,20 +151,47 @@ class TestCollectionErrors:
         with pytest.raises(ValueError, match="requests_per_combination must be at least 1"):
             CreatePromptCollection([1], [1], SAMPLE_TEXT_FILE, 0)
 
-    def test_missing_empty_and_misencoded_sources(self, tmp_path: Path) -> None:
+    def test_missing_and_misencoded_sources(self, tmp_path: Path) -> None:
         """The source is named, and a wrong encoding says which setting to change."""
         with pytest.raises(FileNotFoundError, match=r"no source text at .*missing\.txt"):
             CreatePromptCollection([1], [1], tmp_path / "missing.txt").create_collection()
-        empty = tmp_path / "empty.txt"
-        empty.write_text("  \n")
-        with pytest.raises(ValueError, match=r"empty\.txt holds no text"):
-            CreatePromptCollection([1], [1], empty).create_collection()
         latin = tmp_path / "latin.txt"
         latin.write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
         with pytest.raises(ValueError, match="set source_file_encoding"):
             CreatePromptCollection([2], [1], latin).create_collection()
         collection = CreatePromptCollection([2], [1], latin, source_file_encoding="latin-1")
         assert collection.create_collection()[0][0] in ("café crème", "crème café")
+
+
+    @given(st.text(st.characters(whitelist_categories=("Zs", "Cc")).filter(str.isspace)))
+    def test_a_source_without_words_gives_empty_prompts_and_a_warning(self, blank: str) -> None:
+        """As in LLMeter, a source of only whitespace gives empty prompts; a warning says so."""
+        fs = fsspec.filesystem("memory")
+        fs.pipe("/blank-source.txt", blank.encode())
+        collection = CreatePromptCollection([3, 5], [2], "memory://blank-source.txt", 2)
+        with self.captured_warnings() as warnings:
+            samples = collection.create_samples()
+        assert [(s.prompt, s.num_tokens) for s in samples] == [("", 0)] * 4
+        assert sorted(s.input_length for s in samples) == [3, 3, 5, 5]
+        assert any("holds no text to cut prompts from" in w for w in warnings)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def captured_warnings() -> Iterator[list[str]]:
+        """The messages logged by the prompts package while the block runs."""
+        messages: list[str] = []
+
+        class Collect(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                messages.append(record.getMessage())
+
+        handler = Collect(logging.WARNING)
+        log = logging.getLogger("llmeter_trio.prompts")
+        log.addHandler(handler)
+        try:
+            yield messages
+        finally:
+            log.removeHandler(handler)
 
 
 class TestPayloadRoundTrips:
