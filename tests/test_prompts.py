@@ -162,7 +162,6 @@ class TestCollectionErrors:
         collection = CreatePromptCollection([2], [1], latin, source_file_encoding="latin-1")
         assert collection.create_collection()[0][0] in ("café crème", "crème café")
 
-
     @given(st.text(st.characters(whitelist_categories=("Zs", "Cc")).filter(str.isspace)))
     def test_a_source_without_words_gives_empty_prompts_and_a_warning(self, blank: str) -> None:
         """As in LLMeter, a source of only whitespace gives empty prompts; a warning says so."""

@@ -23,7 +23,7 @@ class _TokenizerClass(typing._ProtocolMeta):
     """
 
     def load_from_file(cls, tokenizer_path: str | os.PathLike[str] | None) -> Tokenizer:
-        """The tokenizer saved in a JSON file (LLMeter's or llmeter-trio's); None gives the default."""
+        """The tokenizer saved in a JSON file (LLMeter's or ours); None gives the default."""
         from ._documents import load_tokenizer_file
 
         return load_tokenizer_file(tokenizer_path)

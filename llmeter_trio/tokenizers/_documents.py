@@ -10,6 +10,7 @@ tokenizers are written as ``{"tokenizer_module": "llmeter_trio", **config}``
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from collections.abc import Mapping
@@ -55,7 +56,7 @@ def tokenizer_document(tokenizer: Any) -> dict[str, Any]:
 def _transformers(name: str) -> Any:
     """``AutoTokenizer.from_pretrained(name)``; without transformers, a local tokenizer.json."""
     try:
-        import transformers
+        transformers = importlib.import_module("transformers")
     except ImportError:
         local = os.path.join(name, "tokenizer.json")
         if os.path.isfile(local):
@@ -117,9 +118,7 @@ def load_tokenizer_file(tokenizer_path: str | os.PathLike[str] | None) -> Tokeni
     return load_tokenizer(document)
 
 
-def save_tokenizer(
-    tokenizer: Any, output_path: str | os.PathLike[str]
-) -> str | os.PathLike[str]:
+def save_tokenizer(tokenizer: Any, output_path: str | os.PathLike[str]) -> str | os.PathLike[str]:
     """Save a tokenizer's document as JSON at `output_path` and return `output_path`.
 
     The folder is made when needed; `output_path` is a local path or any fsspec URL.
