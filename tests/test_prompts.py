@@ -23,6 +23,7 @@ from llmeter_trio.prompts import (
     CreatePromptCollection,
     PayloadFileError,
     load_payloads,
+    load_prompts,
     save_payloads,
 )
 from llmeter_trio.tokenizers import DummyTokenizer, HuggingFaceTokenizer, TiktokenTokenizer
@@ -305,3 +306,59 @@ class TestPayloadErrors:
     def test_saving_non_dicts_is_refused(self, tmp_path: Path) -> None:
         with pytest.raises(TypeError, match="payload #1 is a str, not a dict"):
             save_payloads([{"a": 1}, "b"], tmp_path)  # type: ignore[list-item]
+
+
+class TestLoadPrompts:
+    @staticmethod
+    def payload(input_text: str, max_tokens: int = 8) -> dict[str, Any]:
+        return {"prompt": input_text, "max_tokens": max_tokens}
+
+    def test_a_payload_for_each_line_of_a_file(self, tmp_path: Path) -> None:
+        """Lines are stripped, blank ones skipped, a byte order mark dropped; kwargs passed on."""
+        path = tmp_path / "prompts.txt"
+        path.write_bytes("\ufeffHello there  \n\n   \n  second one\n".encode())
+        assert list(load_prompts(path, self.payload, {"max_tokens": 3})) == [
+            {"prompt": "Hello there", "max_tokens": 3},
+            {"prompt": "second one", "max_tokens": 3},
+        ]
+
+    def test_a_folder_in_name_order_with_a_pattern(self, tmp_path: Path) -> None:
+        (tmp_path / "b.txt").write_text("two\n")
+        (tmp_path / "a.txt").write_text("one\n")
+        (tmp_path / "c.log").write_text("not a prompt\n")
+        (tmp_path / "sub").mkdir()
+        texts = [p["prompt"] for p in load_prompts(tmp_path, self.payload, file_pattern="*.txt")]
+        assert texts == ["one", "two"]
+        assert [p["prompt"] for p in load_prompts(tmp_path, self.payload)] == [
+            "one",
+            "two",
+            "not a prompt",
+        ]
+
+    def test_in_a_folder_a_failing_line_is_logged_and_skipped(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """As in LLMeter: skipped in a folder, raised for a single file."""
+        (tmp_path / "p.txt").write_text("good\nbad\nfine\n")
+
+        def picky(input_text: str) -> dict[str, Any]:
+            if input_text == "bad":
+                raise ValueError("no bad prompts")
+            return {"prompt": input_text}
+
+        with caplog.at_level(logging.ERROR):
+            assert [p["prompt"] for p in load_prompts(tmp_path, picky)] == ["good", "fine"]
+        assert "no payload made from the line 'bad'" in caplog.text
+        with pytest.raises(ValueError, match="no bad prompts"):
+            list(load_prompts(tmp_path / "p.txt", picky))
+
+    def test_any_fsspec_url_and_missing_places(self, tmp_path: Path) -> None:
+        fs = fsspec.filesystem("memory")
+        fs.pipe("/prompt-files/p.txt", b"from memory\n")
+        assert list(load_prompts("memory://prompt-files", self.payload)) == [
+            self.payload("from memory")
+        ]
+        with pytest.raises(FileNotFoundError, match="no prompt file or folder at"):
+            list(load_prompts(tmp_path / "missing", self.payload))
+        with pytest.raises(FileNotFoundError, match=r"has no files matching '\*\.txt'"):
+            list(load_prompts(tmp_path, self.payload, file_pattern="*.txt"))
