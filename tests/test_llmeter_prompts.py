@@ -27,12 +27,12 @@ def llmeter_line(payload: Any) -> str:
 
 
 class TestReadingLLMeterFiles:
-    @given(payload_lists, st.sampled_from(["p.jsonl", "p.manifest"]))
+    @given(payload_lists, st.sampled_from(["p.jsonl", "p.manifest", "P.Manifest"]))
     def test_llmeter_lines_read_back_with_their_bytes(
         self, items: list[dict[str, Any]], name: str
     ) -> None:
         """Lines written as LLMeter writes them (bytes as __llmeter_bytes__) read back exactly;
-        a .manifest file is JSONL."""
+        a .manifest file (any case, as in LLMeter) is JSONL."""
         fs = fsspec.filesystem("memory")
         fs.pipe(f"/llmeter-lines/{name}", "".join(llmeter_line(i) + "\n" for i in items).encode())
         assert list(load_payloads(f"memory://llmeter-lines/{name}")) == items

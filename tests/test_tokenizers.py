@@ -354,6 +354,17 @@ class TestLLMeterDocuments:
         with pytest.raises(ImportError, match="pip install transformers"):
             Tokenizer.load({"tokenizer_module": "transformers", "name": "org/model"})
 
+    @pytest.mark.usefixtures("char_plugin")
+    def test_plugin_tokenizers_save_by_their_config(self) -> None:
+        document = Tokenizer.to_dict(CharTokenizer(lower=True))
+        assert document == {
+            "tokenizer_module": "llmeter_trio",
+            "tokenizer_type": "chars-test",
+            "lower": True,
+        }
+        loaded = Tokenizer.load(document)
+        assert isinstance(loaded, CharTokenizer) and loaded.lower
+
     def test_unknown_and_malformed_documents(self, tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="Unknown tokenizer module: 'sentencepiece'"):
             Tokenizer.load({"tokenizer_module": "sentencepiece"})

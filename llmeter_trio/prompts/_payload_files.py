@@ -179,9 +179,7 @@ def load_payloads(
     fs, path = resolve(url)
     if fs.isdir(path):
         files = sorted(
-            p
-            for p in fs.ls(path, detail=False)
-            if p.lower().endswith(PAYLOAD_SUFFIXES) and fs.isfile(p)
+            p for p in fs.ls(path, detail=False) if p.endswith(PAYLOAD_SUFFIXES) and fs.isfile(p)
         )
         if not files:
             raise FileNotFoundError(f"{url} is a folder with no .json or .jsonl payload files")

@@ -34,22 +34,23 @@ def tokenizer_document(tokenizer: Any) -> dict[str, Any]:
     """The saved form of a tokenizer, in LLMeter's shape (`Tokenizer.to_dict`).
 
     A ``transformers`` tokenizer is saved by its ``name_or_path``, a tiktoken
-    encoding by its ``name``; an llmeter-trio tokenizer by its config. Any
-    other raises ValueError (``Unknown tokenizer module``).
+    encoding by its ``name``; an llmeter-trio tokenizer, or a plugin's with
+    ``to_config()``, by its config. Any other raises ValueError (``Unknown
+    tokenizer module``).
     """
     module = _module_of(tokenizer)
     if module == "transformers":
         return {MODULE_KEY: "transformers", "name": tokenizer.name_or_path}
     if module == "tiktoken":
         return {MODULE_KEY: "tiktoken", "name": tokenizer.name}
-    if module == "llmeter_trio":
+    if module == "llmeter_trio" or callable(getattr(tokenizer, "to_config", None)):
         config = tokenizer_to_config(tokenizer) or {}
         if config.get("tokenizer_type") in (None, DummyTokenizer.tokenizer_type):
             return {MODULE_KEY: "llmeter_trio"}
         return {MODULE_KEY: "llmeter_trio", **config}
     raise ValueError(
-        f"Unknown tokenizer module: {type(tokenizer).__module__} "
-        "(a transformers, tiktoken or llmeter-trio tokenizer can be saved)"
+        f"Unknown tokenizer module: {type(tokenizer).__module__} (a transformers, tiktoken or "
+        "llmeter-trio tokenizer, or a plugin's with to_config(), can be saved)"
     )
 
 
