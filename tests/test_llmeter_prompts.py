@@ -169,3 +169,12 @@ class TestMedia:
             prompt_utils.VideoContent.from_path(tmp_path / "x.bin")
         with pytest.raises(FileNotFoundError, match="no file at"):
             prompt_utils.read_file(tmp_path / "missing.png")
+
+
+class TestExactValues:
+    @given(st.integers() | st.floats(allow_nan=False), st.sampled_from(["p.jsonl", "p.json"]))
+    def test_numbers_come_back_exactly(self, number: int | float, name: str) -> None:
+        """Integers of any size and infinities survive, as with LLMeter's `json`."""
+        url = prompt_utils.save_payloads([{"n": number}], "memory://exact-numbers", name)
+        assert list(load_payloads(url)) == [{"n": number}]
+        assert type(next(load_payloads(url))["n"]) is type(number)

@@ -9,6 +9,7 @@ both read, either written.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import json
 import logging
@@ -19,11 +20,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import fsspec
-import orjson
 from fsspec.implementations.local import LocalFileSystem
 
-from ..json_utils import decode_llmeter_bytes, llmeter_default_serializer
-from ..storage import dumps, loads, open_atomic, resolve
+from ..json_utils import LLMETER_BYTES_KEY, llmeter_default_serializer
+from ..storage import _BYTES_KEY as TRIO_BYTES_KEY  # the tag `dumps` writes bytes with
+from ..storage import dumps, open_atomic, resolve
 
 __all__ = [
     "BytesFormat",
@@ -68,24 +69,24 @@ def _display(fs: fsspec.AbstractFileSystem, path: str) -> str:
     return str(fs.unstrip_protocol(path))
 
 
+def _bytes_back(obj: dict[str, Any]) -> Any:
+    """A tagged bytes object, either tool's tag, as bytes; any other object as it is."""
+    if len(obj) == 1:
+        tagged = obj.get(LLMETER_BYTES_KEY, obj.get(TRIO_BYTES_KEY))
+        if isinstance(tagged, str):
+            return base64.b64decode(tagged)
+    return obj
+
+
 def _parse(data: bytes, url: str, line: int | None) -> Any:
     """One JSON document with its bytes values restored, whichever tag they carry.
 
-    orjson reads it; a document it refuses is read again with Python's `json`,
-    which also takes the ``NaN`` and ``Infinity`` that LLMeter's files (written
-    by `json.dumps`) may hold. Raises the orjson error when neither can.
+    Read with Python's `json`, as LLMeter writes and reads: integers of any
+    size stay exact, and ``NaN`` and ``Infinity`` are read. A tagged value
+    that is not base64 raises `PayloadBytesError`.
     """
     try:
-        document = loads(data)
-    except orjson.JSONDecodeError as exc:
-        try:
-            document = json.loads(data)
-        except ValueError:
-            raise exc from None
-    except binascii.Error as exc:
-        raise PayloadBytesError(url, line, f"a bytes value is not base64 ({exc})") from None
-    try:
-        return decode_llmeter_bytes(document)
+        return json.loads(data, object_hook=_bytes_back)
     except binascii.Error as exc:
         raise PayloadBytesError(url, line, f"a bytes value is not base64 ({exc})") from None
 
@@ -133,9 +134,9 @@ def _read_json(
         data = f.read().removeprefix(_BOM)
     try:
         document = _parse(data, url, None)
-    except orjson.JSONDecodeError as exc:
+    except json.JSONDecodeError as exc:
         hint = ""
-        if exc.msg == "unexpected content after document":
+        if exc.msg == "Extra data":
             hint = "; if it holds one object a line, give it the .jsonl suffix"
         if invalid_json == "skip":
             logger.warning("%s: not valid JSON (%s); skipped", url, exc)
