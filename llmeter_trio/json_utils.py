@@ -21,7 +21,12 @@ import os
 from datetime import date, datetime, time, timezone
 from typing import Any
 
-__all__ = ["LLMETER_BYTES_KEY", "llmeter_bytes_decoder", "llmeter_default_serializer"]
+__all__ = [
+    "LLMETER_BYTES_KEY",
+    "decode_llmeter_bytes",
+    "llmeter_bytes_decoder",
+    "llmeter_default_serializer",
+]
 
 LLMETER_BYTES_KEY = "__llmeter_bytes__"
 
@@ -67,3 +72,19 @@ def llmeter_bytes_decoder(dct: dict[str, Any]) -> dict[str, Any] | bytes:
     if len(dct) == 1 and LLMETER_BYTES_KEY in dct:
         return base64.b64decode(dct[LLMETER_BYTES_KEY])
     return dct
+
+
+def decode_llmeter_bytes(document: Any) -> Any:
+    """`document` with every ``{"__llmeter_bytes__": base64}`` object, at any depth, as bytes.
+
+    The same as reading with ``object_hook=llmeter_bytes_decoder``, for a
+    document already parsed (by orjson, say). Bad base64 raises `binascii.Error`.
+    """
+    if isinstance(document, dict):
+        decoded = llmeter_bytes_decoder(document)
+        if isinstance(decoded, bytes):
+            return decoded
+        return {key: decode_llmeter_bytes(value) for key, value in document.items()}
+    if isinstance(document, list):
+        return [decode_llmeter_bytes(value) for value in document]
+    return document

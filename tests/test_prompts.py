@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from llmeter_trio.prompts import (
     CreatePromptCollection,
     PayloadFileError,
     load_payloads,
+    load_prompts,
     save_payloads,
 )
 from llmeter_trio.tokenizers import DummyTokenizer, HuggingFaceTokenizer, TiktokenTokenizer
@@ -148,20 +152,46 @@ class TestCollectionErrors:
         with pytest.raises(ValueError, match="requests_per_combination must be at least 1"):
             CreatePromptCollection([1], [1], SAMPLE_TEXT_FILE, 0)
 
-    def test_missing_empty_and_misencoded_sources(self, tmp_path: Path) -> None:
+    def test_missing_and_misencoded_sources(self, tmp_path: Path) -> None:
         """The source is named, and a wrong encoding says which setting to change."""
         with pytest.raises(FileNotFoundError, match=r"no source text at .*missing\.txt"):
             CreatePromptCollection([1], [1], tmp_path / "missing.txt").create_collection()
-        empty = tmp_path / "empty.txt"
-        empty.write_text("  \n")
-        with pytest.raises(ValueError, match=r"empty\.txt holds no text"):
-            CreatePromptCollection([1], [1], empty).create_collection()
         latin = tmp_path / "latin.txt"
         latin.write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
         with pytest.raises(ValueError, match="set source_file_encoding"):
             CreatePromptCollection([2], [1], latin).create_collection()
         collection = CreatePromptCollection([2], [1], latin, source_file_encoding="latin-1")
         assert collection.create_collection()[0][0] in ("café crème", "crème café")
+
+    @given(st.text(st.characters(whitelist_categories=("Zs", "Cc")).filter(str.isspace)))
+    def test_a_source_without_words_gives_empty_prompts_and_a_warning(self, blank: str) -> None:
+        """As in LLMeter, a source of only whitespace gives empty prompts; a warning says so."""
+        fs = fsspec.filesystem("memory")
+        fs.pipe("/blank-source.txt", blank.encode())
+        collection = CreatePromptCollection([3, 5], [2], "memory://blank-source.txt", 2)
+        with self.captured_warnings() as warnings:
+            samples = collection.create_samples()
+        assert [(s.prompt, s.num_tokens) for s in samples] == [("", 0)] * 4
+        assert sorted(s.input_length for s in samples) == [3, 3, 5, 5]
+        assert any("holds no text to cut prompts from" in w for w in warnings)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def captured_warnings() -> Iterator[list[str]]:
+        """The messages logged by the prompts package while the block runs."""
+        messages: list[str] = []
+
+        class Collect(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                messages.append(record.getMessage())
+
+        handler = Collect(logging.WARNING)
+        log = logging.getLogger("llmeter_trio.prompts")
+        log.addHandler(handler)
+        try:
+            yield messages
+        finally:
+            log.removeHandler(handler)
 
 
 class TestPayloadRoundTrips:
@@ -178,7 +208,7 @@ class TestPayloadRoundTrips:
     ) -> None:
         folder = tmp_path_factory.mktemp("one")
         path = save_payloads(item, folder)
-        assert path == str(folder / "payload.jsonl")
+        assert path == folder / "payload.jsonl"  # a Path for a local destination, as LLMeter
         assert list(load_payloads(path)) == [item]
 
     def test_bytes_survive_at_any_depth(self, tmp_path: Path) -> None:
@@ -276,3 +306,59 @@ class TestPayloadErrors:
     def test_saving_non_dicts_is_refused(self, tmp_path: Path) -> None:
         with pytest.raises(TypeError, match="payload #1 is a str, not a dict"):
             save_payloads([{"a": 1}, "b"], tmp_path)  # type: ignore[list-item]
+
+
+class TestLoadPrompts:
+    @staticmethod
+    def payload(input_text: str, max_tokens: int = 8) -> dict[str, Any]:
+        return {"prompt": input_text, "max_tokens": max_tokens}
+
+    def test_a_payload_for_each_line_of_a_file(self, tmp_path: Path) -> None:
+        """Lines are stripped, blank ones skipped, a byte order mark dropped; kwargs passed on."""
+        path = tmp_path / "prompts.txt"
+        path.write_bytes("\ufeffHello there  \n\n   \n  second one\n".encode())
+        assert list(load_prompts(path, self.payload, {"max_tokens": 3})) == [
+            {"prompt": "Hello there", "max_tokens": 3},
+            {"prompt": "second one", "max_tokens": 3},
+        ]
+
+    def test_a_folder_in_name_order_with_a_pattern(self, tmp_path: Path) -> None:
+        (tmp_path / "b.txt").write_text("two\n")
+        (tmp_path / "a.txt").write_text("one\n")
+        (tmp_path / "c.log").write_text("not a prompt\n")
+        (tmp_path / "sub").mkdir()
+        texts = [p["prompt"] for p in load_prompts(tmp_path, self.payload, file_pattern="*.txt")]
+        assert texts == ["one", "two"]
+        assert [p["prompt"] for p in load_prompts(tmp_path, self.payload)] == [
+            "one",
+            "two",
+            "not a prompt",
+        ]
+
+    def test_in_a_folder_a_failing_line_is_logged_and_skipped(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """As in LLMeter: skipped in a folder, raised for a single file."""
+        (tmp_path / "p.txt").write_text("good\nbad\nfine\n")
+
+        def picky(input_text: str) -> dict[str, Any]:
+            if input_text == "bad":
+                raise ValueError("no bad prompts")
+            return {"prompt": input_text}
+
+        with caplog.at_level(logging.ERROR):
+            assert [p["prompt"] for p in load_prompts(tmp_path, picky)] == ["good", "fine"]
+        assert "no payload made from the line 'bad'" in caplog.text
+        with pytest.raises(ValueError, match="no bad prompts"):
+            list(load_prompts(tmp_path / "p.txt", picky))
+
+    def test_any_fsspec_url_and_missing_places(self, tmp_path: Path) -> None:
+        fs = fsspec.filesystem("memory")
+        fs.pipe("/prompt-files/p.txt", b"from memory\n")
+        assert list(load_prompts("memory://prompt-files", self.payload)) == [
+            self.payload("from memory")
+        ]
+        with pytest.raises(FileNotFoundError, match="no prompt file or folder at"):
+            list(load_prompts(tmp_path / "missing", self.payload))
+        with pytest.raises(FileNotFoundError, match=r"has no files matching '\*\.txt'"):
+            list(load_prompts(tmp_path, self.payload, file_pattern="*.txt"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from llmeter_trio.tokenizers import (
     TiktokenTokenizer,
     Tokenizer,
     count_tokens,
+    save_tokenizer,
     tokenizer_to_config,
 )
 
@@ -255,3 +258,123 @@ class TestPlugins:
     def test_unknown_type_lists_known_ones(self) -> None:
         with pytest.raises(KeyError, match=r"no tokenizer type 'chars-test'.*'dummy'"):
             tokenizer_from_config({"tokenizer_type": "chars-test"})
+
+
+class TestLLMeterDocuments:
+    """LLMeter's saved tokenizer documents: to_dict, load, load_from_file, save_tokenizer."""
+
+    def test_protocol_stays_structural_with_llmeters_class_helpers(self) -> None:
+        """Anything with encode/decode is a Tokenizer; the class itself cannot be made."""
+        assert isinstance(CharTokenizer(), Tokenizer)
+        assert not isinstance(object(), Tokenizer)
+        with pytest.raises(TypeError):
+            Tokenizer()  # type: ignore[misc]
+
+    def test_whitespace_tokenizer_in_either_tools_shape(self, tmp_path: Path) -> None:
+        assert Tokenizer.to_dict(DummyTokenizer()) == {"tokenizer_module": "llmeter_trio"}
+        for module in ("llmeter", "llmeter_trio"):
+            assert isinstance(Tokenizer.load({"tokenizer_module": module}), DummyTokenizer)
+        assert isinstance(Tokenizer.load_from_file(None), DummyTokenizer)
+        assert isinstance(Tokenizer.load({"tokenizer_type": "dummy"}), DummyTokenizer)
+
+    def test_own_tokenizers_save_and_load_back(self, files: dict[str, Path]) -> None:
+        """llmeter-trio's tokenizers keep their config beside LLMeter's key, and count the same."""
+        text = sample_text()[:300]
+        for tokenizer in (HuggingFaceTokenizer.from_file(files["bpe"]), tiktoken_tokenizer(files)):
+            document = Tokenizer.to_dict(tokenizer)
+            assert document == {
+                "tokenizer_module": "llmeter_trio",
+                **tokenizer_to_config(tokenizer),
+            }
+            loaded = Tokenizer.load(document)
+            assert type(loaded) is type(tokenizer)
+            assert loaded.encode(text) == tokenizer.encode(text)
+
+    def test_save_tokenizer_then_load_from_file(
+        self, files: dict[str, Path], tmp_path: Path
+    ) -> None:
+        """The folder is made; the path given is returned; any fsspec URL works."""
+        target = tmp_path / "new" / "tokenizer.json"
+        assert save_tokenizer(DummyTokenizer(), target) == target
+        assert json.loads(target.read_text()) == {"tokenizer_module": "llmeter_trio"}
+        assert isinstance(Tokenizer.load_from_file(target), DummyTokenizer)
+        bpe = HuggingFaceTokenizer.from_file(files["bpe"])
+        url = "memory://saved-tokenizers/bpe.json"
+        assert save_tokenizer(bpe, url) == url
+        assert Tokenizer.load_from_file(url).encode("the cat") == bpe.encode("the cat")
+
+    def test_tiktoken_encodings_by_name(
+        self, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A tiktoken Encoding is saved by name and loaded with tiktoken.get_encoding."""
+        import tiktoken
+
+        encoding = tiktoken_tokenizer(files)._encoding
+        assert Tokenizer.to_dict(encoding) == {"tokenizer_module": "tiktoken", "name": "tiny"}
+        asked: list[str] = []
+        monkeypatch.setattr(tiktoken, "get_encoding", lambda name: asked.append(name) or encoding)
+        assert Tokenizer.load({"tokenizer_module": "tiktoken", "name": "tiny"}) is encoding
+        assert asked == ["tiny"]
+
+    def test_transformers_tokenizers(
+        self, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Saved by name_or_path and loaded with AutoTokenizer when transformers is there;
+        without it, a local folder's tokenizer.json, else an error saying what to install."""
+        loaded_names: list[str] = []
+
+        class AutoTokenizer:
+            @staticmethod
+            def from_pretrained(name: str) -> DummyTokenizer:
+                loaded_names.append(name)
+                return DummyTokenizer()
+
+        class PreTrained:
+            name_or_path = "org/model"
+
+        PreTrained.__module__ = "transformers.tokenization_utils"
+        assert Tokenizer.to_dict(PreTrained()) == {
+            "tokenizer_module": "transformers",
+            "name": "org/model",
+        }
+        fake = types.ModuleType("transformers")
+        fake.AutoTokenizer = AutoTokenizer  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "transformers", fake)
+        assert isinstance(
+            Tokenizer.load({"tokenizer_module": "transformers", "name": "m"}), DummyTokenizer
+        )
+        assert loaded_names == ["m"]
+
+        monkeypatch.setitem(sys.modules, "transformers", None)  # not installed
+        folder = tmp_path / "model"
+        folder.mkdir()
+        (folder / "tokenizer.json").write_bytes(files["bpe"].read_bytes())
+        local = Tokenizer.load({"tokenizer_module": "transformers", "name": str(folder)})
+        assert isinstance(local, HuggingFaceTokenizer)
+        with pytest.raises(ImportError, match="pip install transformers"):
+            Tokenizer.load({"tokenizer_module": "transformers", "name": "org/model"})
+
+    @pytest.mark.usefixtures("char_plugin")
+    def test_plugin_tokenizers_save_by_their_config(self) -> None:
+        document = Tokenizer.to_dict(CharTokenizer(lower=True))
+        assert document == {
+            "tokenizer_module": "llmeter_trio",
+            "tokenizer_type": "chars-test",
+            "lower": True,
+        }
+        loaded = Tokenizer.load(document)
+        assert isinstance(loaded, CharTokenizer) and loaded.lower
+
+    def test_unknown_and_malformed_documents(self, tmp_path: Path) -> None:
+        with pytest.raises(ValueError, match="Unknown tokenizer module: 'sentencepiece'"):
+            Tokenizer.load({"tokenizer_module": "sentencepiece"})
+        with pytest.raises(ValueError, match="not a saved tokenizer"):
+            Tokenizer.load({"name": "x"})
+        with pytest.raises(ValueError, match="Unknown tokenizer module"):
+            Tokenizer.to_dict(object())
+        bad = tmp_path / "bad.json"
+        bad.write_text("[1]")
+        with pytest.raises(ValueError, match=r"bad\.json is not a saved tokenizer"):
+            Tokenizer.load_from_file(bad)
+        with pytest.raises(FileNotFoundError, match="no tokenizer file at"):
+            Tokenizer.load_from_file(tmp_path / "missing.json")

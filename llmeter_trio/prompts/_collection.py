@@ -8,6 +8,7 @@ the long prompts from the short ones, and the measured latency is flattered.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,8 @@ __all__ = ["CreatePromptCollection", "PromptSample", "SAMPLE_TEXT_FILE"]
 
 SAMPLE_TEXT_FILE = str(files("llmeter_trio") / "data" / "sample_text.txt")
 """A few thousand words of plain English prose that ships with llmeter-trio."""
+
+logger = logging.getLogger(__name__)
 
 MAX_ADJUSTMENTS = 8  # re-cuts per prompt when the tokenizer does not round-trip exactly
 _WHITESPACE = DummyTokenizer()  # the default; stateless, so one serves every collection
@@ -122,8 +125,8 @@ class CreatePromptCollection:
                     "set source_file_encoding to the file's encoding"
                 ) from None
             tokens = list(self._tokenizer_obj.encode(text))
-            if not tokens:
-                raise ValueError(f"{url} holds no text to cut prompts from")
+            if not tokens:  # LLMeter gives empty prompts too; say so
+                logger.warning("%s holds no text to cut prompts from: every prompt is empty", url)
             self._cache = (key, tokens)
         return self._cache[1]
 
@@ -138,6 +141,8 @@ class CreatePromptCollection:
         or `MAX_ADJUSTMENTS` is reached; the closest cut is kept.
         """
         tokenizer = self._tokenizer_obj
+        if not tokens:
+            return PromptSample("", input_length, output_length, 0, 0)
         offset = rng.randrange(len(tokens))
         cut = input_length
         best: tuple[str, int] | None = None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import typing
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
@@ -13,9 +15,39 @@ __all__ = [
 ]
 
 
+class _TokenizerClass(typing._ProtocolMeta):
+    """LLMeter's class-level helpers, ``Tokenizer.load(...)`` and the rest.
+
+    They live on the metaclass so that they are not members of the protocol:
+    anything with `encode` and `decode` is still a `Tokenizer`.
+    """
+
+    def load_from_file(cls, tokenizer_path: str | os.PathLike[str] | None) -> Tokenizer:
+        """The tokenizer saved in a JSON file (LLMeter's or ours); None gives the default."""
+        from ._documents import load_tokenizer_file
+
+        return load_tokenizer_file(tokenizer_path)
+
+    def load(cls, tokenizer_info: Mapping[str, Any]) -> Tokenizer:
+        """The tokenizer a saved document (``{"tokenizer_module": ...}``) describes."""
+        from ._documents import load_tokenizer
+
+        return load_tokenizer(tokenizer_info)
+
+    def to_dict(cls, tokenizer: Any) -> dict[str, Any]:
+        """A tokenizer's saved document, in LLMeter's shape."""
+        from ._documents import tokenizer_document
+
+        return tokenizer_document(tokenizer)
+
+
 @runtime_checkable
-class Tokenizer(Protocol):
-    """Turns text into tokens and back."""
+class Tokenizer(Protocol, metaclass=_TokenizerClass):
+    """Turns text into tokens and back.
+
+    LLMeter's ``Tokenizer.load_from_file(path)``, ``Tokenizer.load(document)``
+    and ``Tokenizer.to_dict(tokenizer)`` work on the class.
+    """
 
     def encode(self, text: str) -> Sequence[Any]: ...
 
