@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any, Literal
 
 import attrs
@@ -30,7 +31,7 @@ from ..tokenizers import DummyTokenizer, Tokenizer
 from ._hooks import RunHooks
 from ._payloads import PayloadInput
 from ._plan import plan_run
-from ._run import execute_run
+from ._run import OnInterrupt, execute_run
 from ._writer import LiveProgress
 
 __all__ = ["Runner"]
@@ -64,8 +65,19 @@ class Runner:
       ``payload_order="once"`` the clients instead share one pass over the
       payloads in list order, each taking the next one not yet sent, so every
       payload is sent exactly once (no `n_requests`; closed loop only).
-    - Results go to ``{output_path}/{run_name}/``; records stream there as
-      they finish, so an interrupted or killed run keeps what it measured.
+    - Results go to ``{output_path}/{run_name}/`` when the Runner has the
+      `output_path`, and to ``output_path`` itself when it is given to `run`
+      (as in LLMeter); `Result.output_path` says which folder. Records stream
+      there as they finish, so an interrupted or killed run keeps what it
+      measured.
+    - Ctrl-C or SIGTERM stops the load; the partial result is saved, then
+      ``on_interrupt="raise"`` (the default here) raises `RunInterrupted`
+      carrying it, and ``on_interrupt="return"`` returns it (LLMeter's way,
+      the default of `llmeter_trio.runner.Runner`). Either way
+      ``result.interrupted`` and ``result.stats["interrupted"]`` are true.
+    - `endpoint` may be left to `run` (``run(endpoint=...)``); `run_duration`
+      may be a `timedelta`. An endpoint whose `invoke` is a plain (blocking)
+      function, as LLMeter's are, runs it in a worker thread per request.
     - With `preconnect` (the default) each client's connection is opened
       before the run's clock starts, so no first request is charged for it;
       ``preconnect=False`` measures cold starts (see each record's
@@ -78,12 +90,12 @@ class Runner:
       ``{"callback_type": NAME, **options}``, found through the plugins.
     """
 
-    endpoint: Endpoint
+    endpoint: Endpoint | None = None
     output_path: str | os.PathLike[str] | None = None
     tokenizer: Tokenizer | None = None
     clients: int = 1
     n_requests: int | None = None
-    run_duration: float | None = None
+    run_duration: float | timedelta | None = None
     payload: PayloadInput | None = None
     run_name: str | None = None
     run_description: str | None = None
@@ -103,6 +115,14 @@ class Runner:
     payload_order: Literal["shuffle", "once"] = "shuffle"
     preconnect: bool = True
     percentile_method: PercentileMethod = "linear"
+    # LLMeter's progress-bar switches: accepted; llmeter-trio draws no per-client bars
+    disable_per_client_progress_bar: bool = True
+    disable_clients_progress_bar: bool = True
+    on_interrupt: OnInterrupt = "raise"
+
+    def add_callback(self, callback: Any) -> None:
+        """Add a callback for every later run (LLMeter's `Runner.add_callback`)."""
+        self.callbacks = [*(self.callbacks or ()), callback]
 
     @runs_on_any_loop
     async def run(
@@ -111,7 +131,7 @@ class Runner:
         payload: PayloadInput | None = None,
         clients: int | None = None,
         n_requests: int | None = None,
-        run_duration: float | None = None,
+        run_duration: float | timedelta | None = None,
         timeout: float | None = None,
         drain_timeout: float | None = None,
         callbacks: Sequence[Any] | None = None,
@@ -133,11 +153,17 @@ class Runner:
         preconnect: bool | None = None,
         percentile_method: PercentileMethod | None = None,
         progress: LiveProgress | None = None,
+        endpoint: Endpoint | None = None,
+        on_interrupt: OnInterrupt | None = None,
+        disable_per_client_progress_bar: bool | None = None,
+        disable_clients_progress_bar: bool | None = None,
     ) -> Result:
         """Run the load and return its `Result` (also saved, when there is an output path).
 
         Arguments left as None take the Runner's value; `callbacks` add to the
-        Runner's. Pass a `LiveProgress` to watch the counts while the run goes on.
+        Runner's. An `output_path` given here is the run folder itself (the
+        Runner's is the parent of ``{run_name}/``). Pass a `LiveProgress` to
+        watch the counts while the run goes on.
         """
         given = {k: v for k, v in locals().items() if k not in ("self", "progress", "callbacks")}
         overrides = {k: v for k, v in given.items() if v is not None}
@@ -148,7 +174,7 @@ class Runner:
             for c in (*(self.callbacks or ()), *(callbacks or ()))
         ]
         settings = attrs.evolve(self, **overrides, callbacks=all_callbacks)
-        plan = plan_run(settings)
+        plan = plan_run(settings, run_folder=output_path)
         config = plan.config
         progress = progress or LiveProgress()
         progress.total_requests, progress.run_duration = plan.total_requests, config.run_duration
@@ -157,7 +183,8 @@ class Runner:
             sink = _start_run_folder(config.output_path, config)
         hooks = RunHooks(settings.callbacks or ())
         tokenizer_obj = settings.tokenizer or DummyTokenizer()
-        return await execute_run(plan, self.endpoint, tokenizer_obj, hooks, sink, progress)
+        assert settings.endpoint is not None  # plan_run refuses a run without one
+        return await execute_run(plan, settings.endpoint, tokenizer_obj, hooks, sink, progress)
 
 
 def _start_run_folder(run_folder: str, config: RunConfig) -> ResponseSink:
