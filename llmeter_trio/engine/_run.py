@@ -389,11 +389,10 @@ class _Run:
         """
         if self.threads is None:
             return await self.endpoint.invoke(prepared)
+        blocking: Callable[[dict[str, Any]], Any] = self.endpoint.invoke
         response = await trio.to_thread.run_sync(
-            self.endpoint.invoke, prepared, abandon_on_cancel=True, limiter=self.threads
+            blocking, prepared, abandon_on_cancel=True, limiter=self.threads
         )
-        if inspect.isawaitable(response):  # a wrapper that hides an async invoke
-            response = await response
         if not isinstance(response, InvocationResponse):
             raise TypeError(f"invoke returned {type(response).__name__}, not an InvocationResponse")
         return response
