@@ -261,6 +261,14 @@ class TestLLMeterArguments:
         with pytest.raises(ValueError, match="no endpoint"):
             await CompatRunner().run(payload={"prompt": "x"})
 
+    async def test_endpoint_as_its_saved_configuration(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """An endpoint given as a dict (`to_dict` output) is loaded, as LLMeter's Runner does."""
+        configuration = FakeEndpoint(output_tokens=7).to_dict()
+        result = await CompatRunner(configuration).run(payload={"prompt": "x"}, n_requests=2)
+        assert {r.num_tokens_output for r in result.responses} == {7}
+
     async def test_run_duration_as_timedelta(self, autojump_clock: trio.testing.MockClock) -> None:
         runner = CompatRunner(FakeEndpoint(), run_duration=timedelta(seconds=3))
         result = await runner.run(payload={"prompt": "x"})

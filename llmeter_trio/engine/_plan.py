@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import posixpath
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -92,7 +92,8 @@ def plan_run(settings: Runner, run_folder: str | os.PathLike[str] | None = None)
     The run folder is `run_folder` when given (`run(output_path=...)`), else
     ``{settings.output_path}/{run_name}`` (or none, without an output path).
     """
-    if settings.endpoint is None:
+    endpoint = settings.endpoint
+    if endpoint is None or isinstance(endpoint, Mapping):  # (a dict was loaded by `run`)
         raise ValueError("no endpoint: give Runner(endpoint) or run(endpoint=...)")
     n_requests, run_duration = settings.n_requests, settings.run_duration
     if isinstance(run_duration, timedelta):
@@ -148,7 +149,7 @@ def plan_run(settings: Runner, run_folder: str | os.PathLike[str] | None = None)
         raise ValueError("low_memory=True keeps no records in memory: it needs an output_path")
     seed = settings.seed if settings.seed is not None else random.randrange(2**32)
     config = RunConfig(
-        endpoint_config=settings.endpoint.to_dict(),
+        endpoint_config=endpoint.to_dict(),
         tokenizer_config=tokenizer_to_config(settings.tokenizer or DummyTokenizer()),
         clients=clients,
         n_requests=n_requests,

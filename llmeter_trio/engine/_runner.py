@@ -90,7 +90,7 @@ class Runner:
       ``{"callback_type": NAME, **options}``, found through the plugins.
     """
 
-    endpoint: Endpoint | None = None
+    endpoint: Endpoint | Mapping[str, Any] | None = None  # a dict: `Endpoint.load` makes it
     output_path: str | os.PathLike[str] | None = None
     tokenizer: Tokenizer | None = None
     clients: int = 1
@@ -153,7 +153,7 @@ class Runner:
         preconnect: bool | None = None,
         percentile_method: PercentileMethod | None = None,
         progress: LiveProgress | None = None,
-        endpoint: Endpoint | None = None,
+        endpoint: Endpoint | Mapping[str, Any] | None = None,
         on_interrupt: OnInterrupt | None = None,
         disable_per_client_progress_bar: bool | None = None,
         disable_clients_progress_bar: bool | None = None,
@@ -174,6 +174,8 @@ class Runner:
             for c in (*(self.callbacks or ()), *(callbacks or ()))
         ]
         settings = attrs.evolve(self, **overrides, callbacks=all_callbacks)
+        if isinstance(settings.endpoint, Mapping):  # a saved configuration, as LLMeter takes
+            settings.endpoint = Endpoint.load(settings.endpoint)
         plan = plan_run(settings, run_folder=output_path)
         config = plan.config
         progress = progress or LiveProgress()
@@ -183,7 +185,7 @@ class Runner:
             sink = _start_run_folder(config.output_path, config)
         hooks = RunHooks(settings.callbacks or ())
         tokenizer_obj = settings.tokenizer or DummyTokenizer()
-        assert settings.endpoint is not None  # plan_run refuses a run without one
+        assert isinstance(settings.endpoint, Endpoint)  # plan_run refuses a run without one
         return await execute_run(plan, settings.endpoint, tokenizer_obj, hooks, sink, progress)
 
 
