@@ -342,3 +342,39 @@ async def test_a_blocking_invoke_runs_in_worker_threads() -> None:
     assert result.total_requests == 6
     assert threading.get_ident() not in BlockingEndpoint.threads
     assert {r.num_tokens_output for r in result.responses} == {2}  # counted by the tokenizer
+
+
+class Numbered(Callback):
+    """Checks it runs after the callbacks listed before it, for every hook."""
+
+    def __init__(self, number: int, seen: list[str]) -> None:
+        self.number, self.seen = number, seen
+
+    def _next(self, marks: dict[str, Any], hook: str) -> None:
+        assert marks.get(hook, -1) == self.number - 1, f"{hook}: callback {self.number} early"
+        marks[hook] = self.number
+        self.seen.append(f"{hook}:{self.number}")
+
+    def before_invoke(self, payload: dict[str, Any]) -> None:
+        self._next(payload.setdefault("marks", {}), "before_invoke")
+
+    def after_invoke(self, response: InvocationResponse) -> None:
+        assert response.input_payload is not None  # the payload as before_invoke left it
+        self._next(response.input_payload["marks"], "after_invoke")
+
+    def after_run(self, result: Result, interrupted: bool) -> None:
+        self._next(result.generator.setdefault("marks", {}), "after_run")
+
+
+async def test_callbacks_run_in_list_order_for_each_hook(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """As LLMeter: callbacks run in list order, each seeing what the earlier ones changed."""
+    seen: list[str] = []
+    runner = CompatRunner(FakeEndpoint(), callbacks=[Numbered(0, seen)])
+    await runner.run(
+        payload={"prompt": "x"}, n_requests=2, callbacks=[Numbered(1, seen), Numbered(2, seen)]
+    )
+    assert seen[-3:] == ["after_run:0", "after_run:1", "after_run:2"]
+    for hook in ("before_invoke", "after_invoke"):
+        assert [seen.count(f"{hook}:{n}") for n in range(3)] == [2, 2, 2]
