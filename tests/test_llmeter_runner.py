@@ -106,6 +106,8 @@ class TestInterruptedRun:
         assert result.interrupted
         assert result.stats["interrupted"] is True
         assert result.total_requests == 3 < 15
+        assert result.n_requests == 1  # what each client sent, as LLMeter (5 were asked)
+        assert result.run_config is not None and result.run_config.n_requests == 5
         assert {r.error_class for r in result.responses} == {ErrorClass.CANCELLED}
         saved = Result.load(tmp_path / "cut")
         assert saved.interrupted and saved.total_requests == 3

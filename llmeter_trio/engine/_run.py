@@ -225,7 +225,8 @@ class _Run:
         total_test_time = self.load_end - self.run_start
         endpoint, stats, writer = self.endpoint, self.writer.stats, self.writer
         n_requests = config.n_requests
-        if config.run_duration is not None:  # as LLMeter: what each client sent (open loop: all)
+        if config.run_duration is not None or interrupted:
+            # as LLMeter: what each client sent (open loop: all); the setting is in run_config
             n_requests = self.plan.n_requests_sent(stats.total_requests)
         health = dict(self.health)
         result = Result(
