@@ -9,6 +9,7 @@ and subprocess ones are `realtime`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -380,3 +381,28 @@ async def test_callbacks_run_in_list_order_for_each_hook(
     assert seen[-3:] == ["after_run:0", "after_run:1", "after_run:2"]
     for hook in ("before_invoke", "after_invoke"):
         assert [seen.count(f"{hook}:{n}") for n in range(3)] == [2, 2, 2]
+
+
+def for_outside_a_run(function: Any) -> Any:
+    """A wrapper such as one that makes `invoke` callable outside a run: not for the engine."""
+
+    @functools.wraps(function)
+    def wrapper(self: Any, payload: dict[str, Any]) -> InvocationResponse:
+        raise AssertionError("the engine called the wrapper, not the endpoint's own invoke")
+
+    return wrapper
+
+
+class WrappedBlockingEndpoint(FakeEndpoint):
+    @for_outside_a_run
+    def invoke(self, payload: dict[str, Any]) -> InvocationResponse:  # type: ignore[override]
+        return InvocationResponse(response_text="a b c", input_prompt=payload["prompt"])
+
+
+@pytest.mark.realtime  # worker threads: the requests run on the real clock
+async def test_a_blocking_invoke_is_called_as_written_under_wrappers() -> None:
+    result = await CompatRunner(WrappedBlockingEndpoint()).run(
+        payload={"prompt": "x"}, clients=2, n_requests=2
+    )
+    assert result.stats["failed_requests"] == 0
+    assert {r.num_tokens_output for r in result.responses} == {3}

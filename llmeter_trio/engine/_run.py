@@ -22,6 +22,7 @@ never a later one from saving the summary (a full disk fails both).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import threading
@@ -390,7 +391,7 @@ class _Run:
         """
         if self.threads is None:
             return await self.endpoint.invoke(prepared)
-        blocking: Callable[[dict[str, Any]], Any] = self.endpoint.invoke
+        blocking = _plain_invoke(self.endpoint)
         response = await trio.to_thread.run_sync(
             blocking, prepared, abandon_on_cancel=True, limiter=self.threads
         )
@@ -431,6 +432,15 @@ def _is_async(invoke: Callable[..., Any]) -> bool:
     return inspect.iscoroutinefunction(inspect.unwrap(invoke)) or inspect.iscoroutinefunction(
         invoke
     )
+
+
+def _plain_invoke(endpoint: Endpoint) -> Callable[[dict[str, Any]], Any]:
+    """A blocking `invoke` as its author wrote it, under any wrapper added around it."""
+    invoke = endpoint.invoke
+    function = getattr(invoke, "__func__", None)  # a method: bind its own function
+    if function is None:
+        return invoke
+    return functools.partial(inspect.unwrap(function), endpoint)
 
 
 def _mention(error: BaseException, later: Exception | None) -> None:
