@@ -140,8 +140,8 @@ class TestInterruptedRun:
         given_to: str,
     ) -> None:
         """on_interrupt, given to the Runner or to run(), overrides either default."""
-        at_runner = {"on_interrupt": option} if given_to == "Runner" else {}
-        at_run = {"on_interrupt": option} if given_to == "run" else {}
+        at_runner: dict[str, Any] = {"on_interrupt": option} if given_to == "Runner" else {}
+        at_run: dict[str, Any] = {"on_interrupt": option} if given_to == "run" else {}
         runner = runner_class(FakeEndpoint(), output_path=tmp_path, **at_runner)
         if raises:
             with pytest.raises(RunInterrupted):
@@ -395,7 +395,7 @@ def for_outside_a_run(function: Any) -> Any:
 
 class WrappedBlockingEndpoint(FakeEndpoint):
     @for_outside_a_run
-    def invoke(self, payload: dict[str, Any]) -> InvocationResponse:  # type: ignore[override]
+    def invoke(self, payload: dict[str, Any]) -> InvocationResponse:
         return InvocationResponse(response_text="a b c", input_prompt=payload["prompt"])
 
 
