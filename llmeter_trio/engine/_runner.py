@@ -185,8 +185,9 @@ class Runner:
             sink = _start_run_folder(config.output_path, config)
         hooks = RunHooks(settings.callbacks or ())
         tokenizer_obj = settings.tokenizer or DummyTokenizer()
-        assert isinstance(settings.endpoint, Endpoint)  # plan_run refuses a run without one
-        return await execute_run(plan, settings.endpoint, tokenizer_obj, hooks, sink, progress)
+        endpoint = settings.endpoint
+        assert endpoint is not None and not isinstance(endpoint, Mapping)  # checked by plan_run
+        return await execute_run(plan, endpoint, tokenizer_obj, hooks, sink, progress)
 
 
 def _start_run_folder(run_folder: str, config: RunConfig) -> ResponseSink:
