@@ -74,19 +74,21 @@ class TestRunFolder:
         assert Result.load(tmp_path / "here").total_requests == 3
 
 
-async def interrupt_when(progress: LiveProgress, started: int) -> None:
-    """Ctrl-C, as the terminal sends it, once `started` requests were sent."""
+async def interrupt_when(progress: LiveProgress, started: int, signum: int) -> None:
+    """Ctrl-C (or SIGTERM), as the terminal sends it, once `started` requests were sent."""
     while progress.started < started:  # noqa: ASYNC110 - polling the public counters
         await trio.sleep(0.5)
-    signal.raise_signal(signal.SIGINT)
+    signal.raise_signal(signum)
 
 
-async def interrupted_run(runner: EngineRunner, **kwargs: Any) -> Result:
+async def interrupted_run(
+    runner: EngineRunner, signum: int = signal.SIGINT, **kwargs: Any
+) -> Result:
     """Run 3 slow clients until the third request is sent, then Ctrl-C."""
     progress = LiveProgress()
     raised: RunInterrupted | None = None
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(interrupt_when, progress, 3)
+        nursery.start_soon(interrupt_when, progress, 3, signum)
         try:
             result = await runner.run(
                 payload=SLOW, clients=3, n_requests=5, run_name="cut", progress=progress, **kwargs
@@ -99,11 +101,13 @@ async def interrupted_run(runner: EngineRunner, **kwargs: Any) -> Result:
 
 
 class TestInterruptedRun:
+    @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
     async def test_llmeter_path_returns_the_partial_result(
-        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock, signum: int
     ) -> None:
-        """llmeter_trio.runner.Runner: Ctrl-C returns the saved partial result, marked."""
-        result = await interrupted_run(CompatRunner(FakeEndpoint(), output_path=tmp_path))
+        """llmeter_trio.runner.Runner: Ctrl-C or SIGTERM returns the saved partial result."""
+        runner = CompatRunner(FakeEndpoint(), output_path=tmp_path)
+        result = await interrupted_run(runner, signum)
         assert result.interrupted
         assert result.stats["interrupted"] is True
         assert result.total_requests == 3 < 15
