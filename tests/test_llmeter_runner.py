@@ -410,3 +410,72 @@ async def test_a_blocking_invoke_is_called_as_written_under_wrappers() -> None:
     )
     assert result.stats["failed_requests"] == 0
     assert {r.num_tokens_output for r in result.responses} == {3}
+
+
+class TestSavedSettings:
+    async def test_save_then_load_gives_the_same_runner(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """Runner.save writes LLMeter's keys (payloads to payload.jsonl); Runner.load reads them."""
+        runner = CompatRunner(
+            FakeEndpoint(output_tokens=5), output_path=str(tmp_path / "runs"), clients=2,
+            n_requests=3, payload=[{"prompt": "a"}, {"prompt": "b"}], run_description="base",
+            run_duration=None, seed=4, slos=["ttft_p99<=2s"],
+        )  # fmt: skip
+        where = runner.save(tmp_path / "settings")
+        assert where == str(tmp_path / "settings" / "run_config.json")
+        document = saved_config(tmp_path / "settings")
+        assert document["endpoint"]["endpoint_type"] == "fake"
+        assert document["payload"] == str(tmp_path / "settings" / "payload.jsonl")
+        loaded = CompatRunner.load(tmp_path / "settings")
+        assert type(loaded) is CompatRunner
+        assert loaded.endpoint == runner.endpoint
+        assert loaded.payload == document["payload"]
+        assert (loaded.clients, loaded.n_requests, loaded.seed) == (2, 3, 4)
+        assert (loaded.output_path, loaded.run_description) == (runner.output_path, "base")
+        assert loaded.slos == ["ttft_p99<=2s"]
+        result = await loaded.run(run_name="again")
+        assert result.total_requests == 6
+        assert {r.input_prompt for r in result.responses} == {"a", "b"}
+
+    async def test_a_saved_run_loads_as_a_runner_beside_it(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A run folder's configuration gives the Runner that made it; a rerun goes beside it."""
+        first = await EngineRunner(FakeEndpoint(), output_path=tmp_path).run(
+            payload={"prompt": "x"}, clients=3, n_requests=2, run_name="first", seed=9
+        )
+        again = EngineRunner.load(tmp_path / "first")
+        assert again.output_path == str(tmp_path)
+        assert (again.clients, again.n_requests, again.seed) == (3, 2, 9)
+        with pytest.raises(FileExistsError):  # same name, same folder: never mixed
+            await again.run()
+        second = await again.run(run_name="second")
+        assert second.output_path == str(tmp_path / "second")
+        assert second.total_requests == first.total_requests == 6
+
+    async def test_an_llmeter_run_configuration_loads(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """LLMeter's run_config.json (its keys, n_requests 0 for a timed run) loads and runs."""
+        folder = tmp_path / "llmeter-run"
+        folder.mkdir()
+        (folder / "payload.jsonl").write_text('{"prompt": "hello"}\n')
+        llmeter_document = {
+            "endpoint": FakeEndpoint().to_dict(), "tokenizer": None, "clients": 2,
+            "n_requests": 0, "run_duration": 3, "payload": str(folder / "payload.jsonl"),
+            "run_name": "llmeter-run", "run_description": None, "timeout": 60,
+            "callbacks": None, "low_memory": False, "output_path": str(folder),
+            "progress_bar_stats": None, "disable_per_client_progress_bar": True,
+            "disable_clients_progress_bar": True,
+        }  # fmt: skip
+        (folder / "run_config.json").write_text(json.dumps(llmeter_document))
+        runner = CompatRunner.load(folder)
+        assert runner.output_path == str(tmp_path)
+        result = await runner.run(run_name="rerun")
+        assert result.run_config is not None and result.run_config.run_duration == 3
+        assert result.total_requests > 0
+
+    def test_save_needs_a_folder(self) -> None:
+        with pytest.raises(ValueError, match="no output path"):
+            CompatRunner(FakeEndpoint()).save()

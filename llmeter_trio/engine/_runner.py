@@ -6,7 +6,7 @@ import os
 import posixpath
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -32,9 +32,12 @@ from ._hooks import RunHooks
 from ._payloads import PayloadInput
 from ._plan import plan_run
 from ._run import OnInterrupt, execute_run
+from ._saved_runner import load_runner, save_runner
 from ._writer import LiveProgress
 
 __all__ = ["Runner"]
+
+R = TypeVar("R", bound="Runner")
 
 
 @attrs.define
@@ -123,6 +126,26 @@ class Runner:
     def add_callback(self, callback: Any) -> None:
         """Add a callback for every later run (LLMeter's `Runner.add_callback`)."""
         self.callbacks = [*(self.callbacks or ()), callback]
+
+    def save(
+        self, output_path: str | os.PathLike[str] | None = None, file_name: str = "run_config.json"
+    ) -> str:
+        """Save these settings (LLMeter's `Runner.save`): to `output_path`, else the Runner's.
+
+        Payloads given as dicts go to ``payload.jsonl`` beside the document, which
+        names that file, as LLMeter's does; callbacks (code) are not saved, nor any
+        secret. Returns the document's path; `Runner.load` reads it back.
+        """
+        return save_runner(self, output_path, file_name)
+
+    @classmethod
+    def load(
+        cls: type[R], load_path: str | os.PathLike[str], file_name: str = "run_config.json"
+    ) -> R:
+        """A Runner with saved settings: `save`'s document, or a run folder's configuration
+        (LLMeter's or llmeter-trio's), to run it again. A run's folder is read back as
+        its parent `output_path`, so a rerun goes beside it (under a new `run_name`)."""
+        return load_runner(cls, load_path, file_name)
 
     @runs_on_any_loop
     async def run(
