@@ -101,7 +101,7 @@ async def interrupted_run(
 
 
 class TestInterruptedRun:
-    @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+    @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
     async def test_llmeter_path_returns_the_partial_result(
         self, tmp_path: Path, autojump_clock: trio.testing.MockClock, signum: int
     ) -> None:
@@ -132,6 +132,7 @@ class TestInterruptedRun:
     @pytest.mark.parametrize(
         ("runner_class", "option", "raises"),
         [(EngineRunner, "return", False), (CompatRunner, "raise", True)],
+        ids=["llmeter_trio.Runner", "llmeter_trio.runner.Runner"],
     )
     @pytest.mark.parametrize("given_to", ["Runner", "run"])
     async def test_on_interrupt_chooses(
