@@ -48,6 +48,8 @@ class RunConfig:
     percentile_method: PercentileMethod = attrs.field(
         default="linear", validator=lambda _i, _a, v: check_percentile_method(v)
     )
+    # Ctrl-C / SIGTERM: "raise" RunInterrupted (with the partial result) or "return" the result
+    on_interrupt: str = "raise"
 
     def parsed_slos(self) -> list[SLO]:
         """The run's SLOs, parsed."""

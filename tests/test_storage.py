@@ -88,8 +88,8 @@ class TestRunFolders:
         """Non-local storage receives numbered segments, then a complete manifest."""
         monkeypatch.setattr(SegmentedSink, "__init__", _small_segments(SegmentedSink.__init__))
         parent = memory_url()
-        await Runner(FakeEndpoint()).run(
-            payload={"prompt": "x"}, clients=2, n_requests=5, output_path=parent, run_name="seg"
+        await Runner(FakeEndpoint(), output_path=parent).run(
+            payload={"prompt": "x"}, clients=2, n_requests=5, run_name="seg"
         )
         fs, folder = resolve(f"{parent}/seg")
         names = sorted(p.rsplit("/", 1)[-1] for p in fs.ls(f"{folder}/responses", detail=False))
@@ -110,8 +110,8 @@ def _small_segments(init: Any) -> Any:
 class TestCrashRecovery:
     async def _killed_run(self, parent: str) -> str:
         """A run folder as a crash leaves it: no summary, no stats."""
-        result = await Runner(FakeEndpoint()).run(
-            payload={"prompt": "x"}, clients=2, n_requests=3, output_path=parent, run_name="killed"
+        result = await Runner(FakeEndpoint(), output_path=parent).run(
+            payload={"prompt": "x"}, clients=2, n_requests=3, run_name="killed"
         )
         assert result.output_path is not None
         fs, folder = resolve(result.output_path)

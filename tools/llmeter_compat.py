@@ -73,7 +73,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         key = _key(item)
         star = key.rsplit("::", 1)[0] + "::*"
-        kind, reason = EXPECTED.get(key) or EXPECTED.get(star, (None, None))
+        with_params = item.nodeid.split("/", 1)[-1]  # one parametrization: test[params]
+        kind, reason = (
+            EXPECTED.get(with_params) or EXPECTED.get(key) or EXPECTED.get(star, (None, None))
+        )
         if kind == "private":
             dropped.append(item)
             continue

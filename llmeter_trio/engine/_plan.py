@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import posixpath
 import random
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -83,11 +83,30 @@ class RunPlan:
         return self.schedule.arrivals(random.Random(self.config.seed))
 
 
-def plan_run(settings: Runner) -> RunPlan:
-    """Check a run's settings, all of them before anything runs, and plan it."""
+ON_INTERRUPT = ("raise", "return")
+
+
+def plan_run(settings: Runner, run_folder: str | os.PathLike[str] | None = None) -> RunPlan:
+    """Check a run's settings, all of them before anything runs, and plan it.
+
+    The run folder is `run_folder` when given (`run(output_path=...)`), else
+    ``{settings.output_path}/{run_name}`` (or none, without an output path).
+    """
+    endpoint = settings.endpoint
+    if endpoint is None or isinstance(endpoint, Mapping):  # (a dict was loaded by `run`)
+        raise ValueError("no endpoint: give Runner(endpoint) or run(endpoint=...)")
     n_requests, run_duration = settings.n_requests, settings.run_duration
+    if isinstance(run_duration, timedelta):
+        run_duration = run_duration.total_seconds()
+    if run_duration is not None and n_requests == 0:  # LLMeter saves a timed run's as 0
+        n_requests = None
     if n_requests is not None and run_duration is not None:
-        raise ValueError("give n_requests or run_duration, not both")
+        raise ValueError(
+            "Cannot set both n_requests and run_duration: bound the run by its number of "
+            "requests or in time, not both"
+        )
+    if settings.on_interrupt not in ON_INTERRUPT:
+        raise ValueError(f"on_interrupt must be 'raise' or 'return', not {settings.on_interrupt!r}")
     clients, schedule = settings.clients, settings.schedule
     if isinstance(schedule, ClosedLoop):
         clients, schedule = schedule.clients, None
@@ -121,13 +140,16 @@ def plan_run(settings: Runner) -> RunPlan:
     if n_requests is None and run_duration is None and trace is None and not once:
         n_requests = len(payloads)
     run_name = settings.run_name or datetime.now().strftime("%Y%m%d-%H%M%S")
-    parent = settings.output_path
-    run_folder = None if parent is None else posixpath.join(os.fspath(parent), run_name)
-    if settings.low_memory and run_folder is None:
+    folder: str | None = None
+    if run_folder is not None:
+        folder = os.fspath(run_folder)
+    elif settings.output_path is not None:
+        folder = posixpath.join(os.fspath(settings.output_path), run_name)
+    if settings.low_memory and folder is None:
         raise ValueError("low_memory=True keeps no records in memory: it needs an output_path")
     seed = settings.seed if settings.seed is not None else random.randrange(2**32)
     config = RunConfig(
-        endpoint_config=settings.endpoint.to_config(),
+        endpoint_config=endpoint.to_dict(),
         tokenizer_config=tokenizer_to_config(settings.tokenizer or DummyTokenizer()),
         clients=clients,
         n_requests=n_requests,
@@ -138,7 +160,7 @@ def plan_run(settings: Runner) -> RunPlan:
         run_name=run_name,
         run_description=settings.run_description,
         low_memory=settings.low_memory,
-        output_path=run_folder,
+        output_path=folder,
         payload=payloads,
         payload_order=settings.payload_order,
         schedule=schedule.to_config() if schedule is not None else None,
@@ -151,6 +173,7 @@ def plan_run(settings: Runner) -> RunPlan:
         slos=[slo.text for slo in parse_slos(list(settings.slos or ()))],
         preconnect=settings.preconnect,
         percentile_method=settings.percentile_method,
+        on_interrupt=settings.on_interrupt,
     )
     plan = RunPlan(config, schedule, payloads, trace)
     check_window(config, plan.total_requests)

@@ -22,11 +22,13 @@ never a later one from saving the summary (a full disk fails both).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import trio
@@ -57,9 +59,12 @@ __all__ = [
     "CHANNEL_CAPACITY",
     "DEFAULT_DRAIN_TIMEOUT",
     "LiveProgress",
+    "OnInterrupt",
     "RunInterrupted",
     "execute_run",
 ]
+
+OnInterrupt = Literal["raise", "return"]
 
 CHANNEL_CAPACITY = 1024
 DEFAULT_DRAIN_TIMEOUT = 60.0
@@ -98,6 +103,14 @@ class _Run:
     health: dict[str, Any] = attrs.field(factory=dict)
     payload_indices: dict[int, int] = attrs.field(init=False)  # id(payload) -> its index
     scrub: Callable[[str], str] = attrs.field(init=False)  # masks the endpoint's credentials
+    # a plain (blocking) `invoke`, as LLMeter's endpoints have: run in worker threads
+    threads: trio.CapacityLimiter | None = attrs.field(init=False)
+
+    @threads.default
+    def _thread_limiter(self) -> trio.CapacityLimiter | None:
+        if _is_async(self.endpoint.invoke):
+            return None
+        return trio.CapacityLimiter(max(1, self.plan.config.clients))
 
     @monitor.default
     def _new_monitor(self) -> GeneratorMonitor:
@@ -152,7 +165,7 @@ class _Run:
         if failure is not None:  # the first error is the one raised
             _mention(failure, later)
             raise failure
-        if self.signal_received is not None:
+        if self.signal_received is not None and self.config.on_interrupt != "return":
             interrupted = RunInterrupted(result, self.signal_received)
             _mention(interrupted, later)
             raise interrupted
@@ -215,7 +228,8 @@ class _Run:
         total_test_time = self.load_end - self.run_start
         endpoint, stats, writer = self.endpoint, self.writer.stats, self.writer
         n_requests = config.n_requests
-        if config.run_duration is not None:  # as LLMeter: what each client sent (open loop: all)
+        if config.run_duration is not None or interrupted:
+            # as LLMeter: what each client sent (open loop: all); the setting is in run_config
             n_requests = self.plan.n_requests_sent(stats.total_requests)
         health = dict(self.health)
         result = Result(
@@ -364,12 +378,28 @@ class _Run:
     async def _invoke(self, prepared: dict[str, Any]) -> InvocationResponse:
         timeout = self.config.timeout
         if timeout is None:
-            return await self.endpoint.invoke(prepared)
+            return await self._call_endpoint(prepared)
         with trio.move_on_after(timeout):
-            return await self.endpoint.invoke(prepared)
+            return await self._call_endpoint(prepared)
         return InvocationResponse.error_output(
             f"no complete answer within the {timeout:g} s request timeout", ErrorClass.TIMEOUT
         )
+
+    async def _call_endpoint(self, prepared: dict[str, Any]) -> InvocationResponse:
+        """The endpoint's `invoke`: awaited, or a blocking one in a worker thread.
+
+        A thread cannot be stopped: on a timeout or a stop the request is
+        recorded at once and its thread is left to finish on its own.
+        """
+        if self.threads is None:
+            return await self.endpoint.invoke(prepared)
+        blocking = _plain_invoke(self.endpoint)
+        response = await trio.to_thread.run_sync(
+            blocking, prepared, abandon_on_cancel=True, limiter=self.threads
+        )
+        if not isinstance(response, InvocationResponse):
+            raise TypeError(f"invoke returned {type(response).__name__}, not an InvocationResponse")
+        return response
 
     def _stamp(
         self,
@@ -397,6 +427,22 @@ class _Run:
         response.request_time = self.wall_start + timedelta(seconds=response.send_time)
         if response.input_payload is None:
             response.input_payload = payload
+
+
+def _is_async(invoke: Callable[..., Any]) -> bool:
+    """Whether `invoke` is a coroutine function (also under `functools.wraps` wrappers)."""
+    return inspect.iscoroutinefunction(inspect.unwrap(invoke)) or inspect.iscoroutinefunction(
+        invoke
+    )
+
+
+def _plain_invoke(endpoint: Endpoint) -> Callable[[dict[str, Any]], Any]:
+    """A blocking `invoke` as its author wrote it, under any wrapper added around it."""
+    invoke = endpoint.invoke
+    function = getattr(invoke, "__func__", None)  # a method: bind its own function
+    if function is None:
+        return invoke
+    return functools.partial(inspect.unwrap(function), endpoint)
 
 
 def _mention(error: BaseException, later: Exception | None) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from datetime import timedelta
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -31,10 +32,13 @@ from ..tokenizers import DummyTokenizer, Tokenizer
 from ._hooks import RunHooks
 from ._payloads import PayloadInput
 from ._plan import plan_run
-from ._run import execute_run
+from ._run import OnInterrupt, execute_run
+from ._saved_runner import load_runner, save_runner
 from ._writer import LiveProgress
 
 __all__ = ["Runner"]
+
+R = TypeVar("R", bound="Runner")
 
 
 @attrs.define
@@ -65,8 +69,19 @@ class Runner:
       ``payload_order="once"`` the clients instead share one pass over the
       payloads in list order, each taking the next one not yet sent, so every
       payload is sent exactly once (no `n_requests`; closed loop only).
-    - Results go to ``{output_path}/{run_name}/``; records stream there as
-      they finish, so an interrupted or killed run keeps what it measured.
+    - Results go to ``{output_path}/{run_name}/`` when the Runner has the
+      `output_path`, and to ``output_path`` itself when it is given to `run`
+      (as in LLMeter); `Result.output_path` says which folder. Records stream
+      there as they finish, so an interrupted or killed run keeps what it
+      measured.
+    - Ctrl-C or SIGTERM stops the load; the partial result is saved, then
+      ``on_interrupt="raise"`` (the default here) raises `RunInterrupted`
+      carrying it, and ``on_interrupt="return"`` returns it (LLMeter's way,
+      the default of `llmeter_trio.runner.Runner`). Either way
+      ``result.interrupted`` and ``result.stats["interrupted"]`` are true.
+    - `endpoint` may be left to `run` (``run(endpoint=...)``); `run_duration`
+      may be a `timedelta`. An endpoint whose `invoke` is a plain (blocking)
+      function, as LLMeter's are, runs it in a worker thread per request.
     - With `preconnect` (the default) each client's connection is opened
       before the run's clock starts, so no first request is charged for it;
       ``preconnect=False`` measures cold starts (see each record's
@@ -81,12 +96,12 @@ class Runner:
       ``{"callback_type": NAME, **options}``, found through the plugins.
     """
 
-    endpoint: Endpoint
+    endpoint: Endpoint | Mapping[str, Any] | None = None  # a dict: `Endpoint.load` makes it
     output_path: str | os.PathLike[str] | None = None
     tokenizer: Tokenizer | None = None
     clients: int = 1
     n_requests: int | None = None
-    run_duration: float | None = None
+    run_duration: float | timedelta | None = None
     payload: PayloadInput | None = None
     run_name: str | None = None
     run_description: str | None = None
@@ -107,6 +122,34 @@ class Runner:
     payload_order: Literal["shuffle", "once"] = "shuffle"
     preconnect: bool = True
     percentile_method: PercentileMethod = "linear"
+    # LLMeter's progress-bar switches: accepted; llmeter-trio draws no per-client bars
+    disable_per_client_progress_bar: bool = True
+    disable_clients_progress_bar: bool = True
+    on_interrupt: OnInterrupt = "raise"
+
+    def add_callback(self, callback: Any) -> None:
+        """Add a callback for every later run (LLMeter's `Runner.add_callback`)."""
+        self.callbacks = [*(self.callbacks or ()), callback]
+
+    def save(
+        self, output_path: str | os.PathLike[str] | None = None, file_name: str = "run_config.json"
+    ) -> str:
+        """Save these settings (LLMeter's `Runner.save`): to `output_path`, else the Runner's.
+
+        Payloads given as dicts go to ``payload.jsonl`` beside the document, which
+        names that file, as LLMeter's does; callbacks (code) are not saved, nor any
+        secret. Returns the document's path; `Runner.load` reads it back.
+        """
+        return save_runner(self, output_path, file_name)
+
+    @classmethod
+    def load(
+        cls: type[R], load_path: str | os.PathLike[str], file_name: str = "run_config.json"
+    ) -> R:
+        """A Runner with saved settings: `save`'s document, or a run folder's configuration
+        (LLMeter's or llmeter-trio's), to run it again. A run's folder is read back as
+        its parent `output_path`, so a rerun goes beside it (under a new `run_name`)."""
+        return load_runner(cls, load_path, file_name)
 
     @runs_on_any_loop
     async def run(
@@ -115,7 +158,7 @@ class Runner:
         payload: PayloadInput | None = None,
         clients: int | None = None,
         n_requests: int | None = None,
-        run_duration: float | None = None,
+        run_duration: float | timedelta | None = None,
         timeout: float | None = None,
         drain_timeout: float | None = None,
         callbacks: Sequence[Any] | None = None,
@@ -138,11 +181,17 @@ class Runner:
         preconnect: bool | None = None,
         percentile_method: PercentileMethod | None = None,
         progress: LiveProgress | None = None,
+        endpoint: Endpoint | Mapping[str, Any] | None = None,
+        on_interrupt: OnInterrupt | None = None,
+        disable_per_client_progress_bar: bool | None = None,
+        disable_clients_progress_bar: bool | None = None,
     ) -> Result:
         """Run the load and return its `Result` (also saved, when there is an output path).
 
         Arguments left as None take the Runner's value; `callbacks` add to the
-        Runner's. Pass a `LiveProgress` to watch the counts while the run goes on.
+        Runner's. An `output_path` given here is the run folder itself (the
+        Runner's is the parent of ``{run_name}/``). Pass a `LiveProgress` to
+        watch the counts while the run goes on.
         """
         given = {k: v for k, v in locals().items() if k not in ("self", "progress", "callbacks")}
         overrides = {k: v for k, v in given.items() if v is not None}
@@ -153,7 +202,9 @@ class Runner:
             for c in (*(self.callbacks or ()), *(callbacks or ()))
         ]
         settings = attrs.evolve(self, **overrides, callbacks=all_callbacks)
-        plan = plan_run(settings)
+        if isinstance(settings.endpoint, Mapping):  # a saved configuration, as LLMeter takes
+            settings.endpoint = Endpoint.load(settings.endpoint)
+        plan = plan_run(settings, run_folder=output_path)
         config = plan.config
         progress = progress or LiveProgress()
         progress.total_requests, progress.run_duration = plan.total_requests, config.run_duration
@@ -165,7 +216,9 @@ class Runner:
             sink = _start_run_folder(config.output_path, config)
         hooks = RunHooks(settings.callbacks or ())
         tokenizer_obj = settings.tokenizer or DummyTokenizer()
-        return await execute_run(plan, self.endpoint, tokenizer_obj, hooks, sink, progress)
+        endpoint = settings.endpoint
+        assert endpoint is not None and not isinstance(endpoint, Mapping)  # checked by plan_run
+        return await execute_run(plan, endpoint, tokenizer_obj, hooks, sink, progress)
 
 
 def _start_run_folder(run_folder: str, config: RunConfig) -> ResponseSink:

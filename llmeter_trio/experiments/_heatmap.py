@@ -307,12 +307,13 @@ class LatencyHeatmap:
             combinations=[(s.input_length, s.output_length) for s in self.samples],
             seed=self.seed,
         )
-        runner = experiments().Runner(self.endpoint, tokenizer=self.tokenizer, timeout=self.timeout)
+        runner = experiments().Runner(
+            self.endpoint, output_path=parent, tokenizer=self.tokenizer, timeout=self.timeout
+        )
         heatmap.result = await runner.run(
             payload=self.payload,
             clients=self.clients,
             payload_order="once",
-            output_path=parent,
             run_name=self.run_name,
             seed=self.seed,
             callbacks=[_SaveLayout(heatmap.layout(with_cells=False))],
