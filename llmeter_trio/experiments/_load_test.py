@@ -163,7 +163,6 @@ class LoadTest:
                     run_name=level_name(clients),
                     callbacks=self.callbacks,
                     low_memory=self.low_memory,
-                    output_path=folder,
                     progress=progress,
                     progress_bar_stats=self.progress_bar_stats,
                 )
