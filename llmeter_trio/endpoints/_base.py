@@ -29,12 +29,13 @@ import os
 import posixpath
 import re
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar, TypeVar
 
 import attrs
 
+from ._invoke_anywhere import callable_anywhere
 from ._response import InvocationResponse
 
 __all__ = [
@@ -356,6 +357,7 @@ class Endpoint(abc.ABC):
     """
 
     endpoint_type: ClassVar[str] = ""  # the name it is registered under
+    _coroutine_invoke: ClassVar[Callable[..., Awaitable[InvocationResponse]]]  # as written
     # The options that `llmeter-trio run --model` and `--base-url` set: the model (a
     # SageMaker endpoint names its endpoint instead) and where requests go.
     model_option: ClassVar[str] = "model_id"
@@ -363,6 +365,16 @@ class Endpoint(abc.ABC):
     endpoint_name: str = ""
     model_id: str = ""
     provider: str = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Make each adapter's `invoke` callable outside a run too (`callable_anywhere`)."""
+        super().__init_subclass__(**kwargs)
+        invoke = cls.__dict__.get("invoke")
+        if invoke is not None and not getattr(invoke, "__isabstractmethod__", False):
+            cls.invoke = callable_anywhere(invoke)  # type: ignore[method-assign]
+            # Kept in the class too, where attrs finds it when it makes a slotted class and
+            # points its `super()` at that class.
+            cls._coroutine_invoke = getattr(cls.invoke, "__wrapped__", invoke)
 
     def prepare_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The payload as it will be sent (runs outside the timed region)."""
@@ -388,6 +400,10 @@ class Endpoint(abc.ABC):
 
         Take timestamps with `StreamRecorder` where bytes move. Raising is fine
         too: the runner turns any exception into a classified error record.
+
+        Written as a trio coroutine, it is also callable outside a run, as
+        LLMeter's: ``endpoint.invoke(payload)`` blocks and returns the record
+        where no event loop runs, and is awaited under asyncio (a notebook).
         """
 
     @classmethod
