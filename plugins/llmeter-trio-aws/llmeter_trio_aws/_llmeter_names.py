@@ -12,6 +12,11 @@ Mapped:
 
 - ``bedrock_boto3_client`` / ``boto3_session``: their region, endpoint URL
   and credentials are used (requests still go over httpx, not boto3).
+- Without a client, the endpoint URL the AWS SDKs read from the environment is
+  used, as LLMeter's boto3 client would: ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``
+  (``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME``), else ``AWS_ENDPOINT_URL``, unless
+  ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`` (the shared config file's
+  ``services`` sections are not read).
 - ``*_jmespath``: each path you change replaces the model family's; a path
   left out (None), or given as LLMeter's default, leaves the family preset's,
   which reads more model families than LLMeter's defaults (Chat Completions
@@ -26,6 +31,7 @@ Mapped:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,10 +53,28 @@ _INPUT_TEXT = "messages[].content[].text"
 _METRICS = '"amazon-bedrock-invocationMetrics"'
 
 
+def configured_endpoint_url(service: str) -> str | None:
+    """The endpoint URL the AWS SDKs take from the environment for `service`
+    (``bedrock-runtime``): ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``, else ``AWS_ENDPOINT_URL``."""
+    if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").strip().lower() == "true":
+        return None
+    own = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")
+    return os.environ.get(own) or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def _configured(service: str, region: str | None) -> dict[str, Any]:
+    """No client given: the region, and the endpoint URL the environment sets, if any."""
+    options: dict[str, Any] = {"region": region}
+    endpoint_url = configured_endpoint_url(service)
+    if endpoint_url:
+        options["endpoint_url"] = endpoint_url
+    return options
+
+
 def _from_client(client: Any, region: str | None) -> dict[str, Any]:
     """The options a boto3 ``bedrock-runtime`` client holds: region, endpoint URL, credentials."""
     if client is None:
-        return {"region": region}
+        return _configured("bedrock-runtime", region)
     region = region or client.meta.region_name
     options: dict[str, Any] = {"region": region}
     endpoint_url = client.meta.endpoint_url
@@ -64,12 +88,11 @@ def _from_client(client: Any, region: str | None) -> dict[str, Any]:
 
 def _from_session(session: Any, region: str | None) -> dict[str, Any]:
     """The options a boto3 session holds: region, profile, credentials."""
+    options = _configured("sagemaker-runtime", region)
     if session is None:
-        return {"region": region}
-    options: dict[str, Any] = {
-        "region": region or session.region_name,
-        "credentials": session.get_credentials(),
-    }
+        return options
+    options["region"] = region or session.region_name
+    options["credentials"] = session.get_credentials()
     if session.profile_name and session.profile_name != "default":
         options["profile"] = session.profile_name
     return options
