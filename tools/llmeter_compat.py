@@ -248,7 +248,7 @@ def run_notebook(llmeter: Path, scratch: Path, model_id: str, timeout: float) ->
     folder = scratch / "notebook"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    notebook = nbformat.from_dict(mapped_notebook(llmeter, model_id))
+    notebook = nbformat.from_dict(mapped_notebook(llmeter, model_id))  # type: ignore[no-untyped-call]
     executed = folder / Path(NOTEBOOK).name
     with simulated_server() as origin:
         saved_environment = dict(os.environ)
@@ -268,7 +268,7 @@ def run_notebook(llmeter: Path, scratch: Path, model_id: str, timeout: float) ->
         finally:
             os.environ.clear()
             os.environ.update(saved_environment)
-            nbformat.write(notebook, executed)
+            executed.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
     cells = [c for c in notebook.cells if c.cell_type == "code"]
     print(f"{NOTEBOOK}: {len(cells)} code cells ran without error under Jupyter's asyncio loop")
     print(f"executed notebook: {executed}")

@@ -466,8 +466,13 @@ class Endpoint(abc.ABC):
         The class is the one registered under the configuration's
         ``endpoint_type``; called on a class, a configuration without one is
         taken as that class's. The configuration given is not changed.
+
+        LLMeter's endpoint files work too: their ``endpoint_type`` is LLMeter's
+        class name (``"BedrockConverseStream"``), made here by the class of that
+        name with the arguments LLMeter saved.
         """
         from ..plugins import endpoint_from_config
+        from ._llmeter_names import from_llmeter_document, llmeter_class
 
         if isinstance(endpoint_config, Mapping):
             config = dict(endpoint_config)
@@ -482,6 +487,10 @@ class Endpoint(abc.ABC):
             config = document
         if "endpoint_type" not in config and cls.endpoint_type:
             return cls.from_config(config)
+        llmeter = llmeter_class(config.get("endpoint_type"))
+        if llmeter is not None:
+            loaded: Endpoint = from_llmeter_document(llmeter, config)
+            return loaded
         return endpoint_from_config(config)
 
     @classmethod

@@ -109,4 +109,3 @@ async def invoke_directly(
     if response.id is None:
         response.id = uuid.uuid4().hex
     return response
-

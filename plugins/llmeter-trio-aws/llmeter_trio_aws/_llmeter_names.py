@@ -21,8 +21,9 @@ Mapped:
   left out (None), or given as LLMeter's default, leaves the family preset's,
   which reads more model families than LLMeter's defaults (Chat Completions
   only) do.
-- ``max_attempts``: accepted; llmeter-trio does not retry, so that each
-  throttled request shows in the results.
+- ``max_attempts``: accepted and without effect, as ``max_retries`` is for
+  LLMeter's other classes: llmeter-trio never retries, so that each throttled
+  request shows in the results; asking for more than one attempt warns.
 - ``ttft_visible_tokens_only``: accepted; both the first token of any kind
   and the first visible token are always recorded.
 - ``SageMakerStreamEndpoint`` reads TGI's token stream and, like LLMeter's,
@@ -34,6 +35,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
+
+from llmeter_trio.endpoints._llmeter_names import ignore_retries
 
 from ._bedrock import BedrockConverseEndpoint, BedrockInvokeEndpoint
 from ._payloads import converse_payload, sagemaker_tgi_payload
@@ -117,10 +120,11 @@ class BedrockConverse(BedrockConverseEndpoint):
         region: str | None = None,
         inference_config: dict[str, Any] | None = None,
         bedrock_boto3_client: Any = None,
-        max_attempts: int = 3,
+        max_attempts: int | None = None,
         ttft_visible_tokens_only: bool = True,
         **options: Any,
     ) -> None:
+        ignore_retries(type(self).__name__, "max_attempts", max_attempts)
         settings = {
             "model_id": model_id,
             "endpoint_name": endpoint_name or "amazon bedrock",
@@ -176,13 +180,14 @@ class BedrockInvoke(BedrockInvokeEndpoint):
         endpoint_name: str | None = None,
         region: str | None = None,
         bedrock_boto3_client: Any = None,
-        max_attempts: int = 3,
+        max_attempts: int | None = None,
         generated_text_jmespath: str | None = None,
         generated_token_count_jmespath: str | None = None,
         input_text_jmespath: str | None = None,
         input_token_count_jmespath: str | None = None,
         **options: Any,
     ) -> None:
+        ignore_retries(type(self).__name__, "max_attempts", max_attempts)
         paths = {
             "text_path": generated_text_jmespath,
             "output_tokens_path": generated_token_count_jmespath,
