@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import abc
 import base64
+import inspect
 import json
 import os
 import posixpath
@@ -370,11 +371,12 @@ class Endpoint(abc.ABC):
         """Make each adapter's `invoke` callable outside a run too (`callable_anywhere`)."""
         super().__init_subclass__(**kwargs)
         invoke = cls.__dict__.get("invoke")
-        if invoke is not None and not getattr(invoke, "__isabstractmethod__", False):
+        # (a synchronous `invoke`, as LLMeter's endpoints have, is left as it is)
+        if inspect.iscoroutinefunction(invoke) and not getattr(invoke, "__isabstractmethod__", 0):
             cls.invoke = callable_anywhere(invoke)  # type: ignore[method-assign]
             # Kept in the class too, where attrs finds it when it makes a slotted class and
             # points its `super()` at that class.
-            cls._coroutine_invoke = getattr(cls.invoke, "__wrapped__", invoke)
+            cls._coroutine_invoke = invoke
 
     def prepare_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The payload as it will be sent (runs outside the timed region)."""

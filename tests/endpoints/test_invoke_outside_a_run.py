@@ -28,7 +28,11 @@ from llmeter_trio.sim import SimConfig
 from .._support.threaded_sim import served_in_thread
 
 KEY = "sk-outside-a-run-0123456789"
-FAST = {"time_to_first_token": 0.001, "inter_token_latency": 0.0, "output_tokens": 3}
+FAST: dict[str, Any] = {
+    "time_to_first_token": 0.001,
+    "inter_token_latency": 0.0,
+    "output_tokens": 3,
+}
 
 
 @attrs.define(kw_only=True)
@@ -86,7 +90,8 @@ class Held(Endpoint):
 class TestWithoutALoop:
     def test_blocks_and_returns_the_record(self) -> None:
         """Prepared, sent inside the endpoint's session, stamped with LLMeter's id and time."""
-        record = Recording().invoke({"prompt": "hi"})
+        endpoint: Any = Recording()  # (typed as trio code sees it: a coroutine)
+        record = endpoint.invoke({"prompt": "hi"})
         assert isinstance(record, InvocationResponse)
         assert record.response_text == "session=True"
         assert record.input_payload == {"prompt": "hi", "prepared": True}
@@ -96,16 +101,30 @@ class TestWithoutALoop:
 
     def test_a_raising_endpoint_gives_an_error_record_without_its_key(self) -> None:
         """As LLMeter's invoke: no exception, the error on the record; no credential in it."""
-        record = Recording(api_key=KEY, fail=True).invoke(payload={"prompt": "hi"})
+        endpoint: Any = Recording(api_key=KEY, fail=True)
+        record = endpoint.invoke(payload={"prompt": "hi"})
         assert record.error is not None and record.error.startswith("ValueError: ")
         assert KEY not in record.error and "***" in record.error
         assert record.error_class is not None and record.error_class != ErrorClass.CANCELLED
 
     def test_a_subclass_calling_super(self) -> None:
-        endpoint = Counting(**FAST)
+        endpoint: Any = Counting(**FAST)
         record = endpoint.invoke({"prompt": "hi"})
         assert endpoint.calls == 1
         assert record.num_tokens_output == 3
+
+
+def test_a_synchronous_invoke_is_left_as_written() -> None:
+    """An endpoint written as LLMeter's are (a plain `invoke`) keeps its own behaviour."""
+
+    @attrs.define(kw_only=True)
+    class Plain(Endpoint):
+        def invoke(self, payload: dict[str, Any]) -> InvocationResponse:  # type: ignore[override]
+            return InvocationResponse(response_text="plain")
+
+    assert Plain.__dict__["invoke"].__name__ == "invoke"
+    assert Plain().invoke({}).response_text == "plain"
+    assert Plain().invoke({}).id is None  # not wrapped: nothing added
 
 
 class TestUnderTrio:
@@ -140,7 +159,7 @@ class TestUnderAsyncio:
 
     def test_used_without_await_says_how(self) -> None:
         async def main() -> None:
-            pending = Recording().invoke({"prompt": "hi"})
+            pending: Any = Recording().invoke({"prompt": "hi"})
             assert "await" in repr(pending)
             with pytest.raises(AttributeError, match=r"response = await endpoint\.invoke"):
                 pending.response_text  # noqa: B018
@@ -153,7 +172,9 @@ class TestUnderAsyncio:
 def test_http_endpoint_against_the_simulated_server() -> None:
     """LLMeter's OpenAI class, invoked from plain code: one streamed request, blocking."""
     with served_in_thread(SimConfig(ttft_base=0.005, itl=0.001, output_tokens=5)) as origin:
-        endpoint = OpenAICompletionStreamEndpoint("sim-model", api_key=KEY, base_url=origin + "/v1")
+        endpoint: Any = OpenAICompletionStreamEndpoint(
+            "sim-model", api_key=KEY, base_url=origin + "/v1"
+        )
         record = endpoint.invoke(endpoint.create_payload("one two three", max_tokens=5))
     assert record.error is None, record.error
     assert record.num_tokens_output == 5
