@@ -469,12 +469,12 @@ class Endpoint(abc.ABC):
         ``endpoint_type``; called on a class, a configuration without one is
         taken as that class's. The configuration given is not changed.
 
-        LLMeter's endpoint files work too: their ``endpoint_type`` is LLMeter's
-        class name (``"BedrockConverseStream"``), made here by the class of that
-        name with the arguments LLMeter saved.
+        LLMeter's endpoint documents work too (its class name, as
+        ``"BedrockConverseStream"``, in ``endpoint_type`` or a ``__llmeter_class__``
+        path): made here by the class of that name with the arguments LLMeter saved.
         """
         from ..plugins import endpoint_from_config
-        from ._llmeter_names import from_llmeter_document, llmeter_class
+        from ._llmeter_names import from_llmeter_document
 
         if isinstance(endpoint_config, Mapping):
             config = dict(endpoint_config)
@@ -487,11 +487,14 @@ class Endpoint(abc.ABC):
             if not isinstance(document, dict):
                 raise ValueError(f"{endpoint_config}: expected a JSON object (an endpoint)")
             config = document
-        if "endpoint_type" not in config and cls.endpoint_type:
+        if (
+            "endpoint_type" not in config
+            and "__llmeter_class__" not in config
+            and cls.endpoint_type
+        ):
             return cls.from_config(config)
-        llmeter = llmeter_class(config.get("endpoint_type"))
-        if llmeter is not None:
-            loaded: Endpoint = from_llmeter_document(llmeter, config)
+        loaded: Endpoint | None = from_llmeter_document(config)
+        if loaded is not None:
             return loaded
         return endpoint_from_config(config)
 

@@ -39,6 +39,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ._base import MASK
 from .anthropic import AnthropicMessagesEndpoint
 from .openai import OpenAIChatEndpoint, OpenAIResponsesEndpoint
 
@@ -89,12 +90,32 @@ def llmeter_class(endpoint_type: Any) -> type[Any] | None:
     return None
 
 
-def from_llmeter_document(cls: type[Any], document: Mapping[str, Any]) -> Any:
-    """An endpoint of LLMeter's class `cls` from what LLMeter's ``to_dict``/``save`` wrote:
-    its constructor's arguments, plus ``endpoint_type`` and the ``kwargs`` some keep."""
-    options = {k: v for k, v in document.items() if k not in ("endpoint_type", "kwargs")}
-    options.update(document.get("kwargs") or {})
-    return cls(**options)
+_CLASS_KEY, _STATE_KEY = "__llmeter_class__", "__llmeter_state__"  # LLMeter's newer format
+
+
+def from_llmeter_document(document: Mapping[str, Any]) -> Any:
+    """The endpoint an LLMeter endpoint document describes, or None if it is not one.
+
+    Either format LLMeter writes: ``{"endpoint_type": "BedrockConverse", **arguments}``
+    (``Endpoint.to_dict``/``save``), or ``{"__llmeter_class__": "llmeter.endpoints.bedrock.
+    BedrockConverse", "__llmeter_state__": {...}}``; also ``"llmeter:<class or its path>"``,
+    as a run read from an LLMeter folder keeps it (`RunConfig.endpoint_config`). The
+    arguments are the class's constructor's, with the ``kwargs`` some classes keep spread
+    among them.
+    """
+    if _CLASS_KEY in document:
+        name = str(document[_CLASS_KEY]).rpartition(".")[2]
+        state = document.get(_STATE_KEY)
+        options = dict(state) if isinstance(state, Mapping) else {}
+    else:
+        name = str(document.get("endpoint_type", "")).removeprefix("llmeter:").rpartition(".")[2]
+        options = {k: v for k, v in document.items() if k != "endpoint_type"}
+    cls = llmeter_class(name)
+    if cls is None:
+        return None
+    options.update(options.pop("kwargs", None) or {})
+    # A masked value (a credential this project read and masked) is never one to send.
+    return cls(**{k: v for k, v in options.items() if v != MASK})
 
 
 def _options(

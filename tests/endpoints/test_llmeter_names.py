@@ -226,3 +226,32 @@ def test_loads_llmeters_endpoint_files(
     from_file = Endpoint.load_from_file(path)
     assert from_file.to_dict() == loaded.to_dict()
     assert loaded.to_dict()["endpoint_type"] == cls.endpoint_type != cls.__name__
+
+
+def test_loads_llmeters_newer_format_without_a_masked_value() -> None:
+    """LLMeter's ``__llmeter_class__``/``__llmeter_state__`` document; a value masked on
+    reading is left out rather than sent."""
+    loaded = Endpoint.load(
+        {
+            "__llmeter_class__": "llmeter.endpoints.openai.OpenAICompletionEndpoint",
+            "__llmeter_state__": {"model_id": "gpt-x", "endpoint_name": "mine", "api_key": "***"},
+        }
+    )
+    assert type(loaded) is OpenAICompletionEndpoint
+    assert (loaded.model_id, loaded.endpoint_name, loaded.api_key) == ("gpt-x", "mine", None)
+
+
+@pytest.mark.plugins
+@pytest.mark.parametrize("folder", ["legacy", "run"])
+def test_the_endpoint_of_a_run_read_from_an_llmeter_folder(folder: str) -> None:
+    """What `Result.load` keeps of an LLMeter run's endpoint (either format) loads as its
+    class here."""
+    pytest.importorskip("llmeter_trio_aws")
+    from llmeter_trio import Result
+
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "llmeter"
+    run_config = Result.load(fixtures / folder).run_config
+    assert run_config is not None
+    endpoint = Endpoint.load(run_config.endpoint_config)
+    assert type(endpoint).__name__ == "BedrockConverseStream"
+    assert endpoint.model_id.startswith("anthropic.claude")
