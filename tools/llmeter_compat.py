@@ -7,7 +7,7 @@ import of one of LLMeter's private names (``_RunConfig``, ...) is made
 tolerant so the public tests of that file still run; tests of LLMeter's
 internals are out of scope and deselected, and tests that meet a documented
 difference are expected to fail (strictly: a difference that went away
-fails the run). Both lists are in ``tools/llmeter_compat_expected.txt``.
+fails the run). Both lists are in ``tools/llmeter_compat_expected/`` (a file per test file).
 
     python tools/llmeter_compat.py --llmeter PATH [--scratch DIR] [pytest args]
 
@@ -68,7 +68,7 @@ TEST_FILES = [
 ]
 
 CONFTEST = '''
-"""Marks from llmeter_compat_expected.txt: out of scope (deselected) or a documented difference."""
+"""Marks from tools/llmeter_compat_expected/: out of scope (deselected), or a difference."""
 import pytest
 
 from pathlib import Path
