@@ -44,20 +44,22 @@ def checkout(tmp_path: Path, *cells: dict[str, Any]) -> Path:
 
 
 def test_names_mapped_and_the_model_set_after_its_cell(tmp_path: Path) -> None:
-    """Code cells import llmeter_trio; a cell setting model_id follows the one setting it to
-    None; outputs saved in the notebook are cleared; markdown is left alone."""
+    """Code cells import llmeter_trio and install nothing; a cell setting model_id follows the
+    one setting it to None; outputs saved in the notebook are cleared; markdown is left alone."""
     markdown = {"cell_type": "markdown", "metadata": {}, "source": "About llmeter"}
     folder = checkout(
         tmp_path,
         markdown,
-        code("from llmeter.experiments import LoadTest\nimport llmeter_extra"),
+        code(
+            "%pip install llmeter\nfrom llmeter.experiments import LoadTest\nimport llmeter_extra"
+        ),
         code("model_id = None  # choose one"),
         code("endpoint = make(model_id)"),
     )
     cells = harness().mapped_notebook(folder, "my-model")["cells"]
     assert [c["source"] for c in cells] == [
         "About llmeter",
-        "from llmeter_trio.experiments import LoadTest\nimport llmeter_extra",
+        "# (pip install: left out)\nfrom llmeter_trio.experiments import LoadTest\nimport llmeter_extra",
         "model_id = None  # choose one",
         "model_id = 'my-model'",
         "endpoint = make(model_id)",

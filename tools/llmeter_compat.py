@@ -15,8 +15,9 @@ Needs ``pytest-asyncio`` and ``universal-pathlib`` (``nox -s llmeter_compat``
 installs them).
 
 With ``--notebook``, it runs LLMeter's example notebook "examples/Load
-testing.ipynb" instead, top to bottom, the same way mapped, with ``model_id``
-set in a cell put after the one that sets it to None, in a Jupyter kernel
+testing.ipynb" (or ``--notebook PATH``, another of them) instead, top to bottom,
+the same way mapped, ``pip install`` lines left out, with ``model_id`` set in a
+cell put after the one that sets it (to None), in a Jupyter kernel
 (nbclient: the kernel's asyncio loop, as in Jupyter). Its Bedrock endpoint
 reaches the simulated server, started here on 127.0.0.1, through the AWS
 SDKs' ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` and made-up credentials. The run
@@ -161,16 +162,17 @@ def build(llmeter: Path, scratch: Path) -> None:
     )
 
 
-def mapped_notebook(llmeter: Path, model_id: str) -> dict[str, Any]:
-    """LLMeter's notebook with `llmeter` mapped in its code, and `model_id` set after the
-    cell that sets it to None."""
-    notebook: dict[str, Any] = json.loads(llmeter_source(llmeter, NOTEBOOK))
+def mapped_notebook(llmeter: Path, model_id: str, name: str = NOTEBOOK) -> dict[str, Any]:
+    """LLMeter's notebook `name` with `llmeter` mapped in its code, ``pip install`` lines left
+    out, and `model_id` set after the cell that sets it (to None, or a placeholder)."""
+    notebook: dict[str, Any] = json.loads(llmeter_source(llmeter, name))
     cells = []
     for cell in notebook["cells"]:
         cells.append(cell)
         if cell["cell_type"] != "code":
             continue
         source = "".join(cell["source"])
+        source = re.sub(r"^[%!]\s*pip install .*$", "# (pip install: left out)", source, flags=re.M)
         cell["source"] = re.sub(r"\bllmeter\b", "llmeter_trio", source)
         cell["outputs"], cell["execution_count"] = [], None
         if re.search(r"^model_id\s*=", source, re.MULTILINE):
@@ -184,7 +186,7 @@ def mapped_notebook(llmeter: Path, model_id: str) -> dict[str, Any]:
                 }
             )
     if len(cells) == len(notebook["cells"]):
-        raise SystemExit(f"{NOTEBOOK}: found no cell setting model_id")
+        raise SystemExit(f"{name}: found no cell setting model_id")
     notebook["cells"] = cells
     return notebook
 
@@ -240,16 +242,16 @@ def kernel_spec(scratch: Path) -> str:
     return name
 
 
-def run_notebook(llmeter: Path, scratch: Path, model_id: str, timeout: float) -> int:
-    """Run LLMeter's notebook mapped to llmeter_trio against the simulated server."""
+def run_notebook(llmeter: Path, name: str, scratch: Path, model_id: str, timeout: float) -> int:
+    """Run LLMeter's notebook `name` mapped to llmeter_trio against the simulated server."""
     import nbclient
     import nbformat
 
     folder = scratch / "notebook"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    notebook = nbformat.from_dict(mapped_notebook(llmeter, model_id))  # type: ignore[no-untyped-call]
-    executed = folder / Path(NOTEBOOK).name
+    notebook = nbformat.from_dict(mapped_notebook(llmeter, model_id, name))  # type: ignore[no-untyped-call]
+    executed = folder / Path(name).name
     with simulated_server() as origin:
         saved_environment = dict(os.environ)
         os.environ.clear()
@@ -263,14 +265,14 @@ def run_notebook(llmeter: Path, scratch: Path, model_id: str, timeout: float) ->
             )
             client.execute()
         except nbclient.exceptions.CellExecutionError as error:
-            print(f"{NOTEBOOK}: a cell failed\n{error}", file=sys.stderr)
+            print(f"{name}: a cell failed\n{error}", file=sys.stderr)
             return 1
         finally:
             os.environ.clear()
             os.environ.update(saved_environment)
             executed.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
     cells = [c for c in notebook.cells if c.cell_type == "code"]
-    print(f"{NOTEBOOK}: {len(cells)} code cells ran without error under Jupyter's asyncio loop")
+    print(f"{name}: {len(cells)} code cells ran without error under Jupyter's asyncio loop")
     print(f"executed notebook: {executed}")
     return check_saved_runs(folder)
 
@@ -282,7 +284,7 @@ def check_saved_runs(folder: Path) -> int:
     failed = sum(stats["failed_requests"] for stats in runs)
     print(f"saved runs: {len(runs)}, requests: {total}, failed: {failed}")
     if not runs or not total or failed:
-        print(f"{NOTEBOOK}: expected saved runs whose requests all succeeded", file=sys.stderr)
+        print("expected saved runs whose requests all succeeded", file=sys.stderr)
         return 1
     return 0
 
@@ -291,12 +293,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--llmeter", type=Path, required=True, help="LLMeter checkout or git dir")
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/llmeter-compat"))
-    parser.add_argument("--notebook", action="store_true", help=f"run LLMeter's {NOTEBOOK!r}")
+    parser.add_argument(
+        "--notebook",
+        nargs="?",
+        const=NOTEBOOK,
+        metavar="PATH",
+        help=f"run an example notebook of LLMeter's (by default {NOTEBOOK!r})",
+    )
     parser.add_argument("--model-id", default=MODEL_ID, help="the notebook's model_id")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per notebook cell")
     args, pytest_args = parser.parse_known_args()
     if args.notebook:
-        return run_notebook(args.llmeter, args.scratch, args.model_id, args.timeout)
+        return run_notebook(args.llmeter, args.notebook, args.scratch, args.model_id, args.timeout)
     build(args.llmeter, args.scratch)
     command = [sys.executable, "-m", "pytest", *pytest_args]
     return subprocess.run(command, cwd=args.scratch, check=False).returncode

@@ -4,6 +4,7 @@ no event loop runs, awaited (never blocking) under asyncio, the adapter's corout
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -157,15 +158,42 @@ class TestUnderAsyncio:
         record = asyncio.run(main())
         assert record.response_text == "released" and record.id is not None
 
-    def test_used_without_await_says_how(self) -> None:
+    def test_used_without_await_it_blocks_and_says_so(self) -> None:
+        """LLMeter's notebooks print the response of a plain call: it is sent then, in a
+        thread, blocking the loop as LLMeter's invoke does, with a warning saying so."""
+
+        async def main() -> tuple[str, str]:
+            pending: Any = Recording().invoke({"prompt": "hi"})
+            with pytest.warns(RuntimeWarning, match=r"response = await endpoint\.invoke") as seen:
+                text = pending.response_text
+            assert seen[0].filename == __file__
+            assert str(pending) == str(pending.result())  # sent once
+            again = await pending  # awaiting it later gives the same response, no warning
+            assert again is pending.result()
+            return text, repr(pending)
+
+        text, shown = asyncio.run(main())
+        assert text == "session=True"
+        assert shown.startswith("InvocationResponse(")
+
+    def test_not_a_field_of_the_response(self) -> None:
         async def main() -> None:
             pending: Any = Recording().invoke({"prompt": "hi"})
-            assert "await" in repr(pending)
-            with pytest.raises(AttributeError, match=r"response = await endpoint\.invoke"):
-                pending.response_text  # noqa: B018
+            with pytest.raises(AttributeError, match="no attribute 'colour'"):
+                pending.colour  # noqa: B018
             await pending
 
         asyncio.run(main())
+
+    def test_neither_awaited_nor_used_says_nothing_was_sent(self) -> None:
+        endpoint = Recording()
+
+        async def main() -> None:
+            endpoint.invoke({"prompt": "hi"})
+
+        with pytest.warns(RuntimeWarning, match="no request was sent"):
+            asyncio.run(main())
+            gc.collect()
 
 
 @pytest.mark.realtime  # the simulated server, on the real clock
