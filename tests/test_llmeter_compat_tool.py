@@ -59,7 +59,8 @@ def test_names_mapped_and_the_model_set_after_its_cell(tmp_path: Path) -> None:
     cells = harness().mapped_notebook(folder, "my-model")["cells"]
     assert [c["source"] for c in cells] == [
         "About llmeter",
-        "# (pip install: left out)\nfrom llmeter_trio.experiments import LoadTest\nimport llmeter_extra",
+        "# (pip install: left out)\n"
+        "from llmeter_trio.experiments import LoadTest\nimport llmeter_extra",
         "model_id = None  # choose one",
         "model_id = 'my-model'",
         "endpoint = make(model_id)",
