@@ -1,8 +1,13 @@
-"""Developer sessions: `nox -s tests lint typecheck docs bench`, and `nox -s quick`."""
+"""Developer sessions: `nox -s tests lint typecheck docs bench`, and `nox -s quick`.
+
+`nox -s llmeter_compat -- PATH` runs LLMeter's public-API tests and its load-testing
+notebook from the LLMeter checkout at PATH against this project (tools/llmeter_compat.py).
+"""
 
 from __future__ import annotations
 
 import nox
+import nox.command
 
 nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
 nox.options.reuse_existing_virtualenvs = True
@@ -51,3 +56,24 @@ def bench(session: nox.Session) -> None:
     """Benchmarks, reported as ratios against baselines measured in the same run."""
     session.install("-e", ".[test]")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def llmeter_compat(session: nox.Session) -> None:
+    """LLMeter's public-API unit tests, then its "Load testing" notebook, against this
+    project: ``nox -s llmeter_compat -- PATH`` (an LLMeter checkout or its git directory)."""
+    if len(session.posargs) != 1:
+        session.error("give the LLMeter checkout: nox -s llmeter_compat -- PATH")
+    llmeter = session.posargs[0]
+    session.install("-e", ".[test]", "-e", "plugins/llmeter-trio-aws")
+    session.install("pytest-asyncio", "universal-pathlib")
+    scratch = session.create_tmp()
+    harness = ["python", "tools/llmeter_compat.py", "--llmeter", llmeter, "--scratch", scratch]
+    failed = []
+    for part, arguments in (("unit tests", ["-q"]), ("notebook", ["--notebook"])):
+        try:
+            session.run(*harness, *arguments)
+        except nox.command.CommandFailed:
+            failed.append(part)  # the other part runs too
+    if failed:
+        session.error(f"LLMeter's {' and '.join(failed)} failed against llmeter-trio")

@@ -24,17 +24,19 @@ from __future__ import annotations
 
 import abc
 import base64
+import inspect
 import json
 import os
 import posixpath
 import re
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar, TypeVar
 
 import attrs
 
+from ._invoke_anywhere import callable_anywhere
 from ._response import InvocationResponse
 
 __all__ = [
@@ -356,6 +358,7 @@ class Endpoint(abc.ABC):
     """
 
     endpoint_type: ClassVar[str] = ""  # the name it is registered under
+    _coroutine_invoke: ClassVar[Callable[..., Awaitable[InvocationResponse]]]  # as written
     # The options that `llmeter-trio run --model` and `--base-url` set: the model (a
     # SageMaker endpoint names its endpoint instead) and where requests go.
     model_option: ClassVar[str] = "model_id"
@@ -363,6 +366,17 @@ class Endpoint(abc.ABC):
     endpoint_name: str = ""
     model_id: str = ""
     provider: str = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Make each adapter's `invoke` callable outside a run too (`callable_anywhere`)."""
+        super().__init_subclass__(**kwargs)
+        invoke = cls.__dict__.get("invoke")
+        # (a synchronous `invoke`, as LLMeter's endpoints have, is left as it is)
+        if inspect.iscoroutinefunction(invoke) and not getattr(invoke, "__isabstractmethod__", 0):
+            cls.invoke = callable_anywhere(invoke)  # type: ignore[method-assign]
+            # Kept in the class too, where attrs finds it when it makes a slotted class and
+            # points its `super()` at that class.
+            cls._coroutine_invoke = invoke
 
     def prepare_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The payload as it will be sent (runs outside the timed region)."""
@@ -388,6 +402,10 @@ class Endpoint(abc.ABC):
 
         Take timestamps with `StreamRecorder` where bytes move. Raising is fine
         too: the runner turns any exception into a classified error record.
+
+        Written as a trio coroutine, it is also callable outside a run, as
+        LLMeter's: ``endpoint.invoke(payload)`` blocks and returns the record
+        where no event loop runs, and is awaited under asyncio (a notebook).
         """
 
     @classmethod
@@ -450,8 +468,13 @@ class Endpoint(abc.ABC):
         The class is the one registered under the configuration's
         ``endpoint_type``; called on a class, a configuration without one is
         taken as that class's. The configuration given is not changed.
+
+        LLMeter's endpoint documents work too (its class name, as
+        ``"BedrockConverseStream"``, in ``endpoint_type`` or a ``__llmeter_class__``
+        path): made here by the class of that name with the arguments LLMeter saved.
         """
         from ..plugins import endpoint_from_config
+        from ._llmeter_names import from_llmeter_document
 
         if isinstance(endpoint_config, Mapping):
             config = dict(endpoint_config)
@@ -464,8 +487,15 @@ class Endpoint(abc.ABC):
             if not isinstance(document, dict):
                 raise ValueError(f"{endpoint_config}: expected a JSON object (an endpoint)")
             config = document
-        if "endpoint_type" not in config and cls.endpoint_type:
+        if (
+            "endpoint_type" not in config
+            and "__llmeter_class__" not in config
+            and cls.endpoint_type
+        ):
             return cls.from_config(config)
+        loaded: Endpoint | None = from_llmeter_document(config)
+        if loaded is not None:
+            return loaded
         return endpoint_from_config(config)
 
     @classmethod

@@ -20,15 +20,26 @@ back as that type.
 keeps both the first token of any kind (`time_to_first_token`, LLMeter's
 ``False``) and the first visible one (`time_to_first_content_token`,
 LLMeter's default ``True``).
+
+Retries, one rule for every LLMeter class (the AWS plugin's too): LLMeter's retry
+options (``max_retries`` here, ``max_attempts`` for the AWS classes) are accepted
+and have no effect, as llmeter-trio never retries a request (each failure is
+recorded as it happened). Asking for none (0 retries, 1 attempt) is silent; asking
+for retries warns (`UserWarning`) that they will not happen (`ignore_retries`).
+
+`llmeter_class` finds the class LLMeter saved an endpoint as (its class name in
+``endpoint_type``), for `Endpoint.load` of LLMeter's endpoint files.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import attrs
 
+from ._base import MASK
 from .anthropic import AnthropicMessagesEndpoint
 from .openai import OpenAIChatEndpoint, OpenAIResponsesEndpoint
 
@@ -43,9 +54,68 @@ __all__ = [
 
 _NOT_TAKEN = {
     "timeout": "give the run a request timeout instead: Runner.run(..., timeout=seconds)",
-    "max_retries": "llmeter-trio does not retry: a load test records every failure as it was",
     "http_client": "the endpoint makes its own client per run (see http_transport, verify)",
 }
+# LLMeter's retry options, each with the value that asks for no retry.
+RETRY_OPTIONS = {"max_retries": 0, "max_attempts": 1}
+
+
+def ignore_retries(owner: str, option: str, value: Any, stacklevel: int = 2) -> None:
+    """Accept LLMeter's retry option `option` of class `owner`; warn if it asks for retries.
+
+    `stacklevel` counts from the caller of this function, as `warnings.warn`'s does.
+    """
+    if value is None or value == RETRY_OPTIONS[option]:
+        return
+    warnings.warn(
+        f"{owner}({option}={value!r}) has no effect: llmeter-trio never retries a request, "
+        "so each failure shows in the results as it happened",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
+def llmeter_class(endpoint_type: Any) -> type[Any] | None:
+    """The class LLMeter saves as `endpoint_type` (its class name), or None for another name.
+
+    A provider class comes from its plugin: a missing plugin is an error saying what
+    to install.
+    """
+    from .. import endpoints
+
+    provider_classes: Mapping[str, str] = endpoints._PROVIDER_MODULES
+    if endpoint_type in __all__ or endpoint_type in provider_classes:
+        found: type[Any] = getattr(endpoints, endpoint_type)
+        return found
+    return None
+
+
+_CLASS_KEY, _STATE_KEY = "__llmeter_class__", "__llmeter_state__"  # LLMeter's newer format
+
+
+def from_llmeter_document(document: Mapping[str, Any]) -> Any:
+    """The endpoint an LLMeter endpoint document describes, or None if it is not one.
+
+    Either format LLMeter writes: ``{"endpoint_type": "BedrockConverse", **arguments}``
+    (``Endpoint.to_dict``/``save``), or ``{"__llmeter_class__": "llmeter.endpoints.bedrock.
+    BedrockConverse", "__llmeter_state__": {...}}``; also ``"llmeter:<class or its path>"``,
+    as a run read from an LLMeter folder keeps it (`RunConfig.endpoint_config`). The
+    arguments are the class's constructor's, with the ``kwargs`` some classes keep spread
+    among them.
+    """
+    if _CLASS_KEY in document:
+        name = str(document[_CLASS_KEY]).rpartition(".")[2]
+        state = document.get(_STATE_KEY)
+        options = dict(state) if isinstance(state, Mapping) else {}
+    else:
+        name = str(document.get("endpoint_type", "")).removeprefix("llmeter:").rpartition(".")[2]
+        options = {k: v for k, v in document.items() if k != "endpoint_type"}
+    cls = llmeter_class(name)
+    if cls is None:
+        return None
+    options.update(options.pop("kwargs", None) or {})
+    # A masked value (a credential this project read and masked) is never one to send.
+    return cls(**{k: v for k, v in options.items() if v != MASK})
 
 
 def _options(
@@ -71,6 +141,8 @@ def _options(
                 headers[header] = f"Bearer {value}" if header == "Authorization" else value
         elif name in own:
             options[name] = value
+        elif name in RETRY_OPTIONS:
+            ignore_retries(cls.__name__, name, value, stacklevel=4)  # the user's call
         elif name in _NOT_TAKEN:
             raise TypeError(f"{cls.__name__}() does not take {name}=: {_NOT_TAKEN[name]}")
         else:

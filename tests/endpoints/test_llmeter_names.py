@@ -8,6 +8,9 @@ hands other keyword arguments (``base_url``, ``default_headers``, ...) to the SD
 
 from __future__ import annotations
 
+import json
+import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -145,7 +148,6 @@ class TestArguments:
         ("kwargs", "error", "match"),
         [
             ({"timeout": 10}, TypeError, "timeout="),
-            ({"max_retries": 0}, TypeError, "does not retry"),
             ({"colour": "red"}, TypeError, "unexpected argument 'colour'"),
             ({"stream": True}, ValueError, "always sends stream=False"),
         ],
@@ -163,3 +165,93 @@ class TestArguments:
         """Claude on Bedrock is the AWS plugin's: said so, not silently sent to Anthropic."""
         with pytest.raises(ValueError, match="AWS plugin"):
             AnthropicMessages("c", **kwargs)
+
+
+class TestRetries:
+    """One rule for LLMeter's retry options: accepted, no effect; asking for retries warns."""
+
+    @pytest.mark.parametrize("cls", [c[0] for c in CLASSES])
+    def test_no_retries_asked_is_silent(self, cls: type[Any]) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            endpoint = cls("m", max_retries=0)
+        assert "max_retries" not in endpoint.to_config()
+
+    def test_retries_asked_warn_at_the_callers_line(self) -> None:
+        with pytest.warns(UserWarning, match=r"max_retries=2\) has no effect") as caught:
+            OpenAICompletionStreamEndpoint("m", max_retries=2)
+        assert caught[0].filename == __file__
+
+
+# What LLMeter's Endpoint.to_dict()/save() write: its attributes and its class name.
+LLMETER_DOCUMENTS = [
+    (
+        {"endpoint_name": "openai", "model_id": "gpt-4o-mini", "provider": "openai",
+         "endpoint_type": "OpenAICompletionStreamEndpoint"},
+        OpenAICompletionStreamEndpoint,
+        True,
+    ),
+    (
+        {"endpoint_name": "openai-response", "model_id": "gpt-4o-mini", "provider": "openai",
+         "endpoint_type": "OpenAIResponseEndpoint"},
+        OpenAIResponseEndpoint,
+        False,
+    ),
+    (
+        {"endpoint_name": "anthropic-messages", "model_id": "claude-x", "provider": "anthropic",
+         "aws_region": None, "ttft_visible_tokens_only": True,
+         "endpoint_type": "AnthropicMessagesStream"},
+        AnthropicMessagesStream,
+        True,
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("document", "cls", "streams"), LLMETER_DOCUMENTS)
+def test_loads_llmeters_endpoint_files(
+    document: dict[str, Any], cls: type[Any], streams: bool, tmp_path: Path
+) -> None:
+    """LLMeter's class name in ``endpoint_type`` makes that class, from a dict or a file; the
+    endpoint then saves as this project's type."""
+    loaded = Endpoint.load(document)
+    assert type(loaded) is cls
+    assert (loaded.model_id, loaded.endpoint_name, loaded.stream) == (
+        document["model_id"],
+        document["endpoint_name"],
+        streams,
+    )
+    assert document["endpoint_type"] == cls.__name__  # the dict given is not changed
+    path = tmp_path / "endpoint.json"
+    path.write_text(json.dumps(document))
+    from_file = Endpoint.load_from_file(path)
+    assert from_file.to_dict() == loaded.to_dict()
+    assert loaded.to_dict()["endpoint_type"] == cls.endpoint_type != cls.__name__
+
+
+def test_loads_llmeters_newer_format_without_a_masked_value() -> None:
+    """LLMeter's ``__llmeter_class__``/``__llmeter_state__`` document; a value masked on
+    reading is left out rather than sent."""
+    loaded = Endpoint.load(
+        {
+            "__llmeter_class__": "llmeter.endpoints.openai.OpenAICompletionEndpoint",
+            "__llmeter_state__": {"model_id": "gpt-x", "endpoint_name": "mine", "api_key": "***"},
+        }
+    )
+    assert type(loaded) is OpenAICompletionEndpoint
+    assert (loaded.model_id, loaded.endpoint_name, loaded.api_key) == ("gpt-x", "mine", None)
+
+
+@pytest.mark.plugins
+@pytest.mark.parametrize("folder", ["legacy", "run"])
+def test_the_endpoint_of_a_run_read_from_an_llmeter_folder(folder: str) -> None:
+    """What `Result.load` keeps of an LLMeter run's endpoint (either format) loads as its
+    class here."""
+    pytest.importorskip("llmeter_trio_aws")
+    from llmeter_trio import Result
+
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "llmeter"
+    run_config = Result.load(fixtures / folder).run_config
+    assert run_config is not None
+    endpoint = Endpoint.load(run_config.endpoint_config)
+    assert type(endpoint).__name__ == "BedrockConverseStream"
+    assert endpoint.model_id.startswith("anthropic.claude")

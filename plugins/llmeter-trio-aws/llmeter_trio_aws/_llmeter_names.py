@@ -12,12 +12,18 @@ Mapped:
 
 - ``bedrock_boto3_client`` / ``boto3_session``: their region, endpoint URL
   and credentials are used (requests still go over httpx, not boto3).
+- Without a client, the endpoint URL the AWS SDKs read from the environment is
+  used, as LLMeter's boto3 client would: ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``
+  (``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME``), else ``AWS_ENDPOINT_URL``, unless
+  ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`` (the shared config file's
+  ``services`` sections are not read).
 - ``*_jmespath``: each path you change replaces the model family's; a path
   left out (None), or given as LLMeter's default, leaves the family preset's,
   which reads more model families than LLMeter's defaults (Chat Completions
   only) do.
-- ``max_attempts``: accepted; llmeter-trio does not retry, so that each
-  throttled request shows in the results.
+- ``max_attempts``: accepted and without effect, as ``max_retries`` is for
+  LLMeter's other classes: llmeter-trio never retries, so that each throttled
+  request shows in the results; asking for more than one attempt warns.
 - ``ttft_visible_tokens_only``: accepted; both the first token of any kind
   and the first visible token are always recorded.
 - ``SageMakerStreamEndpoint`` reads TGI's token stream and, like LLMeter's,
@@ -26,8 +32,11 @@ Mapped:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
+
+from llmeter_trio.endpoints._llmeter_names import ignore_retries
 
 from ._bedrock import BedrockConverseEndpoint, BedrockInvokeEndpoint
 from ._payloads import converse_payload, sagemaker_tgi_payload
@@ -47,10 +56,28 @@ _INPUT_TEXT = "messages[].content[].text"
 _METRICS = '"amazon-bedrock-invocationMetrics"'
 
 
+def configured_endpoint_url(service: str) -> str | None:
+    """The endpoint URL the AWS SDKs take from the environment for `service`
+    (``bedrock-runtime``): ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``, else ``AWS_ENDPOINT_URL``."""
+    if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").strip().lower() == "true":
+        return None
+    own = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")
+    return os.environ.get(own) or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def _configured(service: str, region: str | None) -> dict[str, Any]:
+    """No client given: the region, and the endpoint URL the environment sets, if any."""
+    options: dict[str, Any] = {"region": region}
+    endpoint_url = configured_endpoint_url(service)
+    if endpoint_url:
+        options["endpoint_url"] = endpoint_url
+    return options
+
+
 def _from_client(client: Any, region: str | None) -> dict[str, Any]:
     """The options a boto3 ``bedrock-runtime`` client holds: region, endpoint URL, credentials."""
     if client is None:
-        return {"region": region}
+        return _configured("bedrock-runtime", region)
     region = region or client.meta.region_name
     options: dict[str, Any] = {"region": region}
     endpoint_url = client.meta.endpoint_url
@@ -64,12 +91,11 @@ def _from_client(client: Any, region: str | None) -> dict[str, Any]:
 
 def _from_session(session: Any, region: str | None) -> dict[str, Any]:
     """The options a boto3 session holds: region, profile, credentials."""
+    options = _configured("sagemaker-runtime", region)
     if session is None:
-        return {"region": region}
-    options: dict[str, Any] = {
-        "region": region or session.region_name,
-        "credentials": session.get_credentials(),
-    }
+        return options
+    options["region"] = region or session.region_name
+    options["credentials"] = session.get_credentials()
     if session.profile_name and session.profile_name != "default":
         options["profile"] = session.profile_name
     return options
@@ -94,10 +120,11 @@ class BedrockConverse(BedrockConverseEndpoint):
         region: str | None = None,
         inference_config: dict[str, Any] | None = None,
         bedrock_boto3_client: Any = None,
-        max_attempts: int = 3,
+        max_attempts: int | None = None,
         ttft_visible_tokens_only: bool = True,
         **options: Any,
     ) -> None:
+        ignore_retries(type(self).__name__, "max_attempts", max_attempts)
         settings = {
             "model_id": model_id,
             "endpoint_name": endpoint_name or "amazon bedrock",
@@ -153,13 +180,14 @@ class BedrockInvoke(BedrockInvokeEndpoint):
         endpoint_name: str | None = None,
         region: str | None = None,
         bedrock_boto3_client: Any = None,
-        max_attempts: int = 3,
+        max_attempts: int | None = None,
         generated_text_jmespath: str | None = None,
         generated_token_count_jmespath: str | None = None,
         input_text_jmespath: str | None = None,
         input_token_count_jmespath: str | None = None,
         **options: Any,
     ) -> None:
+        ignore_retries(type(self).__name__, "max_attempts", max_attempts)
         paths = {
             "text_path": generated_text_jmespath,
             "output_tokens_path": generated_token_count_jmespath,

@@ -187,7 +187,7 @@ def test_a_path_given_as_llmeters_default_or_none_keeps_the_family(cls: type[Any
         BedrockInvokeStream: "choices[0].delta.content",
     }
     for given in (llmeter_defaults[cls], None):
-        endpoint = cls(CLAUDE, None, "us-east-1", None, 3, given, None)
+        endpoint = cls(CLAUDE, None, "us-east-1", None, 1, given, None)
         assert endpoint.text_path is None
         assert endpoint.model_format.stream.text == "delta.text"
 
@@ -195,5 +195,5 @@ def test_a_path_given_as_llmeters_default_or_none_keeps_the_family(cls: type[Any
 def test_converse_takes_ttft_visible_tokens_only_in_llmeters_place() -> None:
     """BedrockConverseStream's seventh argument; both classes take it (it changes nothing)."""
     for cls in (BedrockConverse, BedrockConverseStream):
-        endpoint = cls(CLAUDE, "mine", "us-east-1", None, None, 3, False)
+        endpoint = cls(CLAUDE, "mine", "us-east-1", None, None, 1, False)
         assert (endpoint.endpoint_name, endpoint.stream) == ("mine", cls is BedrockConverseStream)
