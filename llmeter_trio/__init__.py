@@ -13,6 +13,7 @@ from .endpoints import StreamRecorder as StreamRecorder
 from .engine import LiveProgress as LiveProgress
 from .engine import RunInterrupted as RunInterrupted
 from .engine import Runner as Runner
+from .engine import stop_run as stop_run
 from .hookspecs import hookimpl as hookimpl
 from .results import Result as Result
 from .run_config import RunConfig as RunConfig
@@ -38,4 +39,5 @@ __all__ = [
     "__version__",
     "hookimpl",
     "run_sync",
+    "stop_run",
 ]

@@ -124,6 +124,8 @@ class Result:
     last_request_time: datetime | None = None
     end_time: datetime | None = None
     interrupted: bool = attrs.field(default=False, kw_only=True)
+    # why the load was stopped early from inside the run (`stop_run`: a cost cap, ...), if it was
+    stop_reason: str | None = attrs.field(default=None, kw_only=True)
     # the generator's own health: event-loop lag, CPU, and `warnings` with
     # `bottleneck` set when the generator, not the endpoint, may have set the pace
     generator: dict[str, Any] = attrs.field(factory=dict, kw_only=True)

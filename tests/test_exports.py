@@ -41,4 +41,5 @@ def test_top_level_api() -> None:
         "FakeEndpoint", "HttpEndpoint", "InvocationResponse", "LiveProgress", "Result", "RunConfig",
         "RunInterrupted", "Runner", "StreamRecorder", "Tokenizer", "__version__", "hookimpl",
         "run_sync",
+        "stop_run",
     }  # fmt: skip

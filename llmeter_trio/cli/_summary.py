@@ -33,6 +33,8 @@ def format_summary(result: Result) -> str:
     """A few lines a person reads: who, how much, how fast, what failed."""
     stats = result.stats
     status = " (interrupted)" if result.interrupted else ""
+    if result.stop_reason is not None:
+        status += f" (stopped: {result.stop_reason})"
     schedule = result.run_config.schedule if result.run_config else None
     model = f", model {result.model_id}" if result.model_id else ""  # SageMaker's may be unset
     lines = [

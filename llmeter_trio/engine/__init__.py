@@ -3,6 +3,7 @@
 from ._plan import MAX_CLIENTS as MAX_CLIENTS
 from ._run import RunInterrupted as RunInterrupted
 from ._runner import Runner as Runner
+from ._stop import stop_run as stop_run
 from ._writer import LiveProgress as LiveProgress
 
-__all__ = ["LiveProgress", "MAX_CLIENTS", "RunInterrupted", "Runner"]
+__all__ = ["LiveProgress", "MAX_CLIENTS", "RunInterrupted", "Runner", "stop_run"]

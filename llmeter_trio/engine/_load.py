@@ -10,6 +10,7 @@ import trio
 from ..endpoints import InvocationResponse
 from ..schedules import Arrival
 from ._payloads import client_payloads
+from ._stop import LoadStop
 
 __all__ = ["OPEN_LOOP_POOL", "START_BATCH", "closed_loop", "open_loop"]
 
@@ -33,11 +34,13 @@ async def closed_loop(
     stop_at: float,
     send: Send,
     once: bool = False,
+    stop: LoadStop | None = None,
 ) -> None:
     """`clients` tasks, each sending its next request when its last one ended.
 
     With `once`, the clients share one pass over `payloads` in list order
     (each takes the next payload not yet sent), so each is sent exactly once.
+    Once `stop` is requested, no client sends another request.
     """
     shared = iter(payloads) if once else None
 
@@ -45,6 +48,8 @@ async def closed_loop(
         stream = shared if shared is not None else client_payloads(payloads, seed, number)
         sent = 0
         while (n_requests is None or sent < n_requests) and trio.current_time() < stop_at:
+            if stop is not None and stop.requested:
+                return
             payload = next(stream, None)
             if payload is None:
                 return
@@ -83,6 +88,7 @@ async def open_loop(
     run_start: float,
     stop_at: float,
     send: Send,
+    stop: LoadStop | None = None,
 ) -> None:
     """Send each request when its arrival is due, whatever earlier ones do.
 
@@ -90,6 +96,7 @@ async def open_loop(
     order); its intended time stays its due time, so the wait shows as lag.
     Every arrival passes a checkpoint (waiting until it is due), so however
     many are due at once, Ctrl-C and the deadline are handled between them.
+    Once `stop` is requested, no further arrival is sent (those in flight finish).
     """
     stream = client_payloads(payloads, seed, 0)
     slots = trio.Semaphore(max_concurrency) if max_concurrency else None
@@ -101,13 +108,15 @@ async def open_loop(
             if slots is not None:
                 slots.release()
 
+    sending = stop.sending if stop is not None else trio.CancelScope()
     async with trio.open_nursery() as nursery:
-        for index, arrival in enumerate(arrivals):
-            due = run_start + arrival.time
-            if (n_requests is not None and index >= n_requests) or due >= stop_at:
-                break
-            await trio.sleep_until(due)
-            payload = _payload_for(arrival, payloads, stream)
-            if slots is not None:
-                await slots.acquire()
-            nursery.start_soon(run_one, payload, due)
+        with sending:  # a stop ends the sending; the requests in flight go on
+            for index, arrival in enumerate(arrivals):
+                due = run_start + arrival.time
+                if (n_requests is not None and index >= n_requests) or due >= stop_at:
+                    break
+                await trio.sleep_until(due)
+                payload = _payload_for(arrival, payloads, stream)
+                if slots is not None:
+                    await slots.acquire()
+                nursery.start_soon(run_one, payload, due)

@@ -52,6 +52,7 @@ from ._load import OPEN_LOOP_POOL, closed_loop, open_loop
 from ._monitor import GeneratorMonitor, generator_warnings
 from ._plan import RunPlan
 from ._signals import watch_signals
+from ._stop import CURRENT_STOP, LoadStop
 from ._window import exclusion
 from ._writer import LiveProgress, RecordWriter
 
@@ -99,6 +100,7 @@ class _Run:
     signal_received: str | None = None
     forced: bool = False
     load_scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
+    stop: LoadStop = attrs.field(factory=LoadStop)  # `stop_run` from a callback or an endpoint
     monitor: GeneratorMonitor = attrs.field(init=False)
     health: dict[str, Any] = attrs.field(factory=dict)
     payload_indices: dict[int, int] = attrs.field(init=False)  # id(payload) -> its index
@@ -145,10 +147,18 @@ class _Run:
             stop_load=self.load_scope.cancel,
         )
         self.scrub = scrubber(self.endpoint.secret_values())  # once per run
+        self.stop.on_stop = self._drain_after_stop
 
     # -- the run as a whole ---------------------------------------------------
 
     async def execute(self) -> Result:
+        token = CURRENT_STOP.set(self.stop)  # tasks of the run inherit it
+        try:
+            return await self._execute()
+        finally:
+            CURRENT_STOP.reset(token)
+
+    async def _execute(self) -> Result:
         await self.hooks.call("before_run", run_config=converter.unstructure(self.config))
         self.run_start = trio.current_time()
         self.wall_start = datetime.now(timezone.utc)
@@ -228,7 +238,7 @@ class _Run:
         total_test_time = self.load_end - self.run_start
         endpoint, stats, writer = self.endpoint, self.writer.stats, self.writer
         n_requests = config.n_requests
-        if config.run_duration is not None or interrupted:
+        if config.run_duration is not None or interrupted or self.stop.requested:
             # as LLMeter: what each client sent (open loop: all); the setting is in run_config
             n_requests = self.plan.n_requests_sent(stats.total_requests)
         health = dict(self.health)
@@ -249,6 +259,7 @@ class _Run:
             last_request_time=self._wall(writer.last_send),
             end_time=self._wall(total_test_time),
             interrupted=interrupted,
+            stop_reason=self.stop.reason,
             generator=health,
             run_config=config,
             run_stats=stats,
@@ -297,7 +308,7 @@ class _Run:
                 await closed_loop(
                     self.issue, self.payloads, clients=config.clients, n_requests=config.n_requests,
                     seed=config.seed, stop_at=self.stop_at, send=send,
-                    once=config.payload_order == "once",
+                    once=config.payload_order == "once", stop=self.stop,
                 )  # fmt: skip
         else:
             async with self.endpoint.open_session(schedule.max_concurrency or OPEN_LOOP_POOL):
@@ -306,7 +317,7 @@ class _Run:
                 await open_loop(
                     self.issue, self.payloads, self.plan.arrivals(), n_requests=config.n_requests,
                     max_concurrency=schedule.max_concurrency, seed=config.seed,
-                    run_start=self.run_start, stop_at=self.stop_at, send=send,
+                    run_start=self.run_start, stop_at=self.stop_at, send=send, stop=self.stop,
                 )  # fmt: skip
 
     async def _connect_then_start_clock(self, connections: int) -> None:
@@ -321,10 +332,18 @@ class _Run:
         self.wall_start = datetime.now(timezone.utc)
         if config.run_duration is not None:
             self.stop_at = self.run_start + config.run_duration
-            grace = config.drain_timeout
-            if grace is None:
-                grace = config.timeout if config.timeout is not None else DEFAULT_DRAIN_TIMEOUT
-            self.load_scope.deadline = self.stop_at + grace
+            self.load_scope.deadline = self.stop_at + self._drain_grace()
+
+    def _drain_grace(self) -> float:
+        """How long requests in flight may take once the sending has stopped."""
+        config = self.config
+        if config.drain_timeout is not None:
+            return config.drain_timeout
+        return config.timeout if config.timeout is not None else DEFAULT_DRAIN_TIMEOUT
+
+    def _drain_after_stop(self) -> None:
+        deadline = trio.current_time() + self._drain_grace()
+        self.load_scope.deadline = min(self.load_scope.deadline, deadline)
 
     async def issue(
         self,
