@@ -46,6 +46,7 @@ from .schedules import (
     Poisson,
     Ramp,
     Schedule,
+    TokenRate,
     TraceReplay,
 )
 from .tokenizers import DummyTokenizer, HuggingFaceTokenizer, TiktokenTokenizer, Tokenizer
@@ -100,7 +101,7 @@ class _Builtins:
 
     @hookimpl
     def register_schedules(self, register: Callable[[type[Schedule]], None]) -> None:
-        for schedule in (ClosedLoop, ConstantRate, Poisson, Gamma, Ramp, TraceReplay):
+        for schedule in (ClosedLoop, ConstantRate, Poisson, Gamma, Ramp, TraceReplay, TokenRate):
             register(schedule)
 
 

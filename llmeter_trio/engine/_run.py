@@ -43,13 +43,14 @@ from ..endpoints._base import scrubber
 from ..endpoints._timing import keep_partial_timeline, watch_recorders
 from ..results import Result
 from ..run_config import RunConfig
-from ..schedules import OpenLoopSchedule
+from ..schedules import OpenLoopSchedule, TokenRate
 from ..stats import RunStats
 from ..storage import ResponseSink, converter, resolve, run_io
 from ..tokenizers import Tokenizer
 from ._hooks import RunHooks
-from ._load import OPEN_LOOP_POOL, closed_loop, open_loop
+from ._load import OPEN_LOOP_POOL, closed_loop, open_loop, paced_loop
 from ._monitor import GeneratorMonitor, generator_warnings
+from ._pacer import QuotaPacer
 from ._plan import RunPlan
 from ._signals import watch_signals
 from ._stop import CURRENT_STOP, LoadStop
@@ -314,11 +315,27 @@ class _Run:
             async with self.endpoint.open_session(schedule.max_concurrency or OPEN_LOOP_POOL):
                 # uncapped: how many connections it will need is not known
                 await self._connect_then_start_clock(schedule.max_concurrency or 0)
+                if isinstance(schedule, TokenRate):
+                    await self._paced(schedule, send)
+                    return
                 await open_loop(
                     self.issue, self.payloads, self.plan.arrivals(), n_requests=config.n_requests,
                     max_concurrency=schedule.max_concurrency, seed=config.seed,
                     run_start=self.run_start, stop_at=self.stop_at, send=send, stop=self.stop,
                 )  # fmt: skip
+
+    async def _paced(
+        self, schedule: TokenRate, send: trio.MemorySendChannel[InvocationResponse]
+    ) -> None:
+        """A quota-paced load: the writer settles each record's tokens with the pacer."""
+        config = self.config
+        pacer = QuotaPacer.for_run(schedule, self.payloads, self.tokenizer, self.endpoint)
+        self.writer.settle = pacer.settle
+        await paced_loop(
+            self.issue, self.payloads, pacer, n_requests=config.n_requests,
+            max_concurrency=schedule.max_concurrency, seed=config.seed, stop_at=self.stop_at,
+            send=send, stop=self.stop,
+        )  # fmt: skip
 
     async def _connect_then_start_clock(self, connections: int) -> None:
         """Open the clients' connections (unless the run measures cold starts); then the

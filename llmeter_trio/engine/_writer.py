@@ -63,6 +63,8 @@ class RecordWriter:
     failure: Exception | None = None  # a storage or callback error: stops the load, re-raised
     callbacks_ok: bool = True
     scope: trio.CancelScope = attrs.field(factory=lambda: trio.CancelScope(shield=True))
+    # sees each record once its token counts are known (a `TokenRate` run's pacer)
+    settle: Callable[[InvocationResponse], None] | None = None
 
     def __attrs_post_init__(self) -> None:
         self.progress.stats = self.stats  # a live display reads the statistics so far
@@ -73,6 +75,8 @@ class RecordWriter:
             async with receive:
                 async for response in receive:
                     self._count_tokens(response)
+                    if self.settle is not None:
+                        self.settle(response)
                     self.stats.add(response)
                     if self.keep:
                         self.responses.append(response)
