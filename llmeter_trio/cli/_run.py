@@ -34,7 +34,9 @@ __all__ = [
     "EXIT_BOTTLENECK",
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
+    "add_endpoint_arguments",
     "add_run_arguments",
+    "endpoint_and_payloads",
     "exit_code",
     "run_and_report",
     "run_command",
@@ -45,8 +47,8 @@ EXIT_BOTTLENECK = 3  # the load generator itself fell behind: the numbers are su
 EXIT_INTERRUPTED = 130
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `llmeter-trio run`."""
+def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    """The endpoint and payload options, shared by `llmeter-trio run` and `quota`."""
     add = parser.add_argument
     add("--endpoint", required=True, help="registered endpoint type (`llmeter-trio endpoints`)")
     add(
@@ -74,6 +76,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--payload", help="JSON or JSONL file of payloads (any fsspec URL)")
     source.add_argument("--prompt", help="one prompt, made into a payload by the endpoint")
     add("--max-tokens", type=int, default=256, help="output tokens asked for with --prompt")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `llmeter-trio run`."""
+    add_endpoint_arguments(parser)
+    add = parser.add_argument
     add("--clients", type=int, default=1, help="closed-loop clients (default 1)")
     bound = parser.add_mutually_exclusive_group()
     bound.add_argument(
@@ -95,7 +103,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="exit 1 when a larger share of requests failed (default: only if all failed)",
     )
     schedule = parser.add_argument_group("open-loop schedule (default: closed loop)")
-    schedule.add_argument("--schedule", help="constant, poisson, gamma, ramp, trace, or a plugin's")
+    schedule.add_argument(
+        "--schedule", help="constant, poisson, gamma, ramp, trace, tokenrate, or a plugin's"
+    )
     schedule.add_argument("--rate", type=float, help="requests per second")
     schedule.add_argument("--burstiness", type=float, help="gamma shape: 1 Poisson, <1 burstier")
     schedule.add_argument("--start-rate", type=float, help="ramp: rate at the start")
@@ -105,6 +115,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     schedule.add_argument("--trace", help="trace: file of arrival times")
     schedule.add_argument("--time-scale", type=float, help="trace: multiply recorded times by this")
+    schedule.add_argument(
+        "--requests-per-minute", type=float, help="tokenrate: the requests per minute quota"
+    )
+    schedule.add_argument(
+        "--tokens-per-minute", type=float, help="tokenrate: the tokens per minute quota"
+    )
     schedule.add_argument("--max-concurrency", type=int, help="cap on requests in flight")
     schedule.add_argument(
         "--schedule-option",
@@ -143,6 +159,8 @@ _SCHEDULE_FLAGS = {
     "ramp_duration": "duration",
     "trace": "path",
     "time_scale": "time_scale",
+    "requests_per_minute": "requests_per_minute",
+    "tokens_per_minute": "tokens_per_minute",
     "max_concurrency": "max_concurrency",
 }
 
@@ -224,20 +242,24 @@ def split_output(output: str | None) -> tuple[str | None, str | None]:
     return parent or ".", name
 
 
-def run_command(args: argparse.Namespace) -> int:
-    """`llmeter-trio run`."""
+def endpoint_and_payloads(args: argparse.Namespace) -> tuple[Endpoint, list[dict[str, Any]]]:
+    """The endpoint and payloads that `add_endpoint_arguments`' options describe."""
     options = parse_options(args.option)
     if args.header:
         options["extra_headers"] = parse_headers(args.header)
     check_number("--max-tokens", args.max_tokens, whole=True)
-    check_number("--max-error-rate", args.max_error_rate, at_least=0, at_most=1)
     # an empty --base-url is refused by the endpoint, never taken for the default
     flags = {flag: getattr(args, flag[2:].replace("-", "_")) for flag in OPTION_FLAGS}
     endpoint: Endpoint = build_endpoint(args.endpoint, options, flags)
     if args.payload:
-        payloads = normalize_payloads(args.payload)
-    else:
-        payloads = [endpoint.create_payload(args.prompt, max_tokens=args.max_tokens)]
+        return endpoint, normalize_payloads(args.payload)
+    return endpoint, [endpoint.create_payload(args.prompt, max_tokens=args.max_tokens)]
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """`llmeter-trio run`."""
+    check_number("--max-error-rate", args.max_error_rate, at_least=0, at_most=1)
+    endpoint, payloads = endpoint_and_payloads(args)
     schedule = schedule_from_args(args)
     parse_slos(args.slo)  # a bad SLO is a usage error, before anything runs
     callbacks = [callback_from_config(parse_callback(text)) for text in args.callback]

@@ -21,6 +21,7 @@ import os
 import posixpath
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 
 import attrs
@@ -28,7 +29,9 @@ import attrs
 from .._checks import check_number
 from .._loops import runs_on_any_loop
 from ..endpoints import Endpoint, ErrorClass, InvocationResponse
+from ..engine import LiveProgress
 from ..engine._payloads import PayloadInput
+from ..live import run_with_progress
 from ..plugins import schedule_from_config
 from ..results import Result
 from ..schedules import OpenLoopSchedule
@@ -89,7 +92,8 @@ class Quota:
     `growth` times more, up to `max_requests_per_minute`. The first step whose
     share of 429s passes `threshold` ends the search, and the requests and
     tokens per minute the endpoint admitted once it throttled are the quota
-    (`QuotaResult.requests_per_minute`, `QuotaResult.tokens_per_minute`)::
+    (`QuotaResult.requests_per_minute`, `QuotaResult.tokens_per_minute`).
+    With `show_progress`, a progress line per step goes to stderr::
 
         quota = Quota(endpoint, payload, start_requests_per_minute=60)
         result = await quota.run(output_path="outputs")
@@ -109,6 +113,7 @@ class Quota:
     tokenizer: Tokenizer | None = None
     timeout: float = 60.0
     seed: int = 0
+    show_progress: bool = False
 
     def __attrs_post_init__(self) -> None:
         check_number("start_requests_per_minute", self.start_requests_per_minute)
@@ -144,14 +149,22 @@ class Quota:
         for number, rate in enumerate(self.rates()):
             schedule = schedule_from_config({"schedule": self.schedule, "rate": rate / 60.0})
             assert isinstance(schedule, OpenLoopSchedule)
-            result: Result = await runner.run(
+            progress = LiveProgress()
+            step = partial(
+                runner.run,
                 payload=self.payload,
                 schedule=schedule,
                 run_duration=self.step_duration,
                 run_name=f"step-{number:02d}-{rate:g}rpm",
                 timeout=self.timeout,
+                progress=progress,
                 progress_bar_stats={},
             )
+            if self.show_progress:
+                label = f"step {number + 1}: {rate:,.1f} rpm"
+                result: Result = await run_with_progress(step, progress, label=label)
+            else:
+                result = await step()
             steps.append(_step(rate, result, self.step_duration))
             if steps[-1].throttled_share > self.threshold:
                 break
