@@ -13,7 +13,7 @@ import pytest
 import trio
 import trio.testing
 
-from llmeter_trio import Result, Runner
+from llmeter_trio import FakeEndpoint, Result, Runner
 from llmeter_trio.endpoints import AnthropicMessagesEndpoint, OpenAIChatEndpoint
 from llmeter_trio.engine._pacer import requested_output_tokens
 from llmeter_trio.plugins import schedule_from_config
@@ -80,6 +80,74 @@ class TestTokenRateSchedule:
         self, payload: dict[str, Any], tokens: int
     ) -> None:
         assert requested_output_tokens(payload) == tokens
+
+
+def intended_times(result: Result) -> list[float]:
+    return sorted(
+        r.intended_send_time for r in result.responses if r.intended_send_time is not None
+    )
+
+
+class TestPacing:
+    """The pace itself, with FakeEndpoint in virtual time: every instant is exact."""
+
+    async def test_requests_leave_evenly_from_the_start(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """60 requests per minute: one a second from t=0 (no burst), n_requests in all."""
+        endpoint = FakeEndpoint(time_to_first_token=0.01, inter_token_latency=0, output_tokens=1)
+        result = await Runner(endpoint).run(
+            payload={"prompt": "hi"}, schedule=TokenRate(requests_per_minute=60), n_requests=10
+        )
+        assert result.total_requests == 10
+        assert intended_times(result) == pytest.approx([float(t) for t in range(10)], abs=1e-9)
+
+    async def test_a_reservation_is_corrected_by_the_answer(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """600 tokens per minute (10 a second); each request reserves max_tokens=100 but uses
+        3 input + 7 output tokens: once its answer reports that, the next may go 1 s later."""
+        endpoint = FakeEndpoint(time_to_first_token=0.05, inter_token_latency=0.01, output_tokens=7)
+        result = await Runner(endpoint).run(
+            payload={"prompt": "a b c", "max_tokens": 100},
+            schedule=TokenRate(tokens_per_minute=600),
+            n_requests=8,
+        )
+        assert {(r.num_tokens_input, r.num_tokens_output) for r in result.responses} == {(3, 7)}
+        assert intended_times(result) == pytest.approx([float(t) for t in range(8)], abs=1e-9)
+
+    async def test_a_failed_request_gives_its_reservation_back(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A failure reports no output: only its (counted) input stays charged."""
+        endpoint = FakeEndpoint(time_to_first_token=0.05)
+        payload = {
+            "prompt": "x",
+            "max_tokens": 100,
+            "fake": {"error": "server", "status_code": 503},
+        }
+        result = await Runner(endpoint).run(
+            payload=payload, schedule=TokenRate(tokens_per_minute=600), n_requests=3
+        )
+        assert all(r.failed for r in result.responses)
+        # reserved 100, gave it all back at 0.05 s (the fake endpoint has no prompt text to count)
+        assert intended_times(result) == pytest.approx([0.0, 0.05, 0.1], abs=1e-9)
+
+    async def test_a_concurrency_cap_shows_as_lag(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """The quota allows one request every 0.1 s, one slot holds each for 1 s: requests
+        leave when a slot frees, their intended time stays when the quota allowed them."""
+        endpoint = FakeEndpoint(time_to_first_token=1.0, output_tokens=1)
+        result = await Runner(endpoint).run(
+            payload={"prompt": "hi"},
+            schedule=TokenRate(requests_per_minute=600, max_concurrency=1),
+            n_requests=3,
+        )
+        sends = sorted(r.send_time for r in result.responses if r.send_time is not None)
+        assert sends == pytest.approx([0.0, 1.0, 2.0], abs=1e-9)
+        assert intended_times(result) == pytest.approx([0.0, 0.1, 1.0], abs=1e-9)
+        assert result.stats["schedule_lag-max"] == pytest.approx(1.0, abs=1e-9)
 
 
 async def test_requests_per_minute_is_held_against_the_bucket(
