@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -21,7 +22,7 @@ TOKENS_PER_REQUEST = 3 + 10  # "one two three", max_tokens=10
 
 
 @asynccontextmanager
-async def quota_endpoint(**budgets: float) -> AsyncIterator[OpenAIChatEndpoint]:
+async def quota_endpoint(**budgets: Any) -> AsyncIterator[OpenAIChatEndpoint]:
     """An endpoint on the simulator, throttling at `budgets` (requests/tokens per minute)."""
     config = SimConfig(ttft_base=0.05, itl=0.005, faults=Faults(**budgets))
     done = trio.Event()
@@ -84,6 +85,7 @@ async def test_no_throttling_up_to_the_highest_rate(autojump_clock: trio.testing
 
 def test_bad_settings_are_refused() -> None:
     endpoint = OpenAIChatEndpoint(base_url="http://127.0.0.1:9/v1", model_id="m")
+    bad: dict[str, Any]
     for bad in (
         {"growth": 1},
         {"threshold": 2},
@@ -92,7 +94,7 @@ def test_bad_settings_are_refused() -> None:
         {"schedule": "closed"},
     ):
         with pytest.raises(ValueError):
-            Quota(endpoint, payload(), **bad)  # type: ignore[arg-type]
+            Quota(endpoint, payload(), **bad)
 
 
 def test_load_refuses_a_folder_without_an_index(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ async def quota_server(config: SimConfig) -> AsyncIterator[tuple[SimApp, str]]:
             done.set()
 
 
-def sim(**budgets: float) -> SimConfig:
+def sim(**budgets: Any) -> SimConfig:
     return SimConfig(ttft_base=0.05, itl=0.005, output_tokens=10, faults=Faults(**budgets))
 
 
