@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,8 @@ import trio.testing
 from llmeter_trio.endpoints import OpenAIChatEndpoint
 from llmeter_trio.experiments import Quota, QuotaResult
 from llmeter_trio.sim import Faults, SimApp, SimConfig
-from llmeter_trio.sim._server import serve_app
+
+from ._support.sim_app import serving
 
 TOKENS_PER_REQUEST = 3 + 10  # "one two three", max_tokens=10
 
@@ -25,15 +25,8 @@ TOKENS_PER_REQUEST = 3 + 10  # "one two three", max_tokens=10
 async def quota_endpoint(**budgets: Any) -> AsyncIterator[OpenAIChatEndpoint]:
     """An endpoint on the simulator, throttling at `budgets` (requests/tokens per minute)."""
     config = SimConfig(ttft_base=0.05, itl=0.005, faults=Faults(**budgets))
-    done = trio.Event()
-    async with trio.open_nursery() as nursery:
-        origin = await nursery.start(
-            partial(serve_app, SimApp(config), "127.0.0.1:0", shutdown_trigger=done.wait)
-        )
-        try:
-            yield OpenAIChatEndpoint(base_url=origin + "/v1", model_id="sim-model", api_key="k")
-        finally:
-            done.set()
+    async with serving(SimApp(config)) as origin:
+        yield OpenAIChatEndpoint(base_url=origin + "/v1", model_id="sim-model", api_key="k")
 
 
 def payload() -> dict[str, object]:

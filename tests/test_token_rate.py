@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any
 
 import pytest
@@ -19,24 +18,18 @@ from llmeter_trio.engine._pacer import requested_output_tokens
 from llmeter_trio.plugins import schedule_from_config
 from llmeter_trio.schedules import TokenRate
 from llmeter_trio.sim import Faults, SimApp, SimConfig
-from llmeter_trio.sim._server import serve_app
 
-TIME_LIMIT = 600  # seconds (virtual) any one run may take
+from ._support.sim_app import serving
+
+TIME_LIMIT = 86_400  # seconds (virtual) any one run may take
 
 
 @asynccontextmanager
 async def quota_server(config: SimConfig) -> AsyncIterator[tuple[SimApp, str]]:
     """The simulator on 127.0.0.1, with its app at hand (its buckets' counts)."""
     app = SimApp(config)
-    done = trio.Event()
-    async with trio.open_nursery() as nursery:
-        origin = await nursery.start(
-            partial(serve_app, app, "127.0.0.1:0", shutdown_trigger=done.wait)
-        )
-        try:
-            yield app, origin
-        finally:
-            done.set()
+    async with serving(app) as origin:
+        yield app, origin
 
 
 def sim(**budgets: Any) -> SimConfig:
