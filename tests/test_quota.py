@@ -66,6 +66,21 @@ async def test_finds_the_buckets_rate_within_10_percent(
     assert [s.result.run_name for s in loaded.steps] == [s.result.run_name for s in result.steps]
 
 
+async def test_a_step_throttled_late_is_measured_again(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """At 480 rpm against 120, the bucket's minute lasts 20 s of a 30 s step: 25% of 429s,
+    but a 10 s window; the same rate runs again, throttled throughout, and is measured."""
+    async with quota_endpoint(requests_per_minute=120) as endpoint:
+        with trio.fail_after(3600):
+            result = await search(endpoint, start_requests_per_minute=480).run()
+    assert [s.requests_per_minute for s in result.steps] == [480, 480]
+    assert result.steps[0].throttled_share == pytest.approx(0.25, abs=0.02)
+    assert result.steps[1].throttled_share == pytest.approx(0.75, abs=0.02)
+    assert result.requests_per_minute == pytest.approx(120, rel=0.05)
+    assert [s.result.run_name for s in result.steps] == ["step-00-480rpm", "step-01-480rpm"]
+
+
 async def test_no_throttling_up_to_the_highest_rate(autojump_clock: trio.testing.MockClock) -> None:
     """Below the quota every step passes: no quota found, and the summary says so."""
     async with quota_endpoint(requests_per_minute=600) as endpoint:

@@ -12,7 +12,9 @@ a step passes `threshold`. In that step the buckets are empty from the first
 A bucket starts with a minute of budget, so a step a little above the quota
 is throttled only once that minute is spent; the steps run back to back (one
 run each, saved as ``{output_path}/{test_name}/step-NN-{rpm}rpm/``, with
-``quota.json`` beside them), so the buckets drain over the steps.
+``quota.json`` beside them), so the buckets drain over the steps. When the
+first 429 came in the second half of the step, the window is short: the same
+rate runs once more, throttled from its start, and that step is measured.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import attrs
 from .._checks import check_number
 from .._loops import runs_on_any_loop
 from ..endpoints import Endpoint, ErrorClass, InvocationResponse
-from ..engine import LiveProgress
+from ..engine import LiveProgress, Runner
 from ..engine._payloads import PayloadInput
 from ..live import run_with_progress
 from ..plugins import schedule_from_config
@@ -39,7 +41,7 @@ from ..storage import exists, read_json, resolve, write_json
 from ..tokenizers import Tokenizer
 from ._names import experiments
 
-__all__ = ["Quota", "QuotaResult", "QuotaStep", "admitted_once_throttled"]
+__all__ = ["Quota", "QuotaResult", "QuotaStep", "Throttled", "admitted_once_throttled"]
 
 QUOTA_FILE = "quota.json"
 
@@ -52,7 +54,16 @@ def _tokens(response: InvocationResponse) -> int:
     return (response.num_tokens_input or 0) + (response.num_tokens_output or 0)
 
 
-def admitted_once_throttled(responses: Sequence[InvocationResponse]) -> tuple[float, float] | None:
+@attrs.frozen
+class Throttled:
+    """What an endpoint admitted from its first 429 to the last request of a run."""
+
+    requests_per_minute: float
+    tokens_per_minute: float
+    seconds: float  # how long the window was
+
+
+def admitted_once_throttled(responses: Sequence[InvocationResponse]) -> Throttled | None:
     """Requests and tokens per minute admitted from the first 429 to the last request sent.
 
     None when no request was throttled, or they span no time.
@@ -70,7 +81,11 @@ def admitted_once_throttled(responses: Sequence[InvocationResponse]) -> tuple[fl
     window = [r for r in sent if r.send_time is not None and start <= r.send_time < end]
     admitted = [r for r in window if not r.failed]
     minutes = (end - start) / 60.0
-    return len(admitted) / minutes, sum(_tokens(r) for r in admitted) / minutes
+    return Throttled(
+        requests_per_minute=len(admitted) / minutes,
+        tokens_per_minute=sum(_tokens(r) for r in admitted) / minutes,
+        seconds=end - start,
+    )
 
 
 @attrs.define
@@ -90,8 +105,9 @@ class Quota:
     Each step offers `requests_per_minute` (open loop, a `schedule` by name:
     ``constant`` by default) for `step_duration` seconds; the next step offers
     `growth` times more, up to `max_requests_per_minute`. The first step whose
-    share of 429s passes `threshold` ends the search, and the requests and
-    tokens per minute the endpoint admitted once it throttled are the quota
+    share of 429s passes `threshold` ends the search (repeated once when it was
+    throttled only in its second half), and the requests and tokens per minute
+    the endpoint admitted once it throttled are the quota
     (`QuotaResult.requests_per_minute`, `QuotaResult.tokens_per_minute`).
     With `show_progress`, a progress line per step goes to stderr::
 
@@ -146,35 +162,43 @@ class Quota:
             self.endpoint, output_path=folder, tokenizer=self.tokenizer, seed=self.seed
         )
         steps: list[QuotaStep] = []
-        for number, rate in enumerate(self.rates()):
-            schedule = schedule_from_config({"schedule": self.schedule, "rate": rate / 60.0})
-            assert isinstance(schedule, OpenLoopSchedule)
-            progress = LiveProgress()
-            step = partial(
-                runner.run,
-                payload=self.payload,
-                schedule=schedule,
-                run_duration=self.step_duration,
-                run_name=f"step-{number:02d}-{rate:g}rpm",
-                timeout=self.timeout,
-                progress=progress,
-                progress_bar_stats={},
-            )
-            if self.show_progress:
-                label = f"step {number + 1}: {rate:,.1f} rpm"
-                result: Result = await run_with_progress(step, progress, label=label)
-            else:
-                result = await step()
-            steps.append(_step(rate, result, self.step_duration))
+        for rate in self.rates():
+            steps.append(await self._step(runner, rate, len(steps)))
             if steps[-1].throttled_share > self.threshold:
+                window = admitted_once_throttled(steps[-1].result.responses)
+                if window is None or window.seconds < self.step_duration / 2:
+                    # throttled late in the step: measure again, throttled from the start
+                    steps.append(await self._step(runner, rate, len(steps)))
                 break
         quota = QuotaResult.from_steps(steps, self.threshold, name, folder)
         if folder is not None:
             quota.save_index()
         return quota
 
+    async def _step(self, runner: Runner, rate: float, number: int) -> QuotaStep:
+        """One step: `rate` requests per minute for `step_duration` seconds."""
+        schedule = schedule_from_config({"schedule": self.schedule, "rate": rate / 60.0})
+        assert isinstance(schedule, OpenLoopSchedule)
+        progress = LiveProgress()
+        step = partial(
+            runner.run,
+            payload=self.payload,
+            schedule=schedule,
+            run_duration=self.step_duration,
+            run_name=f"step-{number:02d}-{rate:g}rpm",
+            timeout=self.timeout,
+            progress=progress,
+            progress_bar_stats={},
+        )
+        if self.show_progress:
+            label = f"step {number + 1}: {rate:,.1f} rpm"
+            result: Result = await run_with_progress(step, progress, label=label)
+        else:
+            result = await step()
+        return _summarize_step(rate, result, self.step_duration)
 
-def _step(rate: float, result: Result, duration: float) -> QuotaStep:
+
+def _summarize_step(rate: float, result: Result, duration: float) -> QuotaStep:
     responses = result.responses
     total = len(responses)
     throttled = sum(_is_throttled(r) for r in responses)
@@ -215,8 +239,8 @@ class QuotaResult:
             steps=steps,
             threshold=threshold,
             test_name=test_name,
-            requests_per_minute=found[0] if found else None,
-            tokens_per_minute=found[1] if found else None,
+            requests_per_minute=found.requests_per_minute if found else None,
+            tokens_per_minute=found.tokens_per_minute if found else None,
             output_path=output_path,
         )
 
