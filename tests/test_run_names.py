@@ -20,7 +20,7 @@ class _FrozenClock(datetime):
     """`datetime` whose now() is always FROZEN: every default name is the same."""
 
     @classmethod
-    def now(cls, tz: object = None) -> _FrozenClock:  # type: ignore[override]
+    def now(cls, tz: object = None) -> _FrozenClock:
         return cls(*FROZEN.timetuple()[:6])
 
 
