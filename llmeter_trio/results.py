@@ -438,10 +438,13 @@ class Result:
         records when the run never wrote them (it was killed) or when `slos`
         are given: SLO attainment and goodput are then computed for those
         SLOs instead of the run's own, without a rerun. A folder holding
-        no summary still loads from its configuration and records, marked
-        `interrupted`; a missing or damaged ``stats.json`` beside a summary
-        is recomputed from the records, with a warning. Any other damaged
-        document is a ValueError naming the file. A folder saved by LLMeter
+        no summary (a killed run) still loads from its configuration, its
+        records, or both, marked `interrupted`, its times taken from the
+        records; its configuration, if damaged, is then left out with a
+        warning. A missing or damaged ``stats.json`` beside a summary is
+        recomputed from the records, with a warning. Any other damaged
+        document is a ValueError naming the file; a folder with nothing to
+        load, a FileNotFoundError ("There is no data to recover"). A folder saved by LLMeter
         (its documents have no ``schema_version``) is read by
         `llmeter_trio.compat.load_llmeter_result`.
 
@@ -566,7 +569,7 @@ def read_run(url: str) -> SavedRun:
                 stacklevel=2,
             )
     if summary is None and run_config is None and not records:
-        raise no_run_error(url)
+        raise _no_run_error(url)
     saved_stats: dict[str, Any] | None = None
     problem: str | None = None
     if summary is not None:  # the run ended: its statistics should be there
@@ -587,7 +590,7 @@ def read_run(url: str) -> SavedRun:
     )
 
 
-def no_run_error(url: str) -> FileNotFoundError:
+def _no_run_error(url: str) -> FileNotFoundError:
     """The error for a folder that is missing or holds nothing to load (LLMeter's wording)."""
     fs, folder = resolve(url)
     if not fs.isdir(folder):
@@ -621,7 +624,12 @@ def _summary_from_records(
     run_config: RunConfig | None, records: Iterable[InvocationResponse]
 ) -> Result:
     """A summary rebuilt from a run's configuration and records, in one pass over them, for
-    folders that hold no summary (a killed run, or an LLMeter folder)."""
+    folders that hold no summary (a killed run, or an LLMeter folder).
+
+    The run starts at its first request sent and ends when its last response ended
+    (sent + `time_to_last_token`), as a finished run's `end_time` is after its last
+    response; records without a send time leave the times unknown.
+    """
     count = 0
     start: datetime | None = None
     last_sent: datetime | None = None
