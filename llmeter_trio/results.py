@@ -440,10 +440,13 @@ class Result:
         records when the run never wrote them (it was killed) or when `slos`
         are given: SLO attainment and goodput are then computed for those
         SLOs instead of the run's own, without a rerun. A folder holding
-        no summary still loads from its configuration and records, marked
-        `interrupted`; a missing or damaged ``stats.json`` beside a summary
-        is recomputed from the records, with a warning. Any other damaged
-        document is a ValueError naming the file. A folder saved by LLMeter
+        no summary (a killed run) still loads from its configuration, its
+        records, or both, marked `interrupted`, its times taken from the
+        records; its configuration, if damaged, is then left out with a
+        warning. A missing or damaged ``stats.json`` beside a summary is
+        recomputed from the records, with a warning. Any other damaged
+        document is a ValueError naming the file; a folder with nothing to
+        load, a FileNotFoundError ("There is no data to recover"). A folder saved by LLMeter
         (its documents have no ``schema_version``) is read by
         `llmeter_trio.compat.load_llmeter_result`.
 
@@ -544,24 +547,31 @@ def read_saved_run(url: str) -> SavedRun:
 
 
 def read_run(url: str) -> SavedRun:
-    """The parts of a run folder saved by llmeter-trio (any fsspec URL)."""
+    """The parts of a run folder saved by llmeter-trio (any fsspec URL).
+
+    A folder without a summary is a run cut short: it is read from whatever is
+    there (its configuration, its records, or both). Its configuration, if
+    damaged, is then left out with a warning rather than losing the records.
+    """
     fs, folder = resolve(url)
     summary_path = posixpath.join(folder, SUMMARY_FILE)
     config_path = posixpath.join(folder, RUN_CONFIG_FILE)
     stats_path = posixpath.join(folder, STATS_FILE)
+    summary = _without_version(read_json(fs, summary_path)) if exists(fs, summary_path) else None
+    records = has_records(fs, folder)
     run_config = None
     if exists(fs, config_path):
-        document = _without_version(read_json(fs, config_path))
         try:
-            run_config = converter.structure(document, RunConfig)
-        except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
-            raise ValueError(f"{config_path}: not a run configuration ({exc})") from None
-    summary = _without_version(read_json(fs, summary_path)) if exists(fs, summary_path) else None
-    if summary is None and run_config is None:
-        raise FileNotFoundError(
-            f"{display_url(url)} holds no {SUMMARY_FILE} nor {RUN_CONFIG_FILE}: "
-            "no run is saved there"
-        )
+            run_config = _read_run_config(fs, config_path)
+        except ValueError as exc:
+            if summary is not None or not records:
+                raise
+            warnings.warn(
+                f"{exc}: the run configuration is left out (defaults used); the records are loaded",
+                stacklevel=2,
+            )
+    if summary is None and run_config is None and not records:
+        raise _no_run_error(url)
     saved_stats: dict[str, Any] | None = None
     problem: str | None = None
     if summary is not None:  # the run ended: its statistics should be there
@@ -575,11 +585,33 @@ def read_run(url: str) -> SavedRun:
         where=url,
         summary=summary,
         run_config=run_config,
-        records=(lambda: iter_responses(fs, folder)) if has_records(fs, folder) else None,
+        records=(lambda: iter_responses(fs, folder)) if records else None,
         saved_stats=saved_stats,
         stats_problem=problem,
         interrupted=summary is None,  # no summary: the run was killed before it ended
     )
+
+
+def _no_run_error(url: str) -> FileNotFoundError:
+    """The error for a folder that is missing or holds nothing to load (LLMeter's wording)."""
+    fs, folder = resolve(url)
+    if not fs.isdir(folder):
+        return FileNotFoundError(
+            f"Cannot recover run from {display_url(url)}: no such folder. "
+            "There is no data to recover."
+        )
+    return FileNotFoundError(
+        f"Cannot recover run from {display_url(url)}: it holds no {SUMMARY_FILE}, "
+        f"{RESPONSES_FILE}, {RUN_CONFIG_FILE} or {STATS_FILE}. There is no data to recover."
+    )
+
+
+def _read_run_config(fs: fsspec.AbstractFileSystem, path: str) -> RunConfig:
+    document = _without_version(read_json(fs, path))
+    try:
+        return converter.structure(document, RunConfig)
+    except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
+        raise ValueError(f"{path}: not a run configuration ({exc})") from None
 
 
 def _structure_summary(summary: dict[str, Any], where: str) -> Result:
@@ -594,7 +626,12 @@ def _summary_from_records(
     run_config: RunConfig | None, records: Iterable[InvocationResponse]
 ) -> Result:
     """A summary rebuilt from a run's configuration and records, in one pass over them, for
-    folders that hold no summary (a killed run, or an LLMeter folder)."""
+    folders that hold no summary (a killed run, or an LLMeter folder).
+
+    The run starts at its first request sent and ends when its last response ended
+    (sent + `time_to_last_token`), as a finished run's `end_time` is after its last
+    response; records without a send time leave the times unknown.
+    """
     count = 0
     start: datetime | None = None
     last_sent: datetime | None = None

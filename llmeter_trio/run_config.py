@@ -59,7 +59,9 @@ class RunConfig:
         object.__setattr__(self, "endpoint_config", scrub_secrets(self.endpoint_config))
 
     def endpoint(self) -> Endpoint:
-        """The endpoint this run used, rebuilt (secrets come from the environment)."""
-        from .plugins import endpoint_from_config
+        """The endpoint this run used, rebuilt (secrets come from the environment).
 
-        return endpoint_from_config(self.endpoint_config)
+        Through `Endpoint.load`: a run read from LLMeter's folder (its class name
+        kept as ``"llmeter:<class>"``) is rebuilt by the class of that name here.
+        """
+        return Endpoint.load(self.endpoint_config)

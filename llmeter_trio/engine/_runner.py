@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import posixpath
 from collections.abc import Mapping, Sequence
@@ -31,7 +32,7 @@ from ..storage import (
 from ..tokenizers import DummyTokenizer, Tokenizer
 from ._hooks import RunHooks
 from ._payloads import PayloadInput
-from ._plan import plan_run
+from ._plan import RunPlan, plan_run
 from ._run import OnInterrupt, execute_run
 from ._saved_runner import load_runner, save_runner
 from ._writer import LiveProgress
@@ -71,7 +72,10 @@ class Runner:
       payload is sent exactly once (no `n_requests`; closed loop only).
     - Results go to ``{output_path}/{run_name}/`` when the Runner has the
       `output_path`, and to ``output_path`` itself when it is given to `run`
-      (as in LLMeter); `Result.output_path` says which folder. Records stream
+      (as in LLMeter); `Result.output_path` says which folder. A folder
+      holding another run is refused (`FileExistsError`), except when the
+      run name was left to the default (the time): the next free
+      ``{name}-2``, ``-3``, ... is used instead. Records stream
       there as they finish, so an interrupted or killed run keeps what it
       measured.
     - Ctrl-C or SIGTERM stops the load; the partial result is saved, then
@@ -213,12 +217,38 @@ class Runner:
             progress.display_stats = settings.progress_bar_stats
         sink = None
         if config.output_path is not None:
-            sink = _start_run_folder(config.output_path, config)
+            # a name the user gave is theirs (a folder holding a run is refused); one made
+            # from the clock gets a suffix instead, as two runs may start in the same second
+            named = settings.run_name is not None or output_path is not None
+            plan, sink = _start_run(plan, settings.output_path, pick_free_name=not named)
+            config = plan.config
         hooks = RunHooks(settings.callbacks or ())
         tokenizer_obj = settings.tokenizer or DummyTokenizer()
         endpoint = settings.endpoint
         assert endpoint is not None and not isinstance(endpoint, Mapping)  # checked by plan_run
         return await execute_run(plan, endpoint, tokenizer_obj, hooks, sink, progress)
+
+
+def _start_run(
+    plan: RunPlan, parent: str | os.PathLike[str] | None, *, pick_free_name: bool
+) -> tuple[RunPlan, ResponseSink]:
+    """Start the plan's run folder; with `pick_free_name`, when it holds another run, the
+    first free ``{run_name}-2``, ``-3``, ... beside it (in `parent`) instead."""
+    config = plan.config
+    assert config.output_path is not None and config.run_name is not None
+    base = config.run_name
+    for number in itertools.count(2):
+        try:
+            return plan, _start_run_folder(config.output_path, config)
+        except FileExistsError:
+            if not pick_free_name or parent is None:
+                raise
+        name = f"{base}-{number}"
+        config = attrs.evolve(
+            config, run_name=name, output_path=posixpath.join(os.fspath(parent), name)
+        )
+        plan = attrs.evolve(plan, config=config)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _start_run_folder(run_folder: str, config: RunConfig) -> ResponseSink:
