@@ -98,7 +98,7 @@ def pytest_collection_modifyitems(config, items):
         kind, reason = (
             EXPECTED.get(with_params) or EXPECTED.get(key) or EXPECTED.get(star, (None, None))
         )
-        if kind == "private":
+        if kind in ("private", "timing"):
             dropped.append(item)
             continue
         if kind == "difference":
