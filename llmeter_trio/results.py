@@ -663,8 +663,8 @@ def _without_version(document: dict[str, Any]) -> dict[str, Any]:
 
 
 _HIDDEN_NAMES = (
-    "responses", "generator_series", "run_config", "_run_stats", "_saved_stats", "_llmeter_stats", "_stats_records",
-    "_stats_cache", "_contributed_stats",
+    "responses", "generator_series", "run_config", "_run_stats", "_saved_stats", "_llmeter_stats",
+    "_stats_records", "_stats_cache", "_contributed_stats",
 )  # fmt: skip
 _SUMMARY_FIELDS = [a for a in attrs.fields(Result) if a.name not in _HIDDEN_NAMES]
 _HIDDEN = {name: override(omit=True) for name in _HIDDEN_NAMES}

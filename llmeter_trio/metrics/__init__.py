@@ -5,7 +5,8 @@ server's metrics page while the load runs and saves every sample beside the
 records (``server_metrics.jsonl``); `Result.server_metrics` summarises the
 gauges that explain a knee (requests running and waiting, KV-cache use, tokens
 per second) for vLLM, TGI, SGLang, llama.cpp and the simulated server, and
-`Result.stats` has them as ``server_requests_running-max`` and so on.
+`Result.stats` has them as ``server_requests_running-max`` and so on;
+`read_server_metrics` reads the saved samples back.
 Needs the ``metrics`` extra: ``pip install 'llmeter-trio[metrics]'``.
 """
 
@@ -17,6 +18,7 @@ from ._read import read_server_metrics as read_server_metrics
 from ._scraper import SERVER_METRICS_FILE as SERVER_METRICS_FILE
 from ._scraper import ServerMetricsScraper as ServerMetricsScraper
 from ._scraper import check_server_metrics as check_server_metrics
+from ._summary import describe_server_metrics as describe_server_metrics
 from ._summary import role_values as role_values
 from ._summary import server_stats as server_stats
 from ._summary import summarise_roles as summarise_roles
@@ -28,6 +30,7 @@ __all__ = [
     "SERVER_METRICS_FILE",
     "ServerMetricsScraper",
     "check_server_metrics",
+    "describe_server_metrics",
     "parse_metrics",
     "read_server_metrics",
     "role_values",

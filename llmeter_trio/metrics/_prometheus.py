@@ -1,4 +1,4 @@
-"""Reading a Prometheus text page (``GET /metrics``) into samples, with prometheus-client's parser."""
+"""Reading a Prometheus text page (``GET /metrics``) into samples, with prometheus-client."""
 
 from __future__ import annotations
 
@@ -26,8 +26,7 @@ def parse_metrics(text: str) -> list[MetricSample]:
         from prometheus_client.parser import text_string_to_metric_families
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "reading server metrics needs prometheus-client: "
-            "pip install 'llmeter-trio[metrics]'"
+            "reading server metrics needs prometheus-client: pip install 'llmeter-trio[metrics]'"
         ) from None
     try:
         return [

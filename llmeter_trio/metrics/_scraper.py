@@ -40,8 +40,7 @@ def check_server_metrics(url: object, interval: object) -> None:
         raise ValueError(f"server_metrics is not a valid URL ({exc})") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(
-            "server_metrics must be an http(s) URL with a host, "
-            "e.g. http://127.0.0.1:8000/metrics"
+            "server_metrics must be an http(s) URL with a host, e.g. http://127.0.0.1:8000/metrics"
         )
     check_number("server_metrics_interval", interval, above=0)
 
@@ -137,4 +136,3 @@ class ServerMetricsScraper:
 
 class _Failed(Exception):
     """A scrape that got an answer, but not a metrics page."""
-

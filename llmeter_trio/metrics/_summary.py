@@ -9,6 +9,7 @@ largest between two scrapes (a counter that went down, a restart, is skipped).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -48,7 +49,7 @@ def summarise_roles(series: RoleSeries) -> dict[str, float]:
         points = series.get(role, [])
         rates = [
             (v1 - v0) / (t1 - t0)
-            for (t0, v0), (t1, v1) in zip(points, points[1:])
+            for (t0, v0), (t1, v1) in itertools.pairwise(points)
             if t1 > t0 and v1 >= v0
         ]
         if rates:
@@ -65,3 +66,27 @@ def server_stats(summary: Mapping[str, Any]) -> dict[str, float]:
     """A run's server-metrics summary as flat statistics: ``server_requests_running-max``, ..."""
     gauges = summary.get("gauges") or {}
     return {f"server_{name}": value for name, value in gauges.items()}
+
+
+def describe_server_metrics(summary: Mapping[str, Any]) -> list[str]:
+    """The summary as lines a person reads (none when no page was scraped)."""
+    if not summary:
+        return []
+    gauges = summary.get("gauges") or {}
+    server = summary.get("server") or "unknown server"
+    parts = []
+    for role, label in (("requests_running", "running"), ("requests_waiting", "waiting")):
+        if f"{role}-max" in gauges:
+            parts.append(
+                f"{label} mean {gauges[f'{role}-mean']:,.1f} max {gauges[f'{role}-max']:,.0f}"
+            )
+    if "kv_cache_usage-max" in gauges:
+        parts.append(f"KV cache max {gauges['kv_cache_usage-max']:.0%}")
+    if "generation_tokens_per_second-mean" in gauges:
+        parts.append(f"{gauges['generation_tokens_per_second-mean']:,.0f} output tok/s")
+    lines = [f"server ({server}): " + (", ".join(parts) or "no known gauges on its page")]
+    failed, scrapes = summary.get("failed_scrapes", 0), summary.get("scrapes", 0)
+    if failed:
+        errors = "; ".join(summary.get("errors") or [])
+        lines.append(f"server metrics: {failed} of {scrapes} scrapes failed ({errors})")
+    return lines
