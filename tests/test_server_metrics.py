@@ -15,7 +15,7 @@ import pytest
 import trio
 import trio.testing
 
-from llmeter_trio import Result, Runner
+from llmeter_trio import InvocationResponse, Result, Runner
 from llmeter_trio.cli import main
 from llmeter_trio.endpoints import OpenAIChatEndpoint
 from llmeter_trio.engine._process import open_connections, resident_memory
@@ -317,7 +317,9 @@ class TestProcess:
 
 @pytest.mark.realtime
 class TestCommandLine:
-    def test_server_metrics_option(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_server_metrics_option(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         """--server-metrics URL: the run saves the samples and prints the server's line."""
         folder = tmp_path / "cli-run"
         with served_in_thread(SimConfig(ttft_base=0.05, itl=0.01, output_tokens=4)) as origin:
@@ -339,7 +341,12 @@ class TestCommandLine:
             (["--server-metrics", "localhost:8000/metrics"], "server_metrics must be an http"),
             (["--server-metrics-interval", "2"], "--server-metrics-interval needs"),
             (
-                ["--server-metrics", "http://127.0.0.1:1/metrics", "--server-metrics-interval", "0"],
+                [
+                    "--server-metrics",
+                    "http://127.0.0.1:1/metrics",
+                    "--server-metrics-interval",
+                    "0",
+                ],
                 "server_metrics_interval must be",
             ),
         ],
@@ -353,3 +360,66 @@ class TestCommandLine:
         assert code == 2, err
         assert len(err.strip().splitlines()) == 1 and message in err, err
         assert SERVER_METRICS_FILE  # (the file name is public)
+
+
+def level(clients: int, running: float, waiting: float, kv: float, cpu: float) -> Result:
+    """A load-test level as saved, with its server-metrics summary and generator health."""
+    gauges = {
+        "requests_running-max": running,
+        "requests_waiting-max": waiting,
+        "kv_cache_usage-max": kv,
+    }
+    record = InvocationResponse(time_to_first_token=0.1, time_to_last_token=0.2)
+    return Result(
+        responses=[record],
+        total_requests=1,
+        clients=clients,
+        run_name=f"{clients}-clients",
+        total_test_time=10.0,
+        generator={"cpu_utilization": cpu},
+        server_metrics={"server": "vllm", "scrapes": 10, "failed_scrapes": 0, "gauges": gauges},
+    )
+
+
+class TestCharts:
+    def test_load_test_gets_the_server_and_generator_chart(self) -> None:
+        """With server metrics, the load-test charts add running and waiting requests, KV-cache
+        use and the generator's CPU against the clients; without, the six charts stay."""
+        from llmeter_trio.experiments import LoadTestResult
+        from llmeter_trio.plotting import plot_load_test_results
+
+        test = LoadTestResult(
+            results={8: level(8, 8, 4, 0.95, 0.3), 2: level(2, 2, 0, 0.4, 0.1)}, test_name="lt"
+        )
+        figure = plot_load_test_results(test)["server_and_generator"]
+        traces = {trace.name: (list(trace.x), list(trace.y)) for trace in figure.data}
+        assert traces == {
+            "Server: requests running (max)": ([2, 8], [2, 8]),
+            "Server: requests waiting (max)": ([2, 8], [0, 4]),
+            "Server: KV cache in use (max)": ([2, 8], [0.4, 0.95]),
+            "Generator: CPU (share of a core)": ([2, 8], [0.1, 0.3]),
+        }
+        plain = LoadTestResult(results={1: level(1, 1, 0, 0.1, 0.1)}, test_name="plain")
+        plain.results[1].server_metrics = {}
+        assert "server_and_generator" not in plot_load_test_results(plain)
+
+    async def test_run_timeline(
+        self, autojump_clock: trio.testing.MockClock, sim_base_url: str, tmp_path: Path
+    ) -> None:
+        """One run second by second: the generator's samples and the server's running and
+        waiting requests, from the saved folder."""
+        from llmeter_trio.plotting.monitoring import run_timeline_fig
+
+        folder = tmp_path / "run"
+        url = sim_base_url.removesuffix("/v1") + "/metrics"
+        await timed_run(sim_base_url, folder, clients=2, server_metrics=url)
+        figure = run_timeline_fig(Result.load(folder))
+        traces = {trace.name: trace for trace in figure.data}
+        assert set(traces) == {
+            "Generator CPU", "Event-loop lag", "Generator: open connections", "Generator memory",
+            "Server: requests running", "Server: requests waiting",
+        }  # fmt: skip
+        running = traces["Server: requests running"]
+        assert [y for x, y in zip(running.x, running.y, strict=True) if 1 <= x <= 5] == [2] * 5
+        with pytest.raises(ValueError, match="no time series"):
+            run_timeline_fig(Result(total_requests=0))

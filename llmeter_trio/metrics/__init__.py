@@ -19,6 +19,7 @@ from ._scraper import SERVER_METRICS_FILE as SERVER_METRICS_FILE
 from ._scraper import ServerMetricsScraper as ServerMetricsScraper
 from ._scraper import check_server_metrics as check_server_metrics
 from ._summary import describe_server_metrics as describe_server_metrics
+from ._summary import role_series as role_series
 from ._summary import role_values as role_values
 from ._summary import server_stats as server_stats
 from ._summary import summarise_roles as summarise_roles
@@ -33,6 +34,7 @@ __all__ = [
     "describe_server_metrics",
     "parse_metrics",
     "read_server_metrics",
+    "role_series",
     "role_values",
     "server_stats",
     "summarise_roles",

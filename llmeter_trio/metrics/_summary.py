@@ -16,7 +16,14 @@ from typing import Any
 from ._known import COUNTER_ROLES, GAUGE_ROLES, KNOWN_METRICS, Role
 from ._prometheus import MetricSample
 
-__all__ = ["RoleSeries", "role_values", "server_stats", "summarise_roles"]
+__all__ = [
+    "RoleSeries",
+    "describe_server_metrics",
+    "role_series",
+    "role_values",
+    "server_stats",
+    "summarise_roles",
+]
 
 RoleSeries = dict[Role, list[tuple[float, float]]]  # role -> [(time, value)], one per scrape
 
@@ -90,3 +97,17 @@ def describe_server_metrics(summary: Mapping[str, Any]) -> list[str]:
         errors = "; ".join(summary.get("errors") or [])
         lines.append(f"server metrics: {failed} of {scrapes} scrapes failed ({errors})")
     return lines
+
+
+def role_series(rows: Iterable[Mapping[str, Any]]) -> RoleSeries:
+    """Saved ``server_metrics.jsonl`` rows as each known role's values, scrape by scrape."""
+    scrapes: dict[float, list[MetricSample]] = {}
+    for row in rows:
+        if "metric" in row:
+            sample = MetricSample(row["metric"], row.get("labels") or {}, row["value"])
+            scrapes.setdefault(row["time"], []).append(sample)
+    series: RoleSeries = {}
+    for at in sorted(scrapes):
+        for role, value in role_values(scrapes[at]).items():
+            series.setdefault(role, []).append((at, value))
+    return series
