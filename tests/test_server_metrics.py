@@ -423,3 +423,32 @@ class TestCharts:
         assert [y for x, y in zip(running.x, running.y, strict=True) if 1 <= x <= 5] == [2] * 5
         with pytest.raises(ValueError, match="no time series"):
             run_timeline_fig(Result(total_requests=0))
+
+
+class TestLoadTest:
+    async def test_every_level_scrapes_and_charts_the_knee(
+        self, autojump_clock: trio.testing.MockClock, sim_base_url: str, tmp_path: Path
+    ) -> None:
+        """A LoadTest with server_metrics: each level's running gauge peaks at its clients,
+        the levels load back with it, and the charts have the server and generator one."""
+        from llmeter_trio.experiments import LoadTest, LoadTestResult
+
+        endpoint = OpenAIChatEndpoint(base_url=sim_base_url, model_id="sim-model", api_key="sim")
+        test = LoadTest(
+            endpoint=endpoint,
+            payload=OpenAIChatEndpoint.create_payload("one two", max_tokens=7),
+            sequence_of_clients=[1, 3],
+            run_duration=3,
+            test_name="knee",
+            progress_bar_stats={},
+            server_metrics=sim_base_url.removesuffix("/v1") + "/metrics",
+        )
+        with trio.fail_after(TIME_LIMIT):
+            result = await test.run(output_path=tmp_path)
+        peaks = {c: r.stats["server_requests_running-max"] for c, r in result.results.items()}
+        assert peaks == {1: 1, 3: 3}
+        loaded = LoadTestResult.load(tmp_path / "knee")
+        assert loaded.stats_by_clients()[3]["server_requests_running-max"] == 3
+        figures = loaded.plot_results(show=False)
+        assert "server_and_generator" in figures
+        assert (tmp_path / "knee" / "server_and_generator.html").exists()
