@@ -452,3 +452,25 @@ class TestLoadTest:
         figures = loaded.plot_results(show=False)
         assert "server_and_generator" in figures
         assert (tmp_path / "knee" / "server_and_generator.html").exists()
+
+
+class TestObjectStores:
+    async def test_memory_filesystem_gets_whole_files(
+        self, autojump_clock: trio.testing.MockClock, sim_base_url: str
+    ) -> None:
+        """A folder that cannot be appended to (memory://, object stores) gets both series
+        written whole at the end, and they load back."""
+        folder = "memory://server-metrics-test/run"
+        url = sim_base_url.removesuffix("/v1") + "/metrics"
+        endpoint = OpenAIChatEndpoint(base_url=sim_base_url, model_id="sim-model", api_key="sim")
+        with trio.fail_after(TIME_LIMIT):
+            result = await Runner(endpoint, seed=3).run(
+                payload=OpenAIChatEndpoint.create_payload("one", max_tokens=7),
+                clients=2,
+                run_duration=3,
+                output_path=folder,
+                server_metrics=url,
+            )
+        rows = read_server_metrics(folder, "llmeter_sim:requests_running")
+        assert len(rows) == result.server_metrics["scrapes"]
+        assert Result.load(folder).generator_series == result.generator_series

@@ -189,26 +189,28 @@ class _Run:
     async def _load_and_write(self) -> None:
         send, receive = trio.open_memory_channel[InvocationResponse](CHANNEL_CAPACITY)
         scraper = self._server_metrics_scraper()
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self.writer.run, receive)
-            try:
-                await nursery.start(self._watch_signals)
-                nursery.start_soon(self.monitor.run)
-                nursery.start_soon(self.monitor.sample_series, self._run_clock)
-                if scraper is not None:
-                    nursery.start_soon(scraper.run)
-                with self.load_scope:
-                    async with send:
-                        await self._generate_load(send)
-            finally:
-                send.close()  # ends the shielded writer, also when cancelled before the load began
-                self.load_end = trio.current_time()
-                self.health = self.monitor.report()
-                nursery.cancel_scope.cancel()  # the signal watcher, the monitor and the scraper
-        if scraper is not None:
-            self.server_metrics = scraper.summary()
-            if scraper.series is not None:
-                scraper.series.close()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self.writer.run, receive)
+                try:
+                    await nursery.start(self._watch_signals)
+                    nursery.start_soon(self.monitor.run)
+                    nursery.start_soon(self.monitor.sample_series, self._run_clock)
+                    if scraper is not None:
+                        nursery.start_soon(scraper.run)
+                    with self.load_scope:
+                        async with send:
+                            await self._generate_load(send)
+                finally:
+                    send.close()  # ends the shielded writer, also if cancelled before the load
+                    self.load_end = trio.current_time()
+                    self.health = self.monitor.report()
+                    nursery.cancel_scope.cancel()  # the signal watcher, monitor and scraper
+        finally:
+            if scraper is not None:  # kept whatever stopped the run
+                self.server_metrics = scraper.summary()
+                if scraper.series is not None:
+                    scraper.series.close()
 
     def _run_clock(self) -> float:
         """Seconds since the run's clock started (before it, during preconnect: below 0)."""
