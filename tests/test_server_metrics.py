@@ -474,3 +474,48 @@ class TestObjectStores:
         rows = read_server_metrics(folder, "llmeter_sim:requests_running")
         assert len(rows) == result.server_metrics["scrapes"]
         assert Result.load(folder).generator_series == result.generator_series
+
+
+class TestSavedSettings:
+    def test_runner_save_masks_the_url(self, tmp_path: Path) -> None:
+        """Runner.save keeps the metrics URL without its credentials; Runner.load reads it
+        back without the masks (they are no values to send)."""
+        endpoint = OpenAIChatEndpoint(base_url="http://127.0.0.1:9/v1", model_id="m", api_key="sim")
+        runner = Runner(
+            endpoint,
+            server_metrics="http://scraper:pa55w0rd-xyz@127.0.0.1:9/metrics",
+            server_metrics_interval=2.0,
+        )
+        path = runner.save(tmp_path)
+        assert "pa55w0rd-xyz" not in Path(path).read_text()
+        loaded = Runner.load(tmp_path)
+        assert loaded.server_metrics == "http://127.0.0.1:9/metrics"
+        assert loaded.server_metrics_interval == 2.0
+
+
+class TestDescribe:
+    def test_summary_lines(self) -> None:
+        """The command line's lines: the gauges read, then failed scrapes and why."""
+        from llmeter_trio.metrics import describe_server_metrics
+
+        summary = {
+            "server": "vllm",
+            "scrapes": 10,
+            "failed_scrapes": 2,
+            "errors": ["HTTP 503 Service Unavailable"],
+            "gauges": {
+                "requests_running-mean": 31.2,
+                "requests_running-max": 32.0,
+                "requests_waiting-mean": 10.4,
+                "requests_waiting-max": 18.0,
+                "kv_cache_usage-mean": 0.9,
+                "kv_cache_usage-max": 0.97,
+                "generation_tokens_per_second-mean": 2310.4,
+            },
+        }
+        assert describe_server_metrics(summary) == [
+            "server (vllm): running mean 31.2 max 32, waiting mean 10.4 max 18, "
+            "KV cache max 97%, 2,310 output tok/s",
+            "server metrics: 2 of 10 scrapes failed (HTTP 503 Service Unavailable)",
+        ]
+        assert describe_server_metrics({}) == []
