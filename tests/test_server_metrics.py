@@ -519,3 +519,38 @@ class TestDescribe:
             "server metrics: 2 of 10 scrapes failed (HTTP 503 Service Unavailable)",
         ]
         assert describe_server_metrics({}) == []
+
+
+class TestLargePages:
+    async def test_a_large_page_is_parsed_off_the_event_loop(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A page of thousands of samples (as vLLM's histograms make) is parsed in a worker
+        thread, and every sample is saved."""
+        import threading
+
+        import llmeter_trio.metrics._scraper as scraper_module
+        from llmeter_trio.metrics import ServerMetricsScraper
+        from llmeter_trio.metrics._series import SeriesFile
+
+        lines = ["# TYPE vllm:num_requests_running gauge", "vllm:num_requests_running 7"]
+        lines += ["# TYPE big_bucket gauge"]
+        lines += [f'big_bucket{{le="{i}"}} {i}' for i in range(3000)]
+        text = "\n".join(lines) + "\n"
+        assert len(text) > scraper_module.LARGE_PAGE
+        threads: list[threading.Thread] = []
+
+        def watched_parse(page: str) -> Any:
+            threads.append(threading.current_thread())
+            return parse_metrics(page)
+
+        monkeypatch.setattr(scraper_module, "parse_metrics", watched_parse)
+        series = SeriesFile(str(tmp_path), SERVER_METRICS_FILE)
+        scraper = ServerMetricsScraper("http://server/metrics", 1.0, lambda: 0.0, series)
+        transport = httpx.MockTransport(lambda request: httpx.Response(200, text=text))
+        async with httpx.AsyncClient(transport=transport) as client:
+            await scraper.scrape(client)
+        series.close()
+        assert threads and threads[0] is not threading.main_thread()
+        assert len(read_server_metrics(tmp_path)) == 3001
+        assert scraper.roles == {"requests_running": [(0.0, 7.0)]}

@@ -25,6 +25,9 @@ __all__ = ["SERVER_METRICS_FILE", "ServerMetricsScraper", "check_server_metrics"
 
 SERVER_METRICS_FILE = "server_metrics.jsonl"
 _MAX_ERRORS_KEPT = 5  # distinct error messages kept in the summary
+# A page larger than this is parsed in a worker thread: vLLM's, with its histograms, can hold
+# thousands of samples (about 30 µs each), enough to hold up the event loop's timestamps
+LARGE_PAGE = 32_000  # characters
 
 
 def check_server_metrics(url: object, interval: object) -> None:
@@ -95,7 +98,11 @@ class ServerMetricsScraper:
             response = await client.get(self.url)
             if response.status_code != 200:
                 raise _Failed(f"HTTP {response.status_code} {response.reason_phrase}")
-            samples = parse_metrics(response.text)
+            text = response.text
+            if len(text) > LARGE_PAGE:
+                samples = await trio.to_thread.run_sync(parse_metrics, text)
+            else:
+                samples = parse_metrics(text)
         except (httpx.HTTPError, ValueError, _Failed) as exc:
             self._failed(at, exc)
             return
