@@ -16,6 +16,7 @@ from ..endpoints import Endpoint
 from ..engine import LiveProgress, RunInterrupted, Runner
 from ..engine._payloads import normalize_payloads
 from ..live import run_with_progress
+from ..metrics import check_server_metrics
 from ..plugins import callback_from_config, schedule_from_config
 from ..results import Result
 from ..schedules import Schedule
@@ -126,6 +127,18 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="e.g. 'ttft_p99<=500ms' (repeatable): adds goodput and attainment",
     )
     window.add_argument("--lag-tolerance", type=float, help="seconds of lag (p99) before a warning")
+    add(
+        "--server-metrics",
+        metavar="URL",
+        help="a Prometheus page to scrape during the run, e.g. http://127.0.0.1:8000/metrics "
+        "(saved as server_metrics.jsonl; its gauges summarised)",
+    )
+    add(
+        "--server-metrics-interval",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between two scrapes of --server-metrics (default 1)",
+    )
     add(
         "--callback",
         action="append",
@@ -240,6 +253,10 @@ def run_command(args: argparse.Namespace) -> int:
         payloads = [endpoint.create_payload(args.prompt, max_tokens=args.max_tokens)]
     schedule = schedule_from_args(args)
     parse_slos(args.slo)  # a bad SLO is a usage error, before anything runs
+    if args.server_metrics is not None or args.server_metrics_interval is not None:
+        if args.server_metrics is None:
+            raise ValueError("--server-metrics-interval needs --server-metrics URL")
+        check_server_metrics(args.server_metrics, args.server_metrics_interval)
     callbacks = [callback_from_config(parse_callback(text)) for text in args.callback]
     parent, run_name = split_output(args.output)
     runner = Runner(endpoint, output_path=parent, seed=args.seed, callbacks=callbacks)
@@ -258,6 +275,8 @@ def run_command(args: argparse.Namespace) -> int:
         "slos": args.slo or None,
         "lag_tolerance": args.lag_tolerance,
         "preconnect": False if args.no_preconnect else None,
+        "server_metrics": args.server_metrics,
+        "server_metrics_interval": args.server_metrics_interval,
     }
     return trio.run(
         partial(run_and_report, runner, run_options, max_error_rate=args.max_error_rate)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..metrics import describe_server_metrics
 from ..results import Result
 
 __all__ = ["format_summary"]
@@ -71,6 +72,7 @@ def format_summary(result: Result) -> str:
             f"{_rate(stats.get('achieved_request_rate'))}"
         )
     lines += _slo_lines(stats)
+    lines += describe_server_metrics(result.server_metrics)
     for warning in result.generator.get("warnings", []):
         lines.append(f"WARNING: {warning}")
     return "\n".join(lines)

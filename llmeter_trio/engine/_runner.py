@@ -94,6 +94,11 @@ class Runner:
       (the default) or ``"llmeter"`` (LLMeter's numbers); saved with the run.
     - `progress_bar_stats` (LLMeter's) picks the statistics a live display
       shows under its progress line (`llmeter_trio.live.run_with_progress`).
+    - `server_metrics` (a URL such as ``http://127.0.0.1:8000/metrics``) scrapes
+      the server's Prometheus page every `server_metrics_interval` seconds
+      while the load runs: every sample is saved as ``server_metrics.jsonl``
+      and `Result.server_metrics` summarises the gauges that explain a knee
+      (`llmeter_trio.metrics`). A failed scrape is recorded, never fails the run.
     - One process runs at most 100,000 clients (`MAX_CLIENTS`; open loop:
       requests in flight); every setting is checked before the first request
       (`engine._plan`). `callbacks` may also be given as configurations,
@@ -130,6 +135,9 @@ class Runner:
     disable_per_client_progress_bar: bool = True
     disable_clients_progress_bar: bool = True
     on_interrupt: OnInterrupt = "raise"
+    # a Prometheus page (e.g. vLLM's http://host:8000/metrics) scraped during each run
+    server_metrics: str | None = None
+    server_metrics_interval: float = 1.0
 
     def add_callback(self, callback: Any) -> None:
         """Add a callback for every later run (LLMeter's `Runner.add_callback`)."""
@@ -189,6 +197,8 @@ class Runner:
         on_interrupt: OnInterrupt | None = None,
         disable_per_client_progress_bar: bool | None = None,
         disable_clients_progress_bar: bool | None = None,
+        server_metrics: str | None = None,
+        server_metrics_interval: float | None = None,
     ) -> Result:
         """Run the load and return its `Result` (also saved, when there is an output path).
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..results import Result
 from ._plotly import go, make_subplots, sequential
+from .monitoring import has_server_metrics, server_generator_clients_fig
 
 if TYPE_CHECKING:
     from ..experiments import LoadTestResult
@@ -376,9 +377,11 @@ def plot_load_test_results(
     distribution, as `distribution`), ``requests_per_minute``,
     ``error_rate``, ``average_input_tokens_clients`` and
     ``average_output_tokens_clients``. `log_scale` (LLMeter's default: on)
-    draws the clients axis, and the axes of rates, logarithmic.
+    draws the clients axis, and the axes of rates, logarithmic. A load test
+    that scraped its server's metrics (`server_metrics`) also gets
+    ``server_and_generator`` (`monitoring.server_generator_clients_fig`).
     """
-    return {
+    figures = {
         "time_to_first_token": latency_clients_fig(
             load_test_result, "time_to_first_token", log_scale=log_scale, distribution=distribution
         ),
@@ -394,3 +397,8 @@ def plot_load_test_results(
             load_test_result, log_scale=log_scale
         ),
     }
+    if has_server_metrics(load_test_result):
+        figures["server_and_generator"] = server_generator_clients_fig(
+            load_test_result, log_scale=log_scale
+        )
+    return figures
