@@ -7,7 +7,8 @@ the record, in its `annotations` as ``cost_<dimension>`` and ``cost_total``),
 and at the end adds the run's cost statistics to `Result.stats`:
 ``cost_total``, ``cost_<dimension>``, the mean and percentiles of the cost per
 request (``cost_per_request-p50``, ``cost_<dimension>_per_request-p90``...),
-``cost_per_million_output_tokens`` and ``cost_per_1000_requests``.
+``cost_per_million_output_tokens``, ``cost_per_1000_requests``, and
+``cost_when_stopped`` when `max_cost` stopped the run.
 
 With `max_cost`, the model stops the run's load (`stop_run`) at the first
 record that brings the request costs counted so far to `max_cost` or more.
@@ -44,7 +45,7 @@ class _RunCosts:
     requests: list[CalculatedCostWithDimensions] = attrs.Factory(list)
     output_tokens: int = 0
     spent: float = 0.0  # the request costs counted so far (what `max_cost` caps)
-    stopped: bool = False
+    spent_at_stop: float | None = None  # what they were when `max_cost` stopped the load
 
 
 def _named(
@@ -175,14 +176,16 @@ class CostModel(JSONableBase, Callback):
             key_total_name_and_suffix="per_request",  # (cost_total_per_request would confuse)
             percentile_method=method,
         )
-        cost.save_on_namespace(stats, key_prefix=PREFIX)
-        total = cost.total
+        # the run's cost by dimension; parts nothing could price (failed requests) add 0
+        priced = CalculatedCostWithDimensions({k: v or 0.0 for k, v in cost.items()})
+        priced.save_on_namespace(stats, key_prefix=PREFIX)
+        total = stats[f"{PREFIX}total"] = priced.total or 0.0
         requests = result.total_requests
-        if total is not None and output_tokens > 0:
+        if output_tokens > 0:
             stats[f"{PREFIX}per_million_output_tokens"] = total * 1_000_000 / output_tokens
-        if total is not None and isinstance(requests, int) and requests > 0:
+        if isinstance(requests, int) and requests > 0:
             stats[f"{PREFIX}per_1000_requests"] = total * 1000 / requests
-        return {k: v for k, v in stats.items() if v is not None}
+        return stats
 
     # -- as a run's callback -------------------------------------------------------------
 
@@ -213,20 +216,27 @@ class CostModel(JSONableBase, Callback):
         total = cost.total
         if total is not None:
             run.spent += total
-        if self.max_cost is not None and not run.stopped and run.spent >= self.max_cost:
+        if self.max_cost is not None and run.spent_at_stop is None and run.spent >= self.max_cost:
             from ...engine import stop_run  # (the engine imports the callbacks)
 
-            run.stopped = True
+            run.spent_at_stop = run.spent
             stop_run(
                 f"max_cost reached: the requests recorded cost {run.spent:.6g} "
                 f"(max_cost {self.max_cost:g})"
             )
 
     async def after_run(self, result: Result) -> None:
-        """Add the run's cost and its statistics to `result.stats`."""
+        """Add the run's cost and its statistics to `result.stats`.
+
+        When `max_cost` stopped the load, ``cost_when_stopped`` is what the
+        requests counted had cost at that moment (``cost_total`` adds those
+        in flight then, and any run dimensions).
+        """
         run = self._run or _RunCosts()
         self._run = None
         await self._run_cost(result, run.requests, run.output_tokens, save=True)
+        if run.spent_at_stop is not None:
+            result._update_contributed_stats({f"{PREFIX}when_stopped": run.spent_at_stop})
 
     # -- saving ----------------------------------------------------------------------
 
