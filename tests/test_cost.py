@@ -41,13 +41,17 @@ def record(**fields: Any) -> InvocationResponse:
 
 
 def fake(output_tokens: int = 10) -> FakeEndpoint:
-    return FakeEndpoint(time_to_first_token=0.1, inter_token_latency=0.01, output_tokens=output_tokens)
+    return FakeEndpoint(
+        time_to_first_token=0.1, inter_token_latency=0.01, output_tokens=output_tokens
+    )
 
 
 class TestDimensions:
     async def test_cached_input_is_a_partition_of_the_prompt(self) -> None:
         """Uncached + cache reads + cache writes price every input token exactly once."""
-        r = record(num_tokens_input=1000, num_tokens_input_cached=600, num_tokens_input_cache_write=100)
+        r = record(
+            num_tokens_input=1000, num_tokens_input_cached=600, num_tokens_input_cache_write=100
+        )
         assert await UncachedInputTokens(3.0).calculate(r) == pytest.approx(300 * 3.0 / 1e6)
         assert await CachedInputTokens(0.3).calculate(r) == pytest.approx(600 * 0.3 / 1e6)
         assert await CacheWriteTokens(3.75).calculate(r) == pytest.approx(100 * 3.75 / 1e6)

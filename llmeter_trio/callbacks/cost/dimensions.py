@@ -66,7 +66,9 @@ class IRunCostDimension(ISerializable, Protocol):
         ...
 
 
-class _Abstract(ABC):
+class _Abstract:
+    """Says which methods are missing, as Python 3.12 does, on any version."""
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         missing = getattr(cls, "__abstractmethods__", ())
         if missing:  # (the wording of Python 3.12's own message)
@@ -77,7 +79,7 @@ class _Abstract(ABC):
         return super().__new__(cls)
 
 
-class RequestCostDimensionBase(_Abstract, JSONableBase):
+class RequestCostDimensionBase(_Abstract, JSONableBase, ABC):
     """Base for request dimensions: implement `calculate`."""
 
     @abstractmethod
@@ -85,7 +87,7 @@ class RequestCostDimensionBase(_Abstract, JSONableBase):
         """This part of the cost of one record; None when it cannot be priced."""
 
 
-class RunCostDimensionBase(_Abstract, JSONableBase):
+class RunCostDimensionBase(_Abstract, JSONableBase, ABC):
     """Base for run dimensions: implement `calculate` (and `before_run_start` if needed)."""
 
     async def before_run_start(self, run_config: Any) -> None:

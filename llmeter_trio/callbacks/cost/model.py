@@ -48,9 +48,7 @@ class _RunCosts:
     spent_at_stop: float | None = None  # what they were when `max_cost` stopped the load
 
 
-def _named(
-    dims: Mapping[str, Any] | Sequence[Any] | None, taken: dict[str, Any]
-) -> dict[str, Any]:
+def _named(dims: Mapping[str, Any] | Sequence[Any] | None, taken: dict[str, Any]) -> dict[str, Any]:
     """Dimensions by name: a dict's keys, else each one's class name; a name used twice is an
     error."""
     if dims is None:
@@ -80,7 +78,8 @@ class CostModel(JSONableBase, Callback):
 
     def __init__(
         self,
-        request_dims: Mapping[str, IRequestCostDimension] | Sequence[IRequestCostDimension]
+        request_dims: Mapping[str, IRequestCostDimension]
+        | Sequence[IRequestCostDimension]
         | None = None,
         run_dims: Mapping[str, IRunCostDimension] | Sequence[IRunCostDimension] | None = None,
         *,
@@ -144,7 +143,7 @@ class CostModel(JSONableBase, Callback):
 
     async def _run_cost(
         self,
-        result: Result,
+        result: Any,  # a Result, or a stand-in (LLMeter's tests pass mocks)
         request_costs: Sequence[CalculatedCostWithDimensions],
         output_tokens: int,
         save: bool,
@@ -163,7 +162,7 @@ class CostModel(JSONableBase, Callback):
 
     @staticmethod
     def _statistics(
-        result: Result,
+        result: Any,
         cost: CalculatedCostWithDimensions,
         request_costs: Sequence[CalculatedCostWithDimensions],
         output_tokens: int,
@@ -225,8 +224,8 @@ class CostModel(JSONableBase, Callback):
                 f"(max_cost {self.max_cost:g})"
             )
 
-    async def after_run(self, result: Result) -> None:
-        """Add the run's cost and its statistics to `result.stats`.
+    async def after_run(self, result: Result, interrupted: bool = False) -> None:
+        """Add the run's cost and its statistics to `result.stats` (interrupted runs too).
 
         When `max_cost` stopped the load, ``cost_when_stopped`` is what the
         requests counted had cost at that moment (``cost_total`` adds those

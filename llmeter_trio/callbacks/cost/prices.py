@@ -9,9 +9,10 @@ A price table maps what is billed to its price, in one currency::
 
 Keys: ``input``, ``output``, ``cached_input``, ``cache_write``, ``reasoning``
 (charged on top of output: see `dimensions`), ``instance_hour`` with
-``instances``, and ``endpoint_hour``; ``as_of``, ``source`` and ``currency``
-are notes. With ``cached_input`` or ``cache_write``, ``input`` prices the
-uncached input only (cache writes default to the input price).
+``instances``, and ``endpoint_hour``; ``as_of``, ``source``, ``currency``,
+``note`` and ``description`` are notes. With ``cached_input`` or
+``cache_write``, ``input`` prices the uncached input only (cache writes
+default to the input price).
 
 A file holds one table (JSON or TOML), or a saved `CostModel` (JSON). A
 preset is ``PROVIDER/MODEL`` (``"openai/gpt-4o-mini"``, see `preset_names`):
@@ -22,7 +23,7 @@ with the page it was read from. Prices change: check them before use.
 from __future__ import annotations
 
 import json
-import tomllib
+import sys
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -53,7 +54,7 @@ PRICE_KEYS = (
     "instances",
     "endpoint_hour",
 )
-NOTE_KEYS = ("as_of", "source", "currency")
+NOTE_KEYS = ("as_of", "source", "currency", "note", "description")
 _FILE_SUFFIXES = (".json", ".toml")
 
 
@@ -61,9 +62,9 @@ def _preset_files() -> dict[str, dict[str, Any]]:
     """Each provider's preset file, parsed, by provider name."""
     folder = resources.files(__package__).joinpath("prices")
     return {
-        entry.name.removesuffix(".toml"): tomllib.loads(entry.read_text(encoding="utf-8"))
+        entry.name.removesuffix(".json"): json.loads(entry.read_text(encoding="utf-8"))
         for entry in folder.iterdir()
-        if entry.name.endswith(".toml")
+        if entry.name.endswith(".json")
     }
 
 
@@ -85,6 +86,14 @@ def _preset(name: str) -> dict[str, Any] | None:
     return {**notes, **document["models"][model]}
 
 
+def _toml(text: str, path: str) -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib.loads(text)
+    raise ValueError(f"reading {path}: TOML price files need Python 3.11 or later; use JSON")
+
+
 def _read_file(path: str) -> dict[str, Any]:
     fs, local = resolve(path)
     if not fs.exists(local):
@@ -92,7 +101,7 @@ def _read_file(path: str) -> dict[str, Any]:
     with fs.open(local, "rb") as f:
         data = f.read()
     try:
-        document = tomllib.loads(data.decode()) if path.endswith(".toml") else json.loads(data)
+        document = _toml(data.decode(), path) if path.endswith(".toml") else json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"price file {path} is not valid: {exc}") from None
     if not isinstance(document, dict):

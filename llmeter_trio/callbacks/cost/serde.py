@@ -61,7 +61,8 @@ def to_dict_recursive_generic(obj: object, **kwargs: Any) -> dict[str, Any]:
     else:
         result = {"_type": type(obj).__name__}
         if attrs.has(type(obj)):
-            fields = {f.name: getattr(obj, f.name) for f in attrs.fields(type(obj)) if f.init}
+            kinds: Any = type(obj)
+            fields = {f.name: getattr(obj, f.name) for f in attrs.fields(kinds) if f.init}
         else:
             fields = {k: v for k, v in vars(obj).items() if not k.startswith("_")}
     result.update(fields)
