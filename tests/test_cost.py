@@ -304,3 +304,86 @@ class TestMaxCost:
     def test_bad_max_cost(self) -> None:
         with pytest.raises(ValueError, match="max_cost"):
             CostModel(max_cost=0)
+
+
+class TestLoadTestChart:
+    async def test_cost_per_1000_requests_against_clients(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A priced load test gets a seventh chart whose points are each level's statistic;
+        with instance-hours, more clients make each request cheaper."""
+        from llmeter_trio.experiments import LoadTest
+
+        model = CostModel.from_prices({"output": 10.0, "instance_hour": 36.0})
+        test = LoadTest(
+            endpoint=fake(), payload={"prompt": "x"}, sequence_of_clients=[1, 4],
+            min_requests_per_client=2, min_requests_per_run=8, callbacks=[model],
+        )  # fmt: skip
+        result = await test.run()
+        figures = result.plot_results(show=False)
+        assert "cost_per_1000_requests" in figures
+        (trace,) = figures["cost_per_1000_requests"].data
+        expected = [result.results[c].stats["cost_per_1000_requests"] for c in (1, 4)]
+        assert list(trace.x) == [1, 4] and list(trace.y) == pytest.approx(expected)
+        assert expected[1] < expected[0]
+
+    def test_unpriced_load_test_keeps_six_charts(self) -> None:
+        from llmeter_trio.experiments import LoadTestResult
+        from llmeter_trio.plotting import plot_load_test_results
+
+        level = Result(responses=[record(time_to_first_token=0.1, time_to_last_token=0.2)])
+        figures = plot_load_test_results(LoadTestResult(results={1: level}, test_name="t"))
+        assert "cost_per_1000_requests" not in figures and len(figures) == 6
+
+
+FAST = ["run", "--endpoint", "fake", "--prompt", "one two", "--option", "time_to_first_token=0.001",
+        "--option", "inter_token_latency=0", "--option", "output_tokens=10"]  # fmt: skip
+
+
+class TestCli:
+    @pytest.mark.realtime
+    def test_prices_and_max_cost(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """--price-input/--price-output price each record; --max-cost stops the run, saved."""
+        from llmeter_trio.cli import main
+
+        folder = tmp_path / "r"
+        args = [*FAST, "--price-input", "1000", "--price-output", "100", "--max-cost", "0.01",
+                "--n-requests", "100", "--output", str(folder)]  # fmt: skip
+        assert main(args) == 0
+        out = capsys.readouterr().out
+        assert "stopped: max_cost reached" in out and "cost " in out
+        result = Result.load(folder)
+        assert result.stop_reason is not None and "max_cost" in result.stop_reason
+        per_request = (2 * 1000 + 10 * 100) / 1e6
+        assert result.total_requests < 100
+        assert result.stats["cost_total"] == pytest.approx(result.total_requests * per_request)
+
+    @pytest.mark.realtime
+    def test_preset_with_an_override(self, tmp_path: Path) -> None:
+        from llmeter_trio.cli import main
+
+        folder = tmp_path / "r"
+        args = [*FAST, "--prices", "openai/gpt-4o-mini", "--price-output", "1", "--n-requests",
+                "2", "--output", str(folder)]  # fmt: skip
+        assert main(args) == 0
+        stats = Result.load(folder).stats
+        assert stats["cost_total"] == pytest.approx(2 * (2 * 0.15 + 10 * 1) / 1e6)
+
+    @pytest.mark.parametrize(
+        ("extra", "message"),
+        [
+            (["--max-cost", "1"], "--max-cost needs prices"),
+            (["--prices", "nobody/nothing"], "unknown price preset"),
+            (["--price-input", "-1"], "--price-input must be at least 0"),
+            (["--price-input", "1", "--max-cost", "0"], "--max-cost must be greater than 0"),
+            (["--prices", "missing.json"], "price file missing.json does not exist"),
+        ],
+    )
+    def test_bad_cost_options_are_one_line_and_exit_2(
+        self, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+    ) -> None:
+        from llmeter_trio.cli import main
+
+        assert main([*FAST, *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
