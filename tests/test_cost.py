@@ -387,3 +387,32 @@ class TestCli:
         assert main([*FAST, *extra]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
+
+
+class TestCallbackConfig:
+    def test_registered_as_the_cost_callback(self) -> None:
+        """``{"callback_type": "cost", ...}`` (and ``--callback cost:{...}``) builds a model."""
+        from llmeter_trio.plugins import callback_from_config
+
+        model = callback_from_config({"callback_type": "cost", "prices": PRICES, "max_cost": 2})
+        assert isinstance(model, CostModel) and model.max_cost == 2
+        saved = CostModel.from_prices(PRICES).to_dict()
+        again = callback_from_config({**saved, "callback_type": "cost"})
+        assert again.to_dict() == saved
+
+    def test_needs_prices(self) -> None:
+        from llmeter_trio.plugins import callback_from_config
+
+        with pytest.raises(ValueError, match="give its prices"):
+            callback_from_config({"callback_type": "cost"})
+
+    async def test_an_interrupted_run_is_priced_too(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A run cut short by its deadline still adds up what its records cost."""
+        model = CostModel.from_prices({"output": 1e6})  # 1 per token
+        result = await Runner(fake(), output_path=str(tmp_path)).run(
+            payload={"prompt": "x"}, clients=2, run_duration=0.5, run_name="r", callbacks=[model]
+        )
+        tokens = sum(r.num_tokens_output or 0 for r in Result.load(tmp_path / "r").responses)
+        assert result.stats["cost_total"] == pytest.approx(tokens)

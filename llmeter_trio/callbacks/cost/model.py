@@ -109,6 +109,24 @@ class CostModel(JSONableBase, Callback):
 
         return cost_model_from_prices(prices, max_cost=max_cost)
 
+    @classmethod
+    def from_options(
+        cls,
+        prices: Mapping[str, Any] | str | None = None,
+        max_cost: float | None = None,
+        **saved: Any,
+    ) -> CostModel:
+        """The model a callback configuration describes (``{"callback_type": "cost", ...}``,
+        ``--callback cost:{...}``): `prices` as `from_prices` takes them, or a saved model's
+        ``request_dims`` and ``run_dims`` (`to_dict`)."""
+        if prices is not None:
+            if saved:
+                raise ValueError(f"cost callback: give prices or {sorted(saved)}, not both")
+            return cls.from_prices(prices, max_cost=max_cost)
+        if not saved:
+            raise ValueError('cost callback: give its prices, e.g. {"prices": {"output": 15}}')
+        return cls.from_dict({**saved, "max_cost": max_cost} if max_cost is not None else saved)
+
     # -- on demand ------------------------------------------------------------------
 
     async def calculate_request_cost(
