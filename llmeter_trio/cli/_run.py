@@ -12,6 +12,7 @@ from typing import Any
 import trio
 
 from .._checks import check_number
+from ..callbacks.cost import CostModel, load_prices
 from ..endpoints import Endpoint
 from ..engine import LiveProgress, RunInterrupted, Runner
 from ..engine._payloads import normalize_payloads
@@ -36,6 +37,7 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "add_run_arguments",
+    "cost_model_from_args",
     "exit_code",
     "run_and_report",
     "run_command",
@@ -146,6 +148,18 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME[:JSON]",
         help="a registered callback, with its options as a JSON object (repeatable)",
     )
+    cost = parser.add_argument_group("cost (docs/cost.md)")
+    cost.add_argument("--price-input", type=float, help="price per million input tokens")
+    cost.add_argument("--price-output", type=float, help="price per million output tokens")
+    cost.add_argument(
+        "--prices",
+        metavar="FILE|PRESET",
+        help="price table (.json or .toml) or preset, e.g. openai/gpt-4o-mini; "
+        "--price-input/--price-output override its prices",
+    )
+    cost.add_argument(
+        "--max-cost", type=float, help="stop sending once the requests cost this much"
+    )
 
 
 _SCHEDULE_FLAGS = {
@@ -173,6 +187,24 @@ def schedule_from_args(args: argparse.Namespace) -> Schedule | None:
             raise ValueError(f"options {sorted(options)} need --schedule")
         return None
     return schedule_from_config({"schedule": args.schedule, **options})
+
+
+def cost_model_from_args(args: argparse.Namespace) -> CostModel | None:
+    """The cost model the cost options describe, or None when they give no price."""
+    prices: dict[str, Any] = {} if args.prices is None else load_prices(args.prices)
+    if prices.get("_type") == "CostModel" and (args.price_input or args.price_output):
+        raise ValueError("--price-input/--price-output cannot change a saved CostModel (--prices)")
+    for flag, key in (("--price-input", "input"), ("--price-output", "output")):
+        value = getattr(args, flag[2:].replace("-", "_"))
+        check_number(flag, value, at_least=0)
+        if value is not None:
+            prices[key] = value
+    check_number("--max-cost", args.max_cost)
+    if not prices:
+        if args.max_cost is not None:
+            raise ValueError("--max-cost needs prices: --price-input/--price-output or --prices")
+        return None
+    return CostModel.from_prices(prices, max_cost=args.max_cost)
 
 
 def exit_code(result: Result, max_error_rate: float | None) -> int:
@@ -258,6 +290,9 @@ def run_command(args: argparse.Namespace) -> int:
             raise ValueError("--server-metrics-interval needs --server-metrics URL")
         check_server_metrics(args.server_metrics, args.server_metrics_interval)
     callbacks = [callback_from_config(parse_callback(text)) for text in args.callback]
+    cost_model = cost_model_from_args(args)
+    if cost_model is not None:
+        callbacks.append(cost_model)
     parent, run_name = split_output(args.output)
     runner = Runner(endpoint, output_path=parent, seed=args.seed, callbacks=callbacks)
     run_options: dict[str, Any] = {

@@ -57,6 +57,12 @@ def format_summary(result: Result) -> str:
         f"output tokens {stats['total_output_tokens']:,}",
         f"failed {stats['failed_requests']} ({stats['failed_requests_rate']:.1%}): {errors}",
     ]
+    if "cost_total" in stats:  # a CostModel priced the run (docs/cost.md)
+        lines.append(
+            f"cost {stats['cost_total']:,.6g} in all, "
+            f"{stats.get('cost_per_request-p50', 0):,.6g} per request (p50), "
+            f"{stats.get('cost_per_million_output_tokens', 0):,.6g} per million output tokens"
+        )
     if stats.get("excluded_requests"):
         lines.append(
             f"measured {stats['measured_requests']} requests; "

@@ -2,8 +2,9 @@
 
 Records arrive over the run's bounded memory channel. For each, in order: token
 counts the endpoint did not report are filled in, the statistics count it, it
-is kept in memory (unless low-memory), the progress counters move, it is
-written to storage, and `after_invoke` callbacks see it. If storage or a
+is kept in memory (unless low-memory), the progress counters move,
+`after_invoke` callbacks see it (what they add, a cost in its `annotations`,
+is saved with it), and it is written to storage. If storage or a
 callback fails, the writer asks the run to stop the load, stops using what
 failed, and goes on counting and storing every record until the channel closes.
 """
@@ -77,17 +78,17 @@ class RecordWriter:
                     if self.keep:
                         self.responses.append(response)
                     self._track(response)
+                    if self.callbacks_ok:  # before storing: what callbacks add is saved
+                        try:
+                            await self.hooks.call("after_invoke", response=response)
+                        except Exception as exc:
+                            self.callbacks_ok = False
+                            self._fail(exc)
                     if self.sink is not None:
                         try:
                             await self.sink.write(response)
                         except Exception as exc:
                             self.sink = None  # stop writing; memory still counts each record
-                            self._fail(exc)
-                    if self.callbacks_ok:
-                        try:
-                            await self.hooks.call("after_invoke", response=response)
-                        except Exception as exc:
-                            self.callbacks_ok = False
                             self._fail(exc)
 
     def _fail(self, exc: Exception) -> None:
