@@ -387,3 +387,31 @@ def test_sagemaker_sends_raw_bytes_in_base64() -> None:
     prepared = endpoint.prepare_payload(body)
     assert prepared["inputs"][0]["image"]["source"]["bytes"] == b64(PNG)
     assert endpoint.is_prepared(prepared)
+
+
+AWS_REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@pytest.mark.parametrize("fault", [None, "429"])
+@pytest.mark.parametrize("stream", [False, True])
+async def test_records_carry_the_aws_request_id(
+    stream: bool, fault: str | None, autojump_clock: trio.testing.MockClock
+) -> None:
+    """As LLMeter's (boto3's ``ResponseMetadata.RequestId``): each record's id is its answer's
+    ``x-amzn-RequestId``, answered or refused (the simulator's are dashed UUIDs, unlike the
+    ids a run makes up)."""
+    headers = {"x-sim-fault": fault} if fault else {}
+    async with simulated_server(CONFIG) as base_url:
+        endpoint = BedrockConverse(
+            model_id=CLAUDE,
+            region="us-east-1",
+            **KEYS,
+            endpoint_url=base_url.removesuffix("/v1"),
+            stream=stream,
+            extra_headers=headers,
+        )
+        result = await Runner(endpoint).run(payload=CASES["BedrockConverse"][1], n_requests=3)
+    assert [record.failed for record in result.responses] == [fault is not None] * 3
+    ids = [record.id for record in result.responses]
+    assert all(i is not None and AWS_REQUEST_ID.fullmatch(i) for i in ids), ids
+    assert len(set(ids)) == 3
