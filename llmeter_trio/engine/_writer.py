@@ -1,6 +1,7 @@
 """The run's one writer task: every record is counted, kept, stored and reported here.
 
-Records arrive over the run's bounded memory channel. For each, in order: token
+Records arrive over the run's bounded memory channel. For each, in order: a
+record the endpoint gave no id gets a random one (as LLMeter's do), token
 counts the endpoint did not report are filled in, the statistics count it, it
 is kept in memory (unless low-memory), the progress counters move,
 `after_invoke` callbacks see it (what they add, a cost in its `annotations`,
@@ -12,6 +13,7 @@ failed, and goes on counting and storing every record until the channel closes.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Callable
 
 import attrs
@@ -73,6 +75,7 @@ class RecordWriter:
         with self.scope:
             async with receive:
                 async for response in receive:
+                    response.id = response.id or uuid.uuid4().hex
                     self._count_tokens(response)
                     self.stats.add(response)
                     if self.keep:
