@@ -5,7 +5,8 @@ Routes: OpenAI's ``POST /v1/chat/completions``, ``POST /v1/completions``,
 Anthropic's ``POST /v1/messages``; Bedrock's ``POST /model/{id}/converse``,
 ``converse-stream``, ``invoke`` and ``invoke-with-response-stream``;
 SageMaker's ``POST /endpoints/{name}/invocations`` and
-``invocations-response-stream``; and ``GET /health``. Each API's wire format
+``invocations-response-stream``; ``GET /health``; and ``GET /metrics``
+(Prometheus text: requests running and waiting, tokens). Each API's wire format
 is a `Dialect`. A request header ``x-sim-fault`` (``429``, ``500``, ``503``,
 ``drop``, ``stall``, ``stream-429``, ``stream-500``, ``none``) forces a fault
 (or none) for that request, overriding the random draw.
@@ -35,6 +36,7 @@ from ._bedrock_format import ConverseDialect, InvokeDialect
 from ._bucket import RateLimiter
 from ._dialect import Dialect, OpenAIDialect, Reply
 from ._formats import Renderer
+from ._metrics import SimMetrics
 from ._model import Fault, Plan, SimConfig, output_length, plan
 from ._requests import Api, ApiError, SimRequest
 from ._sagemaker_format import SageMakerDialect
@@ -152,6 +154,7 @@ class SimApp:
         )
         self._ids = itertools.count(1)
         self._id_stem = secrets.token_hex(4)
+        self.metrics = SimMetrics()
         self._models_body = orjson.dumps(
             {"object": "list", "data": [self._model_card(self.config.model)]}
         )
@@ -194,6 +197,10 @@ class SimApp:
                 await _send_error(send, error)
         elif path == "/health" and method == "GET":
             await _send_json(send, 200, b'{"status":"ok"}')
+        elif path == "/metrics" and method == "GET":
+            page = self.metrics.page()
+            headers = [(b"content-type", SimMetrics.content_type)]
+            await _send_reply(send, (200, headers, page))
         else:
             error = ApiError(404, f"Unknown request URL: {method} {path}", code="unknown_url")
             await _send_error(send, error)
@@ -268,8 +275,10 @@ class SimApp:
             headers = [*dialect.stream_headers(request), *limits]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             head = out.head()
+        answering = self.metrics.answering(timeline.input_tokens, timeline.output_tokens)
         if self._slots is None and timeline.duration <= 0.0:
-            await response.send(send, head)
+            with answering:
+                await response.send(send, head)
             return
         if request.stream:  # even empty: a server may hold the headers until a body message
             await send({"type": "http.response.body", "body": head, "more_body": True})
@@ -277,10 +286,16 @@ class SimApp:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
             if self._slots is None:
-                await response.send(send)
-            else:
-                async with self._slots:  # FIFO: the wait counts toward the TTFT
+                with answering:
                     await response.send(send)
+            else:
+                with self.metrics.waiting_for_slot():
+                    await self._slots.acquire()  # FIFO: the wait counts toward the TTFT
+                try:
+                    with answering:
+                        await response.send(send)
+                finally:
+                    self._slots.release()
             nursery.cancel_scope.cancel()
 
     def _admit(self, request: SimRequest) -> list[tuple[bytes, bytes]]:
