@@ -43,6 +43,7 @@ from typing import Any, Literal, Protocol
 import attrs
 
 from ..run_config import RunConfig
+from ..schedules import Arrival
 
 __all__ = [
     "Deal",
@@ -105,6 +106,8 @@ class ShardSpec:
             sends payloads i, i + count, ... of the run's list; its records'
             ``payload_index`` (into its own list) maps back to the run's as
             ``payload_offset + payload_stride * index`` (the merge does it).
+        trace: a replayed trace's arrivals (the whole run's, read once by the
+            coordinator; the shard keeps its dealt share), else None.
     """
 
     index: int
@@ -119,6 +122,7 @@ class ShardSpec:
     progress_interval: float = 0.5
     payload_offset: int = 0
     payload_stride: int = 1
+    trace: list[Arrival] | None = None
 
     @property
     def folder(self) -> str:
