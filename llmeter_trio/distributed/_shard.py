@@ -282,7 +282,10 @@ def run_shard(spec: ShardSpec, control: ShardControl | None = None) -> ShardRepo
 class Executor(Protocol):
     """Runs a run's shards somewhere (local processes, Ray actors); the coordinator drives it.
 
-    Methods are called in this order from the coordinator's trio run: `launch`,
+    The coordinator makes one with ``factory(nursery)``: background tasks (pipe
+    readers, pollers) run in that nursery, which outlives `aclose`. See
+    `_local.LocalExecutor` for a complete one. Methods are called in this
+    order from the coordinator's trio run: `launch`,
     `wait_ready`, `start`, then `collect` (while it waits: `progress`, `stop`,
     `interrupt`, any number of times), then `aclose` (always, also after an
     error or a cancellation). `stop` and `interrupt` must reach every shard
@@ -292,8 +295,8 @@ class Executor(Protocol):
     async def launch(self, specs: Sequence[ShardSpec]) -> None:
         """Start one worker per spec, each calling `run_shard`; return once all are started."""
 
-    async def wait_ready(self, timeout: float) -> list[int]:
-        """Wait until every shard is ready (connections open) or ended, at most `timeout` s;
+    async def wait_ready(self, seconds: float) -> list[int]:
+        """Wait until every shard is ready (connections open) or ended, at most `seconds`;
         return the indices of the shards ready."""
 
     async def start(self, at: float) -> None:

@@ -187,6 +187,7 @@ def plan_run(settings: Runner, run_folder: str | os.PathLike[str] | None = None)
         on_interrupt=settings.on_interrupt,
         server_metrics=settings.server_metrics,
         server_metrics_interval=settings.server_metrics_interval,
+        workers=settings.workers if isinstance(settings.workers, int) else None,
     )
     plan = RunPlan(config, schedule, payloads, trace, server_metrics_url=settings.server_metrics)
     check_window(config, plan.total_requests)
