@@ -71,7 +71,10 @@ def main() -> None:
     threading.Thread(target=_reporter, args=reporter, daemon=True).start()
     report = run_shard(spec, control)
     _send(out, lock, {"report": attrs.asdict(report)})
-    out.close()
+    with lock:
+        out.close()
+    sys.stderr.flush()
+    os._exit(0)  # not waiting for the daemon threads (one is blocked reading stdin)
 
 
 if __name__ == "__main__":
