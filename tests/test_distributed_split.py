@@ -97,7 +97,9 @@ class TestOpenLoopArrivals:
         counts = [spec.run_config.n_requests for spec in specs]
         assert sum(c or 0 for c in counts) == n_requests
         union = sorted(
-            a for spec, n in zip(specs, counts) for a in itertools.islice(sharded(spec), n)
+            a
+            for spec, n in zip(specs, counts, strict=True)
+            for a in itertools.islice(sharded(spec), n)
         )
         assert union == sorted(itertools.islice(one_process(run), n_requests))
 
