@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +120,7 @@ class TestOpenLoopArrivals:
         assert list(sharded(specs[1])) == [(0.1, 1), (0.3, 3), (0.5, 0)]
 
 
-def ks_distance(sample: list[float], cdf: Any) -> float:
+def ks_distance(sample: list[float], cdf: Callable[[float], float]) -> float:
     """The Kolmogorov-Smirnov statistic of `sample` against the distribution `cdf`."""
     ordered = sorted(sample)
     n = len(ordered)
