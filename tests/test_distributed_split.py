@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmeter_trio import FakeEndpoint, Runner
+from llmeter_trio.callbacks.cost import CostModel
 from llmeter_trio.distributed import ShardSpec
 from llmeter_trio.distributed._split import shard_plan, split_run, worker_callbacks, worker_count
 from llmeter_trio.engine._payloads import client_payloads
@@ -222,10 +223,16 @@ class TestWorkerOptions:
         with pytest.raises(ValueError, match="workers must be"):
             worker_count(bad)
 
-    def test_callbacks_go_as_configurations(self) -> None:
+    def test_callbacks_go_as_configurations_or_copies(self) -> None:
         assert worker_callbacks([{"callback_type": "x"}]) == [{"callback_type": "x"}]
-        with pytest.raises(ValueError, match="as configurations"):
-            worker_callbacks([object()])
+        with pytest.raises(ValueError, match="cannot be copied to another process"):
+            worker_callbacks([lambda: None])
+
+    def test_a_cost_cap_is_divided_between_workers(self) -> None:
+        model = CostModel.from_prices({"input": 1.0}, max_cost=3.0)
+        specs = split_run(plan(clients=3), 3, "memory://x", worker_callbacks([model]))
+        assert [s.callbacks[0].max_cost for s in specs] == [1.0, 1.0, 1.0]
+        assert model.max_cost == 3.0
 
 
 def test_random_is_not_used_unseeded() -> None:

@@ -76,7 +76,7 @@ async def run_with_workers(
     count: int,
     endpoint: Endpoint,
     *,
-    callbacks: list[dict[str, Any]],
+    callbacks: list[Any],
     sink: ResponseSink | None,
     progress: LiveProgress,
     executor: ExecutorFactory = LocalExecutor,

@@ -98,8 +98,10 @@ class ShardSpec:
             clock; None: wait for ``control.start(at)`` once ready.
         clock_offset: the worker's clock minus the coordinator's, in seconds,
             as the executor measured it (0 on one host); only reported.
-        callbacks: callback configurations (``{"callback_type": NAME, ...}``)
-            rebuilt in the worker through the plugins.
+        callbacks: the run's callbacks: configurations (``{"callback_type":
+            NAME, ...}``, rebuilt in the worker through the plugins) or
+            picklable callback objects (a `CostModel`, ...), each worker's
+            spending cap (``max_cost``) already divided between the workers.
         progress_interval: seconds between the progress snapshots a worker
             sends (`ShardControl.progress` is always current).
         payload_offset, payload_stride: with ``payload_order="once"`` shard i
@@ -118,7 +120,7 @@ class ShardSpec:
     first_client: int = 0
     start_at: float | None = None
     clock_offset: float = 0.0
-    callbacks: list[dict[str, Any]] = attrs.field(factory=list)
+    callbacks: list[Any] = attrs.field(factory=list)
     progress_interval: float = 0.5
     payload_offset: int = 0
     payload_stride: int = 1

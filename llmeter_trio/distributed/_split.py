@@ -19,7 +19,9 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import pickle
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
@@ -63,18 +65,35 @@ def worker_count(workers: object) -> int:
     return workers
 
 
-def worker_callbacks(callbacks: Sequence[Any]) -> list[dict[str, Any]]:
-    """The run's callbacks as configurations each worker builds its own from (objects cannot
-    be sent to another process)."""
-    configs = []
+def worker_callbacks(callbacks: Sequence[Any]) -> list[Any]:
+    """The run's callbacks as each worker gets them: configurations (each worker builds its
+    own through the plugins) or the objects themselves, which must pickle."""
+    sent: list[Any] = []
     for callback in callbacks:
-        if not isinstance(callback, Mapping):
+        if isinstance(callback, Mapping):
+            sent.append(dict(callback))
+            continue
+        try:
+            pickle.dumps(callback)
+        except Exception as exc:
             raise ValueError(
-                f"with workers, give callbacks as configurations ({{'callback_type': NAME, ...}}) "
-                f"so each worker builds its own, not as objects ({type(callback).__name__})"
-            )
-        configs.append(dict(callback))
-    return configs
+                f"with workers, each worker gets a copy of every callback, and "
+                f"{type(callback).__name__} cannot be copied to another process ({exc}); "
+                "give it as a configuration ({'callback_type': NAME, ...})"
+            ) from None
+        sent.append(callback)
+    return sent
+
+
+def _callback_share(callback: Any, count: int) -> Any:
+    """A worker's copy of a callback: a spending cap (`max_cost`) is divided between them."""
+    cap = getattr(callback, "max_cost", None)
+    if isinstance(cap, (int, float)) and not isinstance(callback, Mapping):
+        callback = copy.copy(callback)
+        callback.max_cost = cap / count
+    elif isinstance(callback, Mapping) and isinstance(callback.get("max_cost"), (int, float)):
+        callback = {**callback, "max_cost": callback["max_cost"] / count}
+    return callback
 
 
 def share(total: int, count: int, index: int) -> int:
@@ -93,7 +112,7 @@ def _deal_of(schedule: OpenLoopSchedule | None) -> Deal | None:
 
 
 def split_run(
-    plan: RunPlan, count: int, result_url: str, callbacks: list[dict[str, Any]] | None = None
+    plan: RunPlan, count: int, result_url: str, callbacks: Sequence[Any] = ()
 ) -> list[ShardSpec]:
     """One `ShardSpec` per worker for `plan`, fewer when there is not enough to share:
     at most one shard per closed-loop client, per request of concurrency cap, per request."""
@@ -120,7 +139,7 @@ def split_run(
                 result_url=result_url,
                 deal=deal,
                 first_client=first_client,
-                callbacks=list(callbacks or ()),
+                callbacks=[_callback_share(c, count) for c in callbacks],
                 payload_offset=index if config.payload_order == "once" else 0,
                 payload_stride=count if config.payload_order == "once" else 1,
                 trace=plan.trace,

@@ -6,7 +6,7 @@ import math
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 
 import attrs
@@ -90,7 +90,9 @@ async def _run_shard(spec: ShardSpec, shard: ShardControl) -> ShardReport:
     try:
         endpoint = config.endpoint()
         tokenizer = tokenizer_from_config(config.tokenizer_config) or DummyTokenizer()
-        hooks = RunHooks([callback_from_config(c) for c in spec.callbacks])
+        hooks = RunHooks(
+            [callback_from_config(c) if isinstance(c, Mapping) else c for c in spec.callbacks]
+        )
         sink = _start_run_folder(config.output_path, config)
     except Exception as exc:  # nothing was sent
         shard.ready.set()

@@ -103,7 +103,8 @@ class Runner:
       many worker processes, each a trio run with its share of the clients or
       of the schedule, started together and stopped together, their records
       merged into one result (`llmeter_trio.distributed`; docs/scaling-out.md).
-      Callbacks must then be given as configurations, for each worker to build.
+      Each worker gets a copy of every callback (a configuration, or an object
+      that pickles); a `max_cost` cap is divided between them.
     - One process runs at most 100,000 clients (`MAX_CLIENTS`; open loop:
       requests in flight); every setting is checked before the first request
       (`engine._plan`). `callbacks` may also be given as configurations,
