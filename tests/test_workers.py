@@ -19,6 +19,7 @@ import trio
 
 from llmeter_trio import LiveProgress, Runner
 from llmeter_trio.endpoints import OpenAIChatEndpoint
+from llmeter_trio.experiments import LoadTest
 from llmeter_trio.results import Result
 from llmeter_trio.schedules import ConstantRate, Poisson
 from llmeter_trio.sim import SimConfig
@@ -110,6 +111,20 @@ class TestOneResult:
         intended = [r.intended_send_time for r in result.responses]
         assert all(t is not None and 0 <= t < 1.5 for t in intended)
         assert Result.load(tmp_path / "timed").stats == result.stats
+
+
+def test_a_load_test_runs_each_level_across_workers(tmp_path: Path) -> None:
+    with served_in_thread(SIM) as origin:
+        load_test = LoadTest(
+            endpoint(origin), PAYLOADS, [1, 3], min_requests_per_client=2, min_requests_per_run=1,
+            progress_bar_stats={}, workers=2, test_name="levels", output_path=tmp_path,
+        )  # fmt: skip
+        outcome = trio.run(load_test.run)
+        count = served(origin)
+    assert {c: r.total_requests for c, r in outcome.results.items()} == {1: 2, 3: 6}
+    assert count == 8
+    workers = [len(r.generator["workers"]) for r in outcome.results.values()]
+    assert workers == [1, 2]  # one client cannot be shared
 
 
 def worker_pids() -> list[int]:
