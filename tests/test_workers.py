@@ -17,7 +17,7 @@ import httpx
 import pytest
 import trio
 
-from llmeter_trio import LiveProgress, Runner
+from llmeter_trio import Callback, InvocationResponse, LiveProgress, Runner, stop_run
 from llmeter_trio.endpoints import OpenAIChatEndpoint
 from llmeter_trio.experiments import LoadTest
 from llmeter_trio.results import Result
@@ -127,6 +127,19 @@ def test_a_load_test_runs_each_level_across_workers(tmp_path: Path) -> None:
     assert workers == [1, 2]  # one client cannot be shared
 
 
+class StopWorkerZero(Callback):
+    """Stops the load (as a cost cap does) after client 0's third record."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    async def after_invoke(self, response: InvocationResponse) -> None:
+        if response.client == 0:
+            self.seen += 1
+            if self.seen == 3:
+                stop_run("client 0 is done")
+
+
 def worker_pids() -> list[int]:
     """This process's worker processes (children running the worker module)."""
     pids = []
@@ -176,6 +189,22 @@ class TestStops:
         survivor = [r for r in result.responses if r.send_time is not None]
         assert max(r.send_time or 0 for r in survivor) > 2.0  # the other went on to the end
         assert Result.load(tmp_path / "killed").total_requests == result.total_requests
+
+    def test_a_stop_in_one_worker_stops_them_all(self, tmp_path: Path) -> None:
+        """`stop_run` in worker 0 (a cost cap) reaches worker 1 at once: the run, due to last
+        60 s, ends soon after, with that reason, not interrupted, nothing lost."""
+        with served_in_thread(SLOW) as origin:
+            runner = Runner(endpoint(origin), output_path=tmp_path, run_name="capped")
+            began = time.monotonic()
+            result = run(
+                runner, clients=2, run_duration=60, workers=2, callbacks=[StopWorkerZero()]
+            )
+            took = time.monotonic() - began
+            count = served(origin)
+        assert result.stop_reason == "client 0 is done" and not result.interrupted
+        assert result.total_requests == count
+        assert took < 30  # compared with what the machine showed: the run was to last 60 s
+        assert Result.load(tmp_path / "capped").stop_reason == "client 0 is done"
 
     @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
     def test_the_coordinator_stopped_by_a_signal_keeps_everything(

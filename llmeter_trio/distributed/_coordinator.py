@@ -143,7 +143,7 @@ async def _run_shards(
                 await executor.wait_ready(READY_TIMEOUT + connect)
                 state.start_at = time.time() + START_MARGIN
                 await executor.start(state.start_at)
-                nursery.start_soon(_sum_progress, executor, progress)
+                nursery.start_soon(_sum_progress, executor, progress, state)
                 outcomes = await executor.collect(on_end)
         finally:
             await executor.aclose()
@@ -151,10 +151,15 @@ async def _run_shards(
     return outcomes
 
 
-async def _sum_progress(executor: Executor, progress: LiveProgress) -> None:
-    """The run's progress line: the sum of the workers' counters."""
+async def _sum_progress(executor: Executor, progress: LiveProgress, state: _State) -> None:
+    """The run's progress line: the sum of the workers' counters; a worker whose load was
+    stopped from inside (a cost cap) stops the others."""
     while True:
         shards = executor.progress()
+        reason = next((p.stop_reason for p in shards if p.stop_reason), None)
+        if reason is not None and state.stop_reason is None and state.signal is None:
+            state.stop_reason = reason
+            executor.stop(reason)
         progress.started = sum(p.started for p in shards)
         progress.finished = sum(p.finished for p in shards)
         progress.failed = sum(p.failed for p in shards)

@@ -134,13 +134,16 @@ class ShardSpec:
 
 @attrs.frozen(kw_only=True)
 class ShardProgress:
-    """A shard's live counters (summed by the coordinator into the run's progress line)."""
+    """A shard's live counters (summed by the coordinator into the run's progress line), and
+    the reason its load was stopped from inside (`stop_run`: a cost cap), which the
+    coordinator passes on to the other shards at once."""
 
     index: int
     started: int = 0
     finished: int = 0
     failed: int = 0
     output_tokens: int = 0
+    stop_reason: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -15,6 +15,7 @@ import trio
 from ..engine._hooks import RunHooks
 from ..engine._run import execute_run
 from ..engine._runner import _start_run_folder
+from ..engine._stop import LoadStop
 from ..engine._writer import LiveProgress
 from ..plugins import callback_from_config, tokenizer_from_config
 from ..results import Result
@@ -33,10 +34,12 @@ class _Control:
     shard: ShardControl
     progress: LiveProgress
     start_lag: float = 0.0
+    load_stop: LoadStop | None = None
 
-    def attach(self, stop: Callable[[str], None], interrupt: Callable[[str], None]) -> None:
+    def attach(self, stop: LoadStop, interrupt: Callable[[str], None]) -> None:
         token = trio.lowlevel.current_trio_token()
-        actions = {"stop": stop, "interrupt": interrupt}
+        actions = {"stop": stop.stop, "interrupt": interrupt}
+        self.load_stop = stop
 
         def deliver(kind: str, text: str) -> None:
             try:
@@ -54,6 +57,7 @@ class _Control:
             finished=p.finished,
             failed=p.failed,
             output_tokens=p.output_tokens,
+            stop_reason=self.load_stop.reason if self.load_stop is not None else None,
         )
 
     async def clock_start(self) -> tuple[float, datetime]:

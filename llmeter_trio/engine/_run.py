@@ -92,9 +92,10 @@ class RunControl(Protocol):
     """Drives a run from outside it (a worker of a split run): when its clock starts, and
     stops sent from another process (`llmeter_trio.distributed`)."""
 
-    def attach(self, stop: Callable[[str], None], interrupt: Callable[[str], None]) -> None:
-        """Called in the run's trio thread as it starts: `stop(reason)` ends the sending as
-        `stop_run` does; `interrupt(signal_name)` cancels the load as Ctrl-C does."""
+    def attach(self, stop: LoadStop, interrupt: Callable[[str], None]) -> None:
+        """Called in the run's trio thread as it starts: ``stop.stop(reason)`` ends the
+        sending as `stop_run` does (``stop.reason`` says if something in the run did);
+        `interrupt(signal_name)` cancels the load as Ctrl-C does."""
 
     async def clock_start(self) -> tuple[float, datetime]:
         """Called once the connections are open; returns when the run's clock starts: that
@@ -181,7 +182,7 @@ class _Run:
     async def _execute(self) -> Result:
         await self.hooks.call("before_run", run_config=converter.unstructure(self.config))
         if self.control is not None:
-            self.control.attach(self.stop.stop, self._on_signal)
+            self.control.attach(self.stop, self._on_signal)
         self.run_start = trio.current_time()
         self.wall_start = datetime.now(timezone.utc)
         try:
