@@ -99,6 +99,12 @@ class Runner:
       while the load runs: every sample is saved as ``server_metrics.jsonl``
       and `Result.server_metrics` summarises the gauges that explain a knee
       (`llmeter_trio.metrics`). A failed scrape is recorded, never fails the run.
+    - `workers` (a number, or ``"auto"``: one per core) runs the load in that
+      many worker processes, each a trio run with its share of the clients or
+      of the schedule, started together and stopped together, their records
+      merged into one result (`llmeter_trio.distributed`; docs/scaling-out.md).
+      Each worker gets a copy of every callback (a configuration, or an object
+      that pickles); a `max_cost` cap is divided between them.
     - One process runs at most 100,000 clients (`MAX_CLIENTS`; open loop:
       requests in flight); every setting is checked before the first request
       (`engine._plan`). `callbacks` may also be given as configurations,
@@ -138,6 +144,8 @@ class Runner:
     # a Prometheus page (e.g. vLLM's http://host:8000/metrics) scraped during each run
     server_metrics: str | None = None
     server_metrics_interval: float = 1.0
+    # worker processes on this host sending the load together (`llmeter_trio.distributed`)
+    workers: int | Literal["auto"] | None = None
 
     def add_callback(self, callback: Any) -> None:
         """Add a callback for every later run (LLMeter's `Runner.add_callback`)."""
@@ -199,6 +207,7 @@ class Runner:
         disable_clients_progress_bar: bool | None = None,
         server_metrics: str | None = None,
         server_metrics_interval: float | None = None,
+        workers: int | Literal["auto"] | None = None,
     ) -> Result:
         """Run the load and return its `Result` (also saved, when there is an output path).
 
@@ -211,11 +220,16 @@ class Runner:
         overrides = {k: v for k, v in given.items() if v is not None}
         if n_requests is not None or run_duration is not None:  # a bound given here wins whole
             overrides.update(n_requests=n_requests, run_duration=run_duration)
+        given_callbacks = [*(self.callbacks or ()), *(callbacks or ())]
         all_callbacks = [
-            callback_from_config(c) if isinstance(c, Mapping) else c
-            for c in (*(self.callbacks or ()), *(callbacks or ()))
+            callback_from_config(c) if isinstance(c, Mapping) else c for c in given_callbacks
         ]
         settings = attrs.evolve(self, **overrides, callbacks=all_callbacks)
+        if settings.workers is not None:
+            from ..distributed._split import worker_callbacks, worker_count
+
+            settings.workers = worker_count(settings.workers)
+            callback_configs = worker_callbacks(given_callbacks)
         if isinstance(settings.endpoint, Mapping):  # a saved configuration, as LLMeter takes
             settings.endpoint = Endpoint.load(settings.endpoint)
         plan = plan_run(settings, run_folder=output_path)
@@ -236,6 +250,13 @@ class Runner:
         tokenizer_obj = settings.tokenizer or DummyTokenizer()
         endpoint = settings.endpoint
         assert endpoint is not None and not isinstance(endpoint, Mapping)  # checked by plan_run
+        if settings.workers is not None:
+            from ..distributed._coordinator import run_with_workers
+
+            return await run_with_workers(
+                plan, settings.workers, endpoint, callbacks=callback_configs, sink=sink,
+                progress=progress,
+            )  # fmt: skip
         return await execute_run(plan, endpoint, tokenizer_obj, hooks, sink, progress)
 
 

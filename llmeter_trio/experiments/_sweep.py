@@ -77,6 +77,7 @@ class Sweep:
     tokenizer: Tokenizer | None = None
     timeout: float = 60.0
     seed: int = 0
+    workers: int | Literal["auto"] | None = None  # worker processes per step (`Runner`'s)
 
     def __attrs_post_init__(self) -> None:
         parse_slos(list(self.slos))  # fail early on a bad SLO
@@ -131,7 +132,13 @@ class Sweep:
         return float(max(1, round(load))) if self.mode == "concurrency" else load
 
     async def _step(self, load: float, number: int, folder: str | None) -> SweepStep:
-        runner = Runner(self.endpoint, output_path=folder, tokenizer=self.tokenizer, seed=self.seed)
+        runner = Runner(
+            self.endpoint,
+            output_path=folder,
+            tokenizer=self.tokenizer,
+            seed=self.seed,
+            workers=self.workers,
+        )
         options: dict[str, Any] = {
             "payload": self.payload,
             "run_name": f"step-{number:02d}-{self.mode}-{load:g}",
