@@ -104,6 +104,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N|auto",
         help="send the load from N worker processes on this host (auto: one per core)",
     )
+    add(
+        "--ray",
+        metavar="ADDRESS",
+        help="run the --workers as actors on the Ray cluster at ADDRESS (the `ray` extra)",
+    )
     add("--seed", type=int, help="seed for payload orders and random schedules")
     add(
         "--max-error-rate",
@@ -353,6 +358,7 @@ def run_command(args: argparse.Namespace) -> int:
         "server_metrics": args.server_metrics,
         "server_metrics_interval": args.server_metrics_interval,
         "workers": workers_from_arg(args.workers),
+        "ray_address": args.ray,
     }
     return trio.run(
         partial(run_and_report, runner, run_options, max_error_rate=args.max_error_rate)

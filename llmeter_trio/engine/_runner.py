@@ -146,6 +146,10 @@ class Runner:
     server_metrics_interval: float = 1.0
     # worker processes on this host sending the load together (`llmeter_trio.distributed`)
     workers: int | Literal["auto"] | None = None
+    # where the workers run: processes on this host, or actors on a Ray cluster (`ray` extra)
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+    ray_resources: Mapping[str, float] | None = None
 
     def add_callback(self, callback: Any) -> None:
         """Add a callback for every later run (LLMeter's `Runner.add_callback`)."""
@@ -208,6 +212,9 @@ class Runner:
         server_metrics: str | None = None,
         server_metrics_interval: float | None = None,
         workers: int | Literal["auto"] | None = None,
+        executor: Literal["local", "ray"] | None = None,
+        ray_address: str | None = None,
+        ray_resources: Mapping[str, float] | None = None,
     ) -> Result:
         """Run the load and return its `Result` (also saved, when there is an output path).
 
@@ -230,6 +237,11 @@ class Runner:
 
             settings.workers = worker_count(settings.workers)
             callback_configs = worker_callbacks(given_callbacks)
+        on_ray = settings.executor == "ray" or settings.ray_address is not None
+        if on_ray or settings.executor != "local":
+            from ..distributed._ray import check_ray_settings  # before the run folder is made
+
+            check_ray_settings(settings.executor, settings.workers, settings.ray_resources)
         if isinstance(settings.endpoint, Mapping):  # a saved configuration, as LLMeter takes
             settings.endpoint = Endpoint.load(settings.endpoint)
         plan = plan_run(settings, run_folder=output_path)
@@ -253,6 +265,14 @@ class Runner:
         if settings.workers is not None:
             from ..distributed._coordinator import run_with_workers
 
+            if on_ray:
+                from ..distributed._ray import ray_executor
+
+                factory = ray_executor(settings.ray_address, settings.ray_resources)
+                return await run_with_workers(
+                    plan, settings.workers, endpoint, callbacks=callback_configs, sink=sink,
+                    progress=progress, executor=factory,
+                )  # fmt: skip
             return await run_with_workers(
                 plan, settings.workers, endpoint, callbacks=callback_configs, sink=sink,
                 progress=progress,

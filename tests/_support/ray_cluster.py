@@ -200,10 +200,13 @@ def cluster_environment() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def local_ray_cluster(folder: Path, *, nodes: int = 2) -> Iterator[RayCluster]:
-    """Start a head and `nodes - 1` more nodes on 127.0.0.1; yield once all are up."""
+def local_ray_cluster(
+    folder: Path, *, nodes: int = 2, extra: dict[str, str] | None = None
+) -> Iterator[RayCluster]:
+    """Start a head and `nodes - 1` more nodes on 127.0.0.1 (their processes' environment:
+    this one's, the cluster's token and settings, and `extra`); yield once all are up."""
     shared = cluster_environment()
-    environment = {**os.environ, **shared}
+    environment = {**os.environ, **shared, **(extra or {})}
     temp = Path(f"/tmp/rt{os.getpid()}_{secrets.token_hex(3)}")  # short: Ray's socket paths
     port = _free_port()
     logs = [folder / f"ray-node-{n}.log" for n in range(nodes)]
@@ -219,31 +222,11 @@ def local_ray_cluster(folder: Path, *, nodes: int = 2) -> Iterator[RayCluster]:
             more = ["--address", f"127.0.0.1:{port}"]
             joining = {**environment, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1"}
             sessions.append(_start_node(more, joining, logs[n]))
+        for n, log in enumerate(logs):
+            started = lambda log=log: "Ray runtime started" in log.read_text(errors="replace")  # noqa: E731
+            _wait_for(started, f"Ray node {n}", START_TIMEOUT, logs)
         cluster = RayCluster(f"127.0.0.1:{port}", shared, tuple(sessions))
         yield cluster
     finally:
         _end(tuple(sessions))
         shutil.rmtree(temp, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def connected(cluster: RayCluster, nodes: int = 2) -> Iterator[None]:
-    """This process as the cluster's driver (bound to 127.0.0.1), once `nodes` nodes are alive."""
-    import ray
-
-    saved = {name: os.environ.get(name) for name in cluster.environment}
-    os.environ.update(cluster.environment)
-    try:
-        ray.init(address=cluster.address, _node_ip_address="127.0.0.1", log_to_driver=False)
-        try:
-            alive = lambda: sum(1 for node in ray.nodes() if node["Alive"]) >= nodes  # noqa: E731
-            _wait_for(alive, f"{nodes} Ray nodes", START_TIMEOUT, [])
-            yield
-        finally:
-            ray.shutdown()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

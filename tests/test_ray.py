@@ -1,0 +1,221 @@
+"""The Ray executor on a local two-node Ray cluster (127.0.0.1 only) against the simulator."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from llmeter_trio.distributed._ray import check_ray_settings, clock_offset, ray_options
+from llmeter_trio.results import Result
+from llmeter_trio.sim import SimConfig
+from llmeter_trio.storage import iter_responses, resolve
+
+from ._support.ray_cluster import RayCluster, local_ray_cluster, non_loopback_listeners
+from ._support.threaded_sim import served_in_thread
+
+ROOT = Path(__file__).resolve().parents[1]
+# this checkout, no installed plugin, and the endpoint's key: for the driver and every node
+# (secrets reach the actors through their nodes' environment, never through Ray)
+ISOLATED = {"PYTHONPATH": str(ROOT), "LLMETER_TRIO_PLUGINS": "", "OPENAI_API_KEY": "sim"}
+SIM = SimConfig(ttft_base=0.005, itl=0.001, output_tokens=4)
+SLOW = SimConfig(ttft_base=0.05, itl=0.005, output_tokens=8)
+
+
+def served(origin: str) -> int:
+    """The simulated server's own count of the requests it took up."""
+    for line in httpx.get(f"{origin}/metrics").text.splitlines():
+        if line.startswith("llmeter_sim:requests_total "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no request count on the metrics page")
+
+
+def shard_records(folder: Path) -> int:
+    fs, _ = resolve(str(folder))
+    return sum(
+        sum(1 for _ in iter_responses(fs, str(shard)))
+        for shard in sorted((folder / "workers").iterdir())
+    )
+
+
+def _recorded(folder: Path) -> int:
+    return sum(p.read_bytes().count(b"\n") for p in folder.glob("workers/*/responses.jsonl"))
+
+
+def _polls(seconds: float) -> Iterator[None]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        yield
+        time.sleep(0.05)
+    raise AssertionError(f"not within {seconds} s")
+
+
+# -- what needs no cluster ------------------------------------------------------------------
+
+
+def test_resources_per_worker_become_ray_options() -> None:
+    assert ray_options(None) == {"num_cpus": 1.0}
+    options = ray_options({"CPU": 2, "GPU": 1, "memory": 2**30, "accelerator": 0.5})
+    assert options == {
+        "num_cpus": 2,
+        "num_gpus": 1,
+        "memory": 2**30,
+        "resources": {"accelerator": 0.5},
+    }
+    with pytest.raises(ValueError, match="CPU must be a number >= 0"):
+        ray_options({"CPU": -1})
+
+
+def test_a_run_on_ray_needs_a_worker_count() -> None:
+    with pytest.raises(ValueError, match="needs workers=N"):
+        check_ray_settings("ray", None, None)
+    with pytest.raises(ValueError, match="executor must be 'local' or 'ray'"):
+        check_ray_settings("dask", 2, None)
+
+
+def test_a_clock_offset_comes_from_the_shortest_round_trip() -> None:
+    """A remote clock 5 s ahead, read with round trips of varying length: the offset is
+    taken from the shortest, whose error bound is half of it."""
+    delays = iter([0.02, 0.0, 0.01])
+
+    def read() -> float:
+        delay = next(delays)
+        time.sleep(delay)
+        return time.time() + 5.0 - delay / 2  # read in the middle of its round trip
+
+    offset, error = clock_offset(read, readings=3)
+    assert abs(offset - 5.0) <= error + 0.005
+    assert error < 0.01  # the 0 s delay reading was kept
+
+
+# -- on a local cluster ---------------------------------------------------------------------
+
+needs_ray = pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None, reason="the Ray tests need the `ray` extra"
+)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
+    before = non_loopback_listeners()
+    folder = tmp_path_factory.mktemp("ray")
+    with local_ray_cluster(folder, extra=ISOLATED) as c:
+        yield c
+        assert non_loopback_listeners() - before == set(), "Ray listened beyond loopback"
+
+
+def ray_run(cluster: RayCluster, origin: str, folder: Path, *more: str) -> list[str]:
+    return [
+        sys.executable, "-m", "llmeter_trio", "run", "--endpoint", "openai-chat",
+        "--base-url", f"{origin}/v1", "--model", "sim-model", "--prompt", "hello",
+        "--workers", "2", "--ray", cluster.address, "--output", str(folder), *more,
+    ]  # fmt: skip
+
+
+def driver_environment(cluster: RayCluster) -> dict[str, str]:
+    return {**os.environ, **cluster.environment, **ISOLATED}
+
+
+@needs_ray
+@pytest.mark.realtime
+class TestOnALocalCluster:
+    def test_a_run_across_both_nodes_counts_what_the_server_counted(
+        self, cluster: RayCluster, tmp_path: Path
+    ) -> None:
+        """`--workers 2 --ray ADDRESS`: one actor on each node, every request the simulator
+        took up is in the result once, which loads back; each worker's clock offset is
+        measured (one host: well under a second)."""
+        folder = tmp_path / "on-ray"
+        with served_in_thread(SIM) as origin:
+            command = ray_run(cluster, origin, folder, "--clients", "4", "--n-requests", "5")
+            done = subprocess.run(
+                command, env=driver_environment(cluster), capture_output=True, timeout=240
+            )
+            assert done.returncode == 0, done.stderr.decode()[-3000:]
+            count = served(origin)
+        result = Result.load(folder)
+        assert result.total_requests == count == 20 == shard_records(folder)
+        assert not result.interrupted
+        workers = result.generator["workers"]
+        assert len(workers) == 2
+        assert all(abs(w["clock_offset"]) < 1.0 for w in workers)
+        # placement spread: one actor on each node
+        assert len({w["host"] for w in workers}) == 2
+        assert all("(Ray node " in w["host"] for w in workers)
+
+    def test_ctrl_c_of_the_driver_stops_every_actor_and_keeps_everything(
+        self, cluster: RayCluster, tmp_path: Path
+    ) -> None:
+        folder = tmp_path / "stopped"
+        with served_in_thread(SLOW) as origin:
+            command = ray_run(cluster, origin, folder, "--clients", "4", "--duration", "120")
+            process = subprocess.Popen(
+                command, env=driver_environment(cluster), stderr=subprocess.PIPE
+            )
+            try:
+                for _ in _polls(120):
+                    if _recorded(folder) >= 8:
+                        break
+                sent_at = time.monotonic()
+                process.send_signal(signal.SIGINT)
+                assert process.wait(60) == 130
+                stopped_within = time.monotonic() - sent_at
+            finally:
+                process.kill()
+                process.wait()
+            count = served(origin)
+        result = Result.load(folder)
+        assert result.interrupted
+        assert result.total_requests == count == shard_records(folder)
+        assert stopped_within < 60  # compared with what the machine showed: the run was 120 s
+
+    def test_a_killed_actor_is_reported_and_the_rest_is_kept(
+        self, cluster: RayCluster, tmp_path: Path
+    ) -> None:
+        folder = tmp_path / "killed"
+        with served_in_thread(SLOW) as origin:
+            command = ray_run(cluster, origin, folder, "--clients", "2", "--duration", "6")
+            process = subprocess.Popen(
+                command, env=driver_environment(cluster), stderr=subprocess.PIPE
+            )
+            try:
+                for _ in _polls(120):
+                    if _recorded(folder) >= 6:
+                        break
+                actors = _actor_pids(cluster)
+                assert len(actors) == 2
+                os.kill(actors[-1], signal.SIGKILL)
+                process.communicate(timeout=120)
+            finally:
+                process.kill()
+                process.wait()
+            count = served(origin)
+        result = Result.load(folder)
+        assert result.interrupted
+        assert any("died" in w for w in result.generator["warnings"]), result.generator
+        # at most the killed actor's one request in flight was never recorded
+        assert count - 1 <= result.total_requests <= count
+        assert result.total_requests == shard_records(folder)
+        survivor = [r for r in result.responses if r.send_time is not None]
+        assert max(r.send_time or 0 for r in survivor) > 5.0  # the other went on to the end
+
+
+def _actor_pids(cluster: RayCluster) -> list[int]:
+    """The cluster's processes running a shard actor (Ray names them after the actor)."""
+    found = []
+    for pid in cluster.pids():
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"ShardActor" in title:
+            found.append(pid)
+    return sorted(found)
