@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from llmeter_trio.distributed._ray import check_ray_settings, clock_offset, ray_options
+from llmeter_trio.cli import main
+from llmeter_trio.distributed._ray import (
+    check_ray_settings,
+    check_reachable,
+    clock_offset,
+    ray_options,
+)
 from llmeter_trio.results import Result
 from llmeter_trio.sim import SimConfig
 from llmeter_trio.storage import iter_responses, resolve
@@ -75,10 +82,34 @@ def test_resources_per_worker_become_ray_options() -> None:
 
 
 def test_a_run_on_ray_needs_a_worker_count() -> None:
-    with pytest.raises(ValueError, match="needs workers=N"):
+    with pytest.raises(ValueError, match="needs a number of workers"):
         check_ray_settings("ray", None, None)
     with pytest.raises(ValueError, match="executor must be 'local' or 'ray'"):
         check_ray_settings("dask", 2, None)
+
+
+def test_an_address_where_nothing_answers_is_one_line() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, not listening: refused
+        with pytest.raises(ValueError, match=f"no Ray cluster answers at 127.0.0.1:{port}"):
+            check_reachable(f"127.0.0.1:{port}")
+
+
+def test_the_command_line_refuses_ray_without_workers(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMETER_TRIO_PLUGINS", "")  # the built-in endpoints only
+    code = main(
+        [
+            "run", "--endpoint", "openai-chat", "--base-url", "http://127.0.0.1:9/v1",
+            "--model", "m", "--prompt", "hi", "--ray", "127.0.0.1:6379",
+        ]
+    )  # fmt: skip
+    assert code == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "llmeter-trio run: error: a run on Ray needs a number of workers (workers=N, --workers N)"
+    ]
 
 
 def test_a_clock_offset_comes_from_the_shortest_round_trip() -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -36,7 +37,14 @@ import trio
 from ._ray_actor import ShardActor
 from ._shard import Executor, ShardLost, ShardOutcome, ShardProgress, ShardReport, ShardSpec
 
-__all__ = ["RayExecutor", "check_ray_settings", "clock_offset", "ray_executor", "ray_options"]
+__all__ = [
+    "RayExecutor",
+    "check_ray_settings",
+    "clock_offset",
+    "check_reachable",
+    "ray_executor",
+    "ray_options",
+]
 
 log = logging.getLogger("llmeter_trio.distributed")
 
@@ -210,6 +218,8 @@ class RayExecutor:
         ray = _ray()
         if ray.is_initialized():
             return
+        if self.address is not None:
+            check_reachable(self.address)
         options: dict[str, Any] = {"address": self.address, "log_to_driver": False}
         if self.address is not None and _on_loopback(self.address):
             options["_node_ip_address"] = "127.0.0.1"  # a cluster on this host: stay on it
@@ -313,6 +323,21 @@ def _read_clock(ray: Any, handle: Any) -> float:
     return reading
 
 
+def check_reachable(address: str, seconds: float = 5.0) -> None:
+    """Refuse, in one line, a cluster address (``HOST:PORT``) where nothing answers: Ray itself
+    would keep retrying for minutes. Other forms (``auto``, ``ray://...``) go to Ray as given."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), seconds).close()
+    except OSError as exc:
+        raise ValueError(
+            f"no Ray cluster answers at {address} ({exc.strerror or exc}); "
+            "give the head's address, HOST:PORT (ray start --head --port PORT)"
+        ) from None
+
+
 def _on_loopback(address: str) -> bool:
     host = address.removeprefix("ray://").rsplit(":", 1)[0].strip("[]")
     return host in ("localhost", "::1") or host.startswith("127.")
@@ -330,7 +355,7 @@ def check_ray_settings(
     if executor not in ("local", "ray"):
         raise ValueError(f"executor must be 'local' or 'ray', not {executor!r}")
     if workers is None:
-        raise ValueError("a run on Ray needs workers=N: how many Ray actors send the load")
+        raise ValueError("a run on Ray needs a number of workers (workers=N, --workers N)")
     ray_options(resources)
 
 
