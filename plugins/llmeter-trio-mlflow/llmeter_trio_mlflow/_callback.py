@@ -296,7 +296,8 @@ class MlflowCallback(Callback):
                 metrics=[Metric(k, v, now, level.number) for k, v in metrics.items()],
             )
         if self.log_artifacts:
-            log_run_folder(client, run_id, result.output_path, config)
+            folder = None if result.output_path is None else str(result.output_path)
+            log_run_folder(client, run_id, folder, config)
         if level.target.owned:
             status = "KILLED" if tags[OUTCOME_TAG] == "interrupted" else "FINISHED"
             client.set_terminated(run_id, status, end_time=_milliseconds(result.end_time))

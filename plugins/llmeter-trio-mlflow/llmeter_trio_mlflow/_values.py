@@ -59,7 +59,7 @@ def run_params(run_config: Mapping[str, Any], result_fields: Mapping[str, Any]) 
     """The parameters of a run: its saved settings (``run_config.json``, which holds no
     secret), flattened (``endpoint.model_id``), without the payloads; then LLMeter's
     parameters from the result. Settings left unset (None) are left out."""
-    params: dict[str, str] = {}
+    params: dict[str, Any] = {}
     for key, value in run_config.items():
         if key in _LEFT_OUT:
             continue

@@ -50,9 +50,12 @@ class Store:
 
     def children(self, parent: Run) -> list[Run]:
         """The runs nested under `parent`, oldest first."""
-        return [
+        nested = [
             r for r in self.runs() if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
         ]
+        return sorted(
+            nested, key=lambda r: (r.info.start_time, r.data.tags.get("llmeter_trio.level", ""))
+        )
 
     def artifacts(self, run: Run) -> set[str]:
         """The paths of a run's artifacts, files only, at any depth."""
@@ -99,9 +102,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def store(
-    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Store]:
+def store(database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     """The test's own experiment in the session's store, its artifacts in the test's folder;
     MLflow's default tracking URI points at the store too."""
     monkeypatch.chdir(tmp_path)  # anything MLflow would write by default stays here

@@ -12,12 +12,12 @@ import pytest
 import trio
 import trio.testing
 from conftest import Store
+from llmeter_trio_mlflow import MlflowCallback
+from llmeter_trio_mlflow._values import run_metrics
 
 from llmeter_trio import Callback, FakeEndpoint, Runner
 from llmeter_trio.callbacks._experiment import open_experiment
 from llmeter_trio.experiments import LoadTest, Sweep
-from llmeter_trio_mlflow import MlflowCallback
-from llmeter_trio_mlflow._values import run_metrics
 
 PAYLOAD = {"prompt": "one two three"}
 
@@ -49,14 +49,14 @@ async def test_a_load_test_is_a_parent_run_with_a_nested_run_per_level(
     children = store.children(parent)
     assert [c.info.run_name for c in children] == ["00001-clients", "00002-clients",
                                                    "00004-clients"]  # fmt: skip
-    for child, clients in zip(children, [1, 2, 4]):
+    for child, clients in zip(children, [1, 2, 4], strict=True):
         assert child.info.status == "FINISHED"
         assert child.data.metrics == run_metrics(result.results[clients].stats)
         assert child.data.params["clients"] == str(clients)
         assert "run_config.json" in store.artifacts(child)
     curve = store.client.get_metric_history(parent.info.run_id, "time_to_first_token-p50")
     p50s = [result.results[c].stats["time_to_first_token-p50"] for c in (1, 2, 4)]
-    assert [(m.step, m.value) for m in curve] == list(zip([0, 1, 2], p50s))
+    assert [(m.step, m.value) for m in curve] == list(zip([0, 1, 2], p50s, strict=True))
     assert p50s[0] < p50s[1] < p50s[2]  # queueing at capacity 1: a curve worth drawing
     assert len(store.runs()) == 4
 
