@@ -297,6 +297,8 @@ class MlflowCallback(Callback):
             )
         if self.log_artifacts:
             folder = None if result.output_path is None else str(result.output_path)
+            if folder is not None and result.contributed_stats:  # a callback before this one
+                result.save_stats()  # added them: the stats.json logged has them too
             log_run_folder(client, run_id, folder, config)
         if level.target.owned:
             status = "KILLED" if tags[OUTCOME_TAG] == "interrupted" else "FINISHED"

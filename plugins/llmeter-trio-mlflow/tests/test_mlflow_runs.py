@@ -245,3 +245,25 @@ def test_result_is_unchanged_by_logging(store: Store, tmp_path: Path) -> None:
 
     plain, logged = trio.run(both, clock=trio.testing.MockClock(autojump_threshold=0))
     assert set(plain.stats) == set(logged.stats)
+
+
+class AddsCost(Callback):
+    """Contributes a statistic of its own in `after_run`, as the cost callback does."""
+
+    def after_run(self, result: Result, interrupted: bool) -> None:
+        result.contribute_stats({"total_cost": 1.25})
+
+
+async def test_statistics_other_callbacks_add_are_logged(
+    store: Store, tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Placed after a callback that contributes statistics, the MLflow callback logs them:
+    as metrics, and in the stats.json it logs."""
+    callbacks = [AddsCost(), MlflowCallback(**store.callback_options())]
+    await Runner(endpoint(), output_path=tmp_path / "out", callbacks=callbacks).run(
+        payload=PAYLOAD, n_requests=2, run_name="costed"
+    )
+    run = store.run_named("costed")
+    assert run.data.metrics["total_cost"] == 1.25
+    logged = json.loads(mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/stats.json"))
+    assert logged["total_cost"] == 1.25
