@@ -14,6 +14,7 @@ never on the run's event loop; nothing happens per request.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import datetime
@@ -22,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
-from llmeter_trio import Callback, Result
-from llmeter_trio._version import __version__
+from llmeter_trio import Callback, Result, __version__
 from llmeter_trio.callbacks import Experiment, current_experiment
 from llmeter_trio.storage import converter
 
@@ -283,7 +283,7 @@ class MlflowCallback(Callback):
         fields = {name: getattr(result, name, None) for name in LLMETER_RESULT_PARAMS}
         _log_params(client, level.target, run_params(config, fields))
         metrics = run_metrics(result.stats)
-        now = _milliseconds(datetime.now()) or 0
+        now = int(time.time() * 1000)
         tags = _outcome(result, interrupted)
         client.log_batch(
             run_id,
@@ -309,7 +309,7 @@ class MlflowCallback(Callback):
 
         client = self._client()
         run_id = parent.target.run_id
-        now = _milliseconds(datetime.now()) or 0
+        now = int(time.time() * 1000)
         found = run_metrics({k: v for k, v in experiment.summary.items() if v is not None})
         tags = {OUTCOME_TAG: "interrupted" if interrupted else "finished"}
         tags.update(

@@ -267,3 +267,18 @@ async def test_statistics_other_callbacks_add_are_logged(
     assert run.data.metrics["total_cost"] == 1.25
     logged = json.loads(mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/stats.json"))
     assert logged["total_cost"] == 1.25
+
+
+async def test_concurrent_runs_sharing_a_callback_each_get_their_own_run(
+    store: Store, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Two runs at once with one callback object: two MLflow runs, each with its numbers."""
+    callback = MlflowCallback(**store.callback_options())
+    runner = Runner(endpoint(), callbacks=[callback])
+    async with trio.open_nursery() as nursery:
+        for n in (2, 5):
+            nursery.start_soon(lambda n=n: runner.run(payload=PAYLOAD, n_requests=n,
+                                                      run_name=f"r{n}"))  # fmt: skip
+    for n in (2, 5):
+        run = store.run_named(f"r{n}")
+        assert (run.info.status, run.data.metrics["total_requests"]) == ("FINISHED", n)
