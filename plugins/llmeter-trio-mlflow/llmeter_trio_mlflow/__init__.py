@@ -5,5 +5,6 @@ its plugins, so having this plugin installed costs a command nothing.
 """
 
 from ._callback import MlflowCallback as MlflowCallback
+from ._callback import MlflowLoggingError as MlflowLoggingError
 
-__all__ = ["MlflowCallback"]
+__all__ = ["MlflowCallback", "MlflowLoggingError"]

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 import trio
@@ -38,6 +39,7 @@ __all__ = [
     "OUTCOME_TAG",
     "STOP_REASON_TAG",
     "MlflowCallback",
+    "MlflowLoggingError",
 ]
 
 OUTCOME_TAG = "llmeter_trio.outcome"  # "finished", "stopped" (stop_run) or "interrupted"
@@ -80,6 +82,22 @@ _OPEN: ContextVar[Mapping[int, _Level] | None] = ContextVar(
     "llmeter_trio_mlflow_open", default=None
 )
 _PARENTS_LOCK = threading.RLock()  # one parent run per experiment, whatever thread asks
+
+
+T = TypeVar("T")
+
+
+class MlflowLoggingError(RuntimeError):
+    """MLflow failed, and its message named the tracking URI's credentials: masked here."""
+
+
+def _credentials(tracking_uri: str | None) -> list[str]:
+    """What of a tracking URI must never be shown: its ``user:password`` and password."""
+    if not tracking_uri:
+        return []
+    parts = urlsplit(tracking_uri)
+    userinfo = parts.netloc.rpartition("@")[0]
+    return [text for text in (userinfo, parts.password) if text]
 
 
 def _milliseconds(moment: datetime | None) -> int | None:
@@ -159,7 +177,7 @@ class MlflowCallback(Callback):
         """Open the MLflow run (and the experiment's parent run at its first level)."""
         experiment = current_experiment()
         active = self._active_run()  # MLflow keeps it per thread: ask in this one
-        level = await trio.to_thread.run_sync(self._open, run_config, experiment, active)
+        level = await self._in_thread(self._open, run_config, experiment, active)
         _OPEN.set({**(_OPEN.get() or {}), id(self): level})
 
     async def after_run(self, result: Result, interrupted: bool) -> None:
@@ -169,7 +187,23 @@ class MlflowCallback(Callback):
         if level is None:  # before_run did not open one
             return
         _OPEN.set({k: v for k, v in opened.items() if k != id(self)})
-        await trio.to_thread.run_sync(self._log, level, result, interrupted)
+        await self._in_thread(self._log, level, result, interrupted)
+
+    async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """Call MLflow in a worker thread; an error naming the tracking URI's credentials
+        becomes an `MlflowLoggingError` with them masked, chained to nothing."""
+        secrets = _credentials(self.tracking_uri)
+        if not secrets:
+            return await trio.to_thread.run_sync(function, *args)
+        try:
+            return await trio.to_thread.run_sync(function, *args)
+        except Exception as exc:
+            text = f"{type(exc).__name__}: {exc}"
+            if not any(secret in text for secret in secrets):
+                raise
+        for secret in sorted(secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        raise MlflowLoggingError(f"MLflow logging failed: {text}")
 
     # -- where to log -----------------------------------------------------------
 
@@ -267,7 +301,7 @@ class MlflowCallback(Callback):
         parent = _Parent(target)
 
         async def end(interrupted: bool) -> None:
-            await trio.to_thread.run_sync(self._end_parent, parent, experiment, interrupted)
+            await self._in_thread(self._end_parent, parent, experiment, interrupted)
 
         experiment.at_end(end)
         return parent

@@ -7,6 +7,7 @@ with MLflow's client. The runs go against `FakeEndpoint` in virtual time.
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 import trio
 import trio.testing
 from conftest import Store
-from llmeter_trio_mlflow import MlflowCallback
+from llmeter_trio_mlflow import MlflowCallback, MlflowLoggingError
 from llmeter_trio_mlflow._values import run_metrics
 
 from llmeter_trio import Callback, FakeEndpoint, InvocationResponse, Result, Runner, stop_run
@@ -282,3 +283,27 @@ async def test_concurrent_runs_sharing_a_callback_each_get_their_own_run(
     for n in (2, 5):
         run = store.run_named(f"r{n}")
         assert (run.info.status, run.data.metrics["total_requests"]) == ("FINISHED", n)
+
+
+async def test_credentials_in_the_tracking_uri_never_show_in_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A tracking server that does not answer fails the run before its first request, with
+    an error that masks the URI's user and password (MLflow's own message shows them)."""
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    with socket.socket() as probe:  # a port on 127.0.0.1 that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    secret = "s3cret-pass-0123"
+    callback = MlflowCallback(tracking_uri=f"http://perf:{secret}@127.0.0.1:{port}",
+                              experiment_name="x")  # fmt: skip
+    sent = FailsAfter(10**6)
+    with pytest.raises(MlflowLoggingError) as caught:
+        await Runner(endpoint(), callbacks=[sent, callback]).run(payload=PAYLOAD, n_requests=1)
+    assert sent.seen == 0
+    assert "MLflow logging failed: MlflowException" in str(caught.value)
+    assert "***@127.0.0.1" in str(caught.value)
+    for shown in (str(caught.value), repr(caught.value), repr(callback)):
+        assert secret not in shown and "perf:" not in shown
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
