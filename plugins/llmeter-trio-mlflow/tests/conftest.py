@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import fsspec
 import mlflow
 import pytest
 from mlflow import MlflowClient
@@ -72,6 +73,12 @@ class Store:
     def callback_options(self) -> dict[str, str]:
         """What an `MlflowCallback` needs to log to this store and experiment."""
         return {"tracking_uri": self.uri, "experiment_name": self.experiment_name}
+
+
+def saved_files(folder: str | Path) -> set[str]:
+    """The paths of every file in a run folder (any fsspec URL), relative to it."""
+    fs, _, (root,) = fsspec.get_fs_token_paths(str(folder))
+    return {path.removeprefix(root.rstrip("/") + "/") for path in fs.find(root)}
 
 
 @pytest.fixture(autouse=True)
