@@ -22,6 +22,7 @@ from llmeter_trio_mlflow import MlflowCallback, MlflowLoggingError
 from llmeter_trio_mlflow._values import run_metrics
 
 from llmeter_trio import Callback, FakeEndpoint, InvocationResponse, Result, Runner, stop_run
+from llmeter_trio.callbacks import CostModel
 from llmeter_trio.endpoints import secret_field
 
 PAYLOAD = {"prompt": "one two three"}
@@ -306,3 +307,22 @@ async def test_credentials_in_the_tracking_uri_never_show_in_an_error(
     for shown in (str(caught.value), repr(caught.value), repr(callback)):
         assert secret not in shown and "perf:" not in shown
     assert caught.value.__context__ is None and caught.value.__cause__ is None
+
+
+async def test_a_run_the_cost_cap_stopped(
+    store: Store, tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """With the cost model before it: its statistics are metrics, and a run its `max_cost`
+    stopped is FINISHED, tagged stopped, with the cap's reason."""
+    capped = CostModel.from_prices({"output": 1000.0}, max_cost=0.01)  # 0.005 a request
+    callbacks = [capped, MlflowCallback(**store.callback_options())]
+    result = await Runner(endpoint(), output_path=tmp_path, callbacks=callbacks).run(
+        payload=PAYLOAD, n_requests=100, run_name="capped-cost"
+    )
+    assert result.stop_reason is not None and result.stop_reason.startswith("max_cost reached")
+    run = store.run_named("capped-cost")
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["llmeter_trio.outcome"] == "stopped"
+    assert run.data.tags["llmeter_trio.stop_reason"] == result.stop_reason
+    assert run.data.metrics["cost_total"] == pytest.approx(result.stats["cost_total"])
+    assert run.data.metrics["cost_when_stopped"] >= 0.01
