@@ -138,3 +138,17 @@ async def test_the_experiments_own_error_wins_over_an_end_hook_error() -> None:
             experiment.at_end(fails)
             raise KeyError("level failed")
     assert "then, ending the experiment: OSError: store unreachable" in caught.value.__notes__
+
+
+async def test_quota_steps_see_one_experiment(autojump_clock: trio.testing.MockClock) -> None:
+    """A `Quota` search's steps are one experiment (kind "quota"), as a LoadTest's levels."""
+    from llmeter_trio.experiments import Quota
+
+    seen = Seen()
+    quota = Quota(endpoint(), {"prompt": "a"}, start_requests_per_minute=60, growth=2,
+                  max_requests_per_minute=240, step_duration=2, test_name="q",
+                  callbacks=[seen])  # fmt: skip
+    await quota.run()
+    (experiment,) = set(seen.before)
+    assert experiment is not None and experiment.kind == "quota" and experiment.name == "q"
+    assert len(seen.before) >= 2 and seen.ends == [("q", False)]
