@@ -50,6 +50,10 @@ class RunConfig:
     )
     # Ctrl-C / SIGTERM: "raise" RunInterrupted (with the partial result) or "return" the result
     on_interrupt: str = "raise"
+    # a retry policy's options (`Retry.to_config`); None: failed requests are not sent again
+    retry: dict[str, Any] | None = None
+    # a closed-loop client told Retry-After waits that long before its next request
+    respect_retry_after: bool = True
 
     def parsed_slos(self) -> list[SLO]:
         """The run's SLOs, parsed."""

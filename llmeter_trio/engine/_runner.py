@@ -32,6 +32,7 @@ from ..tokenizers import DummyTokenizer, Tokenizer
 from ._hooks import RunHooks
 from ._payloads import PayloadInput
 from ._plan import plan_run
+from ._retry import Retry
 from ._run import OnInterrupt, execute_run
 from ._saved_runner import load_runner, save_runner
 from ._writer import LiveProgress
@@ -86,6 +87,12 @@ class Runner:
       before the run's clock starts, so no first request is charged for it;
       ``preconnect=False`` measures cold starts (see each record's
       `connect_time`).
+    - `retry` (off by default) sends a failed request again as a real client
+      would: a `Retry` policy, its options as a dict, or a number of attempts.
+      A closed-loop client told ``Retry-After`` waits that long before its next
+      request unless ``respect_retry_after=False`` (docs/throttling.md). When
+      the first requests all fail to connect, the run stops at once, saved,
+      and raises `EndpointUnreachable`.
     - `percentile_method` picks how percentiles are computed: ``"linear"``
       (the default) or ``"llmeter"`` (LLMeter's numbers); saved with the run.
     - `progress_bar_stats` (LLMeter's) picks the statistics a live display
@@ -126,6 +133,8 @@ class Runner:
     disable_per_client_progress_bar: bool = True
     disable_clients_progress_bar: bool = True
     on_interrupt: OnInterrupt = "raise"
+    retry: Retry | Mapping[str, Any] | int | None = None  # see docs/throttling.md
+    respect_retry_after: bool = True
 
     def add_callback(self, callback: Any) -> None:
         """Add a callback for every later run (LLMeter's `Runner.add_callback`)."""
@@ -185,6 +194,8 @@ class Runner:
         on_interrupt: OnInterrupt | None = None,
         disable_per_client_progress_bar: bool | None = None,
         disable_clients_progress_bar: bool | None = None,
+        retry: Retry | Mapping[str, Any] | int | None = None,
+        respect_retry_after: bool | None = None,
     ) -> Result:
         """Run the load and return its `Result` (also saved, when there is an output path).
 
