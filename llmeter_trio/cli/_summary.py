@@ -56,6 +56,7 @@ def format_summary(result: Result) -> str:
         f"output tokens {stats['total_output_tokens']:,}",
         f"failed {stats['failed_requests']} ({stats['failed_requests_rate']:.1%}): {errors}",
     ]
+    lines += _throttling_lines(stats)
     if stats.get("excluded_requests"):
         lines.append(
             f"measured {stats['measured_requests']} requests; "
@@ -83,6 +84,30 @@ def _senders(result: Result) -> str:
     if result.clients:  # an open loop's clients are its max_concurrency
         return f", max {result.clients} in flight,"
     return " (open loop)"
+
+
+def _throttling_lines(stats: dict[str, Any]) -> list[str]:
+    """Throttled share, retries and waits, and the rate limits last seen (when any)."""
+    lines = []
+    throttled, retries = stats.get("throttled_requests", 0), stats.get("total_retries", 0)
+    retry_wait, told = stats.get("total_retry_wait", 0.0), stats.get("total_throttle_wait", 0.0)
+    if throttled or retries or told:
+        lines.append(
+            f"throttled {throttled} ({stats.get('throttled_share', 0.0):.1%} of attempts)   "
+            f"retries {retries}   waited {_seconds(retry_wait)} between retries, "
+            f"{_seconds(told)} as told by Retry-After"
+        )
+    limits = stats.get("rate_limit")
+    if limits:
+        parts = [
+            f"{budget} {limits.get(f'remaining_{budget}', '?')} left of "
+            f"{limits.get(f'limit_{budget}', '?')}"
+            for budget in ("requests", "tokens")
+            if f"limit_{budget}" in limits or f"remaining_{budget}" in limits
+        ]
+        if parts:
+            lines.append("rate limits last seen: " + ", ".join(parts))
+    return lines
 
 
 def _rate(value: float | None) -> str:
