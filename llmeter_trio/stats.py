@@ -63,6 +63,8 @@ REQUEST_METRICS = (
 # load generator (or on a concurrency cap).
 INTENDED_METRICS = ("time_to_first_token_from_intended", "time_to_last_token_from_intended")
 ITL_METRIC = "inter_token_latency"
+# time to last token of a retried request's last attempt, from its own send (runs with retries)
+FINAL_ATTEMPT_METRIC = "time_to_last_token_final_attempt"
 
 
 PercentileMethod = Literal["linear", "llmeter"]
@@ -289,6 +291,8 @@ class RunStats:
             value = getattr(response, metric)
             if value is not None:
                 column.append(value)
+        if response.attempts:
+            self.throttling.add_final_attempt(response.attempts[-1])
         lag = _lag(response)
         if lag is not None:
             for metric, column in self.from_intended.items():
@@ -349,6 +353,8 @@ class RunStats:
             **self.throttling.to_dict(),
         }
         columns = {**self.columns, **self.from_intended, "schedule_lag": self.schedule_lag}
+        if self.throttling.retries:  # latency of the attempt that succeeded, beside the user's
+            columns[FINAL_ATTEMPT_METRIC] = self.throttling.final_attempt
         if metrics is not None:
             columns = {m: column for m, column in columns.items() if m in metrics}
         ordered = {metric: sorted(column) for metric, column in columns.items()}
@@ -378,8 +384,8 @@ class _Throttling:
     any order).
     """
 
-    __slots__ = ("attempts", "rate_limit", "rate_limit_at", "retries", "retry_wait",
-                 "throttle_wait", "throttled")  # fmt: skip
+    __slots__ = ("attempts", "final_attempt", "rate_limit", "rate_limit_at", "retries",
+                 "retry_wait", "throttle_wait", "throttled")  # fmt: skip
 
     def __init__(self) -> None:
         self.attempts = 0
@@ -387,8 +393,9 @@ class _Throttling:
         self.retries = 0
         self.retry_wait = 0.0
         self.throttle_wait = 0.0
+        self.final_attempt: array[float] = array("d")
         self.rate_limit: dict[str, str] | None = None
-        self.rate_limit_at = -math.inf
+        self.rate_limit_at: tuple[float, list[tuple[str, str]]] | None = None
 
     def add(self, response: InvocationResponse) -> None:
         attempts = response.attempts
@@ -403,10 +410,16 @@ class _Throttling:
             self.retry_wait += response.retry_wait
         if response.throttle_wait:
             self.throttle_wait += response.throttle_wait
-        if response.rate_limit is not None:
-            sent = response.send_time if response.send_time is not None else math.inf
-            if sent >= self.rate_limit_at:
-                self.rate_limit, self.rate_limit_at = response.rate_limit, sent
+        if response.rate_limit is not None:  # ties broken by the values: any order, one answer
+            sent = response.send_time if response.send_time is not None else -math.inf
+            key = (sent, sorted(response.rate_limit.items()))
+            if self.rate_limit_at is None or key > self.rate_limit_at:
+                self.rate_limit, self.rate_limit_at = response.rate_limit, key
+
+    def add_final_attempt(self, attempt: Attempt) -> None:
+        """Note the time to last token of a successful request's last attempt."""
+        if attempt.time_to_last_token is not None:
+            self.final_attempt.append(attempt.time_to_last_token)
 
     def to_dict(self) -> dict[str, Any]:
         return {

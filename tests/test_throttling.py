@@ -177,6 +177,8 @@ async def test_retry_follows_retry_after_then_succeeds(
     assert stats["throttled_requests"] == 1 and stats["throttled_share"] == pytest.approx(1 / 3)
     assert stats["total_retries"] == 2
     assert stats["total_retry_wait"] == pytest.approx(2.0 + backoff)
+    assert stats["time_to_last_token_final_attempt-p50"] == pytest.approx(ANSWER_TIME)
+    assert "its last attempt" in format_summary(result)
 
 
 async def test_backoff_is_seeded_by_the_run(autojump_clock: trio.testing.MockClock) -> None:

@@ -12,6 +12,7 @@ LATENCY_ROWS = (
     ("time to first token", "time_to_first_token"),
     ("time to first content", "time_to_first_content_token"),
     ("time to last token", "time_to_last_token"),
+    ("  its last attempt", "time_to_last_token_final_attempt"),  # runs with retries
     ("time per output token", "time_per_output_token"),
     ("inter-token latency", "inter_token_latency"),
 )
