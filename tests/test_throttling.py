@@ -6,6 +6,7 @@ in-process simulator over loopback), so every wait and every count is exact.
 
 from __future__ import annotations
 
+import random
 import socket
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
@@ -17,6 +18,8 @@ import httpx
 import pytest
 import trio
 import trio.testing
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llmeter_trio import FakeEndpoint, InvocationResponse, Result, Runner
 from llmeter_trio.cli import main
@@ -31,6 +34,8 @@ from llmeter_trio.engine import EndpointUnreachable, Retry
 from llmeter_trio.schedules import ConstantRate
 from llmeter_trio.sim import Faults, SimConfig, simulated_server
 from llmeter_trio.stats import RunStats
+
+from .strategies import invocation_responses
 
 PAYLOAD = [{"prompt": "one two"}]
 TTFT, ITL, TOKENS = 0.05, 0.01, 16
@@ -323,6 +328,23 @@ async def test_ten_clients_against_a_throttling_server_do_not_storm(
     assert "throttled" in summary and "as told by Retry-After" in summary
 
 
+async def test_without_waiting_the_same_clients_storm(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The counterpart (bounded by a count, as a storm would not end in virtual time): with
+    respect_retry_after=False each client asks again at once, 20 requests each in well
+    under the 1 s it was told to wait."""
+    config = SimConfig(output_tokens=4, faults=Faults(throttle_rate=1.0, retry_after=1.0))
+    async with simulated_server(config) as base_url:
+        with trio.fail_after(600):
+            result = await Runner(sim_endpoint(base_url), seed=1).run(
+                payload=SIM_PAYLOAD, clients=10, n_requests=20, respect_retry_after=False
+            )
+    assert result.total_requests == 200
+    assert result.total_test_time is not None and result.total_test_time < 1.0
+    assert result.stats["total_throttle_wait"] == 0
+
+
 async def test_with_retries_every_request_succeeds_against_the_simulator(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -444,3 +466,27 @@ def test_rate_limits_last_seen_whatever_the_order() -> None:
         assert stats["rate_limit"] == {"remaining_requests": "5"}
         assert stats["throttled_requests"] == 1
         assert stats["throttled_share"] == pytest.approx(1 / 6)
+
+
+@given(st.lists(invocation_responses(), max_size=12), st.randoms(use_true_random=False))
+def test_throttling_stats_are_brute_force_in_any_order(
+    records: list[InvocationResponse], rng: random.Random
+) -> None:
+    """Throttled attempts, retries and waits equal a count over the records, fed in any order."""
+    measured = [r for r in records if r.excluded is None]
+    outcomes = [a for r in measured for a in (r.attempts or [r])]
+    throttled = sum(o.status_code == 429 or o.error_class is ErrorClass.THROTTLED for o in outcomes)
+    shuffled = records[:]
+    rng.shuffle(shuffled)
+    keys = ("throttled_requests", "throttled_share", "total_retries", "total_retry_wait",
+            "total_throttle_wait", "rate_limit")  # fmt: skip
+    stats = RunStats.of(records).to_dict(1.0)
+    again = RunStats.of(shuffled).to_dict(1.0)
+    assert {k: stats[k] for k in keys[:3] + keys[5:]} == {k: again[k] for k in keys[:3] + keys[5:]}
+    assert stats["throttled_requests"] == throttled
+    assert stats["throttled_share"] == (throttled / len(outcomes) if outcomes else 0.0)
+    assert stats["total_retries"] == sum(len(r.attempts) - 1 for r in measured if r.attempts)
+    assert stats["total_retry_wait"] == pytest.approx(sum(r.retry_wait or 0 for r in measured))
+    assert stats["total_throttle_wait"] == pytest.approx(
+        sum(r.throttle_wait or 0 for r in measured)
+    )
