@@ -398,7 +398,10 @@ class _Run:
             throttle_wait = await self._wait_as_told(client)
             if throttle_wait is None:
                 return
-            intended = trio.current_time()
+            if throttle_wait > 0:  # (the wait may have passed already: none then)
+                intended = trio.current_time()
+            else:
+                throttle_wait = None
         payload_index = self.payload_indices.get(id(payload))
         payload = dict(payload)  # before_invoke may change it in place
         await self.hooks.call("before_invoke", payload=payload)
