@@ -147,6 +147,39 @@ async def test_http_endpoint_keeps_rate_limits_and_the_wait_asked() -> None:
     assert not fine.failed and fine.retry_after is None and fine.rate_limit is not None
 
 
+async def test_the_summary_shows_the_rate_limits_last_seen(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A run against an API that reports its limits: the latest answer's limits are in the
+    stats and the summary, with the throttled share."""
+    answered = 0
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal answered
+        answered += 1
+        await trio.sleep(0.1)
+        limits = {"x-ratelimit-limit-requests": "10",
+                  "x-ratelimit-remaining-requests": str(10 - answered),
+                  "x-ratelimit-limit-tokens": "1000",
+                  "x-ratelimit-remaining-tokens": "990"}  # fmt: skip
+        if answered == 2:
+            return httpx.Response(429, headers={**limits, "retry-after": "1"}, json={})
+        body = {"choices": [{"message": {"content": "hi"}, "finish_reason": "stop"}]}
+        return httpx.Response(200, headers=limits, json=body)
+
+    endpoint = OpenAIChatEndpoint(
+        base_url="http://127.0.0.1:9/v1", model_id="m", transport=httpx.MockTransport(answer)
+    )
+    payload = {**OpenAIChatEndpoint.create_payload("hi"), "stream": False}
+    result = await Runner(endpoint, seed=1).run(payload=payload, n_requests=4)
+    assert result.stats["rate_limit"]["remaining_requests"] == "6"
+    assert result.stats["throttled_share"] == 0.25
+    assert result.stats["total_throttle_wait"] == 1.0
+    summary = format_summary(result)
+    assert "rate limits last seen: requests 6 left of 10, tokens 990 left of 1000" in summary
+    assert "throttled 1 (25.0% of attempts)" in summary
+
+
 # -- the retry policy ------------------------------------------------------------------
 
 
