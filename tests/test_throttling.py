@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from llmeter_trio import FakeEndpoint, InvocationResponse, Result, Runner
 from llmeter_trio.cli import main
 from llmeter_trio.cli._summary import format_summary
-from llmeter_trio.endpoints import ErrorClass, OpenAIChatEndpoint
+from llmeter_trio.endpoints import Attempt, ErrorClass, OpenAIChatEndpoint
 from llmeter_trio.endpoints._errors import (
     parse_duration,
     rate_limit_headers,
@@ -507,7 +507,9 @@ def test_throttling_stats_are_brute_force_in_any_order(
 ) -> None:
     """Throttled attempts, retries and waits equal a count over the records, fed in any order."""
     measured = [r for r in records if r.excluded is None]
-    outcomes = [a for r in measured for a in (r.attempts or [r])]
+    outcomes: list[Attempt | InvocationResponse] = []
+    for record in measured:
+        outcomes.extend(record.attempts or [record])
     throttled = sum(o.status_code == 429 or o.error_class is ErrorClass.THROTTLED for o in outcomes)
     shuffled = records[:]
     rng.shuffle(shuffled)
