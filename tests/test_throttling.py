@@ -31,6 +31,7 @@ from llmeter_trio.endpoints._errors import (
     retry_after_seconds,
 )
 from llmeter_trio.engine import EndpointUnreachable, Retry
+from llmeter_trio.engine._plan import plan_run
 from llmeter_trio.schedules import ConstantRate
 from llmeter_trio.sim import Faults, SimConfig, simulated_server
 from llmeter_trio.stats import RunStats
@@ -270,6 +271,12 @@ def test_retry_options_are_checked_and_saved(tmp_path: Path) -> None:
         Retry(max_attempts=0)
     with pytest.raises(ValueError, match="unknown retry options"):
         Retry.from_config({"attempts": 3})
+    with pytest.raises(TypeError, match="retry takes a Retry"):
+        plan_run(Runner(FakeEndpoint(), payload=PAYLOAD, retry=True))
+    assert plan_run(Runner(FakeEndpoint(), payload=PAYLOAD, retry=1)).config.retry is None
+    assert plan_run(Runner(FakeEndpoint(), payload=PAYLOAD, retry=4)).config.retry == (
+        Retry(max_attempts=4).to_config()
+    )
     policy = Retry(max_attempts=5, statuses=(408,))
     assert Retry.from_config(policy.to_config()) == policy
     runner = Runner(FakeEndpoint(), retry=policy, output_path=tmp_path)
@@ -482,6 +489,8 @@ def test_cli_retry_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert all(a.wait <= 0.01 for a in record.attempts)
     assert main(["run", "--endpoint", "fake", "--prompt", "x", "--retry-max-wait", "1"]) == 2
     assert "--retry-max-wait needs --retry N" in capsys.readouterr().err
+    assert main(["run", "--endpoint", "fake", "--prompt", "x", "--retry", "-1"]) == 2
+    assert "--retry must be at least 0" in capsys.readouterr().err
 
 
 # -- the statistics ----------------------------------------------------------------------------
