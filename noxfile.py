@@ -1,7 +1,7 @@
 """Developer sessions: `nox -s tests lint typecheck docs bench`, and `nox -s quick`.
 
-`nox -s llmeter_compat -- PATH` runs LLMeter's public-API tests and its load-testing
-notebook from the LLMeter checkout at PATH against this project (tools/llmeter_compat.py).
+`nox -s llmeter_compat -- PATH` runs LLMeter's public-API tests and two of its example
+notebooks from the LLMeter checkout at PATH against this project (tools/llmeter_compat.py).
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def llmeter_compat(session: nox.Session) -> None:
-    """LLMeter's public-API unit tests, then its "Load testing" notebook, against this
+    """LLMeter's public-API unit tests, then its "Load testing" and "LLMeter with Amazon
+    Bedrock" notebooks, against this
     project: ``nox -s llmeter_compat -- PATH`` (an LLMeter checkout or its git directory)."""
     if len(session.posargs) != 1:
         session.error("give the LLMeter checkout: nox -s llmeter_compat -- PATH")
@@ -70,7 +71,12 @@ def llmeter_compat(session: nox.Session) -> None:
     scratch = session.create_tmp()
     harness = ["python", "tools/llmeter_compat.py", "--llmeter", llmeter, "--scratch", scratch]
     failed = []
-    for part, arguments in (("unit tests", ["-q"]), ("notebook", ["--notebook"])):
+    parts = (
+        ("unit tests", ["-q"]),
+        ("Load testing notebook", ["--notebook"]),
+        ("Bedrock notebook", ["--notebook", "examples/LLMeter with Amazon Bedrock.ipynb"]),
+    )
+    for part, arguments in parts:
         try:
             session.run(*harness, *arguments)
         except nox.command.CommandFailed:

@@ -15,9 +15,10 @@ Two kinds of hooks:
   `llmeter_trio.Callback`). They may be plain functions or coroutines: the
   runner awaits whatever is awaitable. `before_invoke` runs in the client's
   task before the timer starts: its time is never measured, but the next
-  request waits for it. `after_invoke` runs in the run's writer task, after
-  the record is stored, so it is not timed either; but records reach the
-  writer through a bounded channel (1,024 records), so a callback slower than
+  request waits for it. `after_invoke` runs in the run's writer task, just
+  before the record is stored (what it adds to the record is saved), so it
+  is not timed either; but records reach the writer through a bounded
+  channel (1,024 records), so a callback slower than
   the requests fills it, and then each finished request waits to hand over
   its record before its client sends the next one (in an open loop, the
   request keeps its `max_concurrency` slot meanwhile). Keep both quick.
@@ -81,7 +82,7 @@ def before_invoke(payload: dict[str, Any]) -> Maybe:
 
 @hookspec
 def after_invoke(response: InvocationResponse) -> Maybe:
-    """A request finished (or failed, or was cancelled) and its record was stored."""
+    """A request finished (or failed, or was cancelled); its record is stored next."""
 
 
 @hookspec

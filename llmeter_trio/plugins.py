@@ -32,6 +32,7 @@ import pluggy
 
 from . import hookspecs
 from ._version import __version__
+from .callbacks import CostModel
 from .endpoints import AnthropicMessagesEndpoint, Endpoint, FakeEndpoint
 from .endpoints.openai import (
     OpenAIChatEndpoint,
@@ -46,6 +47,7 @@ from .schedules import (
     Poisson,
     Ramp,
     Schedule,
+    TokenRate,
     TraceReplay,
 )
 from .tokenizers import DummyTokenizer, HuggingFaceTokenizer, TiktokenTokenizer, Tokenizer
@@ -100,8 +102,12 @@ class _Builtins:
 
     @hookimpl
     def register_schedules(self, register: Callable[[type[Schedule]], None]) -> None:
-        for schedule in (ClosedLoop, ConstantRate, Poisson, Gamma, Ramp, TraceReplay):
+        for schedule in (ClosedLoop, ConstantRate, Poisson, Gamma, Ramp, TraceReplay, TokenRate):
             register(schedule)
+
+    @hookimpl
+    def register_callbacks(self, register: Callable[[str, Callable[..., Any]], None]) -> None:
+        register(CostModel.callback_type, CostModel.from_options)
 
 
 BUILTIN_PLUGIN = _Builtins()

@@ -26,6 +26,9 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from .endpoints import InvocationResponse
 from .json_utils import llmeter_default_serializer
+from .metrics._scraper import SERVER_METRICS_FILE
+from .metrics._series import read_series, write_series
+from .metrics._summary import server_stats
 from .run_config import RunConfig
 from .slo import parse_slos
 from .stats import PercentileMethod, RunStats, check_percentile_method
@@ -55,7 +58,11 @@ STATS_FILE = "stats.json"
 RUN_CONFIG_FILE = "run_config.json"
 CONTRIBUTED_STATS_KEY = "contributed_stats"  # in stats.json: which statistics callbacks added
 # what a run folder may hold; any one of them means the folder holds a run
-RUN_DOCUMENTS = (RUN_CONFIG_FILE, SUMMARY_FILE, STATS_FILE, RESPONSES_FILE, SEGMENTS_FOLDER)
+GENERATOR_FILE = "generator.jsonl"  # the generator's own time series
+RUN_DOCUMENTS = (
+    RUN_CONFIG_FILE, SUMMARY_FILE, STATS_FILE, RESPONSES_FILE, SEGMENTS_FOLDER, GENERATOR_FILE,
+    SERVER_METRICS_FILE,
+)  # fmt: skip
 
 
 def holds_run(fs: fsspec.AbstractFileSystem, folder: str) -> bool:
@@ -86,6 +93,7 @@ class SavedRun:
     interrupted: bool = False
     # statistics another tool saved beside its records (LLMeter's stats.json), shown as saved
     llmeter_stats: dict[str, Any] | None = None
+    generator_series: list[dict[str, Any]] = attrs.field(factory=list)  # generator.jsonl
 
 
 def _forget_stats_on_change(instance: Result, attribute: attrs.Attribute[Any], value: Any) -> Any:
@@ -129,6 +137,12 @@ class Result:
     # the generator's own health: event-loop lag, CPU, and `warnings` with
     # `bottleneck` set when the generator, not the endpoint, may have set the pace
     generator: dict[str, Any] = attrs.field(factory=dict, kw_only=True)
+    # the generator's own time series, one sample a second (``generator.jsonl``): time, cpu,
+    # rss_bytes, open_connections, event_loop_lag_max (see `llmeter_trio.engine._monitor`)
+    generator_series: list[dict[str, Any]] = attrs.field(factory=list, repr=False, kw_only=True)
+    # the `server_metrics` page scraped during the run: scrape counts, errors and the gauges
+    # that explain a knee (`llmeter_trio.metrics`); its samples are in ``server_metrics.jsonl``
+    server_metrics: dict[str, Any] = attrs.field(factory=dict, kw_only=True)
     run_config: RunConfig | None = attrs.field(default=None, repr=False, kw_only=True)
     _run_stats: RunStats | None = attrs.field(
         default=None, repr=False, alias="run_stats", kw_only=True
@@ -169,7 +183,7 @@ class Result:
         if cache is None or cache[0] != self.total_test_time:
             cache = (self.total_test_time, self._compute_stats())
             self._stats_cache = cache
-        stats = {**self.summary(), **cache[1]}
+        stats = {**self.summary(), **cache[1], **server_stats(self.server_metrics)}
         for name, value in self._contributed_stats.items():  # built-in statistics win
             stats.setdefault(name, value)
         return stats
@@ -365,6 +379,9 @@ class Result:
         config_path = posixpath.join(folder, RUN_CONFIG_FILE)
         if self.run_config is not None and not exists(fs, config_path):
             write_json(fs, config_path, converter.unstructure(self.run_config))
+        generator_path = posixpath.join(folder, GENERATOR_FILE)
+        if self.generator_series and not exists(fs, generator_path):
+            write_series(fs, generator_path, self.generator_series)
         if self.responses and not has_records(fs, folder):
             with open_atomic(fs, posixpath.join(folder, RESPONSES_FILE)) as f:
                 for response in self.responses:
@@ -440,10 +457,13 @@ class Result:
         records when the run never wrote them (it was killed) or when `slos`
         are given: SLO attainment and goodput are then computed for those
         SLOs instead of the run's own, without a rerun. A folder holding
-        no summary still loads from its configuration and records, marked
-        `interrupted`; a missing or damaged ``stats.json`` beside a summary
-        is recomputed from the records, with a warning. Any other damaged
-        document is a ValueError naming the file. A folder saved by LLMeter
+        no summary (a killed run) still loads from its configuration, its
+        records, or both, marked `interrupted`, its times taken from the
+        records; its configuration, if damaged, is then left out with a
+        warning. A missing or damaged ``stats.json`` beside a summary is
+        recomputed from the records, with a warning. Any other damaged
+        document is a ValueError naming the file; a folder with nothing to
+        load, a FileNotFoundError ("There is no data to recover"). A folder saved by LLMeter
         (its documents have no ``schema_version``) is read by
         `llmeter_trio.compat.load_llmeter_result`.
 
@@ -525,6 +545,7 @@ class Result:
             saved_stats=saved_stats,
             llmeter_stats=saved.llmeter_stats,
             contributed_stats=contributed,
+            generator_series=list(saved.generator_series),
         )
 
 
@@ -544,24 +565,31 @@ def read_saved_run(url: str) -> SavedRun:
 
 
 def read_run(url: str) -> SavedRun:
-    """The parts of a run folder saved by llmeter-trio (any fsspec URL)."""
+    """The parts of a run folder saved by llmeter-trio (any fsspec URL).
+
+    A folder without a summary is a run cut short: it is read from whatever is
+    there (its configuration, its records, or both). Its configuration, if
+    damaged, is then left out with a warning rather than losing the records.
+    """
     fs, folder = resolve(url)
     summary_path = posixpath.join(folder, SUMMARY_FILE)
     config_path = posixpath.join(folder, RUN_CONFIG_FILE)
     stats_path = posixpath.join(folder, STATS_FILE)
+    summary = _without_version(read_json(fs, summary_path)) if exists(fs, summary_path) else None
+    records = has_records(fs, folder)
     run_config = None
     if exists(fs, config_path):
-        document = _without_version(read_json(fs, config_path))
         try:
-            run_config = converter.structure(document, RunConfig)
-        except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
-            raise ValueError(f"{config_path}: not a run configuration ({exc})") from None
-    summary = _without_version(read_json(fs, summary_path)) if exists(fs, summary_path) else None
-    if summary is None and run_config is None:
-        raise FileNotFoundError(
-            f"{display_url(url)} holds no {SUMMARY_FILE} nor {RUN_CONFIG_FILE}: "
-            "no run is saved there"
-        )
+            run_config = _read_run_config(fs, config_path)
+        except ValueError as exc:
+            if summary is not None or not records:
+                raise
+            warnings.warn(
+                f"{exc}: the run configuration is left out (defaults used); the records are loaded",
+                stacklevel=2,
+            )
+    if summary is None and run_config is None and not records:
+        raise _no_run_error(url)
     saved_stats: dict[str, Any] | None = None
     problem: str | None = None
     if summary is not None:  # the run ended: its statistics should be there
@@ -575,11 +603,34 @@ def read_run(url: str) -> SavedRun:
         where=url,
         summary=summary,
         run_config=run_config,
-        records=(lambda: iter_responses(fs, folder)) if has_records(fs, folder) else None,
+        records=(lambda: iter_responses(fs, folder)) if records else None,
         saved_stats=saved_stats,
         stats_problem=problem,
         interrupted=summary is None,  # no summary: the run was killed before it ended
+        generator_series=list(read_series(fs, posixpath.join(folder, GENERATOR_FILE))),
     )
+
+
+def _no_run_error(url: str) -> FileNotFoundError:
+    """The error for a folder that is missing or holds nothing to load (LLMeter's wording)."""
+    fs, folder = resolve(url)
+    if not fs.isdir(folder):
+        return FileNotFoundError(
+            f"Cannot recover run from {display_url(url)}: no such folder. "
+            "There is no data to recover."
+        )
+    return FileNotFoundError(
+        f"Cannot recover run from {display_url(url)}: it holds no {SUMMARY_FILE}, "
+        f"{RESPONSES_FILE}, {RUN_CONFIG_FILE} or {STATS_FILE}. There is no data to recover."
+    )
+
+
+def _read_run_config(fs: fsspec.AbstractFileSystem, path: str) -> RunConfig:
+    document = _without_version(read_json(fs, path))
+    try:
+        return converter.structure(document, RunConfig)
+    except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
+        raise ValueError(f"{path}: not a run configuration ({exc})") from None
 
 
 def _structure_summary(summary: dict[str, Any], where: str) -> Result:
@@ -594,7 +645,12 @@ def _summary_from_records(
     run_config: RunConfig | None, records: Iterable[InvocationResponse]
 ) -> Result:
     """A summary rebuilt from a run's configuration and records, in one pass over them, for
-    folders that hold no summary (a killed run, or an LLMeter folder)."""
+    folders that hold no summary (a killed run, or an LLMeter folder).
+
+    The run starts at its first request sent and ends when its last response ended
+    (sent + `time_to_last_token`), as a finished run's `end_time` is after its last
+    response; records without a send time leave the times unknown.
+    """
     count = 0
     start: datetime | None = None
     last_sent: datetime | None = None
@@ -644,8 +700,8 @@ def _without_version(document: dict[str, Any]) -> dict[str, Any]:
 
 
 _HIDDEN_NAMES = (
-    "responses", "run_config", "_run_stats", "_saved_stats", "_llmeter_stats", "_stats_records",
-    "_stats_cache", "_contributed_stats",
+    "responses", "generator_series", "run_config", "_run_stats", "_saved_stats", "_llmeter_stats",
+    "_stats_records", "_stats_cache", "_contributed_stats",
 )  # fmt: skip
 _SUMMARY_FIELDS = [a for a in attrs.fields(Result) if a.name not in _HIDDEN_NAMES]
 _HIDDEN = {name: override(omit=True) for name in _HIDDEN_NAMES}

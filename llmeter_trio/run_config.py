@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 
 from .endpoints import Endpoint, scrub_secrets
+from .endpoints._base import mask_url
 from .slo import SLO, parse_slos
 from .stats import PercentileMethod, check_percentile_method
 
@@ -50,6 +51,9 @@ class RunConfig:
     )
     # Ctrl-C / SIGTERM: "raise" RunInterrupted (with the partial result) or "return" the result
     on_interrupt: str = "raise"
+    # the Prometheus page scraped during the run, saved masked (no credentials), and how often
+    server_metrics: str | None = attrs.field(default=None, converter=mask_url)
+    server_metrics_interval: float = 1.0
     # a retry policy's options (`Retry.to_config`); None: failed requests are not sent again
     retry: dict[str, Any] | None = None
     # a closed-loop client told Retry-After waits that long before its next request
@@ -63,7 +67,9 @@ class RunConfig:
         object.__setattr__(self, "endpoint_config", scrub_secrets(self.endpoint_config))
 
     def endpoint(self) -> Endpoint:
-        """The endpoint this run used, rebuilt (secrets come from the environment)."""
-        from .plugins import endpoint_from_config
+        """The endpoint this run used, rebuilt (secrets come from the environment).
 
-        return endpoint_from_config(self.endpoint_config)
+        Through `Endpoint.load`: a run read from LLMeter's folder (its class name
+        kept as ``"llmeter:<class>"``) is rebuilt by the class of that name here.
+        """
+        return Endpoint.load(self.endpoint_config)

@@ -6,6 +6,8 @@ endpoint is offered less load. An **open loop** sends requests when they are
 due whatever happened to earlier ones (`ConstantRate`, `Poisson`, `Gamma`,
 `Ramp`, `TraceReplay`), as independent users do; queueing then shows up as
 latency instead of hiding as a lower request rate (coordinated omission).
+`TokenRate` sends as fast as a quota (requests and/or tokens per minute)
+allows: its pace follows the tokens the answers report.
 
 Open-loop schedules yield `Arrival`s: a due time in seconds from the run's
 start and, optionally, the payload to send. They are seeded, so the same seed
@@ -37,6 +39,7 @@ __all__ = [
     "Poisson",
     "Ramp",
     "Schedule",
+    "TokenRate",
     "TraceReplay",
 ]
 
@@ -233,3 +236,33 @@ def _trace_line(line: bytes, where: str) -> Arrival:
     if payload is not None and not isinstance(payload, int | dict):
         raise ValueError(f"{where}: 'payload' must be an index or an object")
     return Arrival(float(value["timestamp"]), payload)
+
+
+@attrs.frozen(kw_only=True)
+class TokenRate(OpenLoopSchedule):
+    """As fast as a quota allows and no faster: `requests_per_minute` and/or
+    `tokens_per_minute`, as a managed API (Bedrock, OpenAI, Anthropic, Azure) sets them.
+
+    Each budget is a token bucket that refills continuously at budget/60 per
+    second; a request leaves as soon as every bucket is out of debt, and takes
+    one request and its tokens from them. Its tokens are its input (counted
+    from the payload with the run's tokenizer) plus the output it asks for
+    (``max_tokens`` or the API's equivalent) as a reservation; when its answer
+    comes back with the tokens it really used (the endpoint's counts, else the
+    tokenizer's), the bucket is corrected by the difference. The buckets start
+    empty (no burst at the start) and keep at most one second of unused budget,
+    so the pace is smooth: over any stretch of the run, the tokens sent stay
+    within one request of budget x time.
+    """
+
+    name = "tokenrate"
+    requests_per_minute: float | None = attrs.field(default=None, validator=_positive)
+    tokens_per_minute: float | None = attrs.field(default=None, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        if self.requests_per_minute is None and self.tokens_per_minute is None:
+            raise ValueError("TokenRate needs requests_per_minute, tokens_per_minute or both")
+
+    def arrivals(self, rng: random.Random) -> Iterator[Arrival]:
+        """None in advance: when each request leaves depends on the answers so far."""
+        raise TypeError("TokenRate has no arrivals in advance: the run paces it as answers come")

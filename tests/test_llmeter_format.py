@@ -134,8 +134,9 @@ class TestOneRun:
         assert config.payload[1]["messages"][0]["content"][1]["image"]["source"]["bytes"] == (
             b"hello"
         )
-        with pytest.raises(KeyError, match=r"llmeter:llmeter\.endpoints\.bedrock"):
-            config.endpoint()
+        rebuilt = config.endpoint()  # LLMeter's class by its name (the AWS plugin's)
+        assert type(rebuilt).__name__ == "BedrockConverseStream"
+        assert (rebuilt.model_id, rebuilt.region) == ("anthropic.claude-3-haiku", "us-east-1")
 
     def test_without_records_in_memory_same_stats(self) -> None:
         full = Result.load(FIXTURES / "run")

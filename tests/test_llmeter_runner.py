@@ -480,3 +480,31 @@ class TestSavedSettings:
     def test_save_needs_a_folder(self) -> None:
         with pytest.raises(ValueError, match="no output path"):
             CompatRunner(FakeEndpoint()).save()
+
+
+class Identified(FakeEndpoint):
+    """Gives the records of ``named`` prompts the server's id, the others none."""
+
+    async def invoke(self, payload: dict[str, Any]) -> InvocationResponse:
+        record = await super().invoke(payload)
+        if payload["prompt"] == "named":
+            record.id = "server-id"
+        return record
+
+
+async def test_every_record_of_a_run_has_an_id(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """As LLMeter's: a record the endpoint gave no id gets a new random one, in memory and in
+    the saved records; an id the endpoint gave is kept."""
+    payloads = [{"prompt": "named"}, {"prompt": "plain"}]
+    result = await EngineRunner(Identified()).run(
+        payload=payloads, clients=2, n_requests=2, output_path=tmp_path / "run"
+    )
+    ids = [record.id for record in result.responses]
+    assert ids.count("server-id") == 2
+    generated = [i for i in ids if i != "server-id"]
+    assert len(set(generated)) == 2
+    assert all(i is not None and len(i) == 32 and int(i, 16) >= 0 for i in generated)
+    saved = (tmp_path / "run" / "responses.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["id"] for line in saved) == sorted(ids)

@@ -133,7 +133,15 @@ class TestLookupsByName:
         pm.hook.register_schedules(register=lambda cls: found["schedules"].append(cls.name))
         pm.hook.register_tokenizers(register=lambda name, f: found["tokenizers"].append(name))
         assert "fake" in found["endpoints"]
-        assert found["schedules"] == ["closed", "constant", "poisson", "gamma", "ramp", "trace"]
+        assert found["schedules"] == [
+            "closed",
+            "constant",
+            "poisson",
+            "gamma",
+            "ramp",
+            "trace",
+            "tokenrate",
+        ]
         assert found["tokenizers"] == ["dummy", "huggingface", "tiktoken"]
 
     def test_schedule_from_config(self) -> None:

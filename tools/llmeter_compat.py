@@ -69,6 +69,13 @@ TEST_FILES = [
     "test_plotting",
     "test_load_test_plotting",
 ]
+# LLMeter's unit-test files in folders under tests/unit (issue 11: the cost model), kept in the
+# same folders here
+EXTRA_TEST_FILES = [
+    "callbacks/cost/test_model",
+    "callbacks/cost/test_cost_results",
+    "callbacks/cost/test_dimensions",
+]
 
 CONFTEST = '''
 """Marks from tools/llmeter_compat_expected/: out of scope (deselected), or a difference."""
@@ -98,7 +105,7 @@ def pytest_collection_modifyitems(config, items):
         kind, reason = (
             EXPECTED.get(with_params) or EXPECTED.get(key) or EXPECTED.get(star, (None, None))
         )
-        if kind == "private":
+        if kind in ("private", "timing"):
             dropped.append(item)
             continue
         if kind == "difference":
@@ -152,12 +159,14 @@ def build(llmeter: Path, scratch: Path) -> None:
     """Write the mapped tests, a conftest and pytest.ini into `scratch`."""
     tests = scratch / "tests"
     tests.mkdir(parents=True, exist_ok=True)
-    for old in tests.glob("test_*.py"):
+    for old in tests.rglob("test_*.py"):
         old.unlink()
-    for name in TEST_FILES:
+    for name in [*TEST_FILES, *EXTRA_TEST_FILES]:
         source = llmeter_source(llmeter, f"tests/unit/{name}.py")
         mapped = re.sub(r"\bllmeter\b", "llmeter_trio", source)
-        (tests / f"{name}.py").write_text(tolerate_private_imports(mapped), encoding="utf-8")
+        target = tests / f"{name}.py"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(tolerate_private_imports(mapped), encoding="utf-8")
     (tests / "conftest.py").write_text(CONFTEST % str(EXPECTED), encoding="utf-8")
     (scratch / "pytest.ini").write_text(
         "[pytest]\nasyncio_default_fixture_loop_scope = function\n"

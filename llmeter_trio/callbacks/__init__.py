@@ -1,5 +1,6 @@
-"""Callbacks: objects whose hooks a run calls (cost and MLflow callbacks come later)."""
+"""Callbacks: objects whose hooks a run calls; `CostModel` prices requests and runs."""
 
 from ._base import Callback as Callback
+from .cost import CostModel as CostModel
 
-__all__ = ["Callback"]
+__all__ = ["Callback", "CostModel"]

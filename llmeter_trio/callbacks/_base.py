@@ -27,7 +27,7 @@ class Callback:
         """A request is about to be sent; change `payload` in place if needed."""
 
     def after_invoke(self, response: InvocationResponse) -> Any:
-        """A request's record was stored."""
+        """A request's record is ready; what this adds to it is saved with it."""
 
     def after_run(self, result: Result, interrupted: bool) -> Any:
         """The run ended (`interrupted` says whether it was stopped early)."""

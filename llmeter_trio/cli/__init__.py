@@ -1,4 +1,4 @@
-"""The `llmeter-trio` command line: run, analyze, endpoints, demo, serve-sim.
+"""The `llmeter-trio` command line: run, quota, analyze, endpoints, demo, serve-sim.
 
 Bad input, whether argparse or the library finds it, is one line on stderr
 (``llmeter-trio run: error: ...``) and exit status 2, never a traceback.
@@ -18,6 +18,7 @@ from .._version import __version__
 from ._analyze import add_analyze_arguments, analyze_command
 from ._demo import add_demo_arguments, demo_command
 from ._endpoints import describe_endpoints
+from ._quota import add_quota_arguments, quota_command
 from ._run import add_run_arguments, run_command
 
 __all__ = ["main"]
@@ -50,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"llmeter-trio {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_run_arguments(commands.add_parser("run", help="run a load test against an endpoint"))
+    add_quota_arguments(
+        commands.add_parser("quota", help="find the requests and tokens per minute it sustains")
+    )
     add_analyze_arguments(
         commands.add_parser("analyze", help="statistics of a saved run, e.g. with other SLOs")
     )
@@ -99,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return demo_command(args)
         if args.command == "analyze":
             return analyze_command(args)
+        if args.command == "quota":
+            return quota_command(args)
         return run_command(args)
     except USAGE_ERRORS as exc:
         return _usage_error(f"llmeter-trio {args.command}", exc)

@@ -12,10 +12,12 @@ from typing import Any
 import trio
 
 from .._checks import check_number
+from ..callbacks.cost import CostModel, load_prices
 from ..endpoints import Endpoint
 from ..engine import EndpointUnreachable, LiveProgress, Retry, RunInterrupted, Runner
 from ..engine._payloads import normalize_payloads
 from ..live import run_with_progress
+from ..metrics import check_server_metrics
 from ..plugins import callback_from_config, schedule_from_config
 from ..results import Result
 from ..schedules import Schedule
@@ -34,7 +36,10 @@ __all__ = [
     "EXIT_BOTTLENECK",
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
+    "add_endpoint_arguments",
     "add_run_arguments",
+    "cost_model_from_args",
+    "endpoint_and_payloads",
     "exit_code",
     "run_and_report",
     "run_command",
@@ -45,8 +50,8 @@ EXIT_BOTTLENECK = 3  # the load generator itself fell behind: the numbers are su
 EXIT_INTERRUPTED = 130
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `llmeter-trio run`."""
+def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    """The endpoint and payload options, shared by `llmeter-trio run` and `quota`."""
     add = parser.add_argument
     add("--endpoint", required=True, help="registered endpoint type (`llmeter-trio endpoints`)")
     add(
@@ -74,6 +79,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--payload", help="JSON or JSONL file of payloads (any fsspec URL)")
     source.add_argument("--prompt", help="one prompt, made into a payload by the endpoint")
     add("--max-tokens", type=int, default=256, help="output tokens asked for with --prompt")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `llmeter-trio run`."""
+    add_endpoint_arguments(parser)
+    add = parser.add_argument
     add("--clients", type=int, default=1, help="closed-loop clients (default 1)")
     bound = parser.add_mutually_exclusive_group()
     bound.add_argument(
@@ -95,7 +106,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="exit 1 when a larger share of requests failed (default: only if all failed)",
     )
     schedule = parser.add_argument_group("open-loop schedule (default: closed loop)")
-    schedule.add_argument("--schedule", help="constant, poisson, gamma, ramp, trace, or a plugin's")
+    schedule.add_argument(
+        "--schedule", help="constant, poisson, gamma, ramp, trace, tokenrate, or a plugin's"
+    )
     schedule.add_argument("--rate", type=float, help="requests per second")
     schedule.add_argument("--burstiness", type=float, help="gamma shape: 1 Poisson, <1 burstier")
     schedule.add_argument("--start-rate", type=float, help="ramp: rate at the start")
@@ -105,6 +118,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     schedule.add_argument("--trace", help="trace: file of arrival times")
     schedule.add_argument("--time-scale", type=float, help="trace: multiply recorded times by this")
+    schedule.add_argument(
+        "--requests-per-minute", type=float, help="tokenrate: the requests per minute quota"
+    )
+    schedule.add_argument(
+        "--tokens-per-minute", type=float, help="tokenrate: the tokens per minute quota"
+    )
     schedule.add_argument("--max-concurrency", type=int, help="cap on requests in flight")
     schedule.add_argument(
         "--schedule-option",
@@ -146,11 +165,35 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     window.add_argument("--lag-tolerance", type=float, help="seconds of lag (p99) before a warning")
     add(
+        "--server-metrics",
+        metavar="URL",
+        help="a Prometheus page to scrape during the run, e.g. http://127.0.0.1:8000/metrics "
+        "(saved as server_metrics.jsonl; its gauges summarised)",
+    )
+    add(
+        "--server-metrics-interval",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between two scrapes of --server-metrics (default 1)",
+    )
+    add(
         "--callback",
         action="append",
         default=[],
         metavar="NAME[:JSON]",
         help="a registered callback, with its options as a JSON object (repeatable)",
+    )
+    cost = parser.add_argument_group("cost (docs/cost.md)")
+    cost.add_argument("--price-input", type=float, help="price per million input tokens")
+    cost.add_argument("--price-output", type=float, help="price per million output tokens")
+    cost.add_argument(
+        "--prices",
+        metavar="FILE|PRESET",
+        help="price table (.json or .toml) or preset, e.g. openai/gpt-4o-mini; "
+        "--price-input/--price-output override its prices",
+    )
+    cost.add_argument(
+        "--max-cost", type=float, help="stop sending once the requests cost this much"
     )
 
 
@@ -162,6 +205,8 @@ _SCHEDULE_FLAGS = {
     "ramp_duration": "duration",
     "trace": "path",
     "time_scale": "time_scale",
+    "requests_per_minute": "requests_per_minute",
+    "tokens_per_minute": "tokens_per_minute",
     "max_concurrency": "max_concurrency",
 }
 
@@ -179,6 +224,24 @@ def schedule_from_args(args: argparse.Namespace) -> Schedule | None:
             raise ValueError(f"options {sorted(options)} need --schedule")
         return None
     return schedule_from_config({"schedule": args.schedule, **options})
+
+
+def cost_model_from_args(args: argparse.Namespace) -> CostModel | None:
+    """The cost model the cost options describe, or None when they give no price."""
+    prices: dict[str, Any] = {} if args.prices is None else load_prices(args.prices)
+    if prices.get("_type") == "CostModel" and (args.price_input or args.price_output):
+        raise ValueError("--price-input/--price-output cannot change a saved CostModel (--prices)")
+    for flag, key in (("--price-input", "input"), ("--price-output", "output")):
+        value = getattr(args, flag[2:].replace("-", "_"))
+        check_number(flag, value, at_least=0)
+        if value is not None:
+            prices[key] = value
+    check_number("--max-cost", args.max_cost)
+    if not prices:
+        if args.max_cost is not None:
+            raise ValueError("--max-cost needs prices: --price-input/--price-output or --prices")
+        return None
+    return CostModel.from_prices(prices, max_cost=args.max_cost)
 
 
 def retry_from_args(args: argparse.Namespace) -> Retry | None:
@@ -266,23 +329,34 @@ def split_output(output: str | None) -> tuple[str | None, str | None]:
     return parent or ".", name
 
 
-def run_command(args: argparse.Namespace) -> int:
-    """`llmeter-trio run`."""
+def endpoint_and_payloads(args: argparse.Namespace) -> tuple[Endpoint, list[dict[str, Any]]]:
+    """The endpoint and payloads that `add_endpoint_arguments`' options describe."""
     options = parse_options(args.option)
     if args.header:
         options["extra_headers"] = parse_headers(args.header)
     check_number("--max-tokens", args.max_tokens, whole=True)
-    check_number("--max-error-rate", args.max_error_rate, at_least=0, at_most=1)
     # an empty --base-url is refused by the endpoint, never taken for the default
     flags = {flag: getattr(args, flag[2:].replace("-", "_")) for flag in OPTION_FLAGS}
     endpoint: Endpoint = build_endpoint(args.endpoint, options, flags)
     if args.payload:
-        payloads = normalize_payloads(args.payload)
-    else:
-        payloads = [endpoint.create_payload(args.prompt, max_tokens=args.max_tokens)]
+        return endpoint, normalize_payloads(args.payload)
+    return endpoint, [endpoint.create_payload(args.prompt, max_tokens=args.max_tokens)]
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """`llmeter-trio run`."""
+    check_number("--max-error-rate", args.max_error_rate, at_least=0, at_most=1)
+    endpoint, payloads = endpoint_and_payloads(args)
     schedule = schedule_from_args(args)
     parse_slos(args.slo)  # a bad SLO is a usage error, before anything runs
+    if args.server_metrics is not None or args.server_metrics_interval is not None:
+        if args.server_metrics is None:
+            raise ValueError("--server-metrics-interval needs --server-metrics URL")
+        check_server_metrics(args.server_metrics, args.server_metrics_interval)
     callbacks = [callback_from_config(parse_callback(text)) for text in args.callback]
+    cost_model = cost_model_from_args(args)
+    if cost_model is not None:
+        callbacks.append(cost_model)
     retry = retry_from_args(args)
     parent, run_name = split_output(args.output)
     runner = Runner(endpoint, output_path=parent, seed=args.seed, callbacks=callbacks)
@@ -301,6 +375,8 @@ def run_command(args: argparse.Namespace) -> int:
         "slos": args.slo or None,
         "lag_tolerance": args.lag_tolerance,
         "preconnect": False if args.no_preconnect else None,
+        "server_metrics": args.server_metrics,
+        "server_metrics_interval": args.server_metrics_interval,
         "retry": retry,
         "respect_retry_after": False if args.ignore_retry_after else None,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..metrics import describe_server_metrics
 from ..results import Result
 
 __all__ = ["format_summary"]
@@ -57,6 +58,12 @@ def format_summary(result: Result) -> str:
         f"output tokens {stats['total_output_tokens']:,}",
         f"failed {stats['failed_requests']} ({stats['failed_requests_rate']:.1%}): {errors}",
     ]
+    if "cost_total" in stats:  # a CostModel priced the run (docs/cost.md)
+        lines.append(
+            f"cost {stats['cost_total']:,.6g} in all, "
+            f"{stats.get('cost_per_request-p50', 0):,.6g} per request (p50), "
+            f"{stats.get('cost_per_million_output_tokens', 0):,.6g} per million output tokens"
+        )
     lines += _throttling_lines(stats)
     if stats.get("excluded_requests"):
         lines.append(
@@ -73,6 +80,7 @@ def format_summary(result: Result) -> str:
             f"{_rate(stats.get('achieved_request_rate'))}"
         )
     lines += _slo_lines(stats)
+    lines += describe_server_metrics(result.server_metrics)
     for warning in result.generator.get("warnings", []):
         lines.append(f"WARNING: {warning}")
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import posixpath
+import warnings
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import closing
 from datetime import datetime, timezone
@@ -93,7 +94,8 @@ def _is_llmeter_folder(fs: fsspec.AbstractFileSystem, folder: str) -> bool:
                 document = _read_document(fs, path)
             except ValueError:
                 continue  # damaged: it tells nothing (loading it will say what is wrong)
-            return isinstance(document, dict) and "schema_version" not in document
+            if isinstance(document, dict):
+                return "schema_version" not in document
     records = posixpath.join(folder, RESPONSES_FILE)
     if exists(fs, records):
         with closing(_read_records(fs, records)) as lines:
@@ -150,16 +152,27 @@ def read_llmeter_run(url: str) -> SavedRun:
     has_records = exists(fs, records_path)
     if not has_records and not exists(fs, stats_path):
         raise FileNotFoundError(
-            f"{display_url(url)} holds neither {RESPONSES_FILE} nor {STATS_FILE}"
+            f"Cannot recover run from {display_url(url)}: it holds neither {RESPONSES_FILE} "
+            f"nor {STATS_FILE}. There is no data to recover."
         )
-    run_config = (
-        _run_config(_read_object(fs, config_path), fs, folder, url)
-        if exists(fs, config_path)
-        else None
-    )
-    saved_stats = _read_object(fs, stats_path) if exists(fs, stats_path) else None
+    run_config = None
+    if exists(fs, config_path):
+        try:  # as LLMeter: a damaged configuration is left out, the run still loads
+            run_config = _run_config(_read_object(fs, config_path), fs, folder, url)
+        except ValueError as exc:
+            warnings.warn(f"{exc}: the run configuration is left out", stacklevel=2)
+    saved_stats: dict[str, Any] | None = None
+    stats_problem: str | None = None
+    if exists(fs, stats_path):
+        try:
+            saved_stats = _read_object(fs, stats_path)
+        except ValueError as exc:
+            if not has_records:
+                raise
+            stats_problem = str(exc)  # as LLMeter: recomputed from the records
+    ended = exists(fs, summary_path)
     summary: dict[str, Any] | None = None
-    if exists(fs, summary_path):
+    if ended:
         summary = _summary(_read_object(fs, summary_path), summary_path, url)
     elif not has_records:  # statistics only: its summary fields are at the top of stats.json
         summary = _summary(saved_stats or {}, stats_path, url)
@@ -176,7 +189,9 @@ def read_llmeter_run(url: str) -> SavedRun:
         # LLMeter's statistics follow its own rules: recomputed whenever there are records
         saved_stats=None if has_records else saved_stats,
         llmeter_stats=saved_stats,
-        interrupted=bool(saved_stats and saved_stats.get("interrupted")),
+        stats_problem=stats_problem,
+        # no summary.json: LLMeter was stopped before it saved one
+        interrupted=not ended or bool(saved_stats and saved_stats.get("interrupted")),
     )
 
 

@@ -326,6 +326,11 @@ class HttpEndpoint(Endpoint):
         """The text of the prompt in `payload`, for counting its tokens locally."""
         return None
 
+    @staticmethod
+    def answer_id(headers: httpx.Headers) -> str | None:
+        """The record's id from the answer's headers, when its body gave none (default: none)."""
+        return None
+
     # -- the run-wide client ----------------------------------------------------
 
     def _uses_lean_transport(self) -> bool:
@@ -433,6 +438,7 @@ class HttpEndpoint(Endpoint):
             finally:
                 await answer.aclose()
             record.status_code = answer.status_code
+            record.id = record.id or self.answer_id(answer.headers)
             if not record.failed:
                 record.input_prompt = self.prompt_text(payload)
             _note_rate_limits(record, answer.headers)

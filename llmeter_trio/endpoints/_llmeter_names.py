@@ -27,6 +27,11 @@ and have no effect, as llmeter-trio never retries a request (each failure is
 recorded as it happened). Asking for none (0 retries, 1 attempt) is silent; asking
 for retries warns (`UserWarning`) that they will not happen (`ignore_retries`).
 
+`create_payload` takes LLMeter's forms too: the Chat Completions classes a
+list of text and `~llmeter_trio.prompt_utils.MediaContent` blocks (one user
+message, its parts in that order), the Responses classes a list of messages
+and LLMeter's ``max_output_tokens`` and ``instructions`` arguments.
+
 `llmeter_class` finds the class LLMeter saved an endpoint as (its class name in
 ``endpoint_type``), for `Endpoint.load` of LLMeter's endpoint files.
 """
@@ -34,14 +39,18 @@ for retries warns (`UserWarning`) that they will not happen (`ignore_retries`).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from ._base import MASK
 from .anthropic import AnthropicMessagesEndpoint
 from .openai import OpenAIChatEndpoint, OpenAIResponsesEndpoint
+from .openai._content import chat_content_parts
+
+if TYPE_CHECKING:
+    from ..prompts._media import MediaContent
 
 __all__ = [
     "AnthropicMessages",
@@ -233,8 +242,87 @@ class _AnthropicArguments(_LLMeterArguments):
         self._build(model_id, endpoint_name, api_key, provider, kwargs)
 
 
+class _ChatItemsPayload:
+    """LLMeter's Chat Completions `create_payload`: a text, or ordered text and media."""
+
+    __slots__ = ()
+
+    @classmethod
+    def create_payload(
+        cls,
+        user_message: str | Sequence[str | MediaContent],
+        max_tokens: int | None = 256,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """One user message: `user_message` as its text, or a list of strings and
+        `~llmeter_trio.prompt_utils.MediaContent` blocks as its parts, in order (a list
+        of one string is that text). Other arguments as `OpenAIChatEndpoint.create_payload`.
+        """
+        make = super().create_payload  # type: ignore[misc]
+        if isinstance(user_message, str):
+            payload: dict[str, Any] = make(user_message, max_tokens, **kwargs)
+            return payload
+        if not isinstance(user_message, Sequence):
+            raise TypeError(
+                "user_message must be a str or a list of str and MediaContent, "
+                f"not {type(user_message).__name__}"
+            )
+        items = list(user_message)
+        if not items:
+            raise ValueError("user_message must not be empty")
+        if len(items) == 1 and isinstance(items[0], str):
+            payload = make(items[0], max_tokens, **kwargs)
+            return payload
+        parts = chat_content_parts(items)
+        payload = make("", max_tokens, **kwargs)
+        message = payload["messages"][-1]
+        attached = message["content"][1:] if isinstance(message["content"], list) else []
+        message["content"] = parts + attached  # any images= etc. after LLMeter's items
+        return payload
+
+
+class _ResponsesMessagesPayload:
+    """LLMeter's Responses `create_payload`: ``(user_message, max_output_tokens,
+    instructions)``, the message a text or a list of messages."""
+
+    __slots__ = ()
+
+    @classmethod
+    def create_payload(
+        cls,
+        user_message: str | Sequence[str],
+        max_output_tokens: int | None = 256,
+        instructions: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """`user_message` as ``input``; a list of texts is one user message each.
+
+        ``max_tokens=`` (this project's name) is taken for `max_output_tokens`;
+        other arguments as `OpenAIResponsesEndpoint.create_payload`.
+        """
+        max_output_tokens = kwargs.pop("max_tokens", max_output_tokens)
+        make = super().create_payload  # type: ignore[misc]
+        if isinstance(user_message, str):
+            text = user_message
+        elif isinstance(user_message, Sequence):
+            text = ""
+        else:
+            raise TypeError(
+                f"user_message must be a str or a list of str, not {type(user_message).__name__}"
+            )
+        payload: dict[str, Any] = make(text, max_output_tokens, instructions=instructions, **kwargs)
+        if not isinstance(user_message, str):
+            if isinstance(payload["input"], list):  # attachments given: keep them last
+                payload["input"] = [{"role": "user", "content": m} for m in user_message] + payload[
+                    "input"
+                ]
+            else:
+                payload["input"] = [{"role": "user", "content": m} for m in user_message]
+        return payload
+
+
 @attrs.define(kw_only=True, init=False)
-class OpenAICompletionEndpoint(_OpenAIArguments, OpenAIChatEndpoint):
+class OpenAICompletionEndpoint(_ChatItemsPayload, _OpenAIArguments, OpenAIChatEndpoint):
     """LLMeter's OpenAI Chat Completions endpoint, not streamed: `OpenAIChatEndpoint`."""
 
     _llmeter_stream = False
@@ -242,15 +330,18 @@ class OpenAICompletionEndpoint(_OpenAIArguments, OpenAIChatEndpoint):
 
 
 @attrs.define(kw_only=True, init=False)
-class OpenAICompletionStreamEndpoint(_OpenAIArguments, OpenAIChatEndpoint):
+class OpenAICompletionStreamEndpoint(_ChatItemsPayload, _OpenAIArguments, OpenAIChatEndpoint):
     """LLMeter's OpenAI Chat Completions endpoint, streamed: `OpenAIChatEndpoint`."""
 
     _llmeter_stream = True
     _llmeter_endpoint_name = "openai"
 
 
+# LLMeter's create_payload takes `instructions` positionally, where this project's is keyword-only
 @attrs.define(kw_only=True, init=False)
-class OpenAIResponseEndpoint(_OpenAIArguments, OpenAIResponsesEndpoint):
+class OpenAIResponseEndpoint(  # type: ignore[misc]
+    _ResponsesMessagesPayload, _OpenAIArguments, OpenAIResponsesEndpoint
+):
     """LLMeter's OpenAI Responses API endpoint, not streamed: `OpenAIResponsesEndpoint`."""
 
     _llmeter_stream = False
@@ -258,7 +349,9 @@ class OpenAIResponseEndpoint(_OpenAIArguments, OpenAIResponsesEndpoint):
 
 
 @attrs.define(kw_only=True, init=False)
-class OpenAIResponseStreamEndpoint(_OpenAIArguments, OpenAIResponsesEndpoint):
+class OpenAIResponseStreamEndpoint(  # type: ignore[misc]
+    _ResponsesMessagesPayload, _OpenAIArguments, OpenAIResponsesEndpoint
+):
     """LLMeter's OpenAI Responses API endpoint, streamed: `OpenAIResponsesEndpoint`."""
 
     _llmeter_stream = True

@@ -173,6 +173,17 @@ class InvocationResponse:
 
         return json.dumps(self.to_dict(), default=default or llmeter_default_serializer, **kwargs)
 
+    def __str__(self) -> str:
+        """The record as indented JSON, as LLMeter prints it (``print(response)``).
+
+        The same fields as `to_json` (as saved: credentials never reach a record)
+        but the per-chunk timeline, which a streamed answer makes long.
+        """
+        from ..json_utils import llmeter_default_serializer
+
+        document = {k: v for k, v in self.to_dict().items() if k != "chunks"}
+        return json.dumps(document, default=llmeter_default_serializer, indent=4)
+
     @classmethod
     def from_json(cls, json_str: str | bytes) -> InvocationResponse:
         """A record from `to_json` text, LLMeter's bytes markers restored."""

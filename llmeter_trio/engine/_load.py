@@ -1,4 +1,5 @@
-"""Issuing requests: closed-loop clients, or an open-loop dispatcher following a schedule."""
+"""Issuing requests: closed-loop clients, an open-loop dispatcher following a schedule, or
+one paced by a quota (`TokenRate`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import trio
 
 from ..endpoints import InvocationResponse
 from ..schedules import Arrival
+from ._pacer import QuotaPacer
 from ._payloads import client_payloads
 from ._stop import LoadStop
 
-__all__ = ["OPEN_LOOP_POOL", "START_BATCH", "closed_loop", "open_loop"]
+__all__ = ["OPEN_LOOP_POOL", "START_BATCH", "closed_loop", "open_loop", "paced_loop"]
 
 Send = trio.MemorySendChannel[InvocationResponse]
 # issue(payload, intended, client, send): send one request and hand its record to the writer
@@ -117,6 +119,46 @@ async def open_loop(
                     break
                 await trio.sleep_until(due)
                 payload = _payload_for(arrival, payloads, stream)
+                if slots is not None:
+                    await slots.acquire()
+                nursery.start_soon(run_one, payload, due)
+
+
+async def paced_loop(
+    issue: Issue,
+    payloads: list[dict[str, Any]],
+    pacer: QuotaPacer,
+    *,
+    n_requests: int | None,
+    max_concurrency: int | None,
+    seed: int,
+    stop_at: float,
+    send: Send,
+    stop: LoadStop | None = None,
+) -> None:
+    """Send each request as soon as the quota allows (`pacer`), whatever earlier ones do.
+
+    A request's intended time is the instant its budget allowed it; with
+    `max_concurrency`, a wait for a slot after that shows as lag, as in `open_loop`.
+    Once `stop` is requested or `stop_at` passes, no further request is sent.
+    """
+    stream = client_payloads(payloads, seed, 0)
+    slots = trio.Semaphore(max_concurrency) if max_concurrency else None
+
+    async def run_one(payload: dict[str, Any], due: float) -> None:
+        try:
+            await issue(payload, due, None, send)
+        finally:
+            if slots is not None:
+                slots.release()
+
+    sending = stop.sending if stop is not None else trio.CancelScope()
+    async with trio.open_nursery() as nursery:
+        with sending, trio.move_on_at(stop_at):
+            while n_requests is None or pacer.sent < n_requests:
+                payload = next(stream)
+                await pacer.take(payload)
+                due = trio.current_time()
                 if slots is not None:
                     await slots.acquire()
                 nursery.start_soon(run_one, payload, due)

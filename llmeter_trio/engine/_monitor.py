@@ -6,6 +6,11 @@ wakes from a short sleep (event-loop lag), counts how late each request went
 out (schedule lag), and measures how much CPU the process used, so a run can
 say when it, not the endpoint, was the bottleneck.
 
+Every second it also takes a sample of its own state (`GeneratorMonitor.series`,
+saved as ``generator.jsonl``): the share of a CPU core used in that second,
+resident memory, open connections and the worst event-loop lag, so a chart
+can show when the client, not the server, saturated.
+
 A verdict needs evidence that lasts: lag counts only when it is over the
 tolerance in a sustained share of the run's one-second windows (a single pause
 of the machine is not a bottleneck), and no verdict is given on less than
@@ -15,15 +20,18 @@ of the machine is not a bottleneck), and no verdict is given on less than
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import trio
 
 from ..stats import LogHistogram
+from ._process import open_connections, resident_memory
 
 __all__ = ["GeneratorMonitor", "LagWindows", "generator_warnings"]
 
 SAMPLE_INTERVAL = 0.01
+SERIES_INTERVAL = 1.0  # seconds between two samples of the generator's time series
 CPU_LIMIT = 0.9  # of one core: above this the generator is CPU-bound
 MIN_SECONDS = 3.0  # less run time than this is too little to judge the generator by
 WINDOW = 1.0  # seconds: lag is judged window by window
@@ -71,6 +79,8 @@ class GeneratorMonitor:
         self.schedule_windows = LagWindows(lag_tolerance)
         self._cpu_start = time.process_time()
         self._clock_start = trio.current_time()
+        self.series: list[dict[str, Any]] = []  # one sample a second (`sample_series`)
+        self._lag_since_sample = 0.0
 
     async def run(self) -> None:
         """Sample until cancelled."""
@@ -81,6 +91,36 @@ class GeneratorMonitor:
             lag = max(0.0, now - before - SAMPLE_INTERVAL)
             self.loop_lag.add(lag)
             self.loop_windows.add(now - self._clock_start, lag)
+            self._lag_since_sample = max(self._lag_since_sample, lag)
+
+    async def sample_series(
+        self, clock: Callable[[], float], interval: float = SERIES_INTERVAL
+    ) -> None:
+        """Sample the generator's state every `interval` seconds until cancelled.
+
+        Each sample: ``time`` (`clock`: seconds on the run's clock), ``cpu``
+        (share of one core used since the last sample), ``rss_bytes``,
+        ``open_connections`` and ``event_loop_lag_max`` (the worst lag seen since
+        the last sample, seconds).
+        """
+        cpu_before, before = time.process_time(), trio.current_time()
+        due = before
+        while True:
+            due += interval
+            await trio.sleep_until(due)
+            cpu_now, now = time.process_time(), trio.current_time()
+            elapsed = now - before
+            self.series.append(
+                {
+                    "time": clock(),
+                    "cpu": (cpu_now - cpu_before) / elapsed if elapsed > 0 else None,
+                    "rss_bytes": resident_memory(),
+                    "open_connections": open_connections(),
+                    "event_loop_lag_max": self._lag_since_sample,
+                }
+            )
+            self._lag_since_sample = 0.0
+            cpu_before, before = cpu_now, now
 
     def note_schedule_lag(self, sent: float, lag: float) -> None:
         """A request sent at `sent` (run clock) went out `lag` seconds after it was due."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .._checks import check_number
+from ..metrics._scraper import check_server_metrics
 from ..run_config import RunConfig
 from ..schedules import Arrival, ClosedLoop, OpenLoopSchedule, TraceReplay
 from ..slo import parse_slos
@@ -55,6 +56,8 @@ class RunPlan:
     schedule: OpenLoopSchedule | None
     payloads: list[dict[str, Any]]
     trace: list[Arrival] | None = None
+    # the metrics page to scrape, as given (the configuration saves it masked)
+    server_metrics_url: str | None = attrs.field(default=None, repr=False)
 
     @property
     def total_requests(self) -> int | None:
@@ -125,6 +128,8 @@ def plan_run(settings: Runner, run_folder: str | os.PathLike[str] | None = None)
     check_number("lag_tolerance", settings.lag_tolerance, at_least=0)
     check_number("rate_tolerance", settings.rate_tolerance, at_least=0, at_most=1)
     check_number("seed", settings.seed, whole=True, above=None)
+    if settings.server_metrics is not None:
+        check_server_metrics(settings.server_metrics, settings.server_metrics_interval)
 
     once = settings.payload_order == "once"
     if settings.payload_order not in ("shuffle", "once"):
@@ -175,9 +180,11 @@ def plan_run(settings: Runner, run_folder: str | os.PathLike[str] | None = None)
         preconnect=settings.preconnect,
         percentile_method=settings.percentile_method,
         on_interrupt=settings.on_interrupt,
+        server_metrics=settings.server_metrics,
+        server_metrics_interval=settings.server_metrics_interval,
         **_retry_settings(settings),
     )
-    plan = RunPlan(config, schedule, payloads, trace)
+    plan = RunPlan(config, schedule, payloads, trace, server_metrics_url=settings.server_metrics)
     check_window(config, plan.total_requests)
     return plan
 

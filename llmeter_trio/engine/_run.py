@@ -43,15 +43,18 @@ from ..endpoints import (
 )
 from ..endpoints._base import scrubber
 from ..endpoints._timing import StreamRecorder, keep_partial_timeline, watch_recorders
+from ..metrics._scraper import SERVER_METRICS_FILE, ServerMetricsScraper
+from ..metrics._series import SeriesFile
 from ..results import Result
 from ..run_config import RunConfig
-from ..schedules import OpenLoopSchedule
+from ..schedules import OpenLoopSchedule, TokenRate
 from ..stats import RunStats
 from ..storage import ResponseSink, converter, resolve, run_io
 from ..tokenizers import Tokenizer
 from ._hooks import RunHooks
-from ._load import OPEN_LOOP_POOL, closed_loop, open_loop
+from ._load import OPEN_LOOP_POOL, closed_loop, open_loop, paced_loop
 from ._monitor import GeneratorMonitor, generator_warnings
+from ._pacer import QuotaPacer
 from ._plan import RunPlan
 from ._retry import Retry, retry_policy
 from ._signals import watch_signals
@@ -123,6 +126,7 @@ class _Run:
     stop: LoadStop = attrs.field(factory=LoadStop)  # `stop_run` from a callback or an endpoint
     monitor: GeneratorMonitor = attrs.field(init=False)
     health: dict[str, Any] = attrs.field(factory=dict)
+    server_metrics: dict[str, Any] = attrs.field(factory=dict)  # the scraper's summary
     payload_indices: dict[int, int] = attrs.field(init=False)  # id(payload) -> its index
     scrub: Callable[[str], str] = attrs.field(init=False)  # masks the endpoint's credentials
     # a plain (blocking) `invoke`, as LLMeter's endpoints have: run in worker threads
@@ -218,19 +222,44 @@ class _Run:
 
     async def _load_and_write(self) -> None:
         send, receive = trio.open_memory_channel[InvocationResponse](CHANNEL_CAPACITY)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self.writer.run, receive)
-            try:
-                await nursery.start(self._watch_signals)
-                nursery.start_soon(self.monitor.run)
-                with self.load_scope:
-                    async with send:
-                        await self._generate_load(send)
-            finally:
-                send.close()  # ends the shielded writer, also when cancelled before the load began
-                self.load_end = trio.current_time()
-                self.health = self.monitor.report()
-                nursery.cancel_scope.cancel()  # the signal watcher and the monitor
+        scraper = self._server_metrics_scraper()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self.writer.run, receive)
+                try:
+                    await nursery.start(self._watch_signals)
+                    nursery.start_soon(self.monitor.run)
+                    nursery.start_soon(self.monitor.sample_series, self._run_clock)
+                    if scraper is not None:
+                        nursery.start_soon(scraper.run)
+                    with self.load_scope:
+                        async with send:
+                            await self._generate_load(send)
+                finally:
+                    send.close()  # ends the shielded writer, also if cancelled before the load
+                    self.load_end = trio.current_time()
+                    self.health = self.monitor.report()
+                    nursery.cancel_scope.cancel()  # the signal watcher, monitor and scraper
+        finally:
+            if scraper is not None:  # kept whatever stopped the run
+                self.server_metrics = scraper.summary()
+                if scraper.series is not None:
+                    scraper.series.close()
+
+    def _run_clock(self) -> float:
+        """Seconds since the run's clock started (before it, during preconnect: below 0)."""
+        return trio.current_time() - self.run_start
+
+    def _server_metrics_scraper(self) -> ServerMetricsScraper | None:
+        """The scraper of the run's `server_metrics` page, saving beside the records."""
+        url = self.plan.server_metrics_url
+        if url is None:
+            return None
+        folder = self.config.output_path
+        series = SeriesFile(folder, SERVER_METRICS_FILE) if folder is not None else None
+        return ServerMetricsScraper(
+            url, self.config.server_metrics_interval, self._run_clock, series
+        )
 
     async def _finish(self, interrupted: bool) -> tuple[Result, Exception | None]:
         """Close the sink, build and save the result, and call `after_run`.
@@ -294,6 +323,8 @@ class _Run:
             interrupted=interrupted,
             stop_reason=self.stop.reason,
             generator=health,
+            generator_series=self.monitor.series,
+            server_metrics=self.server_metrics,
             run_config=config,
             run_stats=stats,
         )
@@ -347,11 +378,27 @@ class _Run:
             async with self.endpoint.open_session(schedule.max_concurrency or OPEN_LOOP_POOL):
                 # uncapped: how many connections it will need is not known
                 await self._connect_then_start_clock(schedule.max_concurrency or 0)
+                if isinstance(schedule, TokenRate):
+                    await self._paced(schedule, send)
+                    return
                 await open_loop(
                     self.issue, self.payloads, self.plan.arrivals(), n_requests=config.n_requests,
                     max_concurrency=schedule.max_concurrency, seed=config.seed,
                     run_start=self.run_start, stop_at=self.stop_at, send=send, stop=self.stop,
                 )  # fmt: skip
+
+    async def _paced(
+        self, schedule: TokenRate, send: trio.MemorySendChannel[InvocationResponse]
+    ) -> None:
+        """A quota-paced load: the writer settles each record's tokens with the pacer."""
+        config = self.config
+        pacer = QuotaPacer.for_run(schedule, self.payloads, self.tokenizer, self.endpoint)
+        self.writer.settle = pacer.settle
+        await paced_loop(
+            self.issue, self.payloads, pacer, n_requests=config.n_requests,
+            max_concurrency=schedule.max_concurrency, seed=config.seed, stop_at=self.stop_at,
+            send=send, stop=self.stop,
+        )  # fmt: skip
 
     async def _connect_then_start_clock(self, connections: int) -> None:
         """Open the clients' connections (unless the run measures cold starts); then the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import posixpath
 from collections.abc import Mapping, Sequence
@@ -31,7 +32,7 @@ from ..storage import (
 from ..tokenizers import DummyTokenizer, Tokenizer
 from ._hooks import RunHooks
 from ._payloads import PayloadInput
-from ._plan import plan_run
+from ._plan import RunPlan, plan_run
 from ._retry import Retry
 from ._run import OnInterrupt, execute_run
 from ._saved_runner import load_runner, save_runner
@@ -72,7 +73,10 @@ class Runner:
       payload is sent exactly once (no `n_requests`; closed loop only).
     - Results go to ``{output_path}/{run_name}/`` when the Runner has the
       `output_path`, and to ``output_path`` itself when it is given to `run`
-      (as in LLMeter); `Result.output_path` says which folder. Records stream
+      (as in LLMeter); `Result.output_path` says which folder. A folder
+      holding another run is refused (`FileExistsError`), except when the
+      run name was left to the default (the time): the next free
+      ``{name}-2``, ``-3``, ... is used instead. Records stream
       there as they finish, so an interrupted or killed run keeps what it
       measured.
     - Ctrl-C or SIGTERM stops the load; the partial result is saved, then
@@ -97,6 +101,11 @@ class Runner:
       (the default) or ``"llmeter"`` (LLMeter's numbers); saved with the run.
     - `progress_bar_stats` (LLMeter's) picks the statistics a live display
       shows under its progress line (`llmeter_trio.live.run_with_progress`).
+    - `server_metrics` (a URL such as ``http://127.0.0.1:8000/metrics``) scrapes
+      the server's Prometheus page every `server_metrics_interval` seconds
+      while the load runs: every sample is saved as ``server_metrics.jsonl``
+      and `Result.server_metrics` summarises the gauges that explain a knee
+      (`llmeter_trio.metrics`). A failed scrape is recorded, never fails the run.
     - One process runs at most 100,000 clients (`MAX_CLIENTS`; open loop:
       requests in flight); every setting is checked before the first request
       (`engine._plan`). `callbacks` may also be given as configurations,
@@ -133,6 +142,9 @@ class Runner:
     disable_per_client_progress_bar: bool = True
     disable_clients_progress_bar: bool = True
     on_interrupt: OnInterrupt = "raise"
+    # a Prometheus page (e.g. vLLM's http://host:8000/metrics) scraped during each run
+    server_metrics: str | None = None
+    server_metrics_interval: float = 1.0
     retry: Retry | Mapping[str, Any] | int | None = None  # see docs/throttling.md
     respect_retry_after: bool = True
 
@@ -194,6 +206,8 @@ class Runner:
         on_interrupt: OnInterrupt | None = None,
         disable_per_client_progress_bar: bool | None = None,
         disable_clients_progress_bar: bool | None = None,
+        server_metrics: str | None = None,
+        server_metrics_interval: float | None = None,
         retry: Retry | Mapping[str, Any] | int | None = None,
         respect_retry_after: bool | None = None,
     ) -> Result:
@@ -224,12 +238,38 @@ class Runner:
             progress.display_stats = settings.progress_bar_stats
         sink = None
         if config.output_path is not None:
-            sink = _start_run_folder(config.output_path, config)
+            # a name the user gave is theirs (a folder holding a run is refused); one made
+            # from the clock gets a suffix instead, as two runs may start in the same second
+            named = settings.run_name is not None or output_path is not None
+            plan, sink = _start_run(plan, settings.output_path, pick_free_name=not named)
+            config = plan.config
         hooks = RunHooks(settings.callbacks or ())
         tokenizer_obj = settings.tokenizer or DummyTokenizer()
         endpoint = settings.endpoint
         assert endpoint is not None and not isinstance(endpoint, Mapping)  # checked by plan_run
         return await execute_run(plan, endpoint, tokenizer_obj, hooks, sink, progress)
+
+
+def _start_run(
+    plan: RunPlan, parent: str | os.PathLike[str] | None, *, pick_free_name: bool
+) -> tuple[RunPlan, ResponseSink]:
+    """Start the plan's run folder; with `pick_free_name`, when it holds another run, the
+    first free ``{run_name}-2``, ``-3``, ... beside it (in `parent`) instead."""
+    config = plan.config
+    assert config.output_path is not None and config.run_name is not None
+    base = config.run_name
+    for number in itertools.count(2):
+        try:
+            return plan, _start_run_folder(config.output_path, config)
+        except FileExistsError:
+            if not pick_free_name or parent is None:
+                raise
+        name = f"{base}-{number}"
+        config = attrs.evolve(
+            config, run_name=name, output_path=posixpath.join(os.fspath(parent), name)
+        )
+        plan = attrs.evolve(plan, config=config)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _start_run_folder(run_folder: str, config: RunConfig) -> ResponseSink:

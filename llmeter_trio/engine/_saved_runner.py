@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from ..endpoints import Endpoint
+from ..endpoints._base import _unmask_url, mask_url
 from ..plugins import schedule_from_config, tokenizer_from_config
 from ..prompts import save_payloads
 from ..storage import read_json, resolve, write_json
@@ -61,6 +62,7 @@ def save_runner(runner: Runner, output_path: str | os.PathLike[str] | None, file
             if isinstance(value, Retry):  # saved as its options, which `retry=` takes back
                 value = value.to_config()
             document[field.name] = os.fspath(value) if isinstance(value, os.PathLike) else value
+    document["server_metrics"] = mask_url(document.get("server_metrics"))  # never credentials
     if document["slos"] is not None:
         document["slos"] = list(document["slos"])
     target = posixpath.join(path, file_name)
@@ -81,6 +83,8 @@ def load_runner(cls: type[R], load_path: str | os.PathLike[str], file_name: str)
         for key, value in document.items()
         if key in fields and key not in _RUN_ONLY and key not in ("endpoint", "tokenizer")
     }
+    if isinstance(settings.get("server_metrics"), str):  # saved masked: the masks are no values
+        settings["server_metrics"] = _unmask_url(settings["server_metrics"])
     if isinstance(settings.get("slos"), list) and not settings["slos"]:
         settings["slos"] = None
     saved_in, name = settings.get("output_path"), settings.get("run_name")

@@ -1,9 +1,11 @@
 """The run's one writer task: every record is counted, kept, stored and reported here.
 
-Records arrive over the run's bounded memory channel. For each, in order: token
+Records arrive over the run's bounded memory channel. For each, in order: a
+record the endpoint gave no id gets a random one (as LLMeter's do), token
 counts the endpoint did not report are filled in, the statistics count it, it
-is kept in memory (unless low-memory), the progress counters move, it is
-written to storage, and `after_invoke` callbacks see it. If storage or a
+is kept in memory (unless low-memory), the progress counters move,
+`after_invoke` callbacks see it (what they add, a cost in its `annotations`,
+is saved with it), and it is written to storage. If storage or a
 callback fails, the writer asks the run to stop the load, stops using what
 failed, and goes on counting and storing every record until the channel closes.
 """
@@ -11,6 +13,7 @@ failed, and goes on counting and storing every record until the channel closes.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Callable
 
 import attrs
@@ -63,6 +66,8 @@ class RecordWriter:
     failure: Exception | None = None  # a storage or callback error: stops the load, re-raised
     callbacks_ok: bool = True
     scope: trio.CancelScope = attrs.field(factory=lambda: trio.CancelScope(shield=True))
+    # sees each record once its token counts are known (a `TokenRate` run's pacer)
+    settle: Callable[[InvocationResponse], None] | None = None
 
     def __attrs_post_init__(self) -> None:
         self.progress.stats = self.stats  # a live display reads the statistics so far
@@ -72,22 +77,25 @@ class RecordWriter:
         with self.scope:
             async with receive:
                 async for response in receive:
+                    response.id = response.id or uuid.uuid4().hex
                     self._count_tokens(response)
+                    if self.settle is not None:
+                        self.settle(response)
                     self.stats.add(response)
                     if self.keep:
                         self.responses.append(response)
                     self._track(response)
+                    if self.callbacks_ok:  # before storing: what callbacks add is saved
+                        try:
+                            await self.hooks.call("after_invoke", response=response)
+                        except Exception as exc:
+                            self.callbacks_ok = False
+                            self._fail(exc)
                     if self.sink is not None:
                         try:
                             await self.sink.write(response)
                         except Exception as exc:
                             self.sink = None  # stop writing; memory still counts each record
-                            self._fail(exc)
-                    if self.callbacks_ok:
-                        try:
-                            await self.hooks.call("after_invoke", response=response)
-                        except Exception as exc:
-                            self.callbacks_ok = False
                             self._fail(exc)
 
     def _fail(self, exc: Exception) -> None:

@@ -1,4 +1,5 @@
-"""Experiments that combine runs: `LoadTest`, `LatencyHeatmap`, `Sweep`, and their results.
+"""Experiments that combine runs: `LoadTest`, `LatencyHeatmap`, `Sweep`, `Quota`, and their
+results.
 
 LLMeter's ``llmeter.experiments``; charts need the ``plotting`` extra. The
 experiments look up `Runner`, `CreatePromptCollection`, `plot_heatmap` and
@@ -16,6 +17,9 @@ from ._heatmap import LatencyHeatmap as LatencyHeatmap
 from ._heatmap import LatencyHeatmapResult as LatencyHeatmapResult
 from ._load_test import LoadTest as LoadTest
 from ._load_test_result import LoadTestResult as LoadTestResult
+from ._quota import Quota as Quota
+from ._quota import QuotaResult as QuotaResult
+from ._quota import QuotaStep as QuotaStep
 from ._sweep import Sweep as Sweep
 from ._sweep import SweepResult as SweepResult
 from ._sweep import SweepStep as SweepStep
@@ -25,6 +29,9 @@ __all__ = [
     "LatencyHeatmapResult",
     "LoadTest",
     "LoadTestResult",
+    "Quota",
+    "QuotaResult",
+    "QuotaStep",
     "Sweep",
     "SweepResult",
     "SweepStep",

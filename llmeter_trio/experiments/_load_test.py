@@ -57,7 +57,8 @@ class LoadTest:
     `test_name` defaults to the date and time the LoadTest was made. A
     progress line per level goes to stderr; ``progress_bar_stats={}`` hides
     it (any other value shows llmeter-trio's line of requests, rates and
-    errors). `timeout`, `drain_timeout` and `seed` go to every run.
+    errors). `timeout`, `drain_timeout`, `seed` and `server_metrics` (with
+    `server_metrics_interval`) go to every run.
     """
 
     endpoint: Endpoint
@@ -76,6 +77,9 @@ class LoadTest:
     timeout: float | None = attrs.field(default=60, kw_only=True)
     drain_timeout: float | None = attrs.field(default=None, kw_only=True)
     seed: int | None = attrs.field(default=None, kw_only=True)
+    # a Prometheus page scraped during every level (`Runner`'s `server_metrics`)
+    server_metrics: str | None = attrs.field(default=None, kw_only=True, repr=False)
+    server_metrics_interval: float = attrs.field(default=1.0, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         levels = list(self.sequence_of_clients)
@@ -141,6 +145,8 @@ class LoadTest:
             timeout=self.timeout,
             seed=self.seed,
             drain_timeout=self.drain_timeout,
+            server_metrics=self.server_metrics,
+            server_metrics_interval=self.server_metrics_interval,
         )
         size: dict[str, Any] = (
             {"run_duration": self.run_duration} if self.run_duration is not None else {}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..results import Result
 from ._plotly import go, make_subplots, sequential
+from .monitoring import has_server_metrics, server_generator_clients_fig
 
 if TYPE_CHECKING:
     from ..experiments import LoadTestResult
@@ -24,6 +25,7 @@ __all__ = [
     "average_output_tokens_clients_fig",
     "boxplot_by_dimension",
     "color_sequences",
+    "cost_clients_fig",
     "error_clients_fig",
     "histogram_by_dimension",
     "latency_clients",
@@ -305,6 +307,28 @@ def average_output_tokens_clients_fig(
     )
 
 
+def cost_clients_fig(
+    load_test_result: LoadTestResult, log_scale: bool = False, **scatter_kwargs: Any
+) -> Any:
+    """What 1,000 requests cost (``cost_per_1000_requests``, from a `CostModel` callback)
+    against the number of clients (`log_scale`: the clients axis)."""
+    return _stat_figure(
+        load_test_result,
+        "cost_per_1000_requests",
+        "Cost per 1,000 requests",
+        log_scale,
+        False,
+        None,
+        scatter_kwargs,
+    )
+
+
+def _priced(load_test_result: LoadTestResult) -> bool:
+    """Whether a `CostModel` priced every level of the load test."""
+    levels = _levels(load_test_result)
+    return bool(levels) and all("cost_per_1000_requests" in r.stats for r in levels)
+
+
 def latency_clients(
     load_test_result: LoadTestResult,
     dimension: Literal["time_to_first_token", "time_to_last_token"],
@@ -375,10 +399,13 @@ def plot_load_test_results(
     ``time_to_first_token`` and ``time_to_last_token`` (each level's
     distribution, as `distribution`), ``requests_per_minute``,
     ``error_rate``, ``average_input_tokens_clients`` and
-    ``average_output_tokens_clients``. `log_scale` (LLMeter's default: on)
-    draws the clients axis, and the axes of rates, logarithmic.
+    ``average_output_tokens_clients``; ``cost_per_1000_requests`` when a
+    `CostModel` priced every level. `log_scale` (LLMeter's default: on)
+    draws the clients axis, and the axes of rates, logarithmic. A load test
+    that scraped its server's metrics (`server_metrics`) also gets
+    ``server_and_generator`` (`monitoring.server_generator_clients_fig`).
     """
-    return {
+    figures = {
         "time_to_first_token": latency_clients_fig(
             load_test_result, "time_to_first_token", log_scale=log_scale, distribution=distribution
         ),
@@ -394,3 +421,10 @@ def plot_load_test_results(
             load_test_result, log_scale=log_scale
         ),
     }
+    if has_server_metrics(load_test_result):
+        figures["server_and_generator"] = server_generator_clients_fig(
+            load_test_result, log_scale=log_scale
+        )
+    if _priced(load_test_result):
+        figures["cost_per_1000_requests"] = cost_clients_fig(load_test_result, log_scale=log_scale)
+    return figures

@@ -5,7 +5,8 @@ Routes: OpenAI's ``POST /v1/chat/completions``, ``POST /v1/completions``,
 Anthropic's ``POST /v1/messages``; Bedrock's ``POST /model/{id}/converse``,
 ``converse-stream``, ``invoke`` and ``invoke-with-response-stream``;
 SageMaker's ``POST /endpoints/{name}/invocations`` and
-``invocations-response-stream``; and ``GET /health``. Each API's wire format
+``invocations-response-stream``; ``GET /health``; and ``GET /metrics``
+(Prometheus text: requests running and waiting, tokens). Each API's wire format
 is a `Dialect`. A request header ``x-sim-fault`` (``429``, ``500``, ``503``,
 ``drop``, ``stall``, ``stream-429``, ``stream-500``, ``none``) forces a fault
 (or none) for that request, overriding the random draw.
@@ -32,9 +33,11 @@ import trio
 
 from ._anthropic_format import AnthropicDialect
 from ._bedrock_format import ConverseDialect, InvokeDialect
+from ._bucket import RateLimiter
 from ._dialect import Dialect, OpenAIDialect, Reply
 from ._formats import Renderer
-from ._model import Fault, Plan, SimConfig, plan
+from ._metrics import SimMetrics
+from ._model import Fault, Plan, SimConfig, output_length, plan
 from ._requests import Api, ApiError, SimRequest
 from ._sagemaker_format import SageMakerDialect
 
@@ -133,8 +136,10 @@ class SimApp:
     latencies, token counts and faults are exactly those of its `SimConfig`.
 
     Each instance owns its seeded random generators (one for faults, one for
-    jitter) and its FIFO concurrency limit; serve one instance per server.
-    `worker` varies the seeds when several processes serve one config.
+    jitter), its FIFO concurrency limit and its rate limit buckets
+    (`rate_limiter`, None without a quota: its levels and counts are there for
+    tests to read); serve one instance per server. `worker` varies the seeds
+    when several processes serve one config.
     """
 
     def __init__(self, config: SimConfig | None = None, *, worker: int = 0) -> None:
@@ -143,8 +148,13 @@ class SimApp:
         self._latency_rng = random.Random(f"latency:{self.config.seed}:{worker}")
         limit = self.config.max_concurrency
         self._slots = trio.Semaphore(limit) if limit is not None else None
+        faults = self.config.faults
+        self.rate_limiter = RateLimiter.per_minute(
+            faults.requests_per_minute, faults.tokens_per_minute
+        )
         self._ids = itertools.count(1)
         self._id_stem = secrets.token_hex(4)
+        self.metrics = SimMetrics()
         self._models_body = orjson.dumps(
             {"object": "list", "data": [self._model_card(self.config.model)]}
         )
@@ -187,6 +197,10 @@ class SimApp:
                 await _send_error(send, error)
         elif path == "/health" and method == "GET":
             await _send_json(send, 200, b'{"status":"ok"}')
+        elif path == "/metrics" and method == "GET":
+            page = self.metrics.page()
+            headers = [(b"content-type", SimMetrics.content_type)]
+            await _send_reply(send, (200, headers, page))
         else:
             error = ApiError(404, f"Unknown request URL: {method} {path}", code="unknown_url")
             await _send_error(send, error)
@@ -221,14 +235,18 @@ class SimApp:
         raw = await _read_body(receive)
         if raw is None:
             return
+        limits: list[tuple[bytes, bytes]] = []
         try:
             request = dialect.parse(raw, scope["headers"], target)
+            if self.rate_limiter is not None:
+                limits = self._admit(request)
             fault, status = self._fault(scope)
         except ApiError as error:
+            error.headers = [*error.headers, *limits]
             await _send_reply(send, dialect.error(error))
             return
         if fault is Fault.THROTTLED:
-            await _send_reply(send, dialect.error(self._throttled()))
+            await _send_reply(send, dialect.error(self._throttled(limits=limits)))
             return
         if fault is Fault.SERVER_ERROR:
             await _send_reply(send, dialect.error(_server_error(status or 500)))
@@ -251,14 +269,16 @@ class SimApp:
             config=self.config,
         )
         cut_by = None if fault is not Fault.STREAM_ERROR else self._stream_error(status)
-        response = _Response(dialect, request, timeline, out, cut_by)
+        response = _Response(dialect, request, timeline, out, cut_by, limits)
         head = b""
         if request.stream:  # headers (and e.g. response.created) go out at once
-            headers = dialect.stream_headers(request)
+            headers = [*dialect.stream_headers(request), *limits]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             head = out.head()
+        answering = self.metrics.answering(timeline.input_tokens, timeline.output_tokens)
         if self._slots is None and timeline.duration <= 0.0:
-            await response.send(send, head)
+            with answering:
+                await response.send(send, head)
             return
         if request.stream:  # even empty: a server may hold the headers until a body message
             await send({"type": "http.response.body", "body": head, "more_body": True})
@@ -266,26 +286,65 @@ class SimApp:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
             if self._slots is None:
-                await response.send(send)
-            else:
-                async with self._slots:  # FIFO: the wait counts toward the TTFT
+                with answering:
                     await response.send(send)
+            else:
+                with self.metrics.waiting_for_slot():
+                    await self._slots.acquire()  # FIFO: the wait counts toward the TTFT
+                try:
+                    with answering:
+                        await response.send(send)
+                finally:
+                    self._slots.release()
             nursery.cancel_scope.cancel()
+
+    def _admit(self, request: SimRequest) -> list[tuple[bytes, bytes]]:
+        """Take the request from the rate limit buckets; its ``x-ratelimit-*`` headers.
+
+        Raises the 429 `ApiError` (with ``Retry-After``) when it does not fit.
+        """
+        limiter = self.rate_limiter
+        assert limiter is not None
+        now = trio.current_time()
+        output, _ = output_length(self.config, request.max_tokens, request.token_cap)
+        tokens = request.input_tokens + output
+        refused = limiter.admit(now, tokens)
+        limits = limiter.headers(now)
+        if refused is None:
+            return limits
+        budget, wait = refused
+        if math.isinf(wait):
+            raise ApiError(
+                429,
+                f"Request too large (simulated): {tokens} tokens, more than the limit of "
+                f"{self.config.faults.tokens_per_minute:g} tokens per minute.",
+                type="tokens",
+                code="rate_limit_exceeded",
+                headers=limits,
+            )
+        raise self._throttled(wait, budget, limits)
 
     def _stream_error(self, status: int | None) -> ApiError:
         """The error a STREAM_ERROR fault reports mid-answer."""
         return self._throttled() if status == 429 else _server_error(status or 500)
 
-    def _throttled(self) -> ApiError:
-        retry_after = self.config.faults.retry_after
+    def _throttled(
+        self,
+        retry_after: float | None = None,
+        budget: str = "requests",
+        limits: list[tuple[bytes, bytes]] | None = None,
+    ) -> ApiError:
+        if retry_after is None:
+            retry_after = self.config.faults.retry_after
         return ApiError(
             429,
-            f"Rate limit reached (simulated). Please try again in {retry_after:g}s.",
-            type="requests",
+            f"Rate limit reached for {budget} (simulated). Please try again in {retry_after:.3g}s.",
+            type=budget,
             code="rate_limit_exceeded",
             headers=[
                 (b"retry-after", b"%d" % math.ceil(retry_after)),
-                (b"retry-after-ms", b"%d" % round(retry_after * 1000)),
+                (b"retry-after-ms", b"%d" % math.ceil(retry_after * 1000)),
+                *(limits or ()),
             ],
         )
 
@@ -294,7 +353,7 @@ class _Response:
     """One answer on its planned timeline; `error` ends it when the plan has a
     STREAM_ERROR."""
 
-    __slots__ = ("dialect", "error", "out", "request", "timeline")
+    __slots__ = ("dialect", "error", "limits", "out", "request", "timeline")
 
     def __init__(
         self,
@@ -303,12 +362,14 @@ class _Response:
         timeline: Plan,
         out: Renderer,
         error: ApiError | None,
+        limits: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         self.dialect = dialect
         self.request = request
         self.timeline = timeline
         self.out = out
         self.error = error
+        self.limits = limits or []
 
     async def send(self, send: Send, pending: bytes = b"") -> None:
         """Send the answer on its timeline, counted from now (when work starts). A
@@ -324,6 +385,7 @@ class _Response:
             body = out.body()
             headers = [
                 *self.dialect.whole_headers(self.request, timeline),
+                *self.limits,
                 (b"content-length", b"%d" % len(body)),
             ]
             await send({"type": "http.response.start", "status": 200, "headers": headers})

@@ -9,6 +9,12 @@ the model family's own, chosen from the model id: Anthropic's Messages API
 ``amazon-bedrock-invocationMetrics``) or Meta Llama's text generation
 (``meta.*``). Faults mid-stream are ``exception`` messages
 (``throttlingException``, ``modelStreamErrorException``, ...).
+
+Converse content blocks are checked as Bedrock checks them (a ``text`` is a
+string; ``image``, ``document``, ``video`` and ``audio`` blocks have a
+``format`` and base64 ``source.bytes``, a document a ``name``): a malformed
+payload gets a ValidationException, not an answer. The input tokens are the
+words of the text; media blocks add none.
 """
 
 from __future__ import annotations
@@ -166,6 +172,49 @@ class _ConverseRenderer:
         return _stream_exception(error)
 
 
+_MEDIA_BLOCKS = ("image", "document", "video", "audio")
+
+
+def _media_checked(kind: str, block: Any) -> None:
+    """An ``image``, ``document``, ``video`` or ``audio`` block as Converse requires it:
+    a ``format``, a ``source`` with base64 ``bytes`` (or an ``s3Location``), a document's
+    ``name``; else the ValidationException Bedrock answers."""
+    if not isinstance(block, dict) or not isinstance(block.get("format"), str):
+        raise ApiError(400, f"The {kind} block needs a format.")
+    if kind == "document" and not (isinstance(block.get("name"), str) and block["name"]):
+        raise ApiError(400, "The document block needs a name.")
+    source = block.get("source")
+    if isinstance(source, dict) and isinstance(source.get("s3Location"), dict):
+        return
+    data = source.get("bytes") if isinstance(source, dict) else None
+    try:
+        valid = isinstance(data, str) and bool(base64.b64decode(data, validate=True))
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ApiError(400, f"The {kind} block's source.bytes must be non-empty base64.")
+
+
+def _converse_words(content: Any) -> int:
+    """The words of a Converse message's content blocks, each block checked: a ``text``
+    must be a string; media blocks (`_media_checked`) count no words, the simulated
+    input being the text's; other blocks (tool use, ...) pass as they are."""
+    if not isinstance(content, list):
+        raise ApiError(400, "A message's content must be a list of content blocks.")
+    words = 0
+    for block in content:
+        if not isinstance(block, dict):
+            raise ApiError(400, "Each content block must be an object.")
+        if "text" in block:
+            if not isinstance(block["text"], str):
+                raise ApiError(400, "A text content block's text must be a string.")
+            words += len(block["text"].split())
+        for kind in _MEDIA_BLOCKS:
+            if kind in block:
+                _media_checked(kind, block[kind])
+    return words
+
+
 def _wants_reasoning(body: dict[str, Any]) -> bool:
     fields = body.get("additionalModelRequestFields")
     if not isinstance(fields, dict):
@@ -206,7 +255,7 @@ class ConverseDialect(_BedrockDialect):
         for message in messages:
             if not isinstance(message, dict):
                 raise ApiError(400, "Each message must be an object.")
-            total += count_words(message.get("content"))
+            total += _converse_words(message.get("content"))
         config = body.get("inferenceConfig")
         cap = positive_int(config, "maxTokens") if isinstance(config, dict) else None
         return SimRequest.capped(

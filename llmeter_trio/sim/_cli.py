@@ -91,6 +91,12 @@ def build_parser(prog: str = "llmeter-trio serve-sim") -> argparse.ArgumentParse
     add("--rate-stall", type=float, default=f.stall_rate)
     add("--stall-duration", type=float, default=f.stall_duration)
     add("--stall-after-chunks", type=int, default=f.stall_after_chunks)
+    g = p.add_argument_group("quota (a token bucket per budget, as managed APIs throttle)")
+    add = g.add_argument
+    add("--rpm", "--requests-per-minute", dest="requests_per_minute", type=float, default=None,
+        help="requests per minute; beyond it, 429 with Retry-After")  # fmt: skip
+    add("--tpm", "--tokens-per-minute", dest="tokens_per_minute", type=float, default=None,
+        help="tokens (input + output) per minute; beyond it, 429 with Retry-After")  # fmt: skip
     g = p.add_argument_group("server")
     g.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
                    help="HTTP server: the lean built-in one (h11) or hypercorn")  # fmt: skip
@@ -112,6 +118,8 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         stall_rate=args.rate_stall,
         stall_duration=args.stall_duration,
         stall_after_chunks=args.stall_after_chunks,
+        requests_per_minute=args.requests_per_minute,
+        tokens_per_minute=args.tokens_per_minute,
     )
     return SimConfig(
         model=args.model,

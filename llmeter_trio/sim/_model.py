@@ -16,7 +16,16 @@ from typing import Literal, NamedTuple
 import attrs
 from attrs import validators as v
 
-__all__ = ["Fault", "Faults", "Jitter", "Plan", "PlannedChunk", "SimConfig", "plan"]
+__all__ = [
+    "Fault",
+    "Faults",
+    "Jitter",
+    "Plan",
+    "PlannedChunk",
+    "SimConfig",
+    "output_length",
+    "plan",
+]
 
 JitterKind = Literal["none", "uniform", "normal", "lognormal"]
 ReasoningStyle = Literal["summary", "text"]
@@ -105,7 +114,13 @@ def _check_total_rate(instance: Faults, attribute: attrs.Attribute[float], value
 @attrs.frozen(kw_only=True)
 class Faults:
     """How often each fault happens, and its shape. Rates are probabilities per
-    request; a request gets at most one fault, so the rates may add up to at most 1."""
+    request; a request gets at most one fault, so the rates may add up to at most 1.
+
+    `requests_per_minute` and `tokens_per_minute` set a quota as a managed API
+    enforces it: a token bucket per budget (see `llmeter_trio.sim._bucket`),
+    answering 429 with ``Retry-After`` when a request does not fit, and OpenAI's
+    ``x-ratelimit-*`` headers on every answer.
+    """
 
     throttle_rate: float = attrs.field(default=0.0, validator=_rate)
     retry_after: float = attrs.field(default=1.0, validator=_non_negative)  # seconds
@@ -132,6 +147,8 @@ class Faults:
         ],
     )
     stream_error_after_chunks: int = attrs.field(default=1, validator=v.ge(0))
+    requests_per_minute: float | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
+    tokens_per_minute: float | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
 
     @property
     def active(self) -> bool:
@@ -243,6 +260,17 @@ def _split(tokens: int, per_chunk: int) -> list[int]:
     return [per_chunk] * full + ([rest] if rest else [])
 
 
+def output_length(
+    config: SimConfig, max_tokens: int | None, token_cap: int | None
+) -> tuple[int, bool]:
+    """A request's output length (reasoning included), and whether its limit decided it."""
+    if max_tokens is not None:
+        return max_tokens, True
+    if token_cap is not None and token_cap < config.output_tokens:
+        return token_cap, True
+    return config.output_tokens, False
+
+
 def plan(
     config: SimConfig,
     rng: random.Random,
@@ -267,10 +295,7 @@ def plan(
     ends the stream when chunk ``faults.stream_error_after_chunks`` is due (all
     clamped to stay inside the stream).
     """
-    length_limited = max_tokens is not None
-    output = max_tokens if max_tokens is not None else config.output_tokens
-    if max_tokens is None and token_cap is not None and token_cap < output:
-        output, length_limited = token_cap, True
+    output, length_limited = output_length(config, max_tokens, token_cap)
     n_reasoning = min(config.reasoning_tokens, output) if reasoning else 0
     sizes = [(n, True) for n in _split(n_reasoning, config.tokens_per_chunk)]
     sizes += [(n, False) for n in _split(output - n_reasoning, config.tokens_per_chunk)]

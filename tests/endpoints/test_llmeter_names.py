@@ -255,3 +255,65 @@ def test_the_endpoint_of_a_run_read_from_an_llmeter_folder(folder: str) -> None:
     endpoint = Endpoint.load(run_config.endpoint_config)
     assert type(endpoint).__name__ == "BedrockConverseStream"
     assert endpoint.model_id.startswith("anthropic.claude")
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(8)
+
+
+class TestCreatePayload:
+    """LLMeter's `create_payload` forms on LLMeter's class names; this project's keep theirs."""
+
+    @pytest.mark.parametrize("cls", [OpenAICompletionEndpoint, OpenAICompletionStreamEndpoint])
+    def test_chat_items_become_ordered_parts(self, cls: type[Any]) -> None:
+        from llmeter_trio.prompt_utils import DocumentContent, ImageContent
+
+        image = ImageContent.from_bytes(PNG)
+        report = DocumentContent(b"%PDF-1.4", "application/pdf", "/data/report.pdf")
+        payload = cls.create_payload(["Compare", image, "with", report], max_tokens=9)
+        content = payload["messages"][0]["content"]
+        assert [part["type"] for part in content] == ["text", "image_url", "text", "file"]
+        assert content[0]["text"] == "Compare" and content[2]["text"] == "with"
+        assert content[1]["image_url"]["url"].startswith("data:image/png;base64,")
+        assert content[3]["file"]["filename"] == "report.pdf"
+        assert payload["max_tokens"] == 9
+
+    def test_chat_list_of_one_text_is_that_text(self) -> None:
+        payload = OpenAICompletionEndpoint.create_payload(["just this"])
+        assert payload["messages"] == [{"role": "user", "content": "just this"}]
+        texts = OpenAICompletionEndpoint.create_payload(["a", "b"])["messages"][0]["content"]
+        assert texts == [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]
+
+    def test_chat_items_keep_this_projects_options(self) -> None:
+        payload = OpenAICompletionEndpoint.create_payload(
+            ["a", "b"], system_prompt="be brief", images=[PNG], temperature=0
+        )
+        system, user = payload["messages"]
+        assert system == {"role": "system", "content": "be brief"}
+        assert [p["type"] for p in user["content"]] == ["text", "text", "image_url"]
+        assert payload["temperature"] == 0
+
+    def test_chat_items_refused_with_a_reason(self) -> None:
+        from llmeter_trio.prompt_utils import VideoContent
+
+        with pytest.raises(ValueError, match="must not be empty"):
+            OpenAICompletionEndpoint.create_payload([])
+        with pytest.raises(TypeError, match="str or MediaContent, not int"):
+            OpenAICompletionEndpoint.create_payload(["a", 3])  # type: ignore[list-item]
+        with pytest.raises(ValueError, match="no video"):
+            OpenAICompletionEndpoint.create_payload([VideoContent(b"\0", "video/mp4")])
+
+    @pytest.mark.parametrize("cls", [OpenAIResponseEndpoint, OpenAIResponseStreamEndpoint])
+    def test_responses_llmeter_arguments(self, cls: type[Any]) -> None:
+        payload = cls.create_payload(["first", "second"], 64, "be brief")
+        assert payload["input"] == [
+            {"role": "user", "content": "first"},
+            {"role": "user", "content": "second"},
+        ]
+        assert payload["max_output_tokens"] == 64 and payload["instructions"] == "be brief"
+        assert cls.create_payload("hi", max_output_tokens=5)["max_output_tokens"] == 5
+        assert cls.create_payload("hi", max_tokens=7) == {"input": "hi", "max_output_tokens": 7}
+
+    def test_own_classes_keep_their_signature(self) -> None:
+        assert OpenAIChatEndpoint.create_payload("hi", 3)["messages"][0]["content"] == "hi"
+        with pytest.raises(TypeError):
+            OpenAIResponsesEndpoint.create_payload("hi", 3, "positional instructions")  # type: ignore[call-arg]

@@ -23,6 +23,8 @@ CONFIG = SimConfig(ttft_base=0.01, itl=0.001, output_tokens=6, reasoning_tokens=
 CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
 LLAMA_ARN = "arn:aws:bedrock:us-east-1::foundation-model/meta.llama3-8b-instruct-v1:0"
 MESSAGES = [{"role": "user", "content": [{"text": "one two three"}]}]
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
+PDF = b"%PDF-1.4 tiny"
 THINKING = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
 
 
@@ -60,6 +62,19 @@ class TestBoto3ReadsIt:
         assert response["stopReason"] == "end_turn"
         assert response["usage"] == {"inputTokens": 5, "outputTokens": 6, "totalTokens": 11}
         assert response["metrics"]["latencyMs"] == round((0.01 + 5 * 0.001) * 1000)
+
+    async def test_converse_with_media(self) -> None:
+        """Image and document blocks as boto3 encodes their raw bytes are accepted; the input
+        tokens are the text's words only."""
+        content = [
+            {"text": "one two three"},
+            {"image": {"format": "png", "source": {"bytes": PNG}}},
+            {"document": {"format": "pdf", "name": "report", "source": {"bytes": PDF}}},
+        ]
+        response = await with_bedrock(
+            lambda c: c.converse(modelId=CLAUDE, messages=[{"role": "user", "content": content}])
+        )
+        assert response["usage"]["inputTokens"] == 3
 
     async def test_converse_stream(self) -> None:
         """ConverseStream events in order; ``maxTokens`` below the answer cuts it."""
@@ -263,6 +278,52 @@ class TestRefusals:
             SimApp(CONFIG), f"/model/{CLAUDE}/invoke", body, signed_headers("bedrock")
         )
         assert exchange.status == 400 and "anthropic_version" in exchange.json()["message"]
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+class TestConverseContent:
+    """Converse content blocks are checked as Bedrock checks them; media count no words."""
+
+    async def ask(self, *content: Any) -> Any:
+        body = {"messages": [{"role": "user", "content": list(content)}]}
+        return await call_app(SimApp(CONFIG), converse(), body, signed_headers("bedrock"))
+
+    async def test_media_blocks_accepted(self) -> None:
+        exchange = await self.ask(
+            {"document": {"format": "pdf", "name": "Q3 report", "source": {"bytes": b64(PDF)}}},
+            {"text": "one two"},
+            {"image": {"format": "png", "source": {"bytes": b64(PNG)}}},
+            {"video": {"format": "mp4", "source": {"s3Location": {"uri": "s3://b/clip.mp4"}}}},
+            {"audio": {"format": "wav", "source": {"bytes": b64(b"RIFF....WAVE")}}},
+        )
+        assert exchange.status == 200
+        assert exchange.json()["usage"]["inputTokens"] == 2
+
+    @pytest.mark.parametrize(
+        ("block", "message"),
+        [
+            ({"text": ["one", "two"]}, "text must be a string"),
+            ({"image": {"source": {"bytes": b64(PNG)}}}, "image block needs a format"),
+            ({"document": {"format": "pdf", "source": {"bytes": b64(PDF)}}}, "needs a name"),
+            ({"image": {"format": "png", "source": {"bytes": "not base64!"}}}, "base64"),
+            ({"audio": {"format": "wav", "source": {}}}, "base64"),
+            ("one two", "must be an object"),
+        ],
+    )
+    async def test_malformed_blocks_refused(self, block: Any, message: str) -> None:
+        """LLMeter's old list-as-text payload among them: a ValidationException, no answer."""
+        exchange = await self.ask(block)
+        assert exchange.status == 400
+        assert exchange.headers["x-amzn-errortype"] == "ValidationException"
+        assert message in exchange.json()["message"]
+
+    async def test_content_must_be_a_list(self) -> None:
+        body = {"messages": [{"role": "user", "content": "one two"}]}
+        exchange = await call_app(SimApp(CONFIG), converse(), body, signed_headers("bedrock"))
+        assert exchange.status == 400 and "list of content blocks" in exchange.json()["message"]
 
 
 class TestTimeline:

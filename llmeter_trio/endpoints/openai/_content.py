@@ -10,6 +10,9 @@ name, else from the ``mime_type`` argument, which always wins when given.
 Chat Completions parts: `image_url_part`, `input_audio_part`, `file_part`.
 Responses API parts: `input_text_part`, `input_image_part`, `input_audio_part`,
 `input_file_part`.
+
+`chat_content_parts` turns LLMeter's ordered content items (text, and
+`~llmeter_trio.prompt_utils.MediaContent` blocks) into Chat Completions parts.
 """
 
 from __future__ import annotations
@@ -17,11 +20,16 @@ from __future__ import annotations
 import base64
 import mimetypes
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    from ...prompts._media import MediaContent
 
 __all__ = [
     "MediaSource",
+    "chat_content_parts",
     "data_url",
     "file_part",
     "image_url_part",
@@ -179,3 +187,56 @@ def input_file_part(
     """A Responses API ``input_file`` part: the document inline, base64 in a data URL."""
     name, url = _document(document, filename, mime_type)
     return {"type": "input_file", "filename": name, "file_data": url}
+
+
+def _media_kind(item: MediaContent) -> str:
+    """``image``, ``audio``, ``video`` or ``document``: by the block's class, else its type."""
+    from ...prompts._media import AudioContent, DocumentContent, ImageContent, VideoContent
+
+    for cls, kind in (
+        (ImageContent, "image"),
+        (AudioContent, "audio"),
+        (VideoContent, "video"),
+        (DocumentContent, "document"),
+    ):
+        if isinstance(item, cls):
+            return kind
+    family = item.mime_type.partition("/")[0]
+    return family if family in ("image", "audio", "video") else "document"
+
+
+def chat_media_part(item: MediaContent) -> dict[str, Any]:
+    """The Chat Completions part for one media block: ``image_url``, ``input_audio`` or
+    ``file`` (named after the file it was read from). Video is a ValueError: the API
+    takes none inline."""
+    kind = _media_kind(item)
+    if kind == "image":
+        return image_url_part(item.data, mime_type=item.mime_type)
+    if kind == "audio":
+        audio_format = _AUDIO_FORMATS.get(item.mime_type) or item.mime_type.rpartition("/")[2]
+        return input_audio_part(item.data, audio_format=audio_format)
+    if kind == "video":
+        raise ValueError(
+            "the Chat Completions API takes no video inline: send frames as images instead"
+        )
+    filename = os.path.basename(item.source_path) if item.source_path else None
+    return file_part(item.data, filename=filename, mime_type=item.mime_type)
+
+
+def chat_content_parts(items: Sequence[str | MediaContent]) -> list[dict[str, Any]]:
+    """Chat Completions content parts for ordered text and media blocks, in their order.
+
+    A string is a ``text`` part; a `MediaContent` block becomes its media part
+    (`chat_media_part`); anything else is a TypeError.
+    """
+    from ...prompts._media import MediaContent
+
+    parts: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, str):
+            parts.append({"type": "text", "text": item})
+        elif isinstance(item, MediaContent):
+            parts.append(chat_media_part(item))
+        else:
+            raise TypeError(f"content items must be str or MediaContent, not {type(item).__name__}")
+    return parts

@@ -18,7 +18,7 @@
 - `ModelFormat` presets (`FORMATS`) with JMESPath-style paths (`JsonPath`) to
   the text, token counts and stop reason of each model family.
 - `http_error_response`: AWS errors sorted into `ErrorClass` buckets.
-- Payload helpers: `converse_payload`, `invoke_payload`,
+- Payload helpers: `converse_payload`, `converse_blocks`, `invoke_payload`,
   `sagemaker_tgi_payload`, `sagemaker_chat_payload`.
 """
 
@@ -50,6 +50,7 @@ from ._llmeter_names import BedrockInvokeStream as BedrockInvokeStream
 from ._llmeter_names import SageMakerEndpoint as SageMakerEndpoint
 from ._llmeter_names import SageMakerStreamEndpoint as SageMakerStreamEndpoint
 from ._paths import JsonPath as JsonPath
+from ._payloads import converse_blocks as converse_blocks
 from ._payloads import converse_payload as converse_payload
 from ._payloads import invoke_payload as invoke_payload
 from ._payloads import sagemaker_chat_payload as sagemaker_chat_payload
@@ -101,6 +102,7 @@ __all__ = [
     "bedrock_path",
     "bedrock_runtime_url",
     "classify_error_name",
+    "converse_blocks",
     "converse_payload",
     "describe_http_error",
     "format_for_model",

@@ -24,7 +24,7 @@ from ._endpoint import AwsEndpoint, required_text
 from ._formats import FORMATS, format_for_model, model_format
 from ._invoke import InvokeStreamState
 from ._model_json import ModelJsonEndpoint, ModelJsonReading, check_family
-from ._payloads import converse_payload, invoke_payload
+from ._payloads import blobs_as_base64, converse_payload, invoke_payload
 from ._prompt import prompt_text
 from ._urls import bedrock_path, bedrock_runtime_url
 
@@ -85,7 +85,8 @@ class BedrockConverseEndpoint(BedrockEndpoint):
     inference_config: dict[str, Any] | None = None
 
     def prepare_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The body: without ``modelId`` (the path names the model), with `inference_config`."""
+        """The body: without ``modelId`` (the path names the model), with `inference_config`,
+        and raw bytes (as LLMeter's payloads hold them) in base64, as JSON carries them."""
         if "stream" in payload:
             raise ValueError(
                 "a Converse payload has no 'stream' key: the endpoint's stream option chooses "
@@ -94,10 +95,11 @@ class BedrockConverseEndpoint(BedrockEndpoint):
         prepared = {key: value for key, value in payload.items() if key != "modelId"}
         if self.inference_config is not None and prepared.get("inferenceConfig") is None:
             prepared["inferenceConfig"] = dict(self.inference_config)
-        return prepared
+        encoded: dict[str, Any] = blobs_as_base64(prepared)
+        return encoded
 
     def is_prepared(self, payload: Mapping[str, Any]) -> bool:
-        if "modelId" in payload or "stream" in payload:
+        if "modelId" in payload or "stream" in payload or blobs_as_base64(payload) is not payload:
             return False
         return self.inference_config is None or payload.get("inferenceConfig") is not None
 

@@ -142,6 +142,11 @@ class AwsEndpoint(HttpEndpoint):
         """SigV4 (``Authorization``, ``X-Amz-Date``, the session token), right before sending."""
         (self._signer or self.signer()).sign(request)
 
+    @staticmethod
+    def answer_id(headers: httpx.Headers) -> str | None:
+        """The request id AWS gives every answer (``x-amzn-RequestId``), LLMeter's record id."""
+        return headers.get("x-amzn-requestid") or None
+
     def error_answer(
         self, status: int, headers: httpx.Headers, body: bytes, reason: str = ""
     ) -> InvocationResponse:

@@ -135,4 +135,5 @@ def http_error_response(status: int, headers: Mapping[str, str], body: bytes) ->
     """The record of an error answer (`headers` looked up case-insensitively,
     as `httpx.Headers` are; a plain dict should have lower-case keys)."""
     error_class, message = describe_http_error(status, headers.get("x-amzn-errortype"), body)
-    return InvocationResponse.error_output(message, error_class, status_code=status)
+    request_id = headers.get("x-amzn-requestid") or None
+    return InvocationResponse.error_output(message, error_class, status_code=status, id=request_id)

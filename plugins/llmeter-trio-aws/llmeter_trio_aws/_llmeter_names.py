@@ -28,20 +28,29 @@ Mapped:
   and the first visible token are always recorded.
 - ``SageMakerStreamEndpoint`` reads TGI's token stream and, like LLMeter's,
   leaves its ``generated_text_jmespath`` and ``token_count_jmespath`` unused.
+
+`create_payload` takes LLMeter's list forms: the Converse and SageMaker classes
+a list of text and `~llmeter_trio.prompt_utils.MediaContent` blocks (content
+blocks in that order, their bytes in base64 as the HTTP APIs take them, where
+LLMeter's hold raw bytes for boto3 to encode), the Invoke classes a list of
+texts (a user message each).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from llmeter_trio.endpoints._llmeter_names import ignore_retries
 
 from ._bedrock import BedrockConverseEndpoint, BedrockInvokeEndpoint
-from ._payloads import converse_payload, sagemaker_tgi_payload
+from ._payloads import converse_blocks, converse_payload, sagemaker_tgi_payload
 from ._sagemaker_endpoint import SageMakerInvokeEndpoint
 from ._urls import bedrock_runtime_url
+
+if TYPE_CHECKING:
+    from llmeter_trio.prompt_utils import MediaContent
 
 __all__ = [
     "BedrockConverse",
@@ -110,6 +119,20 @@ def _changed_paths(
     }
 
 
+def content_items(value: Any, name: str) -> list[Any]:
+    """LLMeter's message argument `name` as a list of items: a text is one; a list must
+    not be empty; anything else is a TypeError."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, Sequence) or isinstance(value, bytes | bytearray):
+        raise TypeError(
+            f"{name} must be a str or a list of str and MediaContent, not {type(value).__name__}"
+        )
+    if not value:
+        raise ValueError(f"{name} must not be empty")
+    return list(value)
+
+
 class BedrockConverse(BedrockConverseEndpoint):
     """LLMeter's ``BedrockConverse``: Bedrock's Converse API, not streamed."""
 
@@ -138,12 +161,22 @@ class BedrockConverse(BedrockConverseEndpoint):
 
     @staticmethod
     def create_payload(
-        user_message: str, max_tokens: int | None = None, **kwargs: Any
+        user_message: str | Sequence[str | MediaContent],
+        max_tokens: int | None = None,
+        **kwargs: Any,
     ) -> dict[str, Any]:
-        """A Converse body, as LLMeter's: ``inferenceConfig.maxTokens`` (256 by default) added
-        to any ``inferenceConfig`` given."""
+        """A Converse body, as LLMeter's: one user message, `user_message` its text or, a
+        list of strings and `~llmeter_trio.prompt_utils.MediaContent` blocks, its content
+        blocks in that order (`converse_blocks`); ``inferenceConfig.maxTokens`` (256 by
+        default) added to any ``inferenceConfig`` given. Other arguments as
+        `converse_payload`'s (``images=``, ``documents=`` come after the list's blocks)."""
         config = kwargs.pop("inferenceConfig", None) or {}
-        payload = converse_payload(user_message, None, **kwargs)
+        items = content_items(user_message, "user_message")
+        text = items[0] if len(items) == 1 and isinstance(items[0], str) else ""
+        payload = converse_payload(text, None, **kwargs)
+        if not text:
+            message = payload["messages"][0]
+            message["content"] = converse_blocks(items) + message["content"][1:]
         payload["inferenceConfig"] = {**config, "maxTokens": max_tokens or 256}
         return payload
 
@@ -250,15 +283,24 @@ class SageMakerEndpoint(SageMakerInvokeEndpoint):
     @classmethod
     def create_payload(  # type: ignore[override]
         cls,
-        input_text: str,
+        input_text: str | Sequence[str | MediaContent],
         max_tokens: int = 256,
         inference_parameters: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """LLMeter's TGI body: ``inputs``, ``parameters`` (``max_new_tokens``, ``details``,
         and `inference_parameters`), and `kwargs` at the top level; the streaming class's
-        with ``stream: true`` unless `kwargs` say otherwise."""
-        payload = sagemaker_tgi_payload(input_text, max_tokens, **(inference_parameters or {}))
+        with ``stream: true`` unless `kwargs` say otherwise.
+
+        `input_text` a list of strings and `~llmeter_trio.prompt_utils.MediaContent`
+        blocks makes ``inputs`` LLMeter's list of content blocks, in Converse's shape
+        (`converse_blocks`), for containers that take them; a list of one string is that
+        text."""
+        items = content_items(input_text, "input_text")
+        text = items[0] if len(items) == 1 and isinstance(items[0], str) else ""
+        payload = sagemaker_tgi_payload(text, max_tokens, **(inference_parameters or {}))
+        if not text:
+            payload["inputs"] = converse_blocks(items)
         payload.update(kwargs)
         if cls._streaming:
             payload.setdefault("stream", True)

@@ -11,7 +11,7 @@ are read with them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
@@ -101,7 +101,7 @@ class ModelJsonEndpoint:
     @payload_method
     def create_payload(
         self_or_class: Any,
-        user_message: str,
+        user_message: str | Sequence[str],
         max_tokens: int | None = 256,
         *,
         family: str | None = None,
@@ -110,10 +110,35 @@ class ModelJsonEndpoint:
         """A body in the model family's format (see `family_payload`).
 
         Called on an endpoint, its own `family`; on the class, `family`
-        (by default the class's `default_family`).
+        (by default the class's `default_family`). `user_message` may be a
+        list of texts (LLMeter's form): a user message each, in families whose
+        bodies hold messages (a ValueError in the others).
         """
         chosen = family_of(self_or_class, family) or self_or_class.default_family
-        payload: dict[str, Any] = self_or_class.family_payload(
-            chosen, user_message, max_tokens, **kwargs
-        )
-        return payload
+        make = self_or_class.family_payload
+        if isinstance(user_message, str):
+            payload: dict[str, Any] = make(chosen, user_message, max_tokens, **kwargs)
+            return payload
+        return _one_message_each(make, chosen, user_message, max_tokens, **kwargs)
+
+
+def _one_message_each(
+    make: Callable[..., dict[str, Any]],
+    family: str,
+    texts: Sequence[str],
+    max_tokens: int | None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """A `family` body with a user message for each of `texts` (the first body's, with the
+    last message of each text's own body in place of its last)."""
+    if not isinstance(texts, Sequence) or not all(isinstance(text, str) for text in texts):
+        raise TypeError("user_message must be a str or a list of str")
+    if not texts:
+        raise ValueError("user_message must not be empty")
+    bodies = [make(family, text, max_tokens, **kwargs) for text in texts]
+    payload = bodies[0]
+    messages = payload.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ValueError(f"the {family} body takes one prompt, not a list of messages: give a str")
+    payload["messages"] = messages[:-1] + [body["messages"][-1] for body in bodies]
+    return payload

@@ -6,6 +6,12 @@ payloads are made, never while a request is timed; their format comes from
 the bytes' signature or the file name, as for the OpenAI content parts.
 `max_tokens` goes where the API wants its output limit;
 other keyword arguments are payload fields, added as they are.
+
+`converse_blocks` makes LLMeter's ordered content (text and
+`~llmeter_trio.prompt_utils.MediaContent` blocks) into Converse blocks, the
+bytes base64-encoded as Converse's JSON carries them; `blobs_as_base64`
+encodes raw bytes left in a body (LLMeter's payloads and payload files hold
+them raw, as boto3 takes them).
 """
 
 from __future__ import annotations
@@ -13,16 +19,21 @@ from __future__ import annotations
 import base64
 import os
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from llmeter_trio.endpoints import OpenAIChatEndpoint
 
 # The same reading and media-type rules as the OpenAI content parts.
-from llmeter_trio.endpoints.openai._content import MediaSource, _load, _media_type
+from llmeter_trio.endpoints.openai._content import MediaSource, _load, _media_kind, _media_type
+
+if TYPE_CHECKING:
+    from llmeter_trio.prompt_utils import MediaContent
 
 __all__ = [
     "ANTHROPIC_BEDROCK_VERSION",
+    "blobs_as_base64",
+    "converse_blocks",
     "converse_content",
     "converse_payload",
     "invoke_payload",
@@ -49,6 +60,35 @@ _DOCUMENT_FORMATS = {
     "text/plain": "txt",
     "text/markdown": "md",
 }
+_VIDEO_FORMATS = {
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+    "video/x-matroska": "mkv",
+    "video/x-flv": "flv",
+    "video/mpeg": "mpeg",
+    "video/x-ms-wmv": "wmv",
+    "video/3gpp": "three_gp",
+}
+_AUDIO_FORMATS = {
+    "audio/mpeg": "mp3",
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/wave": "wav",
+    "audio/ogg": "ogg",
+    "audio/flac": "flac",
+    "audio/aac": "aac",
+    "audio/mp4": "m4a",
+    "audio/webm": "webm",
+    "audio/opus": "opus",
+}
+# The Converse block of each kind of media, and the formats it takes.
+_FORMATS = {
+    "image": _IMAGE_FORMATS,
+    "document": _DOCUMENT_FORMATS,
+    "video": _VIDEO_FORMATS,
+    "audio": _AUDIO_FORMATS,
+}
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9()\[\]-]+")
 
 
@@ -63,22 +103,78 @@ class _Media:
         self.data = base64.b64encode(raw).decode("ascii")
         self.name = name
 
-    def format(self, formats: dict[str, str], what: str) -> str:
-        try:
-            return formats[self.media_type]
-        except KeyError:
-            known = ", ".join(sorted(set(formats.values())))
-            raise ValueError(
-                f"Bedrock takes {what}s as {known}, not {self.media_type}"
-                + (f" ({self.name})" if self.name else "")
-            ) from None
+
+def _format(media_type: str, kind: str, name: str | None) -> str:
+    """Converse's ``format`` of a `kind` block (``image``, ...) of `media_type`."""
+    formats = _FORMATS[kind]
+    try:
+        return formats[media_type]
+    except KeyError:
+        known = ", ".join(sorted(set(formats.values())))
+        raise ValueError(
+            f"Bedrock takes {kind}s as {known}, not {media_type}" + (f" ({name})" if name else "")
+        ) from None
 
 
-def _document_name(media: _Media, index: int) -> str:
+def _document_name(file_name: str | None, index: int) -> str:
     """A document name Bedrock accepts: letters, digits, single spaces, hyphens, brackets."""
-    stem = os.path.splitext(media.name)[0] if media.name else ""
+    stem = os.path.splitext(os.path.basename(file_name))[0] if file_name else ""
     name = " ".join(_NAME_UNSAFE.sub(" ", stem).split())
     return name or f"document-{index}"
+
+
+def _media_block(
+    kind: str, data: str, media_type: str, name: str | None, index: int
+) -> dict[str, Any]:
+    """A Converse ``image``, ``document``, ``video`` or ``audio`` block (`data` in base64);
+    a document is named (Converse requires it) after its file, else ``document-<index>``."""
+    block: dict[str, Any] = {"format": _format(media_type, kind, name)}
+    if kind == "document":
+        block["name"] = _document_name(name, index)
+    block["source"] = {"bytes": data}
+    return {kind: block}
+
+
+def converse_blocks(items: Sequence[str | MediaContent]) -> list[dict[str, Any]]:
+    """Converse content blocks for ordered text and media, in their order (LLMeter's list form).
+
+    A string is a ``text`` block; an `ImageContent`, `DocumentContent`,
+    `VideoContent` or `AudioContent` its kind's block, its ``format`` from its
+    media type (a type Converse does not take is a ValueError naming those it
+    does); anything else is a TypeError.
+    """
+    from llmeter_trio.prompt_utils import MediaContent
+
+    blocks: list[dict[str, Any]] = []
+    documents = 0
+    for item in items:
+        if isinstance(item, str):
+            blocks.append({"text": item})
+        elif isinstance(item, MediaContent):
+            kind = _media_kind(item)
+            documents += kind == "document"
+            data = base64.b64encode(item.data).decode("ascii")
+            blocks.append(_media_block(kind, data, item.mime_type, item.source_path, documents))
+        else:
+            raise TypeError(f"content items must be str or MediaContent, not {type(item).__name__}")
+    return blocks
+
+
+def blobs_as_base64(value: Any) -> Any:
+    """`value` with every ``bytes`` in it (at any depth) as base64 text, as JSON carries
+    AWS blobs; `value` itself when it holds none."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, Mapping):
+        encoded = {key: blobs_as_base64(item) for key, item in value.items()}
+        changed = any(encoded[key] is not item for key, item in value.items())
+        return encoded if changed else value
+    if isinstance(value, list | tuple):
+        items = [blobs_as_base64(item) for item in value]
+        return (
+            items if any(new is not old for new, old in zip(items, value, strict=True)) else value
+        )
+    return value
 
 
 def converse_content(
@@ -88,22 +184,10 @@ def converse_content(
     content: list[dict[str, Any]] = [{"text": text}]
     for image in images:
         media = _Media(image, "image")
-        content.append(
-            {
-                "image": {
-                    "format": media.format(_IMAGE_FORMATS, "image"),
-                    "source": {"bytes": media.data},
-                }
-            }
-        )
+        content.append(_media_block("image", media.data, media.media_type, media.name, 0))
     for index, document in enumerate(documents, 1):
         media = _Media(document, "document")
-        block = {
-            "format": media.format(_DOCUMENT_FORMATS, "document"),
-            "name": _document_name(media, index),
-            "source": {"bytes": media.data},
-        }
-        content.append({"document": block})
+        content.append(_media_block("document", media.data, media.media_type, media.name, index))
     return content
 
 

@@ -22,7 +22,7 @@ from llmeter_trio.endpoints._base import check_header_value
 from ._endpoint import AwsEndpoint, required_text
 from ._formats import model_format
 from ._model_json import ModelJsonEndpoint, ModelJsonReading, check_family
-from ._payloads import sagemaker_chat_payload, sagemaker_tgi_payload
+from ._payloads import blobs_as_base64, sagemaker_chat_payload, sagemaker_tgi_payload
 from ._sagemaker import SageMakerStreamState
 from ._urls import sagemaker_path, sagemaker_runtime_url
 
@@ -93,8 +93,9 @@ class SageMakerInvokeEndpoint(ModelJsonEndpoint, AwsEndpoint):
     def prepare_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The body with its ``stream`` flag as the endpoint streams (a body that says
         nothing and is not streamed is left without one), and, for a streamed Chat
-        Completions body, a request for the usage chunk."""
-        prepared = dict(payload)
+        Completions body, a request for the usage chunk; raw bytes (as LLMeter's payloads
+        hold them) in base64, as JSON carries them."""
+        prepared = dict(blobs_as_base64(payload))
         if self.stream is None:
             prepared.setdefault("stream", True)
         elif self.stream or "stream" in prepared:
@@ -104,6 +105,8 @@ class SageMakerInvokeEndpoint(ModelJsonEndpoint, AwsEndpoint):
         return prepared
 
     def is_prepared(self, payload: Mapping[str, Any]) -> bool:
+        if blobs_as_base64(payload) is not payload:
+            return False
         if self.stream is None:
             return "stream" in payload
         return bool(payload.get("stream")) is self.stream

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import random
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -28,6 +31,14 @@ from llmeter_trio_aws import (
 from llmeter_trio import Result, Runner
 from llmeter_trio.endpoints import Endpoint
 from llmeter_trio.plugins import endpoint_from_config
+from llmeter_trio.prompt_utils import (
+    AudioContent,
+    DocumentContent,
+    ImageContent,
+    VideoContent,
+    load_payloads,
+    save_payloads,
+)
 from llmeter_trio.sim import CONTENT_WORD, SimConfig, plan, simulated_server
 
 CONFIG = SimConfig(ttft_base=0.1, ttft_per_input_token=0.001, itl=0.02, output_tokens=8)
@@ -197,3 +208,210 @@ def test_converse_takes_ttft_visible_tokens_only_in_llmeters_place() -> None:
     for cls in (BedrockConverse, BedrockConverseStream):
         endpoint = cls(CLAUDE, "mine", "us-east-1", None, None, 1, False)
         assert (endpoint.endpoint_name, endpoint.stream) == ("mine", cls is BedrockConverseStream)
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
+PDF = b"%PDF-1.4 tiny"
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 8
+WAV = b"RIFF\x00\x00\x00\x00WAVEfmt "
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+class TestMediaLists:
+    """LLMeter's ``create_payload([...])``: text and media as blocks, in the list's order."""
+
+    def test_converse_blocks_in_order(self, tmp_path: Path) -> None:
+        report = tmp_path / "Q3 report.pdf"
+        report.write_bytes(PDF)
+        items = [
+            "Compare:",
+            DocumentContent.from_path(report),
+            ImageContent.from_bytes(PNG),
+            "then",
+            VideoContent.from_bytes(MP4),
+            AudioContent.from_bytes(WAV),
+            DocumentContent.from_bytes(PDF),
+        ]
+        payload = BedrockConverseStream.create_payload(items, 50, inferenceConfig={"topP": 0.5})
+        assert payload == {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"text": "Compare:"},
+                        {
+                            "document": {
+                                "format": "pdf",
+                                "name": "Q3 report",
+                                "source": {"bytes": b64(PDF)},
+                            }
+                        },
+                        {"image": {"format": "png", "source": {"bytes": b64(PNG)}}},
+                        {"text": "then"},
+                        {"video": {"format": "mp4", "source": {"bytes": b64(MP4)}}},
+                        {"audio": {"format": "wav", "source": {"bytes": b64(WAV)}}},
+                        {
+                            "document": {
+                                "format": "pdf",
+                                "name": "document-2",
+                                "source": {"bytes": b64(PDF)},
+                            }
+                        },
+                    ],
+                }
+            ],
+            "inferenceConfig": {"topP": 0.5, "maxTokens": 50},
+        }
+
+    def test_converse_texts_and_attachments(self) -> None:
+        """A list of texts is a text block each; ``images=`` come after the list's blocks;
+        a list of one text is the plain text body."""
+        payload = BedrockConverse.create_payload(["a", "b"], images=[PNG])
+        assert [next(iter(block)) for block in payload["messages"][0]["content"]] == [
+            "text",
+            "text",
+            "image",
+        ]
+        assert BedrockConverse.create_payload(["hi"]) == BedrockConverse.create_payload("hi")
+
+    @pytest.mark.parametrize(
+        ("message", "error", "match"),
+        [
+            ([], ValueError, "user_message must not be empty"),
+            ([123], TypeError, "content items must be str or MediaContent, not int"),
+            (42, TypeError, "user_message must be a str or a list"),
+            (
+                [VideoContent(b"RIFF", "video/x-msvideo")],
+                ValueError,
+                "Bedrock takes videos as flv, mkv, mov, mp4, mpeg, three_gp, webm, wmv, not "
+                "video/x-msvideo",
+            ),
+        ],
+    )
+    def test_converse_refusals(self, message: Any, error: type[Exception], match: str) -> None:
+        """What Converse cannot take is a clear error, never a malformed body."""
+        with pytest.raises(error, match=re.escape(match)):
+            BedrockConverse.create_payload(message)
+
+    def test_sagemaker_blocks(self) -> None:
+        """LLMeter's shape: ``inputs`` the blocks, for containers that take them."""
+        payload = SageMakerStreamEndpoint.create_payload(["a", ImageContent.from_bytes(PNG)], 9)
+        assert payload == {
+            "inputs": [{"text": "a"}, {"image": {"format": "png", "source": {"bytes": b64(PNG)}}}],
+            "parameters": {"details": True, "max_new_tokens": 9},
+            "stream": True,
+        }
+        assert SageMakerEndpoint.create_payload(["a"]) == SageMakerEndpoint.create_payload("a")
+        with pytest.raises(ValueError, match="input_text must not be empty"):
+            SageMakerEndpoint.create_payload([])
+
+    def test_invoke_one_message_per_text(self) -> None:
+        """As LLMeter's BedrockInvoke: a user message each; in the endpoint's family on an
+        endpoint; a family with one prompt (Llama) refuses a list."""
+        assert BedrockInvoke.create_payload(["a", "b"], 5) == {
+            "messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
+            "max_tokens": 5,
+        }
+        claude = BedrockInvokeStream(model_id=CLAUDE, region="us-east-1")
+        payload = claude.create_payload(["a", "b"], system_prompt="s")
+        assert payload["system"] == "s"
+        assert payload["messages"] == [
+            {"role": "user", "content": "a"},
+            {"role": "user", "content": "b"},
+        ]
+        llama = BedrockInvoke(model_id=LLAMA, region="us-east-1")
+        with pytest.raises(ValueError, match="the meta body takes one prompt"):
+            llama.create_payload(["a", "b"])
+        with pytest.raises(TypeError, match="a str or a list of str"):
+            BedrockInvoke.create_payload(["a", ImageContent.from_bytes(PNG)])  # type: ignore[list-item]
+
+
+async def test_a_multimodal_run_against_the_simulator(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Image and document blocks are sent and accepted; the input tokens are the text's."""
+    report = tmp_path / "report.pdf"
+    report.write_bytes(PDF)
+    items = [ImageContent.from_bytes(PNG), PROMPT, DocumentContent.from_path(report)]
+    payload = BedrockConverseStream.create_payload(items, 6)
+    async with simulated_server(CONFIG) as base_url:
+        endpoint = BedrockConverseStream(
+            model_id=CLAUDE, bedrock_boto3_client=bedrock_client(base_url.removesuffix("/v1"))
+        )
+        result = await Runner(endpoint).run(payload=payload, clients=2, n_requests=2)
+    assert [r.error for r in result.responses] == [None] * 4
+    assert {(r.num_tokens_input, r.num_tokens_output) for r in result.responses} == {(4, 6)}
+    assert {r.input_prompt for r in result.responses} == {PROMPT}
+
+
+async def test_raw_bytes_as_llmeter_keeps_them(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A payload holding raw bytes (LLMeter's, as its payload files load) is sent with them
+    in base64, as boto3 would; the record keeps the body sent."""
+    raw = {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"text": PROMPT},
+                    {"image": {"format": "png", "source": {"bytes": PNG}}},
+                ],
+            }
+        ]
+    }
+    path = save_payloads(raw, tmp_path)
+    (loaded,) = load_payloads(path)
+    assert loaded == raw
+    async with simulated_server(CONFIG) as base_url:
+        endpoint = BedrockConverse(
+            model_id=CLAUDE, bedrock_boto3_client=bedrock_client(base_url.removesuffix("/v1"))
+        )
+        assert not endpoint.is_prepared(loaded)
+        result = await Runner(endpoint).run(payload=loaded, clients=1, n_requests=1)
+    (record,) = result.responses
+    assert record.error is None and record.num_tokens_input == 4
+    assert record.input_payload is not None
+    sent = record.input_payload["messages"][0]["content"][1]["image"]["source"]["bytes"]
+    assert sent == b64(PNG)
+    assert loaded["messages"][0]["content"][1]["image"]["source"]["bytes"] == PNG  # not changed
+
+
+def test_sagemaker_sends_raw_bytes_in_base64() -> None:
+    endpoint = SageMakerEndpoint("e", "m", region="us-east-1")
+    body = {"inputs": [{"image": {"format": "png", "source": {"bytes": PNG}}}]}
+    assert not endpoint.is_prepared(body)
+    prepared = endpoint.prepare_payload(body)
+    assert prepared["inputs"][0]["image"]["source"]["bytes"] == b64(PNG)
+    assert endpoint.is_prepared(prepared)
+
+
+AWS_REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@pytest.mark.parametrize("fault", [None, "429"])
+@pytest.mark.parametrize("stream", [False, True])
+async def test_records_carry_the_aws_request_id(
+    stream: bool, fault: str | None, autojump_clock: trio.testing.MockClock
+) -> None:
+    """As LLMeter's (boto3's ``ResponseMetadata.RequestId``): each record's id is its answer's
+    ``x-amzn-RequestId``, answered or refused (the simulator's are dashed UUIDs, unlike the
+    ids a run makes up)."""
+    headers = {"x-sim-fault": fault} if fault else {}
+    async with simulated_server(CONFIG) as base_url:
+        endpoint = BedrockConverse(
+            model_id=CLAUDE,
+            region="us-east-1",
+            **KEYS,
+            endpoint_url=base_url.removesuffix("/v1"),
+            stream=stream,
+            extra_headers=headers,
+        )
+        result = await Runner(endpoint).run(payload=CASES["BedrockConverse"][1], n_requests=3)
+    assert [record.failed for record in result.responses] == [fault is not None] * 3
+    ids = [record.id for record in result.responses]
+    assert all(i is not None and AWS_REQUEST_ID.fullmatch(i) for i in ids), ids
+    assert len(set(ids)) == 3

@@ -16,6 +16,7 @@ from llmeter_trio_aws import (
     sagemaker_chat_payload,
     sagemaker_tgi_payload,
 )
+from llmeter_trio_aws._payloads import blobs_as_base64
 
 from llmeter_trio.sim import SimConfig
 
@@ -137,3 +138,16 @@ class TestSageMaker:
         answer = exchange(CONFIG, "/endpoints/e/invocations", whole, "sagemaker")
         response = parse_model_body(answer.body, FORMATS["openai"]).response()
         assert (response.num_tokens_input, response.num_tokens_output) == (2, 2)
+
+
+def test_blobs_as_base64() -> None:
+    """Bytes at any depth become base64 text in a new body; a body without any is itself."""
+    body = {"a": [{"b": PNG}, "x"], "c": {"d": bytearray(PDF)}, "e": 1}
+    assert blobs_as_base64(body) == {
+        "a": [{"b": base64.b64encode(PNG).decode()}, "x"],
+        "c": {"d": base64.b64encode(PDF).decode()},
+        "e": 1,
+    }
+    assert body["a"][0]["b"] == PNG  # type: ignore[index]
+    plain = {"a": [{"b": "text"}], "c": {"d": 2}}
+    assert blobs_as_base64(plain) is plain
