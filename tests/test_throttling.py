@@ -6,6 +6,7 @@ in-process simulator over loopback), so every wait and every count is exact.
 
 from __future__ import annotations
 
+import itertools
 import random
 import socket
 from collections.abc import Sequence
@@ -405,6 +406,69 @@ async def test_with_retries_every_request_succeeds_against_the_simulator(
         assert all(a.wait == 0.25 for a in record.attempts[1:])
     share = result.stats["throttled_share"]
     assert share == result.stats["total_retries"] / (40 + result.stats["total_retries"])
+
+
+BUCKET_RPM = 120  # the simulator's quota: 2 requests a second, a minute's worth in the bucket
+
+
+async def bucket_run(**options: Any) -> Result:
+    faults = Faults(requests_per_minute=BUCKET_RPM)
+    config = SimConfig(ttft_base=0.01, itl=0.001, output_tokens=4, faults=faults)
+    async with simulated_server(config) as base_url:
+        with trio.fail_after(3600):
+            return await Runner(sim_endpoint(base_url), seed=1).run(
+                payload=SIM_PAYLOAD, clients=4, run_duration=240, **options
+            )
+
+
+def answered_per_second(result: Result, after: float) -> float:
+    """Successful requests per second from `after` to the run's end (the bucket's burst of a
+    minute's budget spent by then), by the send of the attempt that succeeded."""
+    sends = []
+    for record in result.responses:
+        if not record.failed and record.send_time is not None:
+            last = record.attempts[-1].send_time if record.attempts else record.send_time
+            sends.append(last)
+    steady = sorted(t for t in sends if t is not None and t >= after)
+    return (len(steady) - 1) / (steady[-1] - steady[0])
+
+
+async def test_with_retries_the_load_matches_the_token_bucket(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Issue 11's acceptance: against the simulator's token bucket, with retries every
+    request ends answered, and the answered load matches the bucket's rate within 5%.
+    (Clients told the same wait wake together and one wins: a request may lose many times
+    in a row, so the timeout here is long enough for every one to win in the end.)"""
+    result = await bucket_run(retry=Retry(max_attempts=1000), timeout=3600)
+    assert result.stats["failed_requests"] == 0
+    assert result.stats["throttled_requests"] > 0 and result.stats["total_retries"] > 0
+    assert answered_per_second(result, after=90) == pytest.approx(BUCKET_RPM / 60, rel=0.05)
+    assert result.stats["rate_limit"]["limit_requests"] == str(BUCKET_RPM)
+
+
+async def test_without_retries_waits_follow_retry_after(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Without retries each client's next request leaves exactly when the 429 said it
+    would fit, so the answered load is the bucket's too."""
+    result = await bucket_run()
+    by_client: dict[int | None, list[InvocationResponse]] = {}
+    for record in result.responses:
+        by_client.setdefault(record.client, []).append(record)
+    told = 0
+    for records in by_client.values():
+        records.sort(key=lambda r: r.send_time or 0)
+        for before, after in itertools.pairwise(records):
+            if before.retry_after:
+                told += 1
+                assert after.throttle_wait == pytest.approx(before.retry_after)
+                end = (before.send_time or 0) + (before.time_to_last_token or 0)
+                assert after.send_time == pytest.approx(end + before.retry_after, abs=1e-6)
+            else:
+                assert after.throttle_wait is None
+    assert told > 100
+    assert answered_per_second(result, after=90) == pytest.approx(BUCKET_RPM / 60, rel=0.05)
 
 
 # -- nothing answers -------------------------------------------------------------------------
