@@ -218,7 +218,10 @@ async def test_retry_follows_retry_after_then_succeeds(
     assert stats["total_retries"] == 2
     assert stats["total_retry_wait"] == pytest.approx(2.0 + backoff)
     assert stats["time_to_last_token_final_attempt-p50"] == pytest.approx(ANSWER_TIME)
-    assert "its last attempt" in format_summary(result)
+    summary = format_summary(result)
+    assert "its last attempt" in summary
+    assert f"retries 2, {(2.0 + backoff):,.3f} s waited between them" in summary
+    assert "as told by Retry-After" not in summary
 
 
 async def test_backoff_is_seeded_by_the_run(autojump_clock: trio.testing.MockClock) -> None:
@@ -311,7 +314,8 @@ async def test_a_closed_loop_client_waits_as_told(autojump_clock: trio.testing.M
     assert second.throttle_wait == pytest.approx(2.5)
     assert second.intended_send_time == second.send_time  # a wait, not a lag
     assert result.stats["total_throttle_wait"] == pytest.approx(2.5)
-    assert "2.500 s as told by Retry-After" in format_summary(result)
+    assert "2.500 s waited as told by Retry-After" in format_summary(result)
+    assert "retries" not in format_summary(result)
 
 
 async def test_respect_retry_after_off(autojump_clock: trio.testing.MockClock) -> None:

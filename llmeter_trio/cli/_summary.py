@@ -101,11 +101,12 @@ def _throttling_lines(stats: dict[str, Any]) -> list[str]:
     throttled, retries = stats.get("throttled_requests", 0), stats.get("total_retries", 0)
     retry_wait, told = stats.get("total_retry_wait", 0.0), stats.get("total_throttle_wait", 0.0)
     if throttled or retries or told:
-        lines.append(
-            f"throttled {throttled} ({stats.get('throttled_share', 0.0):.1%} of attempts)   "
-            f"retries {retries}   waited {_seconds(retry_wait)} between retries, "
-            f"{_seconds(told)} as told by Retry-After"
-        )
+        parts = [f"throttled {throttled} ({stats.get('throttled_share', 0.0):.1%} of attempts)"]
+        if retries:
+            parts.append(f"retries {retries}, {_seconds(retry_wait)} waited between them")
+        if told:
+            parts.append(f"{_seconds(told)} waited as told by Retry-After")
+        lines.append("   ".join(parts))
     limits = stats.get("rate_limit")
     if limits:
         parts = [
