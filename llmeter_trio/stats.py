@@ -27,7 +27,7 @@ from collections.abc import Collection, Iterable, Sequence
 from fractions import Fraction
 from typing import Any, Literal, get_args
 
-from .endpoints import InvocationResponse
+from .endpoints import Attempt, ErrorClass, InvocationResponse
 from .slo import SLO, SLOTracker
 
 __all__ = [
@@ -63,6 +63,8 @@ REQUEST_METRICS = (
 # load generator (or on a concurrency cap).
 INTENDED_METRICS = ("time_to_first_token_from_intended", "time_to_last_token_from_intended")
 ITL_METRIC = "inter_token_latency"
+# time to last token of a retried request's last attempt, from its own send (runs with retries)
+FINAL_ATTEMPT_METRIC = "time_to_last_token_final_attempt"
 
 
 PercentileMethod = Literal["linear", "llmeter"]
@@ -246,6 +248,7 @@ class RunStats:
         self.intended_span = _Span()
         self.send_span = _Span()
         self.window = _Span()  # first send to last end of the measured requests
+        self.throttling = _Throttling()
 
     @classmethod
     def of(
@@ -268,6 +271,7 @@ class RunStats:
             self.excluded_requests += 1
             return
         self._add_timing(response)
+        self.throttling.add(response)
         if self.slos is not None:
             self.slos.add(response)
         if response.num_tokens_input is not None:
@@ -287,6 +291,8 @@ class RunStats:
             value = getattr(response, metric)
             if value is not None:
                 column.append(value)
+        if response.attempts:
+            self.throttling.add_final_attempt(response.attempts[-1])
         lag = _lag(response)
         if lag is not None:
             for metric, column in self.from_intended.items():
@@ -344,8 +350,11 @@ class RunStats:
             "intended_request_rate": self.intended_span.rate,
             "achieved_request_rate": self.send_span.rate,
             "errors_by_class": dict(sorted(self.errors_by_class.items())),
+            **self.throttling.to_dict(),
         }
         columns = {**self.columns, **self.from_intended, "schedule_lag": self.schedule_lag}
+        if self.throttling.retries:  # latency of the attempt that succeeded, beside the user's
+            columns[FINAL_ATTEMPT_METRIC] = self.throttling.final_attempt
         if metrics is not None:
             columns = {m: column for m, column in columns.items() if m in metrics}
         ordered = {metric: sorted(column) for metric, column in columns.items()}
@@ -364,6 +373,68 @@ class RunStats:
 
             stats.update(self.slos.to_dict(quantile, duration))
         return stats
+
+
+class _Throttling:
+    """How the server throttled the run and what the clients did about it.
+
+    Attempts (under a retry policy, each of a request's attempts; else each
+    request) answered 429, retries, seconds waited, and the rate-limit
+    headers of the latest answer that had them (by send time: records come in
+    any order).
+    """
+
+    __slots__ = ("attempts", "final_attempt", "rate_limit", "rate_limit_at", "retries",
+                 "retry_wait", "throttle_wait", "throttled")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.throttled = 0
+        self.retries = 0
+        self.retry_wait = 0.0
+        self.throttle_wait = 0.0
+        self.final_attempt: array[float] = array("d")
+        self.rate_limit: dict[str, str] | None = None
+        self.rate_limit_at: tuple[float, list[tuple[str, str]]] | None = None
+
+    def add(self, response: InvocationResponse) -> None:
+        attempts = response.attempts
+        if attempts:
+            self.attempts += len(attempts)
+            self.throttled += sum(map(_throttled, attempts))
+            self.retries += len(attempts) - 1
+        else:
+            self.attempts += 1
+            self.throttled += _throttled(response)
+        if response.retry_wait:
+            self.retry_wait += response.retry_wait
+        if response.throttle_wait:
+            self.throttle_wait += response.throttle_wait
+        if response.rate_limit is not None:  # ties broken by the values: any order, one answer
+            sent = response.send_time if response.send_time is not None else -math.inf
+            key = (sent, sorted(response.rate_limit.items()))
+            if self.rate_limit_at is None or key > self.rate_limit_at:
+                self.rate_limit, self.rate_limit_at = response.rate_limit, key
+
+    def add_final_attempt(self, attempt: Attempt) -> None:
+        """Note the time to last token of a successful request's last attempt."""
+        if attempt.time_to_last_token is not None:
+            self.final_attempt.append(attempt.time_to_last_token)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "throttled_requests": self.throttled,
+            "throttled_share": self.throttled / self.attempts if self.attempts else 0.0,
+            "total_retries": self.retries,
+            "total_retry_wait": self.retry_wait,
+            "total_throttle_wait": self.throttle_wait,
+            "rate_limit": self.rate_limit,
+        }
+
+
+def _throttled(outcome: InvocationResponse | Attempt) -> bool:
+    """Whether an answer (or one attempt) was throttled: HTTP 429 or a throttling error."""
+    return outcome.status_code == 429 or outcome.error_class is ErrorClass.THROTTLED
 
 
 def _lag(response: InvocationResponse) -> float | None:

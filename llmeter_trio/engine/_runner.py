@@ -33,6 +33,7 @@ from ..tokenizers import DummyTokenizer, Tokenizer
 from ._hooks import RunHooks
 from ._payloads import PayloadInput
 from ._plan import RunPlan, plan_run
+from ._retry import Retry
 from ._run import OnInterrupt, execute_run
 from ._saved_runner import load_runner, save_runner
 from ._writer import LiveProgress
@@ -90,6 +91,12 @@ class Runner:
       before the run's clock starts, so no first request is charged for it;
       ``preconnect=False`` measures cold starts (see each record's
       `connect_time`).
+    - `retry` (off by default) sends a failed request again as a real client
+      would: a `Retry` policy, its options as a dict, or a number of attempts.
+      A closed-loop client told ``Retry-After`` waits that long before its next
+      request unless ``respect_retry_after=False`` (docs/throttling.md). When
+      the first requests all fail to connect, the run stops at once, saved,
+      and raises `EndpointUnreachable`.
     - `percentile_method` picks how percentiles are computed: ``"linear"``
       (the default) or ``"llmeter"`` (LLMeter's numbers); saved with the run.
     - `progress_bar_stats` (LLMeter's) picks the statistics a live display
@@ -146,6 +153,8 @@ class Runner:
     server_metrics_interval: float = 1.0
     # worker processes on this host sending the load together (`llmeter_trio.distributed`)
     workers: int | Literal["auto"] | None = None
+    retry: Retry | Mapping[str, Any] | int | None = None  # see docs/throttling.md
+    respect_retry_after: bool = True
 
     def add_callback(self, callback: Any) -> None:
         """Add a callback for every later run (LLMeter's `Runner.add_callback`)."""
@@ -208,6 +217,8 @@ class Runner:
         server_metrics: str | None = None,
         server_metrics_interval: float | None = None,
         workers: int | Literal["auto"] | None = None,
+        retry: Retry | Mapping[str, Any] | int | None = None,
+        respect_retry_after: bool | None = None,
     ) -> Result:
         """Run the load and return its `Result` (also saved, when there is an output path).
 
