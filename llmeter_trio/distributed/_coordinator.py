@@ -39,9 +39,9 @@ from ..engine._run import DEFAULT_DRAIN_TIMEOUT, RunInterrupted
 from ..engine._signals import watch_signals
 from ..engine._writer import LiveProgress
 from ..results import SUMMARY_FILE, Result
-from ..storage import ResponseSink, exists, read_json, resolve, run_io
+from ..storage import exists, read_json, resolve, run_io
 from ._local import LocalExecutor
-from ._merge import merge_records, workers_health
+from ._merge import Merged, merge_shards, workers_health
 from ._shard import Executor, ShardLost, ShardOutcome, ShardReport, ShardSpec
 from ._split import split_run
 
@@ -77,7 +77,6 @@ async def run_with_workers(
     endpoint: Endpoint,
     *,
     callbacks: list[Any],
-    sink: ResponseSink | None,
     progress: LiveProgress,
     executor: ExecutorFactory = LocalExecutor,
 ) -> Result:
@@ -90,9 +89,7 @@ async def run_with_workers(
     state = _State()
     try:
         outcomes = await _run_shards(specs, plan, state, progress, executor)
-        merged = await merge_records(specs, config, sink, keep=not config.low_memory)
-        if sink is not None:
-            await sink.close()
+        merged = merge_shards(specs, outcomes, config, keep=not config.low_memory)
         result = await _result(plan, endpoint, specs, outcomes, merged, state)
         if result.output_path is not None:
             await run_io(resolve(result.output_path)[0], result.save)
@@ -172,7 +169,7 @@ async def _result(
     endpoint: Endpoint,
     specs: list[ShardSpec],
     outcomes: list[ShardOutcome],
-    merged: Any,
+    merged: Merged,
     state: _State,
 ) -> Result:
     config = plan.config
@@ -205,8 +202,8 @@ async def _result(
         run_name=config.run_name,
         run_description=config.run_description,
         start_time=wall_start,
-        first_request_time=merged.first_request,
-        last_request_time=merged.last_request,
+        first_request_time=_wall(wall_start, stats.send_span.first),
+        last_request_time=_wall(wall_start, stats.send_span.last),
         end_time=wall_start + timedelta(seconds=total_test_time),
         interrupted=interrupted,
         stop_reason=stop_reason,
@@ -214,6 +211,10 @@ async def _result(
         run_config=config,
         run_stats=stats,
     )
+
+
+def _wall(start: datetime, run_seconds: float) -> datetime | None:
+    return start + timedelta(seconds=run_seconds) if math.isfinite(run_seconds) else None
 
 
 def _load_time(specs: list[ShardSpec], outcomes: list[ShardOutcome], start: float) -> float:

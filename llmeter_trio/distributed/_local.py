@@ -161,7 +161,9 @@ class LocalExecutor:
         elif "progress" in message:
             worker.progress = converter.structure(message["progress"], ShardProgress)
         elif "report" in message:
-            return converter.structure(message["report"], ShardReport)
+            report = pickle.loads(base64.b64decode(str(message["report"])))
+            assert isinstance(report, ShardReport)
+            return report
         return None
 
 

@@ -255,7 +255,12 @@ class Runner:
             # a name the user gave is theirs (a folder holding a run is refused); one made
             # from the clock gets a suffix instead, as two runs may start in the same second
             named = settings.run_name is not None or output_path is not None
-            plan, sink = _start_run(plan, settings.output_path, pick_free_name=not named)
+            plan, sink = _start_run(
+                plan,
+                settings.output_path,
+                pick_free_name=not named,
+                records=settings.workers is None,  # workers save theirs in their own folders
+            )
             config = plan.config
         hooks = RunHooks(settings.callbacks or ())
         tokenizer_obj = settings.tokenizer or DummyTokenizer()
@@ -265,15 +270,18 @@ class Runner:
             from ..distributed._coordinator import run_with_workers
 
             return await run_with_workers(
-                plan, settings.workers, endpoint, callbacks=callback_configs, sink=sink,
-                progress=progress,
+                plan, settings.workers, endpoint, callbacks=callback_configs, progress=progress,
             )  # fmt: skip
         return await execute_run(plan, endpoint, tokenizer_obj, hooks, sink, progress)
 
 
 def _start_run(
-    plan: RunPlan, parent: str | os.PathLike[str] | None, *, pick_free_name: bool
-) -> tuple[RunPlan, ResponseSink]:
+    plan: RunPlan,
+    parent: str | os.PathLike[str] | None,
+    *,
+    pick_free_name: bool,
+    records: bool = True,
+) -> tuple[RunPlan, ResponseSink | None]:
     """Start the plan's run folder; with `pick_free_name`, when it holds another run, the
     first free ``{run_name}-2``, ``-3``, ... beside it (in `parent`) instead."""
     config = plan.config
@@ -281,7 +289,7 @@ def _start_run(
     base = config.run_name
     for number in itertools.count(2):
         try:
-            return plan, _start_run_folder(config.output_path, config)
+            return plan, _start_run_folder(config.output_path, config, records=records)
         except FileExistsError:
             if not pick_free_name or parent is None:
                 raise
@@ -293,10 +301,14 @@ def _start_run(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _start_run_folder(run_folder: str, config: RunConfig) -> ResponseSink:
+def _start_run_folder(
+    run_folder: str, config: RunConfig, *, records: bool = True
+) -> ResponseSink | None:
     """Create the run folder, save the configuration and open the records' sink.
 
-    Done before any request: a folder that holds a run is refused
+    Without `records`, no sink is opened (a run split across workers: each worker
+    saves its records in its own folder under this one). Done before any
+    request: a folder that holds a run is refused
     (`FileExistsError`: runs are never mixed), and one that cannot be written
     (not a folder, no permission, a full disk) is an `OutputLocationError`.
     """
@@ -306,7 +318,7 @@ def _start_run_folder(run_folder: str, config: RunConfig) -> ResponseSink:
         if not in_use:
             fs.makedirs(folder, exist_ok=True)
             write_json(fs, posixpath.join(folder, RUN_CONFIG_FILE), converter.unstructure(config))
-            return open_sink(run_folder)
+            return open_sink(run_folder) if records else None
     except OSError as exc:
         raise OutputLocationError(
             f"cannot write the run folder {display_url(run_folder)}: {os_error_reason(exc)}; "
