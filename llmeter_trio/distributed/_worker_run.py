@@ -123,6 +123,7 @@ async def _run_shard(spec: ShardSpec, shard: ShardControl) -> ShardReport:
             interrupted=True,
             error=error,
             start_lag=control.start_lag,
+            stats=progress.stats,
         )
     return ShardReport(
         **base,  # type: ignore[arg-type]
@@ -133,7 +134,7 @@ async def _run_shard(spec: ShardSpec, shard: ShardControl) -> ShardReport:
         error=error,
         start_lag=control.start_lag if math.isfinite(control.start_lag) else 0.0,
         generator=dict(result.generator),
-        stats=result._run_stats,  # the writer's: every record counted once
+        stats=progress.stats,  # the writer's: every record counted once
     )
 
 
