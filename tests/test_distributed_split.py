@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from llmeter_trio import FakeEndpoint, Runner
 from llmeter_trio.callbacks.cost import CostModel
+from llmeter_trio.cli import main
 from llmeter_trio.distributed import ShardSpec
 from llmeter_trio.distributed._split import shard_plan, split_run, worker_callbacks, worker_count
 from llmeter_trio.engine._payloads import client_payloads
@@ -222,6 +223,14 @@ class TestWorkerOptions:
     def test_a_bad_count_is_refused(self, bad: object) -> None:
         with pytest.raises(ValueError, match="workers must be"):
             worker_count(bad)
+
+    @pytest.mark.parametrize("bad", ["0", "two", "-3"])
+    def test_a_bad_count_at_the_command_line_is_one_line_and_status_2(
+        self, bad: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["run", "--endpoint", "fake", "--prompt", "x", "--workers", bad]) == 2
+        error = capsys.readouterr().err.strip()
+        assert error.count("\n") == 0 and "--workers must be" in error
 
     def test_callbacks_go_as_configurations_or_copies(self) -> None:
         assert worker_callbacks([{"callback_type": "x"}]) == [{"callback_type": "x"}]
