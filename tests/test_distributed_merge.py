@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,19 +9,10 @@ from llmeter_trio.endpoints import InvocationResponse
 from llmeter_trio.slo import parse_slos
 from llmeter_trio.stats import RunStats
 
+from ._support.same_stats import same
 from .strategies import invocation_responses
 
 SLOS = parse_slos(["ttft_p90<=500ms", "ttlt<=2s"])
-
-
-def same(merged: dict[str, Any], counted: dict[str, Any]) -> None:
-    """Equal, a float sum (the mean inter-token latency) to within 1e-12 relative."""
-    assert merged.keys() == counted.keys()
-    for key, value in counted.items():
-        if isinstance(value, float) and not math.isnan(value):
-            assert merged[key] == pytest.approx(value, rel=1e-12, abs=1e-300), key
-        else:
-            assert merged[key] == value or (value != value and merged[key] != merged[key]), key
 
 
 @settings(max_examples=60, deadline=None)

@@ -26,8 +26,8 @@ from llmeter_trio.sim import SimConfig
 from llmeter_trio.stats import RunStats
 from llmeter_trio.storage import iter_responses, resolve
 
+from ._support.same_stats import same
 from ._support.threaded_sim import served_in_thread
-from .test_distributed_merge import same
 
 pytestmark = pytest.mark.realtime  # worker processes on the real clock
 
