@@ -6,10 +6,12 @@ import itertools
 import math
 import random
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -231,6 +233,20 @@ class TestWorkerOptions:
         assert main(["run", "--endpoint", "fake", "--prompt", "x", "--workers", bad]) == 2
         error = capsys.readouterr().err.strip()
         assert error.count("\n") == 0 and "--workers must be" in error
+
+    def test_an_endpoint_workers_cannot_rebuild_is_refused_before_the_run(
+        self, tmp_path: Path
+    ) -> None:
+        """A class of the user's own, not registered: its configuration would rebuild its
+        parent in each worker; refused at once, no folder made."""
+
+        class Mine(FakeEndpoint):
+            pass
+
+        runner = Runner(Mine(), output_path=tmp_path, run_name="never", workers=2)
+        with pytest.raises(ValueError, match="makes a FakeEndpoint, not a Mine"):
+            trio.run(partial(runner.run, payload=PAYLOADS))
+        assert not (tmp_path / "never").exists()
 
     def test_callbacks_go_as_configurations_or_copies(self) -> None:
         assert worker_callbacks([{"callback_type": "x"}]) == [{"callback_type": "x"}]

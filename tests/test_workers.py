@@ -207,6 +207,23 @@ class TestStops:
         assert took < 30  # compared with what the machine showed: the run was to last 60 s
         assert Result.load(tmp_path / "capped").stop_reason == "client 0 is done"
 
+    def test_a_cancelled_coordinator_leaves_a_folder_that_loads(self, tmp_path: Path) -> None:
+        """Cancelled from outside (no summary written): the workers are interrupted, save
+        their folders, and the run folder loads from their records, marked interrupted."""
+        with served_in_thread(SLOW) as origin:
+            runner = Runner(endpoint(origin), output_path=tmp_path, run_name="cancelled")
+
+            async def main() -> None:
+                with trio.move_on_after(2):
+                    await runner.run(payload=PAYLOADS, clients=2, run_duration=60, workers=2)
+
+            trio.run(main)
+            count = served(origin)
+        loaded = Result.load(tmp_path / "cancelled")
+        assert loaded.interrupted and loaded.total_requests == count > 0
+        assert not worker_pids()
+        assert (loaded.total_test_time or 0) < 30  # stopped, not killed after the 60 s
+
     @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
     def test_the_coordinator_stopped_by_a_signal_keeps_everything(
         self, tmp_path: Path, signum: signal.Signals

@@ -38,14 +38,22 @@ from ..engine._plan import RunPlan
 from ..engine._run import DEFAULT_DRAIN_TIMEOUT, RunInterrupted
 from ..engine._signals import watch_signals
 from ..engine._writer import LiveProgress
+from ..plugins import tokenizer_from_config
 from ..results import SUMMARY_FILE, Result
+from ..run_config import RunConfig
 from ..storage import exists, read_json, resolve, run_io
 from ._local import LocalExecutor
 from ._merge import Merged, merge_shards, workers_health
 from ._shard import Executor, ShardLost, ShardOutcome, ShardReport, ShardSpec
 from ._split import split_run
 
-__all__ = ["READY_TIMEOUT", "START_MARGIN", "WorkerFailed", "run_with_workers"]
+__all__ = [
+    "READY_TIMEOUT",
+    "START_MARGIN",
+    "WorkerFailed",
+    "check_rebuilds",
+    "run_with_workers",
+]
 
 READY_TIMEOUT = 60.0  # seconds for the workers to start (beyond their connections' timeout)
 START_MARGIN = 0.1  # seconds between the start instant's broadcast and the instant
@@ -102,6 +110,29 @@ async def run_with_workers(
     if state.signal is not None and config.on_interrupt != "return":
         raise RunInterrupted(result, state.signal)
     return result
+
+
+def check_rebuilds(config: RunConfig, endpoint: Endpoint) -> None:
+    """Each worker rebuilds the endpoint and tokenizer from their configurations: check,
+    before the run starts, that they can be, and as the same class."""
+    problem = None
+    try:
+        rebuilt = config.endpoint()
+        tokenizer_from_config(config.tokenizer_config)
+    except Exception as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    else:
+        if type(rebuilt) is not type(endpoint):
+            problem = (
+                f"its configuration makes a {type(rebuilt).__name__}, "
+                f"not a {type(endpoint).__name__}"
+            )
+    if problem is not None:
+        raise ValueError(
+            "with workers, each worker rebuilds the endpoint from its configuration, and this "
+            f"one cannot be ({problem}): register the endpoint class through a plugin "
+            "(docs/writing-plugins.md)"
+        )
 
 
 async def _run_shards(

@@ -244,6 +244,11 @@ class Runner:
         if isinstance(settings.endpoint, Mapping):  # a saved configuration, as LLMeter takes
             settings.endpoint = Endpoint.load(settings.endpoint)
         plan = plan_run(settings, run_folder=output_path)
+        if settings.workers is not None:  # before the run folder is made
+            from ..distributed._coordinator import check_rebuilds
+
+            assert isinstance(settings.endpoint, Endpoint)  # checked by plan_run
+            check_rebuilds(plan.config, settings.endpoint)
         config = plan.config
         progress = progress or LiveProgress()
         progress.total_requests, progress.run_duration = plan.total_requests, config.run_duration
