@@ -23,6 +23,7 @@ from llmeter_trio.experiments import LoadTest
 from llmeter_trio.results import Result
 from llmeter_trio.schedules import ConstantRate, Poisson
 from llmeter_trio.sim import SimConfig
+from llmeter_trio.slo import parse_slos
 from llmeter_trio.stats import RunStats
 from llmeter_trio.storage import iter_responses, resolve
 
@@ -83,6 +84,20 @@ class TestOneResult:
         assert shard_records(tmp_path / "two") == 20  # each worker's folder kept too
         workers = result.generator["workers"]
         assert [w["worker"] for w in workers] == [0, 1] and {w["requests"] for w in workers} == {10}
+
+    def test_low_memory_reads_no_record_back(self, tmp_path: Path) -> None:
+        """The statistics come from the workers' counts; the folder holds every record."""
+        with served_in_thread(SIM) as origin:
+            runner = Runner(endpoint(origin), output_path=tmp_path, run_name="lean", workers=2)
+            result = run(runner, clients=3, n_requests=4, low_memory=True, slos=["ttft<=1s"])
+            count = served(origin)
+        assert result.responses == [] and result.total_requests == count == 12
+        loaded = Result.load(tmp_path / "lean")
+        assert loaded.total_requests == 12 and len(loaded.responses) == 12
+        counted = RunStats.of(loaded.responses, parse_slos(["ttft<=1s"])).to_dict(
+            result.total_test_time
+        )
+        same({k: result.stats[k] for k in counted}, counted)
 
     def test_a_split_schedule_sends_what_one_process_sends(self, tmp_path: Path) -> None:
         """The same intended times and payloads, on one time base, as one process."""
