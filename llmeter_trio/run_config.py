@@ -54,6 +54,8 @@ class RunConfig:
     # the Prometheus page scraped during the run, saved masked (no credentials), and how often
     server_metrics: str | None = attrs.field(default=None, converter=mask_url)
     server_metrics_interval: float = 1.0
+    # worker processes that sent the load together (None: this process alone)
+    workers: int | None = None
     # a retry policy's options (`Retry.to_config`); None: failed requests are not sent again
     retry: dict[str, Any] | None = None
     # a closed-loop client told Retry-After waits that long before its next request

@@ -194,6 +194,17 @@ class LogHistogram:
                 high = value
         self.min, self.max, self.count, self.total, self.zeros = low, high, count, total, zeros
 
+    def merge(self, other: LogHistogram) -> None:
+        """Count every value `other` counted (bucket counts are exact; `total` is the sum of
+        the two totals, so an average may differ from one fed value by value in the last bits)."""
+        for bucket, times in other.buckets.items():
+            self.buckets[bucket] = self.buckets.get(bucket, 0) + times
+        self.zeros += other.zeros
+        self.count += other.count
+        self.total += other.total
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+
     def quantile(self, q: float) -> float:
         """The value at rank ``floor(q * (count - 1))`` (0-based), within `RELATIVE_ERROR`."""
         if not self.count:
@@ -300,6 +311,35 @@ class RunStats:
                 if value is not None:
                     column.append(value + lag)
         self.inter_token_latency.add_all(response.token_gaps())
+
+    def merge(self, other: RunStats) -> None:
+        """Count the records `other` counted, as if they were added here after this one's
+        (a run split across workers: `llmeter_trio.distributed`). Every column keeps its
+        values in that order, so the statistics are those of `of` over the records in that
+        order, but for the mean inter-token latency (a float sum, within 1e-12 relative)."""
+        for name, column in self.columns.items():
+            column.extend(other.columns[name])
+        for name, column in self.from_intended.items():
+            column.extend(other.from_intended[name])
+        self.schedule_lag.extend(other.schedule_lag)
+        self.inter_token_latency.merge(other.inter_token_latency)
+        self.total_requests += other.total_requests
+        self.excluded_requests += other.excluded_requests
+        self.failed_requests += other.failed_requests
+        self.errors_by_class.update(other.errors_by_class)
+        self.total_input_tokens += other.total_input_tokens
+        self.total_output_tokens += other.total_output_tokens
+        self.total_cached_input_tokens += other.total_cached_input_tokens
+        self.total_reasoning_output_tokens += other.total_reasoning_output_tokens
+        for mine, theirs in (
+            (self.intended_span, other.intended_span),
+            (self.send_span, other.send_span),
+            (self.window, other.window),
+        ):
+            mine.merge(theirs)
+        self.throttling.merge(other.throttling)
+        if self.slos is not None and other.slos is not None:
+            self.slos.merge(other.slos)
 
     def _add_timing(self, response: InvocationResponse) -> None:
         send = response.send_time
@@ -416,6 +456,18 @@ class _Throttling:
             if self.rate_limit_at is None or key > self.rate_limit_at:
                 self.rate_limit, self.rate_limit_at = response.rate_limit, key
 
+    def merge(self, other: _Throttling) -> None:
+        self.attempts += other.attempts
+        self.throttled += other.throttled
+        self.retries += other.retries
+        self.retry_wait += other.retry_wait
+        self.throttle_wait += other.throttle_wait
+        self.final_attempt.extend(other.final_attempt)
+        if other.rate_limit_at is not None and (
+            self.rate_limit_at is None or other.rate_limit_at > self.rate_limit_at
+        ):
+            self.rate_limit, self.rate_limit_at = other.rate_limit, other.rate_limit_at
+
     def add_final_attempt(self, attempt: Attempt) -> None:
         """Note the time to last token of a successful request's last attempt."""
         if attempt.time_to_last_token is not None:
@@ -457,6 +509,11 @@ class _Span:
         self.count += 1
         self.first = min(self.first, time)
         self.last = max(self.last, time)
+
+    def merge(self, other: _Span) -> None:
+        self.count += other.count
+        self.first = min(self.first, other.first)
+        self.last = max(self.last, other.last)
 
     @property
     def length(self) -> float | None:

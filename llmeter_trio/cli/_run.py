@@ -7,12 +7,13 @@ import os
 import posixpath
 import sys
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import trio
 
 from .._checks import check_number
 from ..callbacks.cost import CostModel, load_prices
+from ..distributed._split import worker_count
 from ..endpoints import Endpoint
 from ..engine import EndpointUnreachable, LiveProgress, Retry, RunInterrupted, Runner
 from ..engine._payloads import normalize_payloads
@@ -98,6 +99,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="open no connections before the clock starts (measure cold starts)",
     )
     add("--output", help="run folder to write (local path or fsspec URL)")
+    add(
+        "--workers",
+        metavar="N|auto",
+        help="send the load from N worker processes on this host (auto: one per core)",
+    )
     add("--seed", type=int, help="seed for payload orders and random schedules")
     add(
         "--max-error-rate",
@@ -343,6 +349,18 @@ def endpoint_and_payloads(args: argparse.Namespace) -> tuple[Endpoint, list[dict
     return endpoint, [endpoint.create_payload(args.prompt, max_tokens=args.max_tokens)]
 
 
+def workers_from_arg(text: str | None) -> int | Literal["auto"] | None:
+    """``--workers``: a number of processes, or "auto"."""
+    if text is None:
+        return None
+    if text == "auto":
+        return "auto"
+    try:
+        return worker_count(int(text))
+    except ValueError:
+        raise ValueError(f"--workers must be a whole number >= 1 or 'auto', not {text!r}") from None
+
+
 def run_command(args: argparse.Namespace) -> int:
     """`llmeter-trio run`."""
     check_number("--max-error-rate", args.max_error_rate, at_least=0, at_most=1)
@@ -377,6 +395,7 @@ def run_command(args: argparse.Namespace) -> int:
         "preconnect": False if args.no_preconnect else None,
         "server_metrics": args.server_metrics,
         "server_metrics_interval": args.server_metrics_interval,
+        "workers": workers_from_arg(args.workers),
         "retry": retry,
         "respect_retry_after": False if args.ignore_retry_after else None,
     }

@@ -37,8 +37,12 @@ async def closed_loop(
     send: Send,
     once: bool = False,
     stop: LoadStop | None = None,
+    first_client: int = 0,
 ) -> None:
     """`clients` tasks, each sending its next request when its last one ended.
+
+    Clients are numbered from `first_client` (a worker's share of a run's clients
+    keeps their run-wide numbers, so each draws the payloads it would in one process).
 
     With `once`, the clients share one pass over `payloads` in list order
     (each takes the next payload not yet sent), so each is sent exactly once.
@@ -59,9 +63,9 @@ async def closed_loop(
             sent += 1
 
     async with trio.open_nursery() as nursery:
-        for number in range(clients):
+        for number in range(first_client, first_client + clients):
             nursery.start_soon(client, number)
-            if number % START_BATCH == START_BATCH - 1:
+            if (number - first_client) % START_BATCH == START_BATCH - 1:
                 await trio.lowlevel.checkpoint()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import posixpath
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +49,9 @@ def check_clients(name: str, value: object) -> None:
 class RunPlan:
     """One run's checked settings: what is saved, what is sent, and how much.
 
-    `trace` holds a replayed trace's arrivals, read (and checked) once.
+    `trace` holds a replayed trace's arrivals, read (and checked) once. A worker's
+    share of a split run (`llmeter_trio.distributed`) numbers its clients from
+    `first_client` and keeps its `share` of the run's arrivals.
     """
 
     config: RunConfig
@@ -58,6 +60,8 @@ class RunPlan:
     trace: list[Arrival] | None = None
     # the metrics page to scrape, as given (the configuration saves it masked)
     server_metrics_url: str | None = attrs.field(default=None, repr=False)
+    first_client: int = 0
+    share: Callable[[Iterator[Arrival]], Iterator[Arrival]] | None = None
 
     @property
     def total_requests(self) -> int | None:
@@ -80,11 +84,13 @@ class RunPlan:
         return total_sent if self.schedule is not None else total_sent // self.config.clients
 
     def arrivals(self) -> Iterator[Arrival]:
-        """The open-loop schedule's arrivals, seeded by the run's seed."""
+        """The open-loop schedule's arrivals, seeded by the run's seed (a worker's: its share)."""
         if self.trace is not None:
-            return iter(self.trace)
-        assert self.schedule is not None
-        return self.schedule.arrivals(random.Random(self.config.seed))
+            arrivals = iter(self.trace)
+        else:
+            assert self.schedule is not None
+            arrivals = self.schedule.arrivals(random.Random(self.config.seed))
+        return arrivals if self.share is None else self.share(arrivals)
 
 
 ON_INTERRUPT = ("raise", "return")
@@ -182,6 +188,7 @@ def plan_run(settings: Runner, run_folder: str | os.PathLike[str] | None = None)
         on_interrupt=settings.on_interrupt,
         server_metrics=settings.server_metrics,
         server_metrics_interval=settings.server_metrics_interval,
+        workers=settings.workers if isinstance(settings.workers, int) else None,
         **_retry_settings(settings),
     )
     plan = RunPlan(config, schedule, payloads, trace, server_metrics_url=settings.server_metrics)

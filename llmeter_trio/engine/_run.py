@@ -28,7 +28,7 @@ import math
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import attrs
 import trio
@@ -69,6 +69,7 @@ __all__ = [
     "EndpointUnreachable",
     "LiveProgress",
     "OnInterrupt",
+    "RunControl",
     "RunInterrupted",
     "execute_run",
 ]
@@ -93,6 +94,21 @@ class RunInterrupted(KeyboardInterrupt):
         super().__init__(f"run {result.run_name!r} interrupted by {signal_name}")
         self.result = result
         self.signal_name = signal_name
+
+
+class RunControl(Protocol):
+    """Drives a run from outside it (a worker of a split run): when its clock starts, and
+    stops sent from another process (`llmeter_trio.distributed`)."""
+
+    def attach(self, stop: LoadStop, interrupt: Callable[[str], None]) -> None:
+        """Called in the run's trio thread as it starts: ``stop.stop(reason)`` ends the
+        sending as `stop_run` does (``stop.reason`` says if something in the run did);
+        `interrupt(signal_name)` cancels the load as Ctrl-C does."""
+
+    async def clock_start(self) -> tuple[float, datetime]:
+        """Called once the connections are open; returns when the run's clock starts: that
+        instant as a trio time (it may be past) and as a wall-clock time."""
+        ...
 
 
 class EndpointUnreachable(Exception):
@@ -131,6 +147,7 @@ class _Run:
     scrub: Callable[[str], str] = attrs.field(init=False)  # masks the endpoint's credentials
     # a plain (blocking) `invoke`, as LLMeter's endpoints have: run in worker threads
     threads: trio.CapacityLimiter | None = attrs.field(init=False)
+    control: RunControl | None = None
     retry: Retry | None = attrs.field(init=False)
     stopped: trio.Event = attrs.field(factory=trio.Event)  # set by `stop_run`: waits end
     # closed loop: the trio time before which a client told Retry-After sends nothing
@@ -195,6 +212,8 @@ class _Run:
 
     async def _execute(self) -> Result:
         await self.hooks.call("before_run", run_config=converter.unstructure(self.config))
+        if self.control is not None:
+            self.control.attach(self.stop, self._on_signal)
         self.run_start = trio.current_time()
         self.wall_start = datetime.now(timezone.utc)
         try:
@@ -373,6 +392,7 @@ class _Run:
                     self.issue, self.payloads, clients=config.clients, n_requests=config.n_requests,
                     seed=config.seed, stop_at=self.stop_at, send=send,
                     once=config.payload_order == "once", stop=self.stop,
+                    first_client=self.plan.first_client,
                 )  # fmt: skip
         else:
             async with self.endpoint.open_session(schedule.max_concurrency or OPEN_LOOP_POOL):
@@ -408,8 +428,11 @@ class _Run:
             limit = config.timeout if config.timeout is not None else DEFAULT_DRAIN_TIMEOUT
             with trio.move_on_after(limit):
                 await self.endpoint.preconnect(connections)
-        self.run_start = trio.current_time()
-        self.wall_start = datetime.now(timezone.utc)
+        if self.control is not None:  # a worker: the clock starts at the run's agreed instant
+            self.run_start, self.wall_start = await self.control.clock_start()
+        else:
+            self.run_start = trio.current_time()
+            self.wall_start = datetime.now(timezone.utc)
         if config.run_duration is not None:
             self.stop_at = self.run_start + config.run_duration
             self.load_scope.deadline = self.stop_at + self._drain_grace()
@@ -712,7 +735,11 @@ async def execute_run(
     hooks: RunHooks,
     sink: ResponseSink | None,
     progress: LiveProgress | None = None,
+    control: RunControl | None = None,
 ) -> Result:
-    """Run the load as `plan` says (closed loop, or its schedule) and return its result."""
-    run = _Run(plan, endpoint, tokenizer, hooks, sink, progress or LiveProgress())
+    """Run the load as `plan` says (closed loop, or its schedule) and return its result.
+
+    `control` (a worker of a split run) starts its clock and stops it from outside.
+    """
+    run = _Run(plan, endpoint, tokenizer, hooks, sink, progress or LiveProgress(), control=control)
     return await run.execute()

@@ -106,6 +106,12 @@ class Runner:
       while the load runs: every sample is saved as ``server_metrics.jsonl``
       and `Result.server_metrics` summarises the gauges that explain a knee
       (`llmeter_trio.metrics`). A failed scrape is recorded, never fails the run.
+    - `workers` (a number, or ``"auto"``: one per core) runs the load in that
+      many worker processes, each a trio run with its share of the clients or
+      of the schedule, started together and stopped together, their records
+      merged into one result (`llmeter_trio.distributed`; docs/scaling-out.md).
+      Each worker gets a copy of every callback (a configuration, or an object
+      that pickles); a `max_cost` cap is divided between them.
     - One process runs at most 100,000 clients (`MAX_CLIENTS`; open loop:
       requests in flight); every setting is checked before the first request
       (`engine._plan`). `callbacks` may also be given as configurations,
@@ -145,6 +151,8 @@ class Runner:
     # a Prometheus page (e.g. vLLM's http://host:8000/metrics) scraped during each run
     server_metrics: str | None = None
     server_metrics_interval: float = 1.0
+    # worker processes on this host sending the load together (`llmeter_trio.distributed`)
+    workers: int | Literal["auto"] | None = None
     retry: Retry | Mapping[str, Any] | int | None = None  # see docs/throttling.md
     respect_retry_after: bool = True
 
@@ -208,6 +216,7 @@ class Runner:
         disable_clients_progress_bar: bool | None = None,
         server_metrics: str | None = None,
         server_metrics_interval: float | None = None,
+        workers: int | Literal["auto"] | None = None,
         retry: Retry | Mapping[str, Any] | int | None = None,
         respect_retry_after: bool | None = None,
     ) -> Result:
@@ -222,14 +231,24 @@ class Runner:
         overrides = {k: v for k, v in given.items() if v is not None}
         if n_requests is not None or run_duration is not None:  # a bound given here wins whole
             overrides.update(n_requests=n_requests, run_duration=run_duration)
+        given_callbacks = [*(self.callbacks or ()), *(callbacks or ())]
         all_callbacks = [
-            callback_from_config(c) if isinstance(c, Mapping) else c
-            for c in (*(self.callbacks or ()), *(callbacks or ()))
+            callback_from_config(c) if isinstance(c, Mapping) else c for c in given_callbacks
         ]
         settings = attrs.evolve(self, **overrides, callbacks=all_callbacks)
+        if settings.workers is not None:
+            from ..distributed._split import worker_callbacks, worker_count
+
+            settings.workers = worker_count(settings.workers)
+            callback_configs = worker_callbacks(given_callbacks)
         if isinstance(settings.endpoint, Mapping):  # a saved configuration, as LLMeter takes
             settings.endpoint = Endpoint.load(settings.endpoint)
         plan = plan_run(settings, run_folder=output_path)
+        if settings.workers is not None:  # before the run folder is made
+            from ..distributed._coordinator import check_rebuilds
+
+            assert isinstance(settings.endpoint, Endpoint)  # checked by plan_run
+            check_rebuilds(plan.config, settings.endpoint)
         config = plan.config
         progress = progress or LiveProgress()
         progress.total_requests, progress.run_duration = plan.total_requests, config.run_duration
@@ -241,18 +260,33 @@ class Runner:
             # a name the user gave is theirs (a folder holding a run is refused); one made
             # from the clock gets a suffix instead, as two runs may start in the same second
             named = settings.run_name is not None or output_path is not None
-            plan, sink = _start_run(plan, settings.output_path, pick_free_name=not named)
+            plan, sink = _start_run(
+                plan,
+                settings.output_path,
+                pick_free_name=not named,
+                records=settings.workers is None,  # workers save theirs in their own folders
+            )
             config = plan.config
         hooks = RunHooks(settings.callbacks or ())
         tokenizer_obj = settings.tokenizer or DummyTokenizer()
         endpoint = settings.endpoint
         assert endpoint is not None and not isinstance(endpoint, Mapping)  # checked by plan_run
+        if settings.workers is not None:
+            from ..distributed._coordinator import run_with_workers
+
+            return await run_with_workers(
+                plan, settings.workers, endpoint, callbacks=callback_configs, progress=progress,
+            )  # fmt: skip
         return await execute_run(plan, endpoint, tokenizer_obj, hooks, sink, progress)
 
 
 def _start_run(
-    plan: RunPlan, parent: str | os.PathLike[str] | None, *, pick_free_name: bool
-) -> tuple[RunPlan, ResponseSink]:
+    plan: RunPlan,
+    parent: str | os.PathLike[str] | None,
+    *,
+    pick_free_name: bool,
+    records: bool = True,
+) -> tuple[RunPlan, ResponseSink | None]:
     """Start the plan's run folder; with `pick_free_name`, when it holds another run, the
     first free ``{run_name}-2``, ``-3``, ... beside it (in `parent`) instead."""
     config = plan.config
@@ -260,7 +294,7 @@ def _start_run(
     base = config.run_name
     for number in itertools.count(2):
         try:
-            return plan, _start_run_folder(config.output_path, config)
+            return plan, _start_run_folder(config.output_path, config, records=records)
         except FileExistsError:
             if not pick_free_name or parent is None:
                 raise
@@ -272,10 +306,14 @@ def _start_run(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _start_run_folder(run_folder: str, config: RunConfig) -> ResponseSink:
+def _start_run_folder(
+    run_folder: str, config: RunConfig, *, records: bool = True
+) -> ResponseSink | None:
     """Create the run folder, save the configuration and open the records' sink.
 
-    Done before any request: a folder that holds a run is refused
+    Without `records`, no sink is opened (a run split across workers: each worker
+    saves its records in its own folder under this one). Done before any
+    request: a folder that holds a run is refused
     (`FileExistsError`: runs are never mixed), and one that cannot be written
     (not a folder, no permission, a full disk) is an `OutputLocationError`.
     """
@@ -285,7 +323,7 @@ def _start_run_folder(run_folder: str, config: RunConfig) -> ResponseSink:
         if not in_use:
             fs.makedirs(folder, exist_ok=True)
             write_json(fs, posixpath.join(folder, RUN_CONFIG_FILE), converter.unstructure(config))
-            return open_sink(run_folder)
+            return open_sink(run_folder) if records else None
     except OSError as exc:
         raise OutputLocationError(
             f"cannot write the run folder {display_url(run_folder)}: {os_error_reason(exc)}; "

@@ -7,7 +7,7 @@ import os
 import posixpath
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -58,8 +58,8 @@ class LoadTest:
     `test_name` defaults to the date and time the LoadTest was made. A
     progress line per level goes to stderr; ``progress_bar_stats={}`` hides
     it (any other value shows llmeter-trio's line of requests, rates and
-    errors). `timeout`, `drain_timeout`, `seed` and `server_metrics` (with
-    `server_metrics_interval`) go to every run.
+    errors). `timeout`, `drain_timeout`, `seed`, `server_metrics` (with
+    `server_metrics_interval`) and `workers` go to every run.
     """
 
     endpoint: Endpoint
@@ -81,6 +81,8 @@ class LoadTest:
     # a Prometheus page scraped during every level (`Runner`'s `server_metrics`)
     server_metrics: str | None = attrs.field(default=None, kw_only=True, repr=False)
     server_metrics_interval: float = attrs.field(default=1.0, kw_only=True)
+    # worker processes sending each level together (`Runner`'s `workers`; "auto": one per core)
+    workers: int | Literal["auto"] | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         levels = list(self.sequence_of_clients)
@@ -156,6 +158,7 @@ class LoadTest:
             drain_timeout=self.drain_timeout,
             server_metrics=self.server_metrics,
             server_metrics_interval=self.server_metrics_interval,
+            workers=self.workers,
         )
         results: dict[int, Result] = {}
         assert self.test_name is not None

@@ -131,6 +131,7 @@ class Quota:
     timeout: float = 60.0
     seed: int = 0
     show_progress: bool = False
+    workers: int | Literal["auto"] | None = None  # worker processes per step (`Runner`'s)
     callbacks: Sequence[Any] | None = None  # given to every step's run
 
     def __attrs_post_init__(self) -> None:
@@ -161,7 +162,11 @@ class Quota:
         parent = output_path if output_path is not None else self.output_path
         folder = None if parent is None else posixpath.join(os.fspath(parent), name)
         runner = experiments().Runner(
-            self.endpoint, output_path=folder, tokenizer=self.tokenizer, seed=self.seed
+            self.endpoint,
+            output_path=folder,
+            tokenizer=self.tokenizer,
+            seed=self.seed,
+            workers=self.workers,
         )
         steps: list[QuotaStep] = []
         settings = {"start_requests_per_minute": self.start_requests_per_minute,

@@ -79,6 +79,7 @@ class Sweep:
     tokenizer: Tokenizer | None = None
     timeout: float = 60.0
     seed: int = 0
+    workers: int | Literal["auto"] | None = None  # worker processes per step (`Runner`'s)
     callbacks: Sequence[Any] | None = None  # given to every step's run
 
     def __attrs_post_init__(self) -> None:
@@ -155,6 +156,7 @@ class Sweep:
             output_path=folder,
             tokenizer=self.tokenizer,
             seed=self.seed,
+            workers=self.workers,
             callbacks=self.callbacks,
         )
         options: dict[str, Any] = {

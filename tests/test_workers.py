@@ -1,0 +1,288 @@
+"""One run across worker processes on this host, against the simulated server: one start,
+one stop (deadline, Ctrl-C, SIGTERM, a killed worker), one result folder, one set of statistics."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trio
+
+from llmeter_trio import Callback, InvocationResponse, LiveProgress, Runner, stop_run
+from llmeter_trio.endpoints import OpenAIChatEndpoint
+from llmeter_trio.experiments import LoadTest
+from llmeter_trio.results import Result
+from llmeter_trio.schedules import ConstantRate, Poisson
+from llmeter_trio.sim import SimConfig
+from llmeter_trio.slo import parse_slos
+from llmeter_trio.stats import RunStats
+from llmeter_trio.storage import iter_responses, resolve
+
+from ._support.same_stats import same
+from ._support.threaded_sim import served_in_thread
+
+pytestmark = pytest.mark.realtime  # worker processes on the real clock
+
+SIM = SimConfig(ttft_base=0.005, itl=0.001, output_tokens=4)
+SLOW = SimConfig(ttft_base=0.05, itl=0.005, output_tokens=8)
+PAYLOADS = [{"messages": [{"role": "user", "content": f"question {n}"}]} for n in range(6)]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def endpoint(origin: str) -> OpenAIChatEndpoint:
+    return OpenAIChatEndpoint(base_url=f"{origin}/v1", model_id="sim-model", api_key="sim")
+
+
+def served(origin: str) -> int:
+    """The simulated server's own count of the requests it took up."""
+    for line in httpx.get(f"{origin}/metrics").text.splitlines():
+        if line.startswith("llmeter_sim:requests_total "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no request count on the metrics page")
+
+
+def run(runner: Runner, **options: Any) -> Result:
+    return trio.run(partial(runner.run, payload=PAYLOADS, **options))
+
+
+def shard_records(folder: Path) -> int:
+    fs, _ = resolve(str(folder))
+    return sum(
+        sum(1 for _ in iter_responses(fs, str(shard)))
+        for shard in sorted((folder / "workers").iterdir())
+    )
+
+
+class TestOneResult:
+    def test_two_workers_give_the_statistics_of_their_records(self, tmp_path: Path) -> None:
+        """Every request the server took is recorded once in the run folder; the result's
+        statistics are exactly those of its records, and load back the same."""
+        with served_in_thread(SIM) as origin:
+            runner = Runner(endpoint(origin), output_path=tmp_path, run_name="two", workers=2)
+            result = run(runner, clients=4, n_requests=5, seed=1)
+            count = served(origin)
+        assert result.total_requests == count == 20 == len(result.responses)
+        assert not result.interrupted and result.stats["failed_requests"] == 0
+        by_client = sorted(r.client for r in result.responses if r.client is not None)
+        assert by_client == sorted(list(range(4)) * 5)  # run-wide client numbers
+        config = result.run_config
+        assert config is not None and config.workers == 2
+        recount = RunStats.of(result.responses, config.parsed_slos())
+        counted = recount.to_dict(result.total_test_time)
+        same({k: result.stats[k] for k in counted}, counted)  # the mean ITL: within 1e-12
+        loaded = Result.load(tmp_path / "two")
+        assert loaded.stats == result.stats and loaded.total_requests == 20
+        assert shard_records(tmp_path / "two") == 20  # each worker's folder kept too
+        workers = result.generator["workers"]
+        assert [w["worker"] for w in workers] == [0, 1] and {w["requests"] for w in workers} == {10}
+
+    def test_low_memory_reads_no_record_back(self, tmp_path: Path) -> None:
+        """The statistics come from the workers' counts; the folder holds every record."""
+        with served_in_thread(SIM) as origin:
+            runner = Runner(endpoint(origin), output_path=tmp_path, run_name="lean", workers=2)
+            result = run(runner, clients=3, n_requests=4, low_memory=True, slos=["ttft<=1s"])
+            count = served(origin)
+        assert result.responses == [] and result.total_requests == count == 12
+        loaded = Result.load(tmp_path / "lean")
+        assert loaded.total_requests == 12 and len(loaded.responses) == 12
+        counted = RunStats.of(loaded.responses, parse_slos(["ttft<=1s"])).to_dict(
+            result.total_test_time
+        )
+        same({k: result.stats[k] for k in counted}, counted)
+
+    def test_a_split_schedule_sends_what_one_process_sends(self, tmp_path: Path) -> None:
+        """The same intended times and payloads, on one time base, as one process."""
+        schedule = ConstantRate(rate=40)
+        with served_in_thread(SIM) as origin:
+            options = {"schedule": schedule, "n_requests": 12, "seed": 5}
+            alone = run(Runner(endpoint(origin)), **options)
+            split = run(Runner(endpoint(origin), workers=3), **options)
+            count = served(origin)
+        assert count == 24 and split.total_requests == 12
+
+        def sent(result: Result) -> list[tuple[float, int | None]]:
+            return sorted(
+                (round(r.intended_send_time or 0, 6), r.payload_index) for r in result.responses
+            )
+
+        assert sent(split) == sent(alone)
+        assert split.start_time is not None
+        assert all(r.request_time and r.request_time >= split.start_time for r in split.responses)
+
+    def test_a_timed_open_loop_across_workers(self, tmp_path: Path) -> None:
+        with served_in_thread(SIM) as origin:
+            runner = Runner(endpoint(origin), output_path=tmp_path, run_name="timed")
+            result = run(runner, schedule=Poisson(rate=30), run_duration=1.5, workers=2, seed=2)
+            count = served(origin)
+        assert result.total_requests == count > 0
+        intended = [r.intended_send_time for r in result.responses]
+        assert all(t is not None and 0 <= t < 1.5 for t in intended)
+        assert Result.load(tmp_path / "timed").stats == result.stats
+
+
+def test_a_load_test_runs_each_level_across_workers(tmp_path: Path) -> None:
+    with served_in_thread(SIM) as origin:
+        load_test = LoadTest(
+            endpoint(origin), PAYLOADS, [1, 3], min_requests_per_client=2, min_requests_per_run=1,
+            progress_bar_stats={}, workers=2, test_name="levels", output_path=tmp_path,
+        )  # fmt: skip
+        outcome = trio.run(load_test.run)
+        count = served(origin)
+    assert {c: r.total_requests for c, r in outcome.results.items()} == {1: 2, 3: 6}
+    assert count == 8
+    workers = [len(r.generator["workers"]) for r in outcome.results.values()]
+    assert workers == [1, 2]  # one client cannot be shared
+
+
+class StopWorkerZero(Callback):
+    """Stops the load (as a cost cap does) after client 0's third record."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    async def after_invoke(self, response: InvocationResponse) -> None:
+        if response.client == 0:
+            self.seen += 1
+            if self.seen == 3:
+                stop_run("client 0 is done")
+
+
+def worker_pids() -> list[int]:
+    """This process's worker processes (children running the worker module)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == os.getpid() and b"llmeter_trio.distributed._worker" in cmdline:
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
+class TestStops:
+    def test_a_killed_worker_is_reported_and_the_rest_is_kept(self, tmp_path: Path) -> None:
+        """SIGKILL of one worker part-way: the other finishes the run, every record either
+        saved reaches the result, the run says which worker died and is marked interrupted."""
+        progress = LiveProgress()
+        outcome: dict[str, Result] = {}
+        with served_in_thread(SLOW) as origin:
+            runner = Runner(endpoint(origin), output_path=tmp_path, run_name="killed")
+
+            async def main() -> None:
+                async def go() -> None:
+                    outcome["result"] = await runner.run(
+                        payload=PAYLOADS, clients=2, run_duration=2.5, workers=2, progress=progress
+                    )
+
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(go)
+                    while progress.finished < 6:  # noqa: ASYNC110 (counters summed by the run)
+                        await trio.sleep(0.05)
+                    os.kill(worker_pids()[-1], signal.SIGKILL)
+
+            trio.run(main)
+            count = served(origin)
+        result = outcome["result"]
+        assert result.interrupted
+        assert any("killed by SIGKILL" in w for w in result.generator["warnings"])
+        # at most the killed worker's one request in flight was never recorded
+        assert count - 1 <= result.total_requests <= count
+        assert result.total_requests == shard_records(tmp_path / "killed")
+        survivor = [r for r in result.responses if r.send_time is not None]
+        assert max(r.send_time or 0 for r in survivor) > 2.0  # the other went on to the end
+        assert Result.load(tmp_path / "killed").total_requests == result.total_requests
+
+    def test_a_stop_in_one_worker_stops_them_all(self, tmp_path: Path) -> None:
+        """`stop_run` in worker 0 (a cost cap) reaches worker 1 at once: the run, due to last
+        60 s, ends soon after, with that reason, not interrupted, nothing lost."""
+        with served_in_thread(SLOW) as origin:
+            runner = Runner(endpoint(origin), output_path=tmp_path, run_name="capped")
+            began = time.monotonic()
+            result = run(
+                runner, clients=2, run_duration=60, workers=2, callbacks=[StopWorkerZero()]
+            )
+            took = time.monotonic() - began
+            count = served(origin)
+        assert result.stop_reason == "client 0 is done" and not result.interrupted
+        assert result.total_requests == count
+        assert took < 30  # compared with what the machine showed: the run was to last 60 s
+        assert Result.load(tmp_path / "capped").stop_reason == "client 0 is done"
+
+    def test_a_cancelled_coordinator_leaves_a_folder_that_loads(self, tmp_path: Path) -> None:
+        """Cancelled from outside (no summary written): the workers are interrupted, save
+        their folders, and the run folder loads from their records, marked interrupted."""
+        with served_in_thread(SLOW) as origin:
+            runner = Runner(endpoint(origin), output_path=tmp_path, run_name="cancelled")
+
+            async def main() -> None:
+                with trio.move_on_after(2):
+                    await runner.run(payload=PAYLOADS, clients=2, run_duration=60, workers=2)
+
+            trio.run(main)
+            count = served(origin)
+        loaded = Result.load(tmp_path / "cancelled")
+        assert loaded.interrupted and loaded.total_requests == count > 0
+        assert not worker_pids()
+        assert (loaded.total_test_time or 0) < 30  # stopped, not killed after the 60 s
+
+    @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+    def test_the_coordinator_stopped_by_a_signal_keeps_everything(
+        self, tmp_path: Path, signum: signal.Signals
+    ) -> None:
+        """Ctrl-C or SIGTERM of `llmeter-trio run --workers 2`: every worker stops within a
+        second, each request issued is recorded, the folder loads, exit status 130."""
+        folder = tmp_path / "stopped"
+        with served_in_thread(SLOW) as origin:
+            command = [
+                sys.executable, "-m", "llmeter_trio", "run", "--endpoint", "openai-chat",
+                "--base-url", f"{origin}/v1", "--model", "sim-model", "--prompt", "hello",
+                "--clients", "4", "--duration", "60", "--workers", "2", "--output", str(folder),
+            ]  # fmt: skip
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "sim"}
+            process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+            try:
+                for _ in _polls(30):
+                    if _recorded(folder) >= 8:
+                        break
+                sent_at = time.monotonic()
+                process.send_signal(signum)
+                assert process.wait(30) == 130
+                stopped_within = time.monotonic() - sent_at
+            finally:
+                process.kill()
+                process.wait()
+            count = served(origin)
+        result = Result.load(folder)
+        assert result.interrupted
+        assert result.total_requests == count == shard_records(folder)
+        # compared with what the machine showed: the run was to last 60 s
+        assert stopped_within < 30
+
+
+def _polls(seconds: float) -> Iterator[None]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        yield
+        time.sleep(0.05)
+    raise AssertionError("the workers recorded nothing in time")
+
+
+def _recorded(folder: Path) -> int:
+    total = 0
+    for path in folder.glob("workers/*/responses.jsonl"):
+        total += path.read_bytes().count(b"\n")
+    return total
