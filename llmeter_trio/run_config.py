@@ -56,6 +56,10 @@ class RunConfig:
     server_metrics_interval: float = 1.0
     # worker processes that sent the load together (None: this process alone)
     workers: int | None = None
+    # a retry policy's options (`Retry.to_config`); None: failed requests are not sent again
+    retry: dict[str, Any] | None = None
+    # a closed-loop client told Retry-After waits that long before its next request
+    respect_retry_after: bool = True
 
     def parsed_slos(self) -> list[SLO]:
         """The run's SLOs, parsed."""

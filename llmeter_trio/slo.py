@@ -126,6 +126,13 @@ class SLOTracker:
             self.good_requests += 1
             self.good_output_tokens += response.num_tokens_output or 0
 
+    def merge(self, other: SLOTracker) -> None:
+        """Count the records `other` counted (the same SLOs)."""
+        self.measured += other.measured
+        self.good_requests += other.good_requests
+        self.good_output_tokens += other.good_output_tokens
+        self.met_counts = [a + b for a, b in zip(self.met_counts, other.met_counts, strict=True)]
+
     def to_dict(
         self, quantile: Callable[[str, float], float | None], duration: float | None
     ) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from collections.abc import Collection, Iterable, Sequence
 from fractions import Fraction
 from typing import Any, Literal, get_args
 
-from .endpoints import InvocationResponse
+from .endpoints import Attempt, ErrorClass, InvocationResponse
 from .slo import SLO, SLOTracker
 
 __all__ = [
@@ -63,6 +63,8 @@ REQUEST_METRICS = (
 # load generator (or on a concurrency cap).
 INTENDED_METRICS = ("time_to_first_token_from_intended", "time_to_last_token_from_intended")
 ITL_METRIC = "inter_token_latency"
+# time to last token of a retried request's last attempt, from its own send (runs with retries)
+FINAL_ATTEMPT_METRIC = "time_to_last_token_final_attempt"
 
 
 PercentileMethod = Literal["linear", "llmeter"]
@@ -192,6 +194,17 @@ class LogHistogram:
                 high = value
         self.min, self.max, self.count, self.total, self.zeros = low, high, count, total, zeros
 
+    def merge(self, other: LogHistogram) -> None:
+        """Count every value `other` counted (bucket counts are exact; `total` is the sum of
+        the two totals, so an average may differ from one fed value by value in the last bits)."""
+        for bucket, times in other.buckets.items():
+            self.buckets[bucket] = self.buckets.get(bucket, 0) + times
+        self.zeros += other.zeros
+        self.count += other.count
+        self.total += other.total
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+
     def quantile(self, q: float) -> float:
         """The value at rank ``floor(q * (count - 1))`` (0-based), within `RELATIVE_ERROR`."""
         if not self.count:
@@ -246,6 +259,7 @@ class RunStats:
         self.intended_span = _Span()
         self.send_span = _Span()
         self.window = _Span()  # first send to last end of the measured requests
+        self.throttling = _Throttling()
 
     @classmethod
     def of(
@@ -268,6 +282,7 @@ class RunStats:
             self.excluded_requests += 1
             return
         self._add_timing(response)
+        self.throttling.add(response)
         if self.slos is not None:
             self.slos.add(response)
         if response.num_tokens_input is not None:
@@ -287,6 +302,8 @@ class RunStats:
             value = getattr(response, metric)
             if value is not None:
                 column.append(value)
+        if response.attempts:
+            self.throttling.add_final_attempt(response.attempts[-1])
         lag = _lag(response)
         if lag is not None:
             for metric, column in self.from_intended.items():
@@ -294,6 +311,35 @@ class RunStats:
                 if value is not None:
                     column.append(value + lag)
         self.inter_token_latency.add_all(response.token_gaps())
+
+    def merge(self, other: RunStats) -> None:
+        """Count the records `other` counted, as if they were added here after this one's
+        (a run split across workers: `llmeter_trio.distributed`). Every column keeps its
+        values in that order, so the statistics are those of `of` over the records in that
+        order, but for the mean inter-token latency (a float sum, within 1e-12 relative)."""
+        for name, column in self.columns.items():
+            column.extend(other.columns[name])
+        for name, column in self.from_intended.items():
+            column.extend(other.from_intended[name])
+        self.schedule_lag.extend(other.schedule_lag)
+        self.inter_token_latency.merge(other.inter_token_latency)
+        self.total_requests += other.total_requests
+        self.excluded_requests += other.excluded_requests
+        self.failed_requests += other.failed_requests
+        self.errors_by_class.update(other.errors_by_class)
+        self.total_input_tokens += other.total_input_tokens
+        self.total_output_tokens += other.total_output_tokens
+        self.total_cached_input_tokens += other.total_cached_input_tokens
+        self.total_reasoning_output_tokens += other.total_reasoning_output_tokens
+        for mine, theirs in (
+            (self.intended_span, other.intended_span),
+            (self.send_span, other.send_span),
+            (self.window, other.window),
+        ):
+            mine.merge(theirs)
+        self.throttling.merge(other.throttling)
+        if self.slos is not None and other.slos is not None:
+            self.slos.merge(other.slos)
 
     def _add_timing(self, response: InvocationResponse) -> None:
         send = response.send_time
@@ -344,8 +390,11 @@ class RunStats:
             "intended_request_rate": self.intended_span.rate,
             "achieved_request_rate": self.send_span.rate,
             "errors_by_class": dict(sorted(self.errors_by_class.items())),
+            **self.throttling.to_dict(),
         }
         columns = {**self.columns, **self.from_intended, "schedule_lag": self.schedule_lag}
+        if self.throttling.retries:  # latency of the attempt that succeeded, beside the user's
+            columns[FINAL_ATTEMPT_METRIC] = self.throttling.final_attempt
         if metrics is not None:
             columns = {m: column for m, column in columns.items() if m in metrics}
         ordered = {metric: sorted(column) for metric, column in columns.items()}
@@ -364,6 +413,80 @@ class RunStats:
 
             stats.update(self.slos.to_dict(quantile, duration))
         return stats
+
+
+class _Throttling:
+    """How the server throttled the run and what the clients did about it.
+
+    Attempts (under a retry policy, each of a request's attempts; else each
+    request) answered 429, retries, seconds waited, and the rate-limit
+    headers of the latest answer that had them (by send time: records come in
+    any order).
+    """
+
+    __slots__ = ("attempts", "final_attempt", "rate_limit", "rate_limit_at", "retries",
+                 "retry_wait", "throttle_wait", "throttled")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.throttled = 0
+        self.retries = 0
+        self.retry_wait = 0.0
+        self.throttle_wait = 0.0
+        self.final_attempt: array[float] = array("d")
+        self.rate_limit: dict[str, str] | None = None
+        self.rate_limit_at: tuple[float, list[tuple[str, str]]] | None = None
+
+    def add(self, response: InvocationResponse) -> None:
+        attempts = response.attempts
+        if attempts:
+            self.attempts += len(attempts)
+            self.throttled += sum(map(_throttled, attempts))
+            self.retries += len(attempts) - 1
+        else:
+            self.attempts += 1
+            self.throttled += _throttled(response)
+        if response.retry_wait:
+            self.retry_wait += response.retry_wait
+        if response.throttle_wait:
+            self.throttle_wait += response.throttle_wait
+        if response.rate_limit is not None:  # ties broken by the values: any order, one answer
+            sent = response.send_time if response.send_time is not None else -math.inf
+            key = (sent, sorted(response.rate_limit.items()))
+            if self.rate_limit_at is None or key > self.rate_limit_at:
+                self.rate_limit, self.rate_limit_at = response.rate_limit, key
+
+    def merge(self, other: _Throttling) -> None:
+        self.attempts += other.attempts
+        self.throttled += other.throttled
+        self.retries += other.retries
+        self.retry_wait += other.retry_wait
+        self.throttle_wait += other.throttle_wait
+        self.final_attempt.extend(other.final_attempt)
+        if other.rate_limit_at is not None and (
+            self.rate_limit_at is None or other.rate_limit_at > self.rate_limit_at
+        ):
+            self.rate_limit, self.rate_limit_at = other.rate_limit, other.rate_limit_at
+
+    def add_final_attempt(self, attempt: Attempt) -> None:
+        """Note the time to last token of a successful request's last attempt."""
+        if attempt.time_to_last_token is not None:
+            self.final_attempt.append(attempt.time_to_last_token)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "throttled_requests": self.throttled,
+            "throttled_share": self.throttled / self.attempts if self.attempts else 0.0,
+            "total_retries": self.retries,
+            "total_retry_wait": self.retry_wait,
+            "total_throttle_wait": self.throttle_wait,
+            "rate_limit": self.rate_limit,
+        }
+
+
+def _throttled(outcome: InvocationResponse | Attempt) -> bool:
+    """Whether an answer (or one attempt) was throttled: HTTP 429 or a throttling error."""
+    return outcome.status_code == 429 or outcome.error_class is ErrorClass.THROTTLED
 
 
 def _lag(response: InvocationResponse) -> float | None:
@@ -386,6 +509,11 @@ class _Span:
         self.count += 1
         self.first = min(self.first, time)
         self.last = max(self.last, time)
+
+    def merge(self, other: _Span) -> None:
+        self.count += other.count
+        self.first = min(self.first, other.first)
+        self.last = max(self.last, other.last)
 
     @property
     def length(self) -> float | None:

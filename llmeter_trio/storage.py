@@ -7,6 +7,8 @@ A run folder, at any fsspec URL (a local path, ``memory://``, ``s3://``, ...)::
     responses/           object stores: numbered segments, then the manifest
       segment-00000.jsonl
       manifest.json
+    workers/             a run split across workers: each worker's own run folder
+      worker-000/        (``llmeter_trio.distributed``), whose records are the run's
     summary.json         written when the run ends (also after an interrupt)
     stats.json
 
@@ -64,6 +66,7 @@ __all__ = [
     "open_sink",
     "os_error_reason",
     "read_json",
+    "record_paths",
     "resolve",
     "run_io",
     "write_json",
@@ -74,6 +77,7 @@ SCHEMA_VERSION = 1
 RESPONSES_FILE = "responses.jsonl"
 SEGMENTS_FOLDER = "responses"
 MANIFEST_FILE = "manifest.json"
+WORKERS_FOLDER = "workers"  # a run split across worker processes: their folders
 _BYTES_KEY = "__bytes_base64__"
 
 converter: cattrs.Converter = make_converter()
@@ -244,8 +248,9 @@ def read_json(fs: fsspec.AbstractFileSystem, path: str) -> dict[str, Any]:
 
 def has_records(fs: fsspec.AbstractFileSystem, folder: str) -> bool:
     """Whether a run folder already holds streamed records (a JSONL file or segments)."""
-    return exists(fs, posixpath.join(folder, RESPONSES_FILE)) or exists(
-        fs, posixpath.join(folder, SEGMENTS_FOLDER)
+    return any(
+        exists(fs, posixpath.join(folder, name))
+        for name in (RESPONSES_FILE, SEGMENTS_FOLDER, WORKERS_FOLDER)
     )
 
 
@@ -292,12 +297,25 @@ def _segment_paths(fs: fsspec.AbstractFileSystem, folder: str) -> list[str]:
     return [posixpath.join(segments, n) for n in sorted(names)]
 
 
+def _own_record_paths(fs: fsspec.AbstractFileSystem, folder: str) -> list[str]:
+    path = posixpath.join(folder, RESPONSES_FILE)
+    return [path] if exists(fs, path) else _segment_paths(fs, folder)
+
+
+def record_paths(fs: fsspec.AbstractFileSystem, folder: str) -> list[str]:
+    """The files holding a run folder's records, in order: its own, or (a run split across
+    workers) each worker's in turn."""
+    paths = _own_record_paths(fs, folder)
+    workers = posixpath.join(folder, WORKERS_FOLDER)
+    if paths or not exists(fs, workers):
+        return paths
+    names = sorted(posixpath.basename(p.rstrip("/")) for p in fs.ls(workers, detail=False))
+    return [p for name in names for p in _own_record_paths(fs, posixpath.join(workers, name))]
+
+
 def iter_responses(fs: fsspec.AbstractFileSystem, folder: str) -> Iterator[InvocationResponse]:
     """Every record saved in a run folder, in the order it was written, one at a time."""
-    paths = [posixpath.join(folder, RESPONSES_FILE)]
-    if not exists(fs, paths[0]):
-        paths = _segment_paths(fs, folder)
-    for path in paths:
+    for path in record_paths(fs, folder):
         with fs.open(path, "rb") as f:
             yield from iter_lines(f, path, _record)
 

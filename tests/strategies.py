@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from hypothesis import strategies as st
 
 from llmeter_trio.endpoints import (
+    Attempt,
     Chunk,
     ChunkKind,
     ErrorClass,
@@ -81,6 +82,35 @@ def invocation_responses(draw: st.DrawFn) -> InvocationResponse:
         client=draw(st.none() | st.integers(0, 1000)),
         stop_reason=draw(st.none() | st.sampled_from(["end_turn", "max_tokens", "stop"])),
         num_tokens_input_cache_write=draw(optional_tokens),
+        attempts=draw(st.none() | st.lists(attempts(), min_size=1, max_size=4)),
+        retry_wait=draw(optional_seconds),
+        throttle_wait=draw(optional_seconds),
+        retry_after=draw(optional_seconds),
+        rate_limit=draw(st.none() | rate_limits),
+    )
+
+
+RATE_LIMIT_KEYS = [f"{part}_{budget}" for budget in ("requests", "tokens")
+                   for part in ("limit", "remaining", "reset")]  # fmt: skip
+rate_limits = st.dictionaries(
+    st.sampled_from(RATE_LIMIT_KEYS),
+    st.sampled_from(["0", "1", "60", "150000", "1s", "6m0s", "20ms"]),
+    min_size=1,
+)
+
+
+@st.composite
+def attempts(draw: st.DrawFn) -> Attempt:
+    """One attempt of a retried request."""
+    optional_seconds = st.none() | finite_seconds
+    return Attempt(
+        send_time=draw(optional_seconds),
+        status_code=draw(st.none() | st.sampled_from([200, 429, 500, 503])),
+        error_class=draw(st.none() | st.sampled_from(ErrorClass)),
+        time_to_first_token=draw(optional_seconds),
+        time_to_last_token=draw(optional_seconds),
+        wait=draw(finite_seconds),
+        retry_after=draw(optional_seconds),
     )
 
 

@@ -6,15 +6,18 @@ import itertools
 import math
 import random
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmeter_trio import FakeEndpoint, Runner
 from llmeter_trio.callbacks.cost import CostModel
+from llmeter_trio.cli import main
 from llmeter_trio.distributed import ShardSpec
 from llmeter_trio.distributed._split import shard_plan, split_run, worker_callbacks, worker_count
 from llmeter_trio.engine._payloads import client_payloads
@@ -222,6 +225,28 @@ class TestWorkerOptions:
     def test_a_bad_count_is_refused(self, bad: object) -> None:
         with pytest.raises(ValueError, match="workers must be"):
             worker_count(bad)
+
+    @pytest.mark.parametrize("bad", ["0", "two", "-3"])
+    def test_a_bad_count_at_the_command_line_is_one_line_and_status_2(
+        self, bad: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["run", "--endpoint", "fake", "--prompt", "x", "--workers", bad]) == 2
+        error = capsys.readouterr().err.strip()
+        assert error.count("\n") == 0 and "--workers must be" in error
+
+    def test_an_endpoint_workers_cannot_rebuild_is_refused_before_the_run(
+        self, tmp_path: Path
+    ) -> None:
+        """A class of the user's own, not registered: its configuration would rebuild its
+        parent in each worker; refused at once, no folder made."""
+
+        class Mine(FakeEndpoint):
+            pass
+
+        runner = Runner(Mine(), output_path=tmp_path, run_name="never", workers=2)
+        with pytest.raises(ValueError, match="makes a FakeEndpoint, not a Mine"):
+            trio.run(partial(runner.run, payload=PAYLOADS))
+        assert not (tmp_path / "never").exists()
 
     def test_callbacks_go_as_configurations_or_copies(self) -> None:
         assert worker_callbacks([{"callback_type": "x"}]) == [{"callback_type": "x"}]

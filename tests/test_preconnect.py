@@ -17,6 +17,7 @@ from llmeter_trio import Runner
 from llmeter_trio.cli import main
 from llmeter_trio.endpoints import ErrorClass, FakeEndpoint, InvocationResponse, OpenAIChatEndpoint
 from llmeter_trio.endpoints._lean_transport import LeanTransport
+from llmeter_trio.engine import EndpointUnreachable
 from llmeter_trio.schedules import ConstantRate
 from llmeter_trio.stats import RunStats
 
@@ -83,11 +84,13 @@ class TestRuns:
         assert server.connections == 3
 
     async def test_server_down(self) -> None:
-        """A failed preconnect does not stop the run: the requests fail as usual, classified."""
+        """A failed preconnect does not fail the run: the requests fail as usual, classified,
+        and, nothing answering them, stop the run (docs/throttling.md)."""
         endpoint = endpoint_for(f"http://127.0.0.1:{_closed_port()}/v1")
-        with trio.fail_after(LIMIT):
-            result = await Runner(endpoint).run(payload=PAYLOAD, clients=2, n_requests=2)
-        assert [r.error_class for r in result.responses] == [ErrorClass.CONNECTION] * 4
+        with trio.fail_after(LIMIT), pytest.raises(EndpointUnreachable) as caught:
+            await Runner(endpoint).run(payload=PAYLOAD, clients=2, n_requests=2)
+        result = caught.value.result
+        assert [r.error_class for r in result.responses] == [ErrorClass.CONNECTION] * 2
 
 
 @attrs.define

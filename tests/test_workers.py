@@ -23,9 +23,11 @@ from llmeter_trio.experiments import LoadTest
 from llmeter_trio.results import Result
 from llmeter_trio.schedules import ConstantRate, Poisson
 from llmeter_trio.sim import SimConfig
+from llmeter_trio.slo import parse_slos
 from llmeter_trio.stats import RunStats
 from llmeter_trio.storage import iter_responses, resolve
 
+from ._support.same_stats import same
 from ._support.threaded_sim import served_in_thread
 
 pytestmark = pytest.mark.realtime  # worker processes on the real clock
@@ -75,13 +77,27 @@ class TestOneResult:
         config = result.run_config
         assert config is not None and config.workers == 2
         recount = RunStats.of(result.responses, config.parsed_slos())
-        stats = result.stats
-        assert recount.to_dict(result.total_test_time).items() <= stats.items()
+        counted = recount.to_dict(result.total_test_time)
+        same({k: result.stats[k] for k in counted}, counted)  # the mean ITL: within 1e-12
         loaded = Result.load(tmp_path / "two")
         assert loaded.stats == result.stats and loaded.total_requests == 20
         assert shard_records(tmp_path / "two") == 20  # each worker's folder kept too
         workers = result.generator["workers"]
         assert [w["worker"] for w in workers] == [0, 1] and {w["requests"] for w in workers} == {10}
+
+    def test_low_memory_reads_no_record_back(self, tmp_path: Path) -> None:
+        """The statistics come from the workers' counts; the folder holds every record."""
+        with served_in_thread(SIM) as origin:
+            runner = Runner(endpoint(origin), output_path=tmp_path, run_name="lean", workers=2)
+            result = run(runner, clients=3, n_requests=4, low_memory=True, slos=["ttft<=1s"])
+            count = served(origin)
+        assert result.responses == [] and result.total_requests == count == 12
+        loaded = Result.load(tmp_path / "lean")
+        assert loaded.total_requests == 12 and len(loaded.responses) == 12
+        counted = RunStats.of(loaded.responses, parse_slos(["ttft<=1s"])).to_dict(
+            result.total_test_time
+        )
+        same({k: result.stats[k] for k in counted}, counted)
 
     def test_a_split_schedule_sends_what_one_process_sends(self, tmp_path: Path) -> None:
         """The same intended times and payloads, on one time base, as one process."""
@@ -205,6 +221,23 @@ class TestStops:
         assert result.total_requests == count
         assert took < 30  # compared with what the machine showed: the run was to last 60 s
         assert Result.load(tmp_path / "capped").stop_reason == "client 0 is done"
+
+    def test_a_cancelled_coordinator_leaves_a_folder_that_loads(self, tmp_path: Path) -> None:
+        """Cancelled from outside (no summary written): the workers are interrupted, save
+        their folders, and the run folder loads from their records, marked interrupted."""
+        with served_in_thread(SLOW) as origin:
+            runner = Runner(endpoint(origin), output_path=tmp_path, run_name="cancelled")
+
+            async def main() -> None:
+                with trio.move_on_after(2):
+                    await runner.run(payload=PAYLOADS, clients=2, run_duration=60, workers=2)
+
+            trio.run(main)
+            count = served(origin)
+        loaded = Result.load(tmp_path / "cancelled")
+        assert loaded.interrupted and loaded.total_requests == count > 0
+        assert not worker_pids()
+        assert (loaded.total_test_time or 0) < 30  # stopped, not killed after the 60 s
 
     @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
     def test_the_coordinator_stopped_by_a_signal_keeps_everything(

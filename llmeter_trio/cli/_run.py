@@ -15,7 +15,7 @@ from .._checks import check_number
 from ..callbacks.cost import CostModel, load_prices
 from ..distributed._split import worker_count
 from ..endpoints import Endpoint
-from ..engine import LiveProgress, RunInterrupted, Runner
+from ..engine import EndpointUnreachable, LiveProgress, Retry, RunInterrupted, Runner
 from ..engine._payloads import normalize_payloads
 from ..live import run_with_progress
 from ..metrics import check_server_metrics
@@ -143,6 +143,25 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="any other schedule option",
     )
+    throttling = parser.add_argument_group("throttling and retries (docs/throttling.md)")
+    throttling.add_argument(
+        "--retry",
+        type=int,
+        metavar="N",
+        help="send a throttled (429), server-error (5xx) or unconnected request again, "
+        "up to N times (default: never)",
+    )
+    throttling.add_argument(
+        "--retry-max-wait",
+        type=float,
+        metavar="S",
+        help="longest wait before a retry, in seconds (default 60; Retry-After included)",
+    )
+    throttling.add_argument(
+        "--ignore-retry-after",
+        action="store_true",
+        help="closed-loop clients do not wait as Retry-After asks (nor do retries)",
+    )
     window = parser.add_argument_group("measurement window and SLOs")
     window.add_argument("--warmup-requests", type=int, help="leave the first N out of the stats")
     window.add_argument("--warmup-seconds", type=float, help="leave requests due before S out")
@@ -236,6 +255,22 @@ def cost_model_from_args(args: argparse.Namespace) -> CostModel | None:
     return CostModel.from_prices(prices, max_cost=args.max_cost)
 
 
+def retry_from_args(args: argparse.Namespace) -> Retry | None:
+    """The retry policy of ``--retry N`` (N retries: N + 1 attempts) and its options."""
+    check_number("--retry", args.retry, whole=True, at_least=0)
+    check_number("--retry-max-wait", args.retry_max_wait, at_least=0)
+    if not args.retry:
+        if args.retry_max_wait is not None:
+            raise ValueError("--retry-max-wait needs --retry N")
+        return None
+    options: dict[str, Any] = {"max_attempts": args.retry + 1}
+    if args.retry_max_wait is not None:
+        options["max_wait"] = args.retry_max_wait
+    if args.ignore_retry_after:
+        options["respect_retry_after"] = False
+    return Retry(**options)
+
+
 def exit_code(result: Result, max_error_rate: float | None) -> int:
     """0 for a sound run; otherwise why not, explained on stderr."""
     rate = result.stats["failed_requests_rate"]
@@ -265,6 +300,13 @@ async def run_and_report(
     except RunInterrupted as stopped:
         _report(stopped.result)
         return EXIT_INTERRUPTED
+    except EndpointUnreachable as unreachable:
+        saved = unreachable.result.output_path
+        where = (
+            f"; {display_url(str(saved))} keeps its {progress.finished} records" if saved else ""
+        )
+        print(f"llmeter-trio run: error: {unreachable}{where}", file=sys.stderr)
+        return EXIT_FAILED
     except OSError as exc:  # storage failed during the run: it stopped, and says so in one line
         if progress.started == 0:
             raise  # refused before any request (a folder in use, no trace file): a usage error
@@ -338,6 +380,7 @@ def run_command(args: argparse.Namespace) -> int:
     cost_model = cost_model_from_args(args)
     if cost_model is not None:
         callbacks.append(cost_model)
+    retry = retry_from_args(args)
     parent, run_name = split_output(args.output)
     runner = Runner(endpoint, output_path=parent, seed=args.seed, callbacks=callbacks)
     run_options: dict[str, Any] = {
@@ -359,6 +402,8 @@ def run_command(args: argparse.Namespace) -> int:
         "server_metrics_interval": args.server_metrics_interval,
         "workers": workers_from_arg(args.workers),
         "ray_address": args.ray,
+        "retry": retry,
+        "respect_retry_after": False if args.ignore_retry_after else None,
     }
     return trio.run(
         partial(run_and_report, runner, run_options, max_error_rate=args.max_error_rate)

@@ -13,6 +13,7 @@ LATENCY_ROWS = (
     ("time to first token", "time_to_first_token"),
     ("time to first content", "time_to_first_content_token"),
     ("time to last token", "time_to_last_token"),
+    ("  its last attempt", "time_to_last_token_final_attempt"),  # runs with retries
     ("time per output token", "time_per_output_token"),
     ("inter-token latency", "inter_token_latency"),
 )
@@ -63,6 +64,7 @@ def format_summary(result: Result) -> str:
             f"{stats.get('cost_per_request-p50', 0):,.6g} per request (p50), "
             f"{stats.get('cost_per_million_output_tokens', 0):,.6g} per million output tokens"
         )
+    lines += _throttling_lines(stats)
     if stats.get("excluded_requests"):
         lines.append(
             f"measured {stats['measured_requests']} requests; "
@@ -91,6 +93,31 @@ def _senders(result: Result) -> str:
     if result.clients:  # an open loop's clients are its max_concurrency
         return f", max {result.clients} in flight,"
     return " (open loop)"
+
+
+def _throttling_lines(stats: dict[str, Any]) -> list[str]:
+    """Throttled share, retries and waits, and the rate limits last seen (when any)."""
+    lines = []
+    throttled, retries = stats.get("throttled_requests", 0), stats.get("total_retries", 0)
+    retry_wait, told = stats.get("total_retry_wait", 0.0), stats.get("total_throttle_wait", 0.0)
+    if throttled or retries or told:
+        parts = [f"throttled {throttled} ({stats.get('throttled_share', 0.0):.1%} of attempts)"]
+        if retries:
+            parts.append(f"retries {retries}, {_seconds(retry_wait)} waited between them")
+        if told:
+            parts.append(f"{_seconds(told)} waited as told by Retry-After")
+        lines.append("   ".join(parts))
+    limits = stats.get("rate_limit")
+    if limits:
+        parts = [
+            f"{budget} {limits.get(f'remaining_{budget}', '?')} left of "
+            f"{limits.get(f'limit_{budget}', '?')}"
+            for budget in ("requests", "tokens")
+            if f"limit_{budget}" in limits or f"remaining_{budget}" in limits
+        ]
+        if parts:
+            lines.append("rate limits last seen: " + ", ".join(parts))
+    return lines
 
 
 def _rate(value: float | None) -> str:

@@ -1,5 +1,6 @@
 """One run across several worker processes (this host) or Ray actors: split, start, stop, merge."""
 
+from ._coordinator import WorkerFailed
 from ._shard import (
     Executor,
     ShardControl,
@@ -18,6 +19,7 @@ __all__ = [
     "ShardProgress",
     "ShardReport",
     "ShardSpec",
+    "WorkerFailed",
     "run_shard",
     "shard_folder",
 ]

@@ -38,14 +38,22 @@ from ..engine._plan import RunPlan
 from ..engine._run import DEFAULT_DRAIN_TIMEOUT, RunInterrupted
 from ..engine._signals import watch_signals
 from ..engine._writer import LiveProgress
+from ..plugins import tokenizer_from_config
 from ..results import SUMMARY_FILE, Result
-from ..storage import ResponseSink, exists, read_json, resolve, run_io
+from ..run_config import RunConfig
+from ..storage import exists, read_json, resolve, run_io
 from ._local import LocalExecutor
-from ._merge import merge_records, workers_health
+from ._merge import Merged, merge_shards, workers_health
 from ._shard import Executor, ShardLost, ShardOutcome, ShardReport, ShardSpec
 from ._split import split_run
 
-__all__ = ["READY_TIMEOUT", "START_MARGIN", "WorkerFailed", "run_with_workers"]
+__all__ = [
+    "READY_TIMEOUT",
+    "START_MARGIN",
+    "WorkerFailed",
+    "check_rebuilds",
+    "run_with_workers",
+]
 
 READY_TIMEOUT = 60.0  # seconds for the workers to start (beyond their connections' timeout)
 START_MARGIN = 0.1  # seconds between the start instant's broadcast and the instant
@@ -77,7 +85,6 @@ async def run_with_workers(
     endpoint: Endpoint,
     *,
     callbacks: list[Any],
-    sink: ResponseSink | None,
     progress: LiveProgress,
     executor: ExecutorFactory = LocalExecutor,
 ) -> Result:
@@ -90,9 +97,7 @@ async def run_with_workers(
     state = _State()
     try:
         outcomes = await _run_shards(specs, plan, state, progress, executor)
-        merged = await merge_records(specs, config, sink, keep=not config.low_memory)
-        if sink is not None:
-            await sink.close()
+        merged = merge_shards(specs, outcomes, config, keep=not config.low_memory)
         result = await _result(plan, endpoint, specs, outcomes, merged, state)
         if result.output_path is not None:
             await run_io(resolve(result.output_path)[0], result.save)
@@ -105,6 +110,29 @@ async def run_with_workers(
     if state.signal is not None and config.on_interrupt != "return":
         raise RunInterrupted(result, state.signal)
     return result
+
+
+def check_rebuilds(config: RunConfig, endpoint: Endpoint) -> None:
+    """Each worker rebuilds the endpoint and tokenizer from their configurations: check,
+    before the run starts, that they can be, and as the same class."""
+    problem = None
+    try:
+        rebuilt = config.endpoint()
+        tokenizer_from_config(config.tokenizer_config)
+    except Exception as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    else:
+        if type(rebuilt) is not type(endpoint):
+            problem = (
+                f"its configuration makes a {type(rebuilt).__name__}, "
+                f"not a {type(endpoint).__name__}"
+            )
+    if problem is not None:
+        raise ValueError(
+            "with workers, each worker rebuilds the endpoint from its configuration, and this "
+            f"one cannot be ({problem}): register the endpoint class through a plugin "
+            "(docs/writing-plugins.md)"
+        )
 
 
 async def _run_shards(
@@ -172,7 +200,7 @@ async def _result(
     endpoint: Endpoint,
     specs: list[ShardSpec],
     outcomes: list[ShardOutcome],
-    merged: Any,
+    merged: Merged,
     state: _State,
 ) -> Result:
     config = plan.config
@@ -205,8 +233,8 @@ async def _result(
         run_name=config.run_name,
         run_description=config.run_description,
         start_time=wall_start,
-        first_request_time=merged.first_request,
-        last_request_time=merged.last_request,
+        first_request_time=_wall(wall_start, stats.send_span.first),
+        last_request_time=_wall(wall_start, stats.send_span.last),
         end_time=wall_start + timedelta(seconds=total_test_time),
         interrupted=interrupted,
         stop_reason=stop_reason,
@@ -214,6 +242,10 @@ async def _result(
         run_config=config,
         run_stats=stats,
     )
+
+
+def _wall(start: datetime, run_seconds: float) -> datetime | None:
+    return start + timedelta(seconds=run_seconds) if math.isfinite(run_seconds) else None
 
 
 def _load_time(specs: list[ShardSpec], outcomes: list[ShardOutcome], start: float) -> float:

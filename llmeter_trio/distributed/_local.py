@@ -18,6 +18,7 @@ from ._shard import ShardLost, ShardOutcome, ShardProgress, ShardReport, ShardSp
 
 __all__ = ["LocalExecutor"]
 
+CLOSE_GRACE = 10.0  # seconds an interrupted worker has to save its folder before it is killed
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -91,10 +92,19 @@ class LocalExecutor:
         return [w.outcome for w in self.workers if w.outcome is not None]
 
     async def aclose(self) -> None:
-        for worker in self.workers:
-            if worker.process.returncode is None:
-                worker.process.kill()
+        """Workers still running (the coordinator was cancelled) are interrupted, so they
+        save their folders, and killed if they have not ended within `CLOSE_GRACE` s."""
         with trio.CancelScope(shield=True):
+            if any(not w.ended.is_set() for w in self.workers):
+                for worker in self.workers:  # (the pipes' tasks may be cancelled: a signal)
+                    if worker.process.returncode is None:
+                        worker.process.send_signal(signal.SIGTERM)
+                with trio.move_on_after(CLOSE_GRACE):
+                    for worker in self.workers:
+                        await worker.ended.wait()
+            for worker in self.workers:
+                if worker.process.returncode is None:
+                    worker.process.kill()
             for worker in self.workers:
                 await worker.process.wait()
                 await worker.ended.wait()
@@ -161,7 +171,9 @@ class LocalExecutor:
         elif "progress" in message:
             worker.progress = converter.structure(message["progress"], ShardProgress)
         elif "report" in message:
-            return converter.structure(message["report"], ShardReport)
+            report = pickle.loads(base64.b64decode(str(message["report"])))
+            assert isinstance(report, ShardReport)
+            return report
         return None
 
 

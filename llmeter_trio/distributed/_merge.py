@@ -1,17 +1,18 @@
-"""Merging the shards' run folders into the run's: its records, statistics and generator health.
+"""One result from the shards: their records, their statistics, their generator health.
 
 Each shard streams its records into its own folder (``workers/worker-NNN/``,
-flushed per record locally). When the shards have ended, or died, the
-coordinator copies every record they saved into the run folder's own records
-(``responses.jsonl``, or segments on an object store), in shard order, with
-run-wide payload indices, counting the run's statistics from exactly those
-records (`RunStats`, as one process counts them). The shard folders are kept:
-each loads on its own with `Result.load`.
+flushed per record locally), with run-wide client numbers and payload indices:
+those files are the run's records (`llmeter_trio.storage.record_paths` reads
+them in shard order, so `Result.load` of the run folder finds them). Each shard
+also counts its records (`RunStats`, as one process does) and reports those
+statistics; the coordinator merges them in shard order (`RunStats.merge`)
+without reading a record. A shard that died without reporting is counted from
+the records it saved. The records are read back only to be kept in memory
+(unless ``low_memory``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import attrs
@@ -19,53 +20,43 @@ import attrs
 from ..endpoints import InvocationResponse
 from ..run_config import RunConfig
 from ..stats import RunStats
-from ..storage import ResponseSink, exists, iter_responses, resolve
+from ..storage import exists, iter_responses, resolve
 from ._shard import ShardLost, ShardOutcome, ShardReport, ShardSpec
 
-__all__ = ["Merged", "merge_records", "workers_health"]
+__all__ = ["Merged", "merge_shards", "workers_health"]
 
 
 @attrs.define
 class Merged:
-    """The run's records (unless not kept), their statistics and their first and last sends."""
+    """The run's statistics and (unless not kept) its records."""
 
     stats: RunStats
     responses: list[InvocationResponse]
-    first_request: datetime | None = None
-    last_request: datetime | None = None
 
 
-async def merge_records(
-    specs: list[ShardSpec], config: RunConfig, sink: ResponseSink | None, *, keep: bool
+def merge_shards(
+    specs: list[ShardSpec], outcomes: list[ShardOutcome], config: RunConfig, *, keep: bool
 ) -> Merged:
-    """Every record the shards saved, written to `sink` (the run folder's) and counted."""
-    stats = RunStats(config.parsed_slos(), percentile_method=config.percentile_method)
-    merged = Merged(stats, [])
+    """The statistics of every record the shards saved, merged in shard order; the records
+    too with `keep`."""
+    slos, method = config.parsed_slos(), config.percentile_method
+    merged = Merged(RunStats(slos, percentile_method=method), [])
+    reports = {o.index: o for o in outcomes if isinstance(o, ShardReport)}
     for spec in specs:
+        report = reports.get(spec.index)
+        counted = report.stats if report is not None else None
         fs, folder = resolve(spec.folder)
-        if not exists(fs, folder):
-            continue
-        for response in iter_responses(fs, folder):
-            if response.payload_index is not None:
-                response.payload_index = spec.payload_offset + spec.payload_stride * (
-                    response.payload_index
-                )
-            stats.add(response)
-            _note_time(merged, response.request_time)
-            if sink is not None:
-                await sink.write(response)
-            if keep:
-                merged.responses.append(response)
+        if (keep or counted is None) and exists(fs, folder):
+            recount = RunStats(slos, percentile_method=method) if counted is None else None
+            for response in iter_responses(fs, folder):
+                if recount is not None:
+                    recount.add(response)
+                if keep:
+                    merged.responses.append(response)
+            counted = counted or recount
+        if counted is not None:
+            merged.stats.merge(counted)
     return merged
-
-
-def _note_time(merged: Merged, sent: datetime | None) -> None:
-    if sent is None:
-        return
-    if merged.first_request is None or sent < merged.first_request:
-        merged.first_request = sent
-    if merged.last_request is None or sent > merged.last_request:
-        merged.last_request = sent
 
 
 def workers_health(outcomes: list[ShardOutcome], count: int) -> dict[str, Any]:

@@ -44,6 +44,8 @@ import attrs
 
 from ..run_config import RunConfig
 from ..schedules import Arrival
+from ..stats import RunStats
+from ..storage import WORKERS_FOLDER
 
 __all__ = [
     "Deal",
@@ -58,8 +60,6 @@ __all__ = [
     "run_shard",
     "shard_folder",
 ]
-
-WORKERS_FOLDER = "workers"
 
 # How an open-loop schedule's arrivals are shared out (see `_split.py`): every shard
 # draws the whole run's arrival stream from the run's seed and keeps its own;
@@ -168,6 +168,9 @@ class ShardReport:
             CPU, ``bottleneck``, ``warnings``), saying whether this worker was
             the bottleneck.
         host: the worker's host name; pid: its process id.
+        stats: the statistics of the shard's records (a picklable `RunStats`),
+            merged by the coordinator in shard order (`RunStats.merge`) so it
+            reads no record; None when the shard kept none.
     """
 
     index: int
@@ -182,6 +185,7 @@ class ShardReport:
     generator: dict[str, Any] = attrs.field(factory=dict)
     host: str = ""
     pid: int = 0
+    stats: RunStats | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(kw_only=True)

@@ -70,7 +70,7 @@ def main() -> None:
     reporter = (out, lock, control, spec.progress_interval)
     threading.Thread(target=_reporter, args=reporter, daemon=True).start()
     report = run_shard(spec, control)
-    _send(out, lock, {"report": attrs.asdict(report)})
+    _send(out, lock, {"report": base64.b64encode(pickle.dumps(report)).decode()})
     with lock:
         out.close()
     sys.stderr.flush()

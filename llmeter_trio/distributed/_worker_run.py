@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import attrs
 import trio
 
+from ..endpoints import InvocationResponse
 from ..engine._hooks import RunHooks
 from ..engine._run import execute_run
 from ..engine._runner import _start_run_folder
@@ -19,6 +20,7 @@ from ..engine._stop import LoadStop
 from ..engine._writer import LiveProgress
 from ..plugins import callback_from_config, tokenizer_from_config
 from ..results import Result
+from ..storage import ResponseSink
 from ..tokenizers import DummyTokenizer
 from ._shard import ShardControl, ShardProgress, ShardReport, ShardSpec
 from ._split import shard_plan
@@ -98,6 +100,9 @@ async def _run_shard(spec: ShardSpec, shard: ShardControl) -> ShardReport:
             [callback_from_config(c) if isinstance(c, Mapping) else c for c in spec.callbacks]
         )
         sink = _start_run_folder(config.output_path, config)
+        assert sink is not None
+        if spec.payload_stride != 1 or spec.payload_offset:
+            sink = _RunWidePayloads(sink, spec.payload_offset, spec.payload_stride)
     except Exception as exc:  # nothing was sent
         shard.ready.set()
         return ShardReport(**base, interrupted=True, error=_one_line(exc))  # type: ignore[arg-type]
@@ -118,6 +123,7 @@ async def _run_shard(spec: ShardSpec, shard: ShardControl) -> ShardReport:
             interrupted=True,
             error=error,
             start_lag=control.start_lag,
+            stats=progress.stats,
         )
     return ShardReport(
         **base,  # type: ignore[arg-type]
@@ -128,7 +134,25 @@ async def _run_shard(spec: ShardSpec, shard: ShardControl) -> ShardReport:
         error=error,
         start_lag=control.start_lag if math.isfinite(control.start_lag) else 0.0,
         generator=dict(result.generator),
+        stats=progress.stats,  # the writer's: every record counted once
     )
+
+
+@attrs.define
+class _RunWidePayloads:
+    """A sink saving each record with its payload's index in the run's list, not the shard's."""
+
+    sink: ResponseSink
+    offset: int
+    stride: int
+
+    async def write(self, response: InvocationResponse) -> None:
+        if response.payload_index is not None:
+            response.payload_index = self.offset + self.stride * response.payload_index
+        await self.sink.write(response)
+
+    async def close(self) -> None:
+        await self.sink.close()
 
 
 def _one_line(exc: BaseException) -> str:

@@ -18,6 +18,7 @@ from ._llmeter_names import OpenAICompletionEndpoint as OpenAICompletionEndpoint
 from ._llmeter_names import OpenAICompletionStreamEndpoint as OpenAICompletionStreamEndpoint
 from ._llmeter_names import OpenAIResponseEndpoint as OpenAIResponseEndpoint
 from ._llmeter_names import OpenAIResponseStreamEndpoint as OpenAIResponseStreamEndpoint
+from ._response import Attempt as Attempt
 from ._response import Chunk as Chunk
 from ._response import ChunkKind as ChunkKind
 from ._response import ErrorClass as ErrorClass
@@ -36,6 +37,7 @@ __all__ = [
     "AnthropicMessages",
     "AnthropicMessagesEndpoint",
     "AnthropicMessagesStream",
+    "Attempt",
     "Chunk",
     "ChunkKind",
     "Endpoint",

@@ -48,7 +48,13 @@ import orjson
 from .._version import __version__
 from ._base import Endpoint, check_header_value, headers_field, query_field, url_field
 from ._base_url import valid_base_url
-from ._errors import classify_exception, classify_status, describe_exception
+from ._errors import (
+    classify_exception,
+    classify_status,
+    describe_exception,
+    rate_limit_headers,
+    retry_after_seconds,
+)
 from ._http_session import ConnectTrace, HttpSession, environment_proxy
 from ._lean_transport import LeanTransport
 from ._response import ErrorClass, InvocationResponse
@@ -435,6 +441,7 @@ class HttpEndpoint(Endpoint):
             record.id = record.id or self.answer_id(answer.headers)
             if not record.failed:
                 record.input_prompt = self.prompt_text(payload)
+            _note_rate_limits(record, answer.headers)
         record.connect_time = trace.connect_time
         record.input_payload = payload
         return record
@@ -485,3 +492,16 @@ class HttpEndpoint(Endpoint):
                 status_code=status,
             )
         return self.error_answer(status, answer.headers, body, answer.reason_phrase)
+
+
+def _note_rate_limits(record: InvocationResponse, headers: httpx.Headers) -> None:
+    """Keep what the answer's headers say about rate limits on its record: the limits and
+    what remains (any answer), and the wait asked for (a failed one: 429, 503...)."""
+    # one pass over the headers (most answers carry none of these)
+    found = {k: v for k, v in headers.multi_items() if "ratelimit" in k or "retry-after" in k}
+    if not found:
+        return
+    if record.rate_limit is None:
+        record.rate_limit = rate_limit_headers(found)
+    if record.failed and record.retry_after is None:
+        record.retry_after = retry_after_seconds(found)

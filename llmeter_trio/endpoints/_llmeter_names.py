@@ -23,9 +23,10 @@ LLMeter's default ``True``).
 
 Retries, one rule for every LLMeter class (the AWS plugin's too): LLMeter's retry
 options (``max_retries`` here, ``max_attempts`` for the AWS classes) are accepted
-and have no effect, as llmeter-trio never retries a request (each failure is
-recorded as it happened). Asking for none (0 retries, 1 attempt) is silent; asking
-for retries warns (`UserWarning`) that they will not happen (`ignore_retries`).
+and have no effect on the endpoint: retrying is the run's choice here, off by
+default so each failure is recorded as it happened (``Runner(retry=Retry(...))``).
+Asking for none (0 retries, 1 attempt) is silent; asking for retries warns
+(`UserWarning`) and names the run option (`ignore_retries`).
 
 `create_payload` takes LLMeter's forms too: the Chat Completions classes a
 list of text and `~llmeter_trio.prompt_utils.MediaContent` blocks (one user
@@ -77,8 +78,9 @@ def ignore_retries(owner: str, option: str, value: Any, stacklevel: int = 2) -> 
     if value is None or value == RETRY_OPTIONS[option]:
         return
     warnings.warn(
-        f"{owner}({option}={value!r}) has no effect: llmeter-trio never retries a request, "
-        "so each failure shows in the results as it happened",
+        f"{owner}({option}={value!r}) has no effect: in llmeter-trio the run retries, "
+        "when asked: Runner(retry=Retry(max_attempts=N)) (off by default, so each failure "
+        "shows in the results as it happened)",
         UserWarning,
         stacklevel=stacklevel + 1,
     )

@@ -18,7 +18,14 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Chunk", "ChunkKind", "ErrorClass", "InvocationResponse", "TokenCountSource"]
+__all__ = [
+    "Attempt",
+    "Chunk",
+    "ChunkKind",
+    "ErrorClass",
+    "InvocationResponse",
+    "TokenCountSource",
+]
 
 
 class ChunkKind(str, enum.Enum):
@@ -57,6 +64,29 @@ class Chunk:
     kind: ChunkKind = ChunkKind.CONTENT
     chars: int = 0
     tokens: int | None = None  # token delta, when the endpoint or tokenizer knows it
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Attempt:
+    """One attempt at a request sent under a retry policy: when, how it ended, how long.
+
+    `send_time` is on the run clock; the times are from this attempt's own send.
+    `wait` is how long the client waited before sending it (0 for the first);
+    `retry_after` is the wait the server asked for in its answer, if any.
+    """
+
+    send_time: float | None = None
+    status_code: int | None = None
+    error_class: ErrorClass | None = None
+    time_to_first_token: float | None = None
+    time_to_last_token: float | None = None
+    wait: float = 0.0
+    retry_after: float | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True when this attempt did not produce a complete answer."""
+        return self.error_class is not None
 
 
 @attrs.define(slots=True)
@@ -108,6 +138,21 @@ class InvocationResponse:
     stop_reason: str | None = attrs.field(default=None, kw_only=True)
     # input tokens written to the prompt cache
     num_tokens_input_cache_write: int | None = attrs.field(default=None, kw_only=True)
+    # -- throttling and retries (see docs/throttling.md) --
+    # each attempt under a retry policy, in order (None without one); `retries` counts the
+    # attempts after the first, and the record's times run from the first attempt's send
+    attempts: list[Attempt] | None = attrs.field(default=None, kw_only=True)
+    # seconds waited between this request's attempts (backoff and the server's Retry-After)
+    retry_wait: float | None = attrs.field(default=None, kw_only=True)
+    # seconds its closed-loop client waited before sending it, as the server's Retry-After
+    # on that client's previous answer asked
+    throttle_wait: float | None = attrs.field(default=None, kw_only=True)
+    # the wait the server asked for in this answer (Retry-After, retry-after-ms,
+    # x-ratelimit-reset-*), in seconds
+    retry_after: float | None = attrs.field(default=None, kw_only=True)
+    # the answer's rate-limit headers: limit_requests, remaining_requests, reset_requests,
+    # limit_tokens, remaining_tokens, reset_tokens (as the server wrote them)
+    rate_limit: dict[str, str] | None = attrs.field(default=None, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a dict, as a run folder saves it, with native datetimes and bytes."""
@@ -151,6 +196,21 @@ class InvocationResponse:
     def failed(self) -> bool:
         """True when the request did not produce a complete answer."""
         return self.error is not None or self.error_class is not None
+
+    @property
+    def final_attempt_time_to_last_token(self) -> float | None:
+        """Time to last token from the send of the attempt that ended the request (the
+        record's own `time_to_last_token` runs from the first attempt's send)."""
+        if not self.attempts:
+            return self.time_to_last_token
+        return self.attempts[-1].time_to_last_token
+
+    @property
+    def final_attempt_time_to_first_token(self) -> float | None:
+        """Time to first token from the send of the attempt that ended the request."""
+        if not self.attempts:
+            return self.time_to_first_token
+        return self.attempts[-1].time_to_first_token
 
     @classmethod
     def error_output(

@@ -106,13 +106,7 @@ async def open_loop(
     """
     stream = client_payloads(payloads, seed, 0)
     slots = trio.Semaphore(max_concurrency) if max_concurrency else None
-
-    async def run_one(payload: dict[str, Any], due: float) -> None:
-        try:
-            await issue(payload, due, None, send)
-        finally:
-            if slots is not None:
-                slots.release()
+    run_one = _releasing(issue, send, slots)
 
     sending = stop.sending if stop is not None else trio.CancelScope()
     async with trio.open_nursery() as nursery:
@@ -148,13 +142,7 @@ async def paced_loop(
     """
     stream = client_payloads(payloads, seed, 0)
     slots = trio.Semaphore(max_concurrency) if max_concurrency else None
-
-    async def run_one(payload: dict[str, Any], due: float) -> None:
-        try:
-            await issue(payload, due, None, send)
-        finally:
-            if slots is not None:
-                slots.release()
+    run_one = _releasing(issue, send, slots)
 
     sending = stop.sending if stop is not None else trio.CancelScope()
     async with trio.open_nursery() as nursery:
@@ -166,3 +154,18 @@ async def paced_loop(
                 if slots is not None:
                     await slots.acquire()
                 nursery.start_soon(run_one, payload, due)
+
+
+def _releasing(
+    issue: Issue, send: Send, slots: trio.Semaphore | None
+) -> Callable[[dict[str, Any], float], Awaitable[None]]:
+    """Issue one open-loop request (intended at `due`), then free its concurrency slot."""
+
+    async def run_one(payload: dict[str, Any], due: float) -> None:
+        try:
+            await issue(payload, due, None, send)
+        finally:
+            if slots is not None:
+                slots.release()
+
+    return run_one

@@ -25,6 +25,7 @@ from ..schedules import Arrival, ClosedLoop, OpenLoopSchedule, TraceReplay
 from ..slo import parse_slos
 from ..tokenizers import DummyTokenizer, tokenizer_to_config
 from ._payloads import normalize_payloads
+from ._retry import retry_policy
 from ._window import check_window
 
 if TYPE_CHECKING:
@@ -188,10 +189,24 @@ def plan_run(settings: Runner, run_folder: str | os.PathLike[str] | None = None)
         server_metrics=settings.server_metrics,
         server_metrics_interval=settings.server_metrics_interval,
         workers=settings.workers if isinstance(settings.workers, int) else None,
+        **_retry_settings(settings),
     )
     plan = RunPlan(config, schedule, payloads, trace, server_metrics_url=settings.server_metrics)
     check_window(config, plan.total_requests)
     return plan
+
+
+def _retry_settings(settings: Runner) -> dict[str, Any]:
+    """The retry options a run saves (see `engine._retry`), checked."""
+    policy = retry_policy(settings.retry)
+    if not isinstance(settings.respect_retry_after, bool):
+        raise TypeError(
+            f"respect_retry_after must be True or False, not {settings.respect_retry_after!r}"
+        )
+    return {
+        "retry": policy.to_config() if policy is not None else None,
+        "respect_retry_after": settings.respect_retry_after,
+    }
 
 
 def _read_trace(schedule: TraceReplay, payload_count: int) -> list[Arrival]:

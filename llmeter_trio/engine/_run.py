@@ -34,13 +34,15 @@ import attrs
 import trio
 
 from ..endpoints import (
+    Attempt,
+    Chunk,
     Endpoint,
     ErrorClass,
     InvocationResponse,
     classify_exception,
 )
 from ..endpoints._base import scrubber
-from ..endpoints._timing import keep_partial_timeline, watch_recorders
+from ..endpoints._timing import StreamRecorder, keep_partial_timeline, watch_recorders
 from ..metrics._scraper import SERVER_METRICS_FILE, ServerMetricsScraper
 from ..metrics._series import SeriesFile
 from ..results import Result
@@ -54,6 +56,7 @@ from ._load import OPEN_LOOP_POOL, closed_loop, open_loop, paced_loop
 from ._monitor import GeneratorMonitor, generator_warnings
 from ._pacer import QuotaPacer
 from ._plan import RunPlan
+from ._retry import Retry, retry_policy
 from ._signals import watch_signals
 from ._stop import CURRENT_STOP, LoadStop
 from ._window import exclusion
@@ -62,6 +65,8 @@ from ._writer import LiveProgress, RecordWriter
 __all__ = [
     "CHANNEL_CAPACITY",
     "DEFAULT_DRAIN_TIMEOUT",
+    "UNREACHABLE_AFTER",
+    "EndpointUnreachable",
     "LiveProgress",
     "OnInterrupt",
     "RunControl",
@@ -73,6 +78,9 @@ OnInterrupt = Literal["raise", "return"]
 
 CHANNEL_CAPACITY = 1024
 DEFAULT_DRAIN_TIMEOUT = 60.0
+# connection failures in a row, before any answer, that stop a run as unreachable (fewer
+# with fewer clients: each closed-loop client's first request failing is enough)
+UNREACHABLE_AFTER = 10
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -103,6 +111,18 @@ class RunControl(Protocol):
         ...
 
 
+class EndpointUnreachable(Exception):
+    """The run's first requests all failed to connect: it stopped at once, its folder saved.
+
+    `result` is the (short) result of the run, `url` where nothing answered.
+    """
+
+    def __init__(self, result: Result, url: str) -> None:
+        super().__init__(f"nothing answers at {url}")
+        self.result = result
+        self.url = url
+
+
 @attrs.define
 class _Run:
     plan: RunPlan
@@ -128,6 +148,17 @@ class _Run:
     # a plain (blocking) `invoke`, as LLMeter's endpoints have: run in worker threads
     threads: trio.CapacityLimiter | None = attrs.field(init=False)
     control: RunControl | None = None
+    retry: Retry | None = attrs.field(init=False)
+    stopped: trio.Event = attrs.field(factory=trio.Event)  # set by `stop_run`: waits end
+    # closed loop: the trio time before which a client told Retry-After sends nothing
+    not_before: dict[int, float] = attrs.field(factory=dict)
+    answered: bool = False  # any answer yet (even an error status): the endpoint is there
+    connect_failures: int = 0  # in a row, before any answer
+    unreachable: str | None = None  # where nothing answered, when the run stopped for it
+
+    @retry.default
+    def _retry_policy(self) -> Retry | None:
+        return retry_policy(self.plan.config.retry)
 
     @threads.default
     def _thread_limiter(self) -> trio.CapacityLimiter | None:
@@ -204,6 +235,8 @@ class _Run:
             raise interrupted
         if later is not None:
             raise later
+        if self.unreachable is not None:
+            raise EndpointUnreachable(result, self.unreachable)
         return result
 
     async def _load_and_write(self) -> None:
@@ -412,6 +445,7 @@ class _Run:
         return config.timeout if config.timeout is not None else DEFAULT_DRAIN_TIMEOUT
 
     def _drain_after_stop(self) -> None:
+        self.stopped.set()
         deadline = trio.current_time() + self._drain_grace()
         self.load_scope.deadline = min(self.load_scope.deadline, deadline)
 
@@ -426,8 +460,18 @@ class _Run:
 
         `before_invoke` callbacks and `prepare_payload` run first, outside the
         timer; an error there is a bug in the set-up, not a failed request, and
-        stops the run.
+        stops the run. A closed-loop client the server told to wait (Retry-After)
+        first waits; if the run stops or ends meanwhile, nothing is sent.
         """
+        throttle_wait = None
+        if client is not None and client in self.not_before:
+            throttle_wait = await self._wait_as_told(client)
+            if throttle_wait is None:
+                return
+            if throttle_wait > 0:  # (the wait may have passed already: none then)
+                intended = trio.current_time()
+            else:
+                throttle_wait = None
         payload_index = self.payload_indices.get(id(payload))
         payload = dict(payload)  # before_invoke may change it in place
         await self.hooks.call("before_invoke", payload=payload)
@@ -441,12 +485,9 @@ class _Run:
         sent = trio.current_time()
         with watch_recorders(self.run_start) as recorders:
             try:
-                response = await self._invoke(payload)
+                response = await self._invoke(payload, index, recorders)
             except Exception as exc:
-                error_class, status = classify_exception(exc)
-                response = InvocationResponse.error_output(
-                    f"{type(exc).__name__}: {exc}", error_class, status_code=status
-                )
+                response = _failure(exc)
             finally:
                 if response is None:  # cancelled (the run stopped) while in flight
                     cancelled = InvocationResponse.error_output(
@@ -459,20 +500,114 @@ class _Run:
                         await _deliver(send, cancelled)
         if response.error is not None:
             response.error = self.scrub(response.error)
-        if response.failed:
+        if response.failed and response.attempts is None:
             keep_partial_timeline(response, recorders)
+        response.throttle_wait = throttle_wait
         self._stamp(response, client, intended, sent, payload, excluded, payload_index)
+        if client is not None and response.retry_after and self.config.respect_retry_after:
+            self.not_before[client] = trio.current_time() + response.retry_after
         await _deliver(send, response)
 
-    async def _invoke(self, prepared: dict[str, Any]) -> InvocationResponse:
+    async def _wait_as_told(self, client: int) -> float | None:
+        """Wait until `client` may send again; the seconds waited, or None when the run
+        stopped or its time ended meanwhile (nothing more to send)."""
+        start = trio.current_time()
+        wake = self.not_before.pop(client)
+        with trio.move_on_at(min(wake, self.stop_at)):
+            await self.stopped.wait()
+        now = trio.current_time()
+        if self.stop.requested or now >= self.stop_at:
+            return None
+        return now - start
+
+    async def _invoke(
+        self, prepared: dict[str, Any], index: int, recorders: list[StreamRecorder]
+    ) -> InvocationResponse:
+        """One request: one attempt, or as many as the retry policy allows, all within the
+        run's request timeout (waits included)."""
         timeout = self.config.timeout
-        if timeout is None:
-            return await self._call_endpoint(prepared)
-        with trio.move_on_after(timeout):
-            return await self._call_endpoint(prepared)
+        deadline = math.inf if timeout is None else trio.current_time() + timeout
+        if self.retry is None:
+            response = await self._attempt(prepared, deadline)
+            self._note_reachability(response)
+            return response
+        return await self._attempts(prepared, index, recorders, deadline, self.retry)
+
+    async def _attempt(self, prepared: dict[str, Any], deadline: float) -> InvocationResponse:
+        """One attempt, its failure (an exception, the deadline) made a record."""
+        with trio.move_on_at(deadline):
+            try:
+                return await self._call_endpoint(prepared)
+            except Exception as exc:
+                return _failure(exc)
+        timeout = self.config.timeout
         return InvocationResponse.error_output(
             f"no complete answer within the {timeout:g} s request timeout", ErrorClass.TIMEOUT
         )
+
+    async def _attempts(
+        self,
+        prepared: dict[str, Any],
+        index: int,
+        recorders: list[StreamRecorder],
+        deadline: float,
+        policy: Retry,
+    ) -> InvocationResponse:
+        """Attempts until one succeeds, or one that does not retry fails, or the policy's
+        attempts, the deadline or the run end; the record of the last, timed from the first."""
+        rng = policy.rng(self.config.seed, index)
+        attempts: list[Attempt] = []
+        waited = wait = 0.0
+        first_send: float | None = None
+        while True:
+            made = len(recorders)
+            sent = trio.current_time() - self.run_start
+            response = await self._attempt(prepared, deadline)
+            if response.failed and len(recorders) > made:
+                keep_partial_timeline(response, recorders)
+            if response.send_time is None:
+                response.send_time = sent
+            if first_send is None:
+                first_send = response.send_time
+            attempts.append(_attempt_of(response, wait))
+            self._note_reachability(response)
+            if len(attempts) >= policy.max_attempts or not policy.retries(response):
+                break
+            wait = policy.wait(len(attempts), response.retry_after, rng)
+            if trio.current_time() + wait >= deadline or self.stop.requested:
+                break
+            with trio.move_on_after(wait):
+                await self.stopped.wait()
+            if self.stopped.is_set():  # the run stopped while this request waited
+                break
+            waited += wait
+        _time_from(response, first_send)
+        response.attempts = attempts
+        response.retries = len(attempts) - 1
+        response.retry_wait = waited
+        return response
+
+    def _note_reachability(self, response: InvocationResponse) -> None:
+        """Stop the run when its first attempts all failed to connect: nothing answers."""
+        if self.answered:
+            return
+        if not _failed_to_connect(response):
+            self.answered = True
+            return
+        self.connect_failures += 1
+        if self.connect_failures >= self._unreachable_after():
+            url = self.config.endpoint_config.get("base_url") or self.endpoint.endpoint_name
+            self.unreachable = str(url)
+            self.stop.stop(f"nothing answers at {self.unreachable}")
+
+    def _unreachable_after(self) -> int:
+        """Connection failures before any answer that stop the run: one per closed-loop
+        client (each one's first request), at least a retry policy's attempts, at most
+        `UNREACHABLE_AFTER`."""
+        failures = self.config.clients or UNREACHABLE_AFTER  # (an uncapped open loop: 0)
+        if self.retry is not None:
+            failures = max(failures, self.retry.max_attempts)
+        return min(failures, UNREACHABLE_AFTER)
 
     async def _call_endpoint(self, prepared: dict[str, Any]) -> InvocationResponse:
         """The endpoint's `invoke`: awaited, or a blocking one in a worker thread.
@@ -516,6 +651,49 @@ class _Run:
         response.request_time = self.wall_start + timedelta(seconds=response.send_time)
         if response.input_payload is None:
             response.input_payload = payload
+
+
+def _failure(exc: Exception) -> InvocationResponse:
+    """The record of an attempt that raised."""
+    error_class, status = classify_exception(exc)
+    return InvocationResponse.error_output(
+        f"{type(exc).__name__}: {exc}", error_class, status_code=status
+    )
+
+
+def _failed_to_connect(response: InvocationResponse) -> bool:
+    """Whether no server answered at all: a connection failure before any status or output."""
+    return (
+        response.error_class is ErrorClass.CONNECTION
+        and response.status_code is None
+        and not response.chunks
+    )
+
+
+def _attempt_of(response: InvocationResponse, wait: float) -> Attempt:
+    return Attempt(
+        send_time=response.send_time,
+        status_code=response.status_code,
+        error_class=response.error_class if response.failed else None,
+        time_to_first_token=response.time_to_first_token,
+        time_to_last_token=response.time_to_last_token,
+        wait=wait,
+        retry_after=response.retry_after,
+    )
+
+
+def _time_from(response: InvocationResponse, first_send: float | None) -> None:
+    """Re-time a retried request's record from its first attempt's send: what the user waited."""
+    send = response.send_time
+    if first_send is None or send is None or send == first_send:
+        return
+    shift = send - first_send
+    response.send_time = first_send
+    for name in ("time_to_first_token", "time_to_first_content_token", "time_to_last_token"):
+        value = getattr(response, name)
+        if value is not None:
+            setattr(response, name, value + shift)
+    response.chunks = [Chunk(c.time + shift, c.kind, c.chars, c.tokens) for c in response.chunks]
 
 
 def _is_async(invoke: Callable[..., Any]) -> bool:

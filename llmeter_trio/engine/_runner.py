@@ -33,6 +33,7 @@ from ..tokenizers import DummyTokenizer, Tokenizer
 from ._hooks import RunHooks
 from ._payloads import PayloadInput
 from ._plan import RunPlan, plan_run
+from ._retry import Retry
 from ._run import OnInterrupt, execute_run
 from ._saved_runner import load_runner, save_runner
 from ._writer import LiveProgress
@@ -90,6 +91,12 @@ class Runner:
       before the run's clock starts, so no first request is charged for it;
       ``preconnect=False`` measures cold starts (see each record's
       `connect_time`).
+    - `retry` (off by default) sends a failed request again as a real client
+      would: a `Retry` policy, its options as a dict, or a number of attempts.
+      A closed-loop client told ``Retry-After`` waits that long before its next
+      request unless ``respect_retry_after=False`` (docs/throttling.md). When
+      the first requests all fail to connect, the run stops at once, saved,
+      and raises `EndpointUnreachable`.
     - `percentile_method` picks how percentiles are computed: ``"linear"``
       (the default) or ``"llmeter"`` (LLMeter's numbers); saved with the run.
     - `progress_bar_stats` (LLMeter's) picks the statistics a live display
@@ -150,6 +157,8 @@ class Runner:
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
     ray_resources: Mapping[str, float] | None = None
+    retry: Retry | Mapping[str, Any] | int | None = None  # see docs/throttling.md
+    respect_retry_after: bool = True
 
     def add_callback(self, callback: Any) -> None:
         """Add a callback for every later run (LLMeter's `Runner.add_callback`)."""
@@ -215,6 +224,8 @@ class Runner:
         executor: Literal["local", "ray"] | None = None,
         ray_address: str | None = None,
         ray_resources: Mapping[str, float] | None = None,
+        retry: Retry | Mapping[str, Any] | int | None = None,
+        respect_retry_after: bool | None = None,
     ) -> Result:
         """Run the load and return its `Result` (also saved, when there is an output path).
 
@@ -245,6 +256,11 @@ class Runner:
         if isinstance(settings.endpoint, Mapping):  # a saved configuration, as LLMeter takes
             settings.endpoint = Endpoint.load(settings.endpoint)
         plan = plan_run(settings, run_folder=output_path)
+        if settings.workers is not None:  # before the run folder is made
+            from ..distributed._coordinator import check_rebuilds
+
+            assert isinstance(settings.endpoint, Endpoint)  # checked by plan_run
+            check_rebuilds(plan.config, settings.endpoint)
         config = plan.config
         progress = progress or LiveProgress()
         progress.total_requests, progress.run_duration = plan.total_requests, config.run_duration
@@ -256,7 +272,12 @@ class Runner:
             # a name the user gave is theirs (a folder holding a run is refused); one made
             # from the clock gets a suffix instead, as two runs may start in the same second
             named = settings.run_name is not None or output_path is not None
-            plan, sink = _start_run(plan, settings.output_path, pick_free_name=not named)
+            plan, sink = _start_run(
+                plan,
+                settings.output_path,
+                pick_free_name=not named,
+                records=settings.workers is None,  # workers save theirs in their own folders
+            )
             config = plan.config
         hooks = RunHooks(settings.callbacks or ())
         tokenizer_obj = settings.tokenizer or DummyTokenizer()
@@ -270,19 +291,22 @@ class Runner:
 
                 factory = ray_executor(settings.ray_address, settings.ray_resources)
                 return await run_with_workers(
-                    plan, settings.workers, endpoint, callbacks=callback_configs, sink=sink,
+                    plan, settings.workers, endpoint, callbacks=callback_configs,
                     progress=progress, executor=factory,
                 )  # fmt: skip
             return await run_with_workers(
-                plan, settings.workers, endpoint, callbacks=callback_configs, sink=sink,
-                progress=progress,
+                plan, settings.workers, endpoint, callbacks=callback_configs, progress=progress,
             )  # fmt: skip
         return await execute_run(plan, endpoint, tokenizer_obj, hooks, sink, progress)
 
 
 def _start_run(
-    plan: RunPlan, parent: str | os.PathLike[str] | None, *, pick_free_name: bool
-) -> tuple[RunPlan, ResponseSink]:
+    plan: RunPlan,
+    parent: str | os.PathLike[str] | None,
+    *,
+    pick_free_name: bool,
+    records: bool = True,
+) -> tuple[RunPlan, ResponseSink | None]:
     """Start the plan's run folder; with `pick_free_name`, when it holds another run, the
     first free ``{run_name}-2``, ``-3``, ... beside it (in `parent`) instead."""
     config = plan.config
@@ -290,7 +314,7 @@ def _start_run(
     base = config.run_name
     for number in itertools.count(2):
         try:
-            return plan, _start_run_folder(config.output_path, config)
+            return plan, _start_run_folder(config.output_path, config, records=records)
         except FileExistsError:
             if not pick_free_name or parent is None:
                 raise
@@ -302,10 +326,14 @@ def _start_run(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _start_run_folder(run_folder: str, config: RunConfig) -> ResponseSink:
+def _start_run_folder(
+    run_folder: str, config: RunConfig, *, records: bool = True
+) -> ResponseSink | None:
     """Create the run folder, save the configuration and open the records' sink.
 
-    Done before any request: a folder that holds a run is refused
+    Without `records`, no sink is opened (a run split across workers: each worker
+    saves its records in its own folder under this one). Done before any
+    request: a folder that holds a run is refused
     (`FileExistsError`: runs are never mixed), and one that cannot be written
     (not a folder, no permission, a full disk) is an `OutputLocationError`.
     """
@@ -315,7 +343,7 @@ def _start_run_folder(run_folder: str, config: RunConfig) -> ResponseSink:
         if not in_use:
             fs.makedirs(folder, exist_ok=True)
             write_json(fs, posixpath.join(folder, RUN_CONFIG_FILE), converter.unstructure(config))
-            return open_sink(run_folder)
+            return open_sink(run_folder) if records else None
     except OSError as exc:
         raise OutputLocationError(
             f"cannot write the run folder {display_url(run_folder)}: {os_error_reason(exc)}; "

@@ -13,6 +13,7 @@ import attrs
 
 from .._checks import check_number
 from .._loops import runs_on_any_loop
+from ..callbacks._experiment import open_experiment
 from ..endpoints import Endpoint
 from ..engine import LiveProgress
 from ..engine._payloads import PayloadInput
@@ -127,6 +128,14 @@ class LoadTest:
         assert self.test_name is not None
         return posixpath.join(os.fspath(base).rstrip("/"), self.test_name)
 
+    def _settings(self) -> dict[str, Any]:
+        """The settings an experiment's callbacks see (each run has the endpoint's)."""
+        names = ("min_requests_per_client", "min_requests_per_run", "run_duration",
+                 "low_memory", "timeout", "drain_timeout", "seed")  # fmt: skip
+        return {"sequence_of_clients": list(self.sequence_of_clients)} | {
+            name: getattr(self, name) for name in names
+        }
+
     @runs_on_any_loop
     async def run(self, output_path: str | os.PathLike[str] | None = None) -> LoadTestResult:
         """Run every level in turn and return their results, keyed by number of clients.
@@ -151,10 +160,17 @@ class LoadTest:
             server_metrics_interval=self.server_metrics_interval,
             workers=self.workers,
         )
+        results: dict[int, Result] = {}
+        assert self.test_name is not None
+        async with open_experiment("load_test", self.test_name, folder, self._settings()):
+            await self._run_levels(runner, levels, results)
+        return LoadTestResult(results=results, test_name=self.test_name, output_path=folder)
+
+    async def _run_levels(self, runner: Any, levels: list[int], results: dict[int, Result]) -> None:
+        """Run the levels one after the other, each result into `results` as it ends."""
         size: dict[str, Any] = (
             {"run_duration": self.run_duration} if self.run_duration is not None else {}
         )
-        results: dict[int, Result] = {}
         for index, clients in enumerate(levels, start=1):
             if self.run_duration is None:
                 size = {"n_requests": self.n_requests(clients)}
@@ -183,8 +199,6 @@ class LoadTest:
                 results[clients] = await run_with_progress(
                     level, progress, label=f"level {index}/{len(levels)}: {clients:>4} clients"
                 )
-        assert self.test_name is not None
-        return LoadTestResult(results=results, test_name=self.test_name, output_path=folder)
 
 
 def _check_unused(folder: str, levels: list[int]) -> None:

@@ -30,6 +30,7 @@ import attrs
 
 from .._checks import check_number
 from .._loops import runs_on_any_loop
+from ..callbacks._experiment import open_experiment
 from ..endpoints import Endpoint, ErrorClass, InvocationResponse
 from ..engine import LiveProgress, Runner
 from ..engine._payloads import PayloadInput
@@ -131,6 +132,7 @@ class Quota:
     seed: int = 0
     show_progress: bool = False
     workers: int | Literal["auto"] | None = None  # worker processes per step (`Runner`'s)
+    callbacks: Sequence[Any] | None = None  # given to every step's run
 
     def __attrs_post_init__(self) -> None:
         check_number("start_requests_per_minute", self.start_requests_per_minute)
@@ -167,14 +169,19 @@ class Quota:
             workers=self.workers,
         )
         steps: list[QuotaStep] = []
-        for rate in self.rates():
-            steps.append(await self._step(runner, rate, len(steps)))
-            if steps[-1].throttled_share > self.threshold:
-                window = admitted_once_throttled(steps[-1].result.responses)
-                if window is None or window.seconds < self.step_duration / 2:
-                    # throttled late in the step: measure again, throttled from the start
-                    steps.append(await self._step(runner, rate, len(steps)))
-                break
+        settings = {"start_requests_per_minute": self.start_requests_per_minute,
+                    "growth": self.growth, "max_requests_per_minute": self.max_requests_per_minute,
+                    "step_duration": self.step_duration, "threshold": self.threshold,
+                    "schedule": self.schedule, "seed": self.seed}  # fmt: skip
+        async with open_experiment("quota", name, folder, settings):
+            for rate in self.rates():
+                steps.append(await self._step(runner, rate, len(steps)))
+                if steps[-1].throttled_share > self.threshold:
+                    window = admitted_once_throttled(steps[-1].result.responses)
+                    if window is None or window.seconds < self.step_duration / 2:
+                        # throttled late in the step: measure again, throttled from the start
+                        steps.append(await self._step(runner, rate, len(steps)))
+                    break
         quota = QuotaResult.from_steps(steps, self.threshold, name, folder)
         if folder is not None:
             quota.save_index()
@@ -194,6 +201,7 @@ class Quota:
             timeout=self.timeout,
             progress=progress,
             progress_bar_stats={},
+            callbacks=self.callbacks,
         )
         if self.show_progress:
             label = f"step {number + 1}: {rate:,.1f} rpm"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -21,6 +21,7 @@ import attrs
 
 from .._checks import check_number
 from .._loops import runs_on_any_loop
+from ..callbacks._experiment import open_experiment
 from ..endpoints import Endpoint
 from ..engine import Runner
 from ..engine._payloads import PayloadInput
@@ -57,7 +58,8 @@ class Sweep:
     ``"concurrency"`` runs closed-loop clients instead. Each step sends
     `requests_per_step` requests, or runs `duration_per_step` seconds. A step
     in which the load generator itself fell behind does not count as met:
-    its numbers describe the generator, not the endpoint.
+    its numbers describe the generator, not the endpoint. `callbacks` take
+    part in every step's run (`current_experiment()` tells them the sweep).
     """
 
     endpoint: Endpoint
@@ -78,6 +80,7 @@ class Sweep:
     timeout: float = 60.0
     seed: int = 0
     workers: int | Literal["auto"] | None = None  # worker processes per step (`Runner`'s)
+    callbacks: Sequence[Any] | None = None  # given to every step's run
 
     def __attrs_post_init__(self) -> None:
         parse_slos(list(self.slos))  # fail early on a bad SLO
@@ -107,6 +110,28 @@ class Sweep:
             steps.append(await self._step(load, len(steps), folder))
             return steps[-1].passed
 
+        async with open_experiment("sweep", name, folder, self._settings()) as experiment:
+            await self._search(step)
+            result = SweepResult(
+                steps=steps,
+                mode=self.mode,
+                slos=list(self.slos),
+                test_name=name,
+                output_path=folder,
+            )
+            if folder is not None:
+                result.save_index()
+            experiment.summary.update(knee=result.knee, highest_met=result.highest_met)
+        return result
+
+    def _settings(self) -> dict[str, Any]:
+        """The settings an experiment's callbacks see (each run has the endpoint's)."""
+        names = ("mode", "start", "max_load", "growth", "refine_steps", "requests_per_step",
+                 "duration_per_step", "schedule", "warmup_requests", "timeout", "seed")  # fmt: skip
+        return {"slos": list(self.slos)} | {name: getattr(self, name) for name in names}
+
+    async def _search(self, step: Callable[[float], Awaitable[bool]]) -> None:
+        """Baseline, growth, then bisection, as the module says; `step` runs one load."""
         load = self._level(self.start)
         passed = await step(load)
         while passed and load < self.max_load:
@@ -121,12 +146,6 @@ class Sweep:
                     break
                 low, high = (middle, high) if await step(middle) else (low, middle)
             break
-        result = SweepResult(
-            steps=steps, mode=self.mode, slos=list(self.slos), test_name=name, output_path=folder
-        )
-        if folder is not None:
-            result.save_index()
-        return result
 
     def _level(self, load: float) -> float:
         return float(max(1, round(load))) if self.mode == "concurrency" else load
@@ -138,6 +157,7 @@ class Sweep:
             tokenizer=self.tokenizer,
             seed=self.seed,
             workers=self.workers,
+            callbacks=self.callbacks,
         )
         options: dict[str, Any] = {
             "payload": self.payload,

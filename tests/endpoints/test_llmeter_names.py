@@ -181,6 +181,7 @@ class TestRetries:
         with pytest.warns(UserWarning, match=r"max_retries=2\) has no effect") as caught:
             OpenAICompletionStreamEndpoint("m", max_retries=2)
         assert caught[0].filename == __file__
+        assert "Runner(retry=Retry(max_attempts=N))" in str(caught[0].message)  # what to do
 
 
 # What LLMeter's Endpoint.to_dict()/save() write: its attributes and its class name.

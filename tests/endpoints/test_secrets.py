@@ -34,6 +34,7 @@ from llmeter_trio.endpoints import (
     secret_field,
 )
 from llmeter_trio.endpoints._base import MASK, mask_url, scrubber, url_field
+from llmeter_trio.engine import EndpointUnreachable
 
 ALL = [
     OpenAIChatEndpoint,
@@ -296,13 +297,19 @@ def test_a_key_never_reaches_repr_config_or_saved_files(
     )
     folder = tmp_path_factory.mktemp("run")
 
+    stopped: list[str] = []  # a transport that cannot connect: nothing answers at the URL
+
     async def run() -> None:
-        await Runner(endpoint, output_path=str(folder)).run(
-            payload=cls.create_payload("hi"), n_requests=1, run_name="r"
-        )
+        try:
+            await Runner(endpoint, output_path=str(folder)).run(
+                payload=cls.create_payload("hi"), n_requests=1, run_name="r"
+            )
+        except EndpointUnreachable as exc:
+            stopped.append(str(exc))
 
     trio.run(run)
-    shown = repr(endpoint) + orjson.dumps(endpoint.to_config()).decode()
+    assert bool(stopped) == raise_from_transport
+    shown = repr(endpoint) + orjson.dumps(endpoint.to_config()).decode() + "".join(stopped)
     saved = (folder / "r" / "run_config.json").read_text()
     errors = [
         orjson.loads(line)["error"]

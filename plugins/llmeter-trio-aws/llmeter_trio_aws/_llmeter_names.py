@@ -21,9 +21,10 @@ Mapped:
   left out (None), or given as LLMeter's default, leaves the family preset's,
   which reads more model families than LLMeter's defaults (Chat Completions
   only) do.
-- ``max_attempts``: accepted and without effect, as ``max_retries`` is for
-  LLMeter's other classes: llmeter-trio never retries, so that each throttled
-  request shows in the results; asking for more than one attempt warns.
+- ``max_attempts``: accepted and without effect on the endpoint, as
+  ``max_retries`` is for LLMeter's other classes: retrying is the run's option
+  here (``Runner(retry=Retry(max_attempts=N))``), off by default so that each
+  throttled request shows in the results; asking for more than one attempt warns.
 - ``ttft_visible_tokens_only``: accepted; both the first token of any kind
   and the first visible token are always recorded.
 - ``SageMakerStreamEndpoint`` reads TGI's token stream and, like LLMeter's,
