@@ -238,6 +238,18 @@ class TestOnALocalCluster:
         survivor = [r for r in result.responses if r.send_time is not None]
         assert max(r.send_time or 0 for r in survivor) > 5.0  # the other went on to the end
 
+    def test_the_cluster_refuses_a_driver_without_its_token(self, cluster: RayCluster) -> None:
+        """Token authentication is on for the test cluster: a driver with another token is
+        refused (and says why) instead of running code on it."""
+        address = cluster.address
+        connect = f"import ray; ray.init(address={address!r}, _node_ip_address='127.0.0.1')"
+        environment = {**driver_environment(cluster), "RAY_AUTH_TOKEN": "not-the-token"}
+        done = subprocess.run(
+            [sys.executable, "-c", connect], env=environment, capture_output=True, timeout=120
+        )
+        assert done.returncode != 0
+        assert b"Authentication" in done.stderr or b"InvalidAuthToken" in done.stderr
+
 
 def _actor_pids(cluster: RayCluster) -> list[int]:
     """The cluster's processes running a shard actor (Ray names them after the actor)."""
