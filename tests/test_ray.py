@@ -182,9 +182,12 @@ class TestOnALocalCluster:
         assert len({w["host"] for w in workers}) == 2
         assert all("(Ray node " in w["host"] for w in workers)
 
+    @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
     def test_ctrl_c_of_the_driver_stops_every_actor_and_keeps_everything(
-        self, cluster: RayCluster, tmp_path: Path
+        self, cluster: RayCluster, tmp_path: Path, signum: signal.Signals
     ) -> None:
+        """Ctrl-C (or SIGTERM) of `llmeter-trio run --ray`: every actor stops, each request
+        issued is recorded in the folders on both nodes, the folder loads, exit status 130."""
         folder = tmp_path / "stopped"
         with served_in_thread(SLOW) as origin:
             command = ray_run(cluster, origin, folder, "--clients", "4", "--duration", "120")
@@ -196,9 +199,10 @@ class TestOnALocalCluster:
                     if _recorded(folder) >= 8:
                         break
                 sent_at = time.monotonic()
-                process.send_signal(signal.SIGINT)
+                process.send_signal(signum)
                 assert process.wait(60) == 130
                 stopped_within = time.monotonic() - sent_at
+                print(f"driver {signum.name}: all stopped and saved in {stopped_within:.2f} s")
             finally:
                 process.kill()
                 process.wait()

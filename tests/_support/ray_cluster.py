@@ -26,7 +26,7 @@ import attrs
 __all__ = ["RayCluster", "listening_addresses", "local_ray_cluster", "non_loopback_listeners"]
 
 START_TIMEOUT = 90.0  # seconds for a node to start on a busy machine
-STOP_TIMEOUT = 10.0
+STOP_TIMEOUT = 5.0
 
 
 @attrs.frozen
