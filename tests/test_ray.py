@@ -243,6 +243,7 @@ class TestOnALocalCluster:
         assert max(r.send_time or 0 for r in survivor) > 5.0  # the other went on to the end
 
     def test_the_cluster_refuses_a_driver_without_its_token(self, cluster: RayCluster) -> None:
+        assert cluster.environment["RAY_AUTH_TOKEN"] not in repr(cluster)
         """Token authentication is on for the test cluster: a driver with another token is
         refused (and says why) instead of running code on it."""
         address = cluster.address

@@ -34,7 +34,8 @@ class RayCluster:
     """A running local cluster: its address and the environment its clients need."""
 
     address: str  # "127.0.0.1:PORT", the head's GCS
-    environment: dict[str, str]  # the token and the settings every Ray process here shares
+    # the token and the settings every Ray process here shares (the token: never in a repr)
+    environment: dict[str, str] = attrs.field(repr=False)
     sessions: tuple[int, ...]  # the session ids (leader pids) of each node's processes
 
     def pids(self) -> list[int]:
