@@ -11,12 +11,16 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
+import trio
 
 from llmeter_trio.cli import main
 from llmeter_trio.distributed._ray import (
+    RayExecutor,
+    _Actor,
     check_ray_settings,
     check_reachable,
     clock_offset,
@@ -125,6 +129,43 @@ def test_a_clock_offset_comes_from_the_shortest_round_trip() -> None:
     offset, error = clock_offset(read, readings=3)
     assert abs(offset - 5.0) <= error + 0.005
     assert error < 0.01  # the 0 s delay reading was kept
+
+
+class _Method:
+    def __init__(self, calls: list[tuple[str, object]], name: str) -> None:
+        self.calls, self.name = calls, name
+
+    def remote(self, argument: object) -> None:
+        self.calls.append((self.name, argument))
+
+
+class _Handle:
+    """An actor handle that records the calls made through it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    def __getattr__(self, name: str) -> _Method:
+        return _Method(self.calls, name)
+
+
+async def test_each_actor_gets_the_start_instant_on_its_own_clock() -> None:
+    """The coordinator's instant, translated by each actor's measured offset: an actor whose
+    clock is 5 s ahead starts at its own at + 5, one 2 s behind at its own at - 2; stop and
+    interrupt reach each actor still running."""
+    async with trio.open_nursery() as nursery:
+        executor = RayExecutor(nursery)
+        ahead, behind = _Handle(), _Handle()
+        executor.actors = [
+            _Actor(SimpleNamespace(index=0), ahead, offset=5.0),  # type: ignore[arg-type]
+            _Actor(SimpleNamespace(index=1), behind, offset=-2.0),  # type: ignore[arg-type]
+        ]
+        await executor.start(1000.0)
+        executor.actors[1].ended.set()  # this one is done: nothing more reaches it
+        executor.stop("cost cap")
+        executor.interrupt("SIGINT")
+    assert ahead.calls == [("start", 1005.0), ("stop", "cost cap"), ("interrupt", "SIGINT")]
+    assert behind.calls == [("start", 998.0)]
 
 
 # -- on a local cluster ---------------------------------------------------------------------
