@@ -134,6 +134,12 @@ class TestOneRun:
         assert config.payload[1]["messages"][0]["content"][1]["image"]["source"]["bytes"] == (
             b"hello"
         )
+
+    @pytest.mark.plugins  # run again by .ci/run once plugins/ are installed
+    def test_run_config_rebuilds_llmeters_endpoint(self) -> None:
+        pytest.importorskip("llmeter_trio_aws")
+        config = Result.load(FIXTURES / "run").run_config
+        assert config is not None
         rebuilt = config.endpoint()  # LLMeter's class by its name (the AWS plugin's)
         assert type(rebuilt).__name__ == "BedrockConverseStream"
         assert (rebuilt.model_id, rebuilt.region) == ("anthropic.claude-3-haiku", "us-east-1")
