@@ -559,3 +559,14 @@ class TestLargePages:
         assert threads and threads[0] is not threading.main_thread()
         assert len(read_server_metrics(tmp_path)) == 3001
         assert scraper.roles == {"requests_running": [(0.0, 7.0)]}
+
+
+@pytest.mark.parametrize(
+    ("summary", "has"),
+    [({}, False), (None, False), ({"gauges": {}}, False), ({"gauges": "x"}, False),
+     ({"gauges": {"requests_running": {"max": 4}}}, True)],
+)  # fmt: skip
+def test_only_a_summary_with_gauges_gets_the_server_chart(summary: object, has: bool) -> None:
+    from llmeter_trio.plotting.monitoring import _gauges
+
+    assert _gauges(summary) is has

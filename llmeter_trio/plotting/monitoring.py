@@ -34,7 +34,15 @@ _SHARES = (  # drawn on the right axis (0 to 1)
 
 def has_server_metrics(load_test_result: LoadTestResult) -> bool:
     """Whether any level of the load test scraped a server's metrics and read its gauges."""
-    return any(r.server_metrics.get("gauges") for r in load_test_result.results.values())
+    return any(_gauges(r.server_metrics) for r in load_test_result.results.values())
+
+
+def _gauges(server_metrics: object) -> bool:
+    """Whether a result's `server_metrics` summary holds gauges (a dict of them, not empty)."""
+    if not isinstance(server_metrics, dict):
+        return False
+    gauges = server_metrics.get("gauges")
+    return isinstance(gauges, dict) and bool(gauges)
 
 
 def server_generator_clients_fig(load_test_result: LoadTestResult, log_scale: bool = False) -> Any:
