@@ -12,11 +12,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
 import trio
 
+from llmeter_trio import FakeEndpoint
 from llmeter_trio.cli import main
 from llmeter_trio.distributed._ray import (
     RayExecutor,
@@ -26,6 +28,7 @@ from llmeter_trio.distributed._ray import (
     clock_offset,
     ray_options,
 )
+from llmeter_trio.experiments import LoadTest, Quota, Sweep
 from llmeter_trio.results import Result
 from llmeter_trio.sim import SimConfig
 from llmeter_trio.storage import iter_responses, resolve
@@ -90,6 +93,28 @@ def test_a_run_on_ray_needs_a_worker_count() -> None:
         check_ray_settings("ray", None, None)
     with pytest.raises(ValueError, match="executor must be 'local' or 'ray'"):
         check_ray_settings("dask", 2, None)
+
+
+def _experiments(**ray: Any) -> list[Any]:
+    """A LoadTest, a Sweep and a Quota on a fake endpoint, each given the Ray settings `ray`."""
+    fake, prompt = FakeEndpoint(), {"prompt": "x"}
+    return [
+        LoadTest(fake, prompt, [2], progress_bar_stats={}, **ray),
+        Sweep(fake, prompt, slos=["ttft<=1s"], max_load=2, **ray),
+        Quota(fake, prompt, step_duration=1, **ray),
+    ]
+
+
+@pytest.mark.parametrize("index", [0, 1, 2], ids=["LoadTest", "Sweep", "Quota"])
+def test_the_experiments_pass_the_ray_settings_to_their_runs(index: int) -> None:
+    """`executor`, `ray_address` and `ray_resources` reach every run an experiment makes:
+    each is checked by the run (before anything is sent) and refused there."""
+    without_workers = _experiments(executor="ray")[index]
+    with pytest.raises(ValueError, match="a run on Ray needs a number of workers"):
+        trio.run(without_workers.run)
+    bad = _experiments(workers=2, ray_address="127.0.0.1:9", ray_resources={"CPU": -1})[index]
+    with pytest.raises(ValueError, match="ray resources: CPU must be a number >= 0"):
+        trio.run(bad.run)
 
 
 def test_an_address_where_nothing_answers_is_one_line() -> None:
