@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from llmeter_trio.cli._summary import format_summary
 from llmeter_trio.distributed._merge import workers_health
-from llmeter_trio.distributed._shard import ShardLost, ShardReport
+from llmeter_trio.distributed._shard import ShardLost, ShardOutcome, ShardReport
 from llmeter_trio.endpoints import InvocationResponse
 from llmeter_trio.results import Result
 from llmeter_trio.slo import parse_slos
@@ -37,7 +37,7 @@ def test_merging_shards_counts_their_records_in_order(
 
 def test_the_largest_clock_offset_is_in_the_generator_health() -> None:
     """Either way (a clock behind counts as much as one ahead); a lost worker has none."""
-    outcomes = [
+    outcomes: list[ShardOutcome] = [
         ShardReport(index=0, folder="w0", clock_offset=0.004),
         ShardReport(index=1, folder="w1", clock_offset=-0.031),
         ShardLost(index=2, folder="w2", reason="worker 2 died"),
