@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import signal
 import socket
@@ -31,9 +32,12 @@ from llmeter_trio.distributed._ray import (
 from llmeter_trio.experiments import LoadTest, Quota, Sweep
 from llmeter_trio.results import Result
 from llmeter_trio.sim import SimConfig
+from llmeter_trio.slo import parse_slos
+from llmeter_trio.stats import RunStats
 from llmeter_trio.storage import iter_responses, resolve
 
 from ._support.ray_cluster import RayCluster, local_ray_cluster, non_loopback_listeners
+from ._support.same_stats import same
 from ._support.threaded_sim import served_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,11 +232,16 @@ class TestOnALocalCluster:
         self, cluster: RayCluster, tmp_path: Path
     ) -> None:
         """`--workers 2 --ray ADDRESS`: one actor on each node, every request the simulator
-        took up is in the result once, which loads back; each worker's clock offset is
-        measured (one host: well under a second)."""
+        took up is in the result once, which loads back with exactly the statistics one
+        process computes from those records; each worker's clock offset is measured (one
+        host: well under a second) and the largest saved; the server metrics worker 0
+        scraped are in the run folder."""
         folder = tmp_path / "on-ray"
         with served_in_thread(SIM) as origin:
-            command = ray_run(cluster, origin, folder, "--clients", "4", "--n-requests", "5")
+            command = ray_run(
+                cluster, origin, folder, "--clients", "4", "--n-requests", "5",
+                "--slo", "ttft<=1s", "--server-metrics", f"{origin}/metrics",
+            )  # fmt: skip
             done = subprocess.run(
                 command, env=driver_environment(cluster), capture_output=True, timeout=240
             )
@@ -241,9 +250,24 @@ class TestOnALocalCluster:
         result = Result.load(folder)
         assert result.total_requests == count == 20 == shard_records(folder)
         assert not result.interrupted
+        # the statistics the coordinator merged from the actors' counts (saved in stats.json)
+        # are those one process computes from the saved records
+        saved = json.loads((folder / "stats.json").read_bytes())
+        counted = RunStats.of(result.responses, parse_slos(["ttft<=1s"]))
+        recount = counted.to_dict(result.total_test_time)
+        assert recount["total_requests"] == 20 and "slo_attainment" in recount
+        same({k: saved[k] for k in recount}, recount)  # the mean ITL: within 1e-12
         workers = result.generator["workers"]
         assert len(workers) == 2
         assert all(abs(w["clock_offset"]) < 1.0 for w in workers)
+        largest = max(abs(w["clock_offset"]) for w in workers)
+        assert result.generator["largest_clock_offset"] == largest
+        # worker 0 alone scraped the server; its samples are the run folder's
+        assert result.server_metrics["scrapes"] > 0
+        assert (folder / "server_metrics.jsonl").read_bytes() == (
+            folder / "workers" / "worker-000" / "server_metrics.jsonl"
+        ).read_bytes()
+        assert not (folder / "workers" / "worker-001" / "server_metrics.jsonl").exists()
         # placement spread: one actor on each node
         assert len({w["host"] for w in workers}) == 2
         assert all("(Ray node " in w["host"] for w in workers)
