@@ -332,6 +332,40 @@ class TestOnALocalCluster:
         survivor = [r for r in result.responses if r.send_time is not None]
         assert max(r.send_time or 0 for r in survivor) > 5.0  # the other went on to the end
 
+    def test_a_load_test_runs_its_levels_on_the_cluster(
+        self, cluster: RayCluster, tmp_path: Path
+    ) -> None:
+        """`LoadTest(..., workers=2, executor="ray", ray_address=...)`: each level's run is
+        spread over actors on both nodes, and counts what the server counted."""
+        script = f"""
+import trio
+from llmeter_trio.endpoints import OpenAIChatEndpoint
+from llmeter_trio.experiments import LoadTest
+endpoint = OpenAIChatEndpoint(base_url=ORIGIN + "/v1", model_id="sim-model")
+test = LoadTest(
+    endpoint, OpenAIChatEndpoint.create_payload("hello"), [4],
+    min_requests_per_client=3, min_requests_per_run=12,
+    progress_bar_stats={{}}, output_path={str(tmp_path)!r}, test_name="levels",
+    workers=2, executor="ray", ray_address={cluster.address!r},
+)
+trio.run(test.run)
+"""
+        with served_in_thread(SIM) as origin:
+            done = subprocess.run(
+                [sys.executable, "-c", f"ORIGIN = {origin!r}\n{script}"],
+                env=driver_environment(cluster),
+                capture_output=True,
+                timeout=240,
+            )
+            assert done.returncode == 0, done.stderr.decode()[-3000:]
+            count = served(origin)
+        (level,) = (tmp_path / "levels").glob("*4*")
+        result = Result.load(level)
+        assert result.total_requests == count == 12 and not result.interrupted
+        assert result.stats["failed_requests"] == 0
+        hosts = {w["host"] for w in result.generator["workers"]}
+        assert len(hosts) == 2 and all("(Ray node " in host for host in hosts)
+
     def test_the_cluster_refuses_a_driver_without_its_token(self, cluster: RayCluster) -> None:
         assert cluster.environment["RAY_AUTH_TOKEN"] not in repr(cluster)
         """Token authentication is on for the test cluster: a driver with another token is
