@@ -120,7 +120,8 @@ class TestOneResult:
 
     def test_a_timed_open_loop_across_workers(self, tmp_path: Path) -> None:
         """Also: the run folder holds the workers' generator series (a `worker` column, on
-        the run's time base) and the server metrics worker 0 alone scraped."""
+        the run's time base) and the server metrics worker 0 alone scraped; its timeline
+        draws each worker."""
         with served_in_thread(SIM) as origin:
             runner = Runner(endpoint(origin), output_path=tmp_path, run_name="timed")
             result = run(
@@ -150,6 +151,12 @@ class TestOneResult:
         assert result.server_metrics["scrapes"] > 0, result.server_metrics
         # one host: no clock offset
         assert result.generator["largest_clock_offset"] == 0.0
+        # the run's timeline: one line per worker, and the server's, from the run folder
+        from llmeter_trio.plotting.monitoring import run_timeline_fig
+
+        names = {trace.name for trace in run_timeline_fig(loaded).data}
+        assert {"Generator CPU (worker 0)", "Generator CPU (worker 1)"} <= names
+        assert "Server: requests running" in names
 
 
 def test_a_load_test_runs_each_level_across_workers(tmp_path: Path) -> None:
