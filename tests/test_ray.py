@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import signal
 import socket
@@ -12,11 +13,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
 import trio
 
+from llmeter_trio import FakeEndpoint
 from llmeter_trio.cli import main
 from llmeter_trio.distributed._ray import (
     RayExecutor,
@@ -26,11 +29,15 @@ from llmeter_trio.distributed._ray import (
     clock_offset,
     ray_options,
 )
+from llmeter_trio.experiments import LoadTest, Quota, Sweep
 from llmeter_trio.results import Result
 from llmeter_trio.sim import SimConfig
+from llmeter_trio.slo import parse_slos
+from llmeter_trio.stats import RunStats
 from llmeter_trio.storage import iter_responses, resolve
 
 from ._support.ray_cluster import RayCluster, local_ray_cluster, non_loopback_listeners
+from ._support.same_stats import same
 from ._support.threaded_sim import served_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +97,28 @@ def test_a_run_on_ray_needs_a_worker_count() -> None:
         check_ray_settings("ray", None, None)
     with pytest.raises(ValueError, match="executor must be 'local' or 'ray'"):
         check_ray_settings("dask", 2, None)
+
+
+def _experiments(**ray: Any) -> list[Any]:
+    """A LoadTest, a Sweep and a Quota on a fake endpoint, each given the Ray settings `ray`."""
+    fake, prompt = FakeEndpoint(), {"prompt": "x"}
+    return [
+        LoadTest(fake, prompt, [2], progress_bar_stats={}, **ray),
+        Sweep(fake, prompt, slos=["ttft<=1s"], max_load=2, **ray),
+        Quota(fake, prompt, step_duration=1, **ray),
+    ]
+
+
+@pytest.mark.parametrize("index", [0, 1, 2], ids=["LoadTest", "Sweep", "Quota"])
+def test_the_experiments_pass_the_ray_settings_to_their_runs(index: int) -> None:
+    """`executor`, `ray_address` and `ray_resources` reach every run an experiment makes:
+    each is checked by the run (before anything is sent) and refused there."""
+    without_workers = _experiments(executor="ray")[index]
+    with pytest.raises(ValueError, match="a run on Ray needs a number of workers"):
+        trio.run(without_workers.run)
+    bad = _experiments(workers=2, ray_address="127.0.0.1:9", ray_resources={"CPU": -1})[index]
+    with pytest.raises(ValueError, match="ray resources: CPU must be a number >= 0"):
+        trio.run(bad.run)
 
 
 def test_an_address_where_nothing_answers_is_one_line() -> None:
@@ -203,11 +232,16 @@ class TestOnALocalCluster:
         self, cluster: RayCluster, tmp_path: Path
     ) -> None:
         """`--workers 2 --ray ADDRESS`: one actor on each node, every request the simulator
-        took up is in the result once, which loads back; each worker's clock offset is
-        measured (one host: well under a second)."""
+        took up is in the result once, which loads back with exactly the statistics one
+        process computes from those records; each worker's clock offset is measured (one
+        host: well under a second) and the largest saved; the server metrics worker 0
+        scraped are in the run folder."""
         folder = tmp_path / "on-ray"
         with served_in_thread(SIM) as origin:
-            command = ray_run(cluster, origin, folder, "--clients", "4", "--n-requests", "5")
+            command = ray_run(
+                cluster, origin, folder, "--clients", "4", "--n-requests", "5",
+                "--slo", "ttft<=1s", "--server-metrics", f"{origin}/metrics",
+            )  # fmt: skip
             done = subprocess.run(
                 command, env=driver_environment(cluster), capture_output=True, timeout=240
             )
@@ -216,9 +250,24 @@ class TestOnALocalCluster:
         result = Result.load(folder)
         assert result.total_requests == count == 20 == shard_records(folder)
         assert not result.interrupted
+        # the statistics the coordinator merged from the actors' counts (saved in stats.json)
+        # are those one process computes from the saved records
+        saved = json.loads((folder / "stats.json").read_bytes())
+        counted = RunStats.of(result.responses, parse_slos(["ttft<=1s"]))
+        recount = counted.to_dict(result.total_test_time)
+        assert recount["total_requests"] == 20 and "slo_attainment" in recount
+        same({k: saved[k] for k in recount}, recount)  # the mean ITL: within 1e-12
         workers = result.generator["workers"]
         assert len(workers) == 2
         assert all(abs(w["clock_offset"]) < 1.0 for w in workers)
+        largest = max(abs(w["clock_offset"]) for w in workers)
+        assert result.generator["largest_clock_offset"] == largest
+        # worker 0 alone scraped the server; its samples are the run folder's
+        assert result.server_metrics["scrapes"] > 0
+        assert (folder / "server_metrics.jsonl").read_bytes() == (
+            folder / "workers" / "worker-000" / "server_metrics.jsonl"
+        ).read_bytes()
+        assert not (folder / "workers" / "worker-001" / "server_metrics.jsonl").exists()
         # placement spread: one actor on each node
         assert len({w["host"] for w in workers}) == 2
         assert all("(Ray node " in w["host"] for w in workers)
@@ -282,6 +331,40 @@ class TestOnALocalCluster:
         assert result.total_requests == shard_records(folder)
         survivor = [r for r in result.responses if r.send_time is not None]
         assert max(r.send_time or 0 for r in survivor) > 5.0  # the other went on to the end
+
+    def test_a_load_test_runs_its_levels_on_the_cluster(
+        self, cluster: RayCluster, tmp_path: Path
+    ) -> None:
+        """`LoadTest(..., workers=2, executor="ray", ray_address=...)`: each level's run is
+        spread over actors on both nodes, and counts what the server counted."""
+        script = f"""
+import trio
+from llmeter_trio.endpoints import OpenAIChatEndpoint
+from llmeter_trio.experiments import LoadTest
+endpoint = OpenAIChatEndpoint(base_url=ORIGIN + "/v1", model_id="sim-model")
+test = LoadTest(
+    endpoint, OpenAIChatEndpoint.create_payload("hello"), [4],
+    min_requests_per_client=3, min_requests_per_run=12,
+    progress_bar_stats={{}}, output_path={str(tmp_path)!r}, test_name="levels",
+    workers=2, executor="ray", ray_address={cluster.address!r},
+)
+trio.run(test.run)
+"""
+        with served_in_thread(SIM) as origin:
+            done = subprocess.run(
+                [sys.executable, "-c", f"ORIGIN = {origin!r}\n{script}"],
+                env=driver_environment(cluster),
+                capture_output=True,
+                timeout=240,
+            )
+            assert done.returncode == 0, done.stderr.decode()[-3000:]
+            count = served(origin)
+        (level,) = (tmp_path / "levels").glob("*4*")
+        result = Result.load(level)
+        assert result.total_requests == count == 12 and not result.interrupted
+        assert result.stats["failed_requests"] == 0
+        hosts = {w["host"] for w in result.generator["workers"]}
+        assert len(hosts) == 2 and all("(Ray node " in host for host in hosts)
 
     def test_the_cluster_refuses_a_driver_without_its_token(self, cluster: RayCluster) -> None:
         assert cluster.environment["RAY_AUTH_TOKEN"] not in repr(cluster)

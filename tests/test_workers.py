@@ -119,14 +119,44 @@ class TestOneResult:
         assert all(r.request_time and r.request_time >= split.start_time for r in split.responses)
 
     def test_a_timed_open_loop_across_workers(self, tmp_path: Path) -> None:
+        """Also: the run folder holds the workers' generator series (a `worker` column, on
+        the run's time base) and the server metrics worker 0 alone scraped; its timeline
+        draws each worker."""
         with served_in_thread(SIM) as origin:
             runner = Runner(endpoint(origin), output_path=tmp_path, run_name="timed")
-            result = run(runner, schedule=Poisson(rate=30), run_duration=1.5, workers=2, seed=2)
+            result = run(
+                runner, schedule=Poisson(rate=30), run_duration=1.5, workers=2, seed=2,
+                server_metrics=f"{origin}/metrics", server_metrics_interval=0.25,
+            )  # fmt: skip
             count = served(origin)
         assert result.total_requests == count > 0
         intended = [r.intended_send_time for r in result.responses]
         assert all(t is not None and 0 <= t < 1.5 for t in intended)
-        assert Result.load(tmp_path / "timed").stats == result.stats
+        folder = tmp_path / "timed"
+        loaded = Result.load(folder)
+        assert loaded.stats == result.stats
+        # the generator's series: each worker's samples, merged in time order
+        series = loaded.generator_series
+        assert series == result.generator_series
+        assert {row["worker"] for row in series} == {0, 1}
+        assert [row["time"] for row in series] == sorted(row["time"] for row in series)
+        for worker in (0, 1):
+            own = (folder / "workers" / f"worker-{worker:03d}" / "generator.jsonl").read_text()
+            assert len(own.splitlines()) == sum(row["worker"] == worker for row in series)
+        # the server's metrics: scraped once (worker 0), found in the run folder
+        assert not (folder / "workers" / "worker-001" / "server_metrics.jsonl").exists()
+        scraped = (folder / "workers" / "worker-000" / "server_metrics.jsonl").read_bytes()
+        assert (folder / "server_metrics.jsonl").read_bytes() == scraped != b""
+        assert loaded.server_metrics == result.server_metrics
+        assert result.server_metrics["scrapes"] > 0, result.server_metrics
+        # one host: no clock offset
+        assert result.generator["largest_clock_offset"] == 0.0
+        # the run's timeline: one line per worker, and the server's, from the run folder
+        from llmeter_trio.plotting.monitoring import run_timeline_fig
+
+        names = {trace.name for trace in run_timeline_fig(loaded).data}
+        assert {"Generator CPU (worker 0)", "Generator CPU (worker 1)"} <= names
+        assert "Server: requests running" in names
 
 
 def test_a_load_test_runs_each_level_across_workers(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ OPEN_LOOP_ROWS = (
     ("schedule lag", "schedule_lag"),
 )
 COLUMNS = ("p50", "p90", "p99", "average", "max")
+CLOCK_OFFSET_SHOWN = 0.005  # seconds: a larger offset between hosts' clocks is printed
 
 
 def _seconds(value: Any) -> str:
@@ -81,9 +82,21 @@ def format_summary(result: Result) -> str:
         )
     lines += _slo_lines(stats)
     lines += describe_server_metrics(result.server_metrics)
+    lines += _clock_offset_lines(result.generator)
     for warning in result.generator.get("warnings", []):
         lines.append(f"WARNING: {warning}")
     return "\n".join(lines)
+
+
+def _clock_offset_lines(generator: dict[str, Any]) -> list[str]:
+    """The largest offset between a worker's clock and this host's, when above a few ms."""
+    largest = generator.get("largest_clock_offset")
+    if not isinstance(largest, (int, float)) or largest <= CLOCK_OFFSET_SHOWN:
+        return []
+    return [
+        f"clock offset: up to {_seconds(largest)} between a worker's host and this one "
+        "(measured at start and allowed for: the start and intended times do not depend on it)"
+    ]
 
 
 def _senders(result: Result) -> str:

@@ -13,7 +13,8 @@ merge what they measured into one result.
    cap) or failing stops the others with that reason; a worker that dies is
    reported and the others go on.
 4. The shards' records are merged into the run folder and counted once
-   (`_merge`); the result is saved and returned (or raised with
+   (`_merge`), with the workers' generator series (a ``worker`` column) and
+   worker 0's server metrics; the result is saved and returned (or raised with
    `RunInterrupted`, as one process does).
 """
 
@@ -43,7 +44,13 @@ from ..results import SUMMARY_FILE, Result
 from ..run_config import RunConfig
 from ..storage import exists, read_json, resolve, run_io
 from ._local import LocalExecutor
-from ._merge import Merged, merge_shards, workers_health
+from ._merge import (
+    Merged,
+    copy_server_metrics,
+    generator_series,
+    merge_shards,
+    workers_health,
+)
 from ._shard import Executor, ShardLost, ShardOutcome, ShardReport, ShardSpec
 from ._split import split_run
 
@@ -99,8 +106,10 @@ async def run_with_workers(
         outcomes = await _run_shards(specs, plan, state, progress, executor)
         merged = merge_shards(specs, outcomes, config, keep=not config.low_memory)
         result = await _result(plan, endpoint, specs, outcomes, merged, state)
-        if result.output_path is not None:
-            await run_io(resolve(result.output_path)[0], result.save)
+        if config.output_path is not None:
+            fs = resolve(config.output_path)[0]
+            await run_io(fs, result.save)
+            await run_io(fs, copy_server_metrics, specs, config.output_path)
     finally:
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
@@ -239,6 +248,8 @@ async def _result(
         interrupted=interrupted,
         stop_reason=stop_reason,
         generator=workers_health(outcomes, len(specs)),
+        generator_series=generator_series(specs),
+        server_metrics=next((r.server_metrics for r in reports if r.server_metrics), {}),
         run_config=config,
         run_stats=stats,
     )

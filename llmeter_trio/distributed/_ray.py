@@ -9,7 +9,8 @@ spreads them across the cluster's nodes, each reserving `resources`:
   round trip (error at most half of it); the coordinator's start instant is
   given to each actor on its own clock, so the start does not depend on the
   hosts' clocks agreeing. The offsets are in each shard's report
-  (``Result.generator["workers"][i]["clock_offset"]``); the largest is logged.
+  (``Result.generator["workers"][i]["clock_offset"]``); the largest is logged
+  and saved (``Result.generator["largest_clock_offset"]``).
 - stop: `stop` and `interrupt` are actor calls that run beside the shard
   (the actors take concurrent calls); Ctrl-C or SIGTERM of the coordinator
   reaches every actor at once.

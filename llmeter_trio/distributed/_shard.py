@@ -167,6 +167,8 @@ class ShardReport:
         generator: the shard's generator health (``Result.generator``: lag,
             CPU, ``bottleneck``, ``warnings``), saying whether this worker was
             the bottleneck.
+        server_metrics: the summary of the server's metrics the shard scraped
+            (``Result.server_metrics``; worker 0 alone scrapes), else empty.
         host: the worker's host name; pid: its process id.
         stats: the statistics of the shard's records (a picklable `RunStats`),
             merged by the coordinator in shard order (`RunStats.merge`) so it
@@ -183,6 +185,7 @@ class ShardReport:
     start_lag: float = 0.0
     clock_offset: float = 0.0
     generator: dict[str, Any] = attrs.field(factory=dict)
+    server_metrics: dict[str, Any] = attrs.field(factory=dict)
     host: str = ""
     pid: int = 0
     stats: RunStats | None = attrs.field(default=None, eq=False, repr=False)

@@ -134,6 +134,7 @@ async def _run_shard(spec: ShardSpec, shard: ShardControl) -> ShardReport:
         error=error,
         start_lag=control.start_lag if math.isfinite(control.start_lag) else 0.0,
         generator=dict(result.generator),
+        server_metrics=dict(result.server_metrics),
         stats=progress.stats,  # the writer's: every record counted once
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -59,7 +59,8 @@ class LoadTest:
     progress line per level goes to stderr; ``progress_bar_stats={}`` hides
     it (any other value shows llmeter-trio's line of requests, rates and
     errors). `timeout`, `drain_timeout`, `seed`, `server_metrics` (with
-    `server_metrics_interval`) and `workers` go to every run.
+    `server_metrics_interval`), `workers` and where they run (`executor`,
+    `ray_address`, `ray_resources`) go to every run.
     """
 
     endpoint: Endpoint
@@ -83,6 +84,10 @@ class LoadTest:
     server_metrics_interval: float = attrs.field(default=1.0, kw_only=True)
     # worker processes sending each level together (`Runner`'s `workers`; "auto": one per core)
     workers: int | Literal["auto"] | None = attrs.field(default=None, kw_only=True)
+    # where the workers run: this host's processes, or actors on a Ray cluster (`Runner`'s)
+    executor: Literal["local", "ray"] = attrs.field(default="local", kw_only=True)
+    ray_address: str | None = attrs.field(default=None, kw_only=True)
+    ray_resources: Mapping[str, float] | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         levels = list(self.sequence_of_clients)
@@ -159,6 +164,9 @@ class LoadTest:
             server_metrics=self.server_metrics,
             server_metrics_interval=self.server_metrics_interval,
             workers=self.workers,
+            executor=self.executor,
+            ray_address=self.ray_address,
+            ray_resources=self.ray_resources,
         )
         results: dict[int, Result] = {}
         assert self.test_name is not None

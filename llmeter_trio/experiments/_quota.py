@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any, Literal
@@ -132,6 +132,9 @@ class Quota:
     seed: int = 0
     show_progress: bool = False
     workers: int | Literal["auto"] | None = None  # worker processes per step (`Runner`'s)
+    executor: Literal["local", "ray"] = "local"  # where the workers run (`Runner`'s)
+    ray_address: str | None = None
+    ray_resources: Mapping[str, float] | None = None
     callbacks: Sequence[Any] | None = None  # given to every step's run
 
     def __attrs_post_init__(self) -> None:
@@ -167,6 +170,9 @@ class Quota:
             tokenizer=self.tokenizer,
             seed=self.seed,
             workers=self.workers,
+            executor=self.executor,
+            ray_address=self.ray_address,
+            ray_resources=self.ray_resources,
         )
         steps: list[QuotaStep] = []
         settings = {"start_requests_per_minute": self.start_requests_per_minute,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 import posixpath
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -80,6 +80,9 @@ class Sweep:
     timeout: float = 60.0
     seed: int = 0
     workers: int | Literal["auto"] | None = None  # worker processes per step (`Runner`'s)
+    executor: Literal["local", "ray"] = "local"  # where the workers run (`Runner`'s)
+    ray_address: str | None = None
+    ray_resources: Mapping[str, float] | None = None
     callbacks: Sequence[Any] | None = None  # given to every step's run
 
     def __attrs_post_init__(self) -> None:
@@ -157,6 +160,9 @@ class Sweep:
             tokenizer=self.tokenizer,
             seed=self.seed,
             workers=self.workers,
+            executor=self.executor,
+            ray_address=self.ray_address,
+            ray_resources=self.ray_resources,
             callbacks=self.callbacks,
         )
         options: dict[str, Any] = {

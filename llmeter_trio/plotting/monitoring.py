@@ -106,19 +106,21 @@ def run_timeline_fig(result: Result) -> Any:
             "Generator memory (MB)",
         ),
     )
-    times = [row["time"] for row in series]
-
-    def column(key: str, scale: float = 1.0) -> list[Any]:
-        return [None if row.get(key) is None else row[key] * scale for row in series]
-
-    if series:
+    # a run across workers: one line per worker (its samples carry a "worker" column)
+    by_worker: dict[Any, list[dict[str, Any]]] = {}
+    for sample in series:
+        by_worker.setdefault(sample.get("worker"), []).append(sample)
+    for worker, samples in by_worker.items():
+        times = [sample["time"] for sample in samples]
+        suffix = "" if worker is None else f" (worker {worker})"
         for row, key, scale, name in (
             (1, "cpu", 1.0, "Generator CPU"),
             (2, "event_loop_lag_max", 1000.0, "Event-loop lag"),
             (3, "open_connections", 1.0, "Generator: open connections"),
             (4, "rss_bytes", 1 / 1e6, "Generator memory"),
         ):
-            figure.add_trace(_line(times, column(key, scale), name), row=row, col=1)
+            values = [None if s.get(key) is None else s[key] * scale for s in samples]
+            figure.add_trace(_line(times, values, name + suffix), row=row, col=1)
     roles: tuple[tuple[Role, str], ...] = (
         ("requests_running", "Server: requests running"),
         ("requests_waiting", "Server: requests waiting"),
