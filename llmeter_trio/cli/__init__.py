@@ -16,6 +16,7 @@ if sys.version_info < (3, 11):
 
 from .._version import __version__
 from ._analyze import add_analyze_arguments, analyze_command
+from ._compare import add_compare_arguments, compare_command
 from ._demo import add_demo_arguments, demo_command
 from ._endpoints import describe_endpoints
 from ._quota import add_quota_arguments, quota_command
@@ -56,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_analyze_arguments(
         commands.add_parser("analyze", help="statistics of a saved run, e.g. with other SLOs")
+    )
+    add_compare_arguments(
+        commands.add_parser("compare", help="compare runs or load tests with a baseline")
     )
     commands.add_parser("endpoints", help="list the registered endpoint types and their options")
     add_demo_arguments(
@@ -103,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return demo_command(args)
         if args.command == "analyze":
             return analyze_command(args)
+        if args.command == "compare":
+            return compare_command(args)
         if args.command == "quota":
             return quota_command(args)
         return run_command(args)

@@ -1,0 +1,163 @@
+"""The metrics a comparison covers, which way is better for each, and their values."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+
+import attrs
+
+from ..endpoints import InvocationResponse
+from ..stats import PERCENTILES, PercentileMethod, percentile
+
+__all__ = ["DEFAULT_METRICS", "LATENCIES", "Metric", "Sample", "metric_named"]
+
+# latency metrics compared, each at these aggregations (names as in `Result.stats`)
+LATENCIES = ("time_to_first_token", "time_to_last_token", "time_per_output_token")
+AGGREGATIONS = ("p50", "p90", "p99", "average")
+RATES = ("requests_per_minute", "average_output_tokens_per_minute", "failed_requests_rate")
+_QUANTILES = dict(PERCENTILES)
+# records are grouped in this many slices of the run's time for the rates' resampling
+_TIME_SLICES = 20
+
+
+@attrs.frozen
+class Sample:
+    """What a run's comparison needs from its measured records (warm-up and cool-down left out)."""
+
+    values: dict[str, list[float]]  # successful requests' latencies, by metric
+    failed: list[bool]  # one flag per measured request
+    slices: list[tuple[int, int]]  # (requests, output tokens) per slice of the run's time
+    requests_per_minute: float
+    output_tokens_per_minute: float
+    method: PercentileMethod
+
+    @classmethod
+    def of(
+        cls,
+        records: Sequence[InvocationResponse],
+        stats: dict[str, object],
+        method: PercentileMethod,
+    ) -> Sample:
+        """The sample of a run's records, its rates taken from its `stats`."""
+        measured = [r for r in records if r.excluded is None]
+        values = {
+            metric: [v for r in measured if not r.failed and (v := getattr(r, metric)) is not None]
+            for metric in LATENCIES
+        }
+        return cls(
+            values=values,
+            failed=[r.failed for r in measured],
+            slices=_slices(measured),
+            requests_per_minute=_number(stats.get("requests_per_minute")),
+            output_tokens_per_minute=_number(stats.get("average_output_tokens_per_minute")),
+            method=method,
+        )
+
+
+@attrs.frozen
+class Metric:
+    """A compared statistic: its name in `Result.stats` and whether higher is better."""
+
+    name: str
+    higher_is_better: bool
+    # the statistic of a sample, and of one bootstrap resample of it
+    value: Callable[[Sample], float | None]
+    resample: Callable[[Sample, random.Random], float | None]
+
+
+def _latency(metric: str, aggregation: str) -> Metric:
+    def of(values: list[float], method: PercentileMethod) -> float | None:
+        if not values:
+            return None
+        if aggregation == "average":
+            return math.fsum(values) / len(values)
+        return percentile(sorted(values), _QUANTILES[aggregation], method)
+
+    def value(sample: Sample) -> float | None:
+        return of(sample.values[metric], sample.method)
+
+    def resample(sample: Sample, rng: random.Random) -> float | None:
+        values = sample.values[metric]
+        return of(rng.choices(values, k=len(values)) if values else [], sample.method)
+
+    return Metric(f"{metric}-{aggregation}", False, value, resample)
+
+
+def _slices(measured: Sequence[InvocationResponse]) -> list[tuple[int, int]]:
+    """Requests and output tokens in equal slices of the run's time (by send time, else order)."""
+    times = [r.send_time for r in measured]
+    if measured and all(t is not None for t in times):
+        sent = [float(t) for t in times if t is not None]
+        first, span = min(sent), (max(sent) - min(sent)) or 1.0
+        index = [min(int((t - first) / span * _TIME_SLICES), _TIME_SLICES - 1) for t in sent]
+    else:
+        index = [i * _TIME_SLICES // max(len(measured), 1) for i in range(len(measured))]
+    counts = [[0, 0] for _ in range(_TIME_SLICES)]
+    for slot, record in zip(index, measured, strict=True):
+        counts[slot][0] += 1
+        counts[slot][1] += record.num_tokens_output or 0
+    return [(requests, tokens) for requests, tokens in counts]
+
+
+def _rate(name: str, position: int, point: Callable[[Sample], float]) -> Metric:
+    """A rate over the run's time: slices of the run are resampled (a block bootstrap), and
+    the run's rate scaled by the resampled slices' share of its total."""
+
+    def value(sample: Sample) -> float | None:
+        return point(sample) if sample.failed else None
+
+    def resample(sample: Sample, rng: random.Random) -> float | None:
+        total = sum(s[position] for s in sample.slices)
+        if not sample.failed or not total:
+            return value(sample)
+        drawn = rng.choices(sample.slices, k=len(sample.slices))
+        return point(sample) * sum(s[position] for s in drawn) / total
+
+    return Metric(name, True, value, resample)
+
+
+def _failure_rate_value(sample: Sample) -> float | None:
+    return sum(sample.failed) / len(sample.failed) if sample.failed else None
+
+
+def _failure_rate_resample(sample: Sample, rng: random.Random) -> float | None:
+    flags = sample.failed
+    return sum(rng.choices(flags, k=len(flags))) / len(flags) if flags else None
+
+
+DEFAULT_METRICS: tuple[Metric, ...] = (
+    *(_latency(m, a) for m in LATENCIES for a in AGGREGATIONS),
+    _rate("requests_per_minute", 0, lambda s: s.requests_per_minute),
+    _rate("average_output_tokens_per_minute", 1, lambda s: s.output_tokens_per_minute),
+    Metric("failed_requests_rate", False, _failure_rate_value, _failure_rate_resample),
+)
+_BY_NAME = {metric.name: metric for metric in DEFAULT_METRICS}
+
+
+def metric_named(name: str) -> Metric:
+    """The compared metric called `name`: a `Result.stats` key (``time_to_first_token-p99``)
+    or the SLO short form (``ttft_p99``, ``e2e_p50``, ``tpot_average``)."""
+    from ..slo import METRIC_ALIASES
+
+    full = name
+    short, _, aggregation = name.rpartition("_")
+    if short in METRIC_ALIASES and aggregation in AGGREGATIONS:
+        full = f"{METRIC_ALIASES[short]}-{aggregation}"
+    elif name in ("rpm", "failure_rate", "output_tpm"):
+        full = {
+            "rpm": "requests_per_minute",
+            "failure_rate": "failed_requests_rate",
+            "output_tpm": "average_output_tokens_per_minute",
+        }[name]
+    if full not in _BY_NAME:
+        raise ValueError(
+            f"unknown metric {name!r}; compared: {', '.join(_BY_NAME)} "
+            "(or short forms such as ttft_p99, e2e_p50, tpot_average, rpm, failure_rate)"
+        )
+    return _BY_NAME[full]
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
