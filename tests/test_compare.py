@@ -141,7 +141,7 @@ def test_gates_parse(text: str, metric: str, above: bool, threshold: float, rela
 
 @pytest.mark.parametrize("text", ["ttft_p99", "ttft_p99>=10%", "ttft_p99>ten", "rpm>5ms", "x>1"])
 def test_bad_gates_are_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="fail-if|unknown metric"):
+    with pytest.raises(ValueError, match=r"fail-if|unknown metric"):
         parse_gate(text)
 
 

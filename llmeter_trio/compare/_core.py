@@ -14,7 +14,7 @@ from ..experiments import LoadTestResult
 from ..results import Result, holds_run
 from ..stats import percentile
 from ..storage import resolve
-from ._metrics import DEFAULT_METRICS, Metric, Sample, metric_named
+from ._metrics import DEFAULT_METRICS, Draw, Metric, Sample, metric_named
 
 __all__ = ["Comparison", "MetricComparison", "Run", "compare", "load_compared"]
 
@@ -104,10 +104,7 @@ def compare(
                 Comparison(
                     baseline=base_label,
                     candidate=label,
-                    metrics={
-                        m.name: _compare_metric(m, first, second, resamples, confidence, rng)
-                        for m in chosen
-                    },
+                    metrics=_compare_metrics(chosen, first, second, resamples, confidence, rng),
                     confidence=confidence,
                     resamples=resamples,
                     clients=clients,
@@ -158,23 +155,31 @@ def _sample(label: str, result: Result) -> Sample:
     return Sample.of(records, result.stats, result.percentile_method)
 
 
-def _compare_metric(
-    metric: Metric,
+def _compare_metrics(
+    metrics: Sequence[Metric],
     first: Sample,
     second: Sample,
     resamples: int,
     confidence: float,
     rng: random.Random,
+) -> dict[str, MetricComparison]:
+    differences: dict[str, list[float]] = {m.name: [] for m in metrics}
+    for _ in range(resamples):
+        a, b = Draw(first, rng), Draw(second, rng)
+        for metric in metrics:
+            x, y = metric.resample(a), metric.resample(b)
+            if x is not None and y is not None:
+                differences[metric.name].append(y - x)
+    return {m.name: _verdict(m, first, second, differences[m.name], confidence) for m in metrics}
+
+
+def _verdict(
+    metric: Metric, first: Sample, second: Sample, differences: list[float], confidence: float
 ) -> MetricComparison:
     a, b = metric.value(first), metric.value(second)
-    if a is None or b is None:
+    if a is None or b is None or not differences:
         return MetricComparison(metric.name, a, b, None, None, None, metric.higher_is_better,
                                 "not measured")  # fmt: skip
-    differences = []
-    for _ in range(resamples):
-        x, y = metric.resample(first, rng), metric.resample(second, rng)
-        if x is not None and y is not None:
-            differences.append(y - x)
     differences.sort()
     tail = (1 - confidence) / 2
     low = percentile(differences, tail)

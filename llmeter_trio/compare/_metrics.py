@@ -11,7 +11,7 @@ import attrs
 from ..endpoints import InvocationResponse
 from ..stats import PERCENTILES, PercentileMethod, percentile
 
-__all__ = ["DEFAULT_METRICS", "LATENCIES", "Metric", "Sample", "metric_named"]
+__all__ = ["DEFAULT_METRICS", "LATENCIES", "Draw", "Metric", "Sample", "metric_named"]
 
 # latency metrics compared, each at these aggregations (names as in `Result.stats`)
 LATENCIES = ("time_to_first_token", "time_to_last_token", "time_per_output_token")
@@ -56,6 +56,39 @@ class Sample:
         )
 
 
+class Draw:
+    """One bootstrap resample of a sample, drawn lazily: each column at most once, so every
+    aggregation of a metric (p50, p99, average) comes from the same resample."""
+
+    def __init__(self, sample: Sample, rng: random.Random) -> None:
+        self.sample = sample
+        self._rng = rng
+        self._sorted: dict[str, list[float]] = {}
+        self._failed: list[bool] | None = None
+        self._slices: list[tuple[int, int]] | None = None
+
+    def sorted_values(self, metric: str) -> list[float]:
+        """The metric's values, resampled with replacement, in order."""
+        if metric not in self._sorted:
+            values = self.sample.values[metric]
+            self._sorted[metric] = sorted(self._rng.choices(values, k=len(values)))
+        return self._sorted[metric]
+
+    def failed(self) -> list[bool]:
+        """The requests' failure flags, resampled with replacement."""
+        if self._failed is None:
+            flags = self.sample.failed
+            self._failed = self._rng.choices(flags, k=len(flags))
+        return self._failed
+
+    def slices(self) -> list[tuple[int, int]]:
+        """The slices of the run's time, resampled with replacement."""
+        if self._slices is None:
+            slices = self.sample.slices
+            self._slices = self._rng.choices(slices, k=len(slices))
+        return self._slices
+
+
 @attrs.frozen
 class Metric:
     """A compared statistic: its name in `Result.stats` and whether higher is better."""
@@ -64,23 +97,22 @@ class Metric:
     higher_is_better: bool
     # the statistic of a sample, and of one bootstrap resample of it
     value: Callable[[Sample], float | None]
-    resample: Callable[[Sample, random.Random], float | None]
+    resample: Callable[[Draw], float | None]
 
 
 def _latency(metric: str, aggregation: str) -> Metric:
-    def of(values: list[float], method: PercentileMethod) -> float | None:
-        if not values:
+    def of(ordered: list[float], method: PercentileMethod) -> float | None:
+        if not ordered:
             return None
         if aggregation == "average":
-            return math.fsum(values) / len(values)
-        return percentile(sorted(values), _QUANTILES[aggregation], method)
+            return math.fsum(ordered) / len(ordered)
+        return percentile(ordered, _QUANTILES[aggregation], method)
 
     def value(sample: Sample) -> float | None:
-        return of(sample.values[metric], sample.method)
+        return of(sorted(sample.values[metric]), sample.method)
 
-    def resample(sample: Sample, rng: random.Random) -> float | None:
-        values = sample.values[metric]
-        return of(rng.choices(values, k=len(values)) if values else [], sample.method)
+    def resample(draw: Draw) -> float | None:
+        return of(draw.sorted_values(metric), draw.sample.method)
 
     return Metric(f"{metric}-{aggregation}", False, value, resample)
 
@@ -108,12 +140,12 @@ def _rate(name: str, position: int, point: Callable[[Sample], float]) -> Metric:
     def value(sample: Sample) -> float | None:
         return point(sample) if sample.failed else None
 
-    def resample(sample: Sample, rng: random.Random) -> float | None:
+    def resample(draw: Draw) -> float | None:
+        sample = draw.sample
         total = sum(s[position] for s in sample.slices)
         if not sample.failed or not total:
             return value(sample)
-        drawn = rng.choices(sample.slices, k=len(sample.slices))
-        return point(sample) * sum(s[position] for s in drawn) / total
+        return point(sample) * sum(s[position] for s in draw.slices()) / total
 
     return Metric(name, True, value, resample)
 
@@ -122,9 +154,9 @@ def _failure_rate_value(sample: Sample) -> float | None:
     return sum(sample.failed) / len(sample.failed) if sample.failed else None
 
 
-def _failure_rate_resample(sample: Sample, rng: random.Random) -> float | None:
-    flags = sample.failed
-    return sum(rng.choices(flags, k=len(flags))) / len(flags) if flags else None
+def _failure_rate_resample(draw: Draw) -> float | None:
+    flags = draw.failed()
+    return sum(flags) / len(flags) if flags else None
 
 
 DEFAULT_METRICS: tuple[Metric, ...] = (
