@@ -220,3 +220,12 @@ def test_the_charts_overlay_every_run() -> None:
     assert [trace.name for trace in cdf.data] == ["a", "b"]
     assert all(len(trace.x) == N for trace in cdf.data)
     assert list(figures["differences"].data[0].y)[:1] == ["time_to_first_token-p50"]
+
+
+def test_llmeter_folders_compare_with_ours(tmp_path: Path) -> None:
+    ours = save(tmp_path, "ours", records(1))
+    theirs = tmp_path / "theirs"
+    run("theirs", records(2, scale=1.5)).save(theirs, format="llmeter")
+    (c,) = compare(ours, theirs, resamples=200)
+    assert c.candidate == "theirs"
+    assert c.metrics["time_to_first_token-p50"].verdict == "worse"
