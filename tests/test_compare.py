@@ -6,6 +6,7 @@ import math
 import random
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -229,3 +230,26 @@ def test_llmeter_folders_compare_with_ours(tmp_path: Path) -> None:
     (c,) = compare(ours, theirs, resamples=200)
     assert c.candidate == "theirs"
     assert c.metrics["time_to_first_token-p50"].verdict == "worse"
+
+
+def test_warm_up_requests_are_left_out(tmp_path: Path) -> None:
+    slow_warm_up = [
+        attrs.evolve(r, time_to_first_token=100.0, excluded="warmup") for r in records(3, n=50)
+    ]
+    (c,) = compare(run("a", records(1)), run("b", [*slow_warm_up, *records(1)]), resamples=100)
+    assert c.metrics["time_to_first_token-p99"].difference == 0
+    assert c.metrics["time_to_first_token-p99"].verdict == "no difference"
+
+
+def test_runs_loaded_without_records_stream_them(tmp_path: Path) -> None:
+    a = Result.load(save(tmp_path, "a", records(1)), load_responses=False)
+    b = Result.load(save(tmp_path, "b", records(2, scale=1.5)), load_responses=False)
+    assert not a.responses
+    (c,) = compare(a, b, resamples=100)
+    assert c.metrics["time_to_first_token-p50"].verdict == "worse"
+
+
+def test_a_run_without_records_is_refused() -> None:
+    empty = Result(run_name="empty")
+    with pytest.raises(ValueError, match="empty holds no records"):
+        compare(empty, run("b", records(1)))
