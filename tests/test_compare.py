@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import random
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import attrs
@@ -210,6 +212,12 @@ def test_load_tests_are_compared_level_by_level(tmp_path: Path) -> None:
     assert all(c.metrics["time_to_first_token-p50"].verdict == "worse" for c in comparisons)
     with pytest.raises(ValueError, match="a run with a run"):
         compare(tmp_path / "base", tmp_path / "new" / "00001-clients")
+    if importlib.util.find_spec("plotly") is not None:
+        figure = comparison_figures(tmp_path / "base", tmp_path / "new")[
+            "by-clients-time_to_first_token"
+        ]
+        assert [t.name for t in figure.data] == ["base p50", "base p99", "new p50", "new p99"]
+        assert list(figure.data[0].x) == [1, 4]
 
 
 def test_the_charts_overlay_every_run() -> None:
@@ -253,3 +261,28 @@ def test_a_run_without_records_is_refused() -> None:
     empty = Result(run_name="empty")
     with pytest.raises(ValueError, match="empty holds no records"):
         compare(empty, run("b", records(1)))
+
+
+def test_rates_need_send_times_or_llmeter_request_times() -> None:
+    untimed = [attrs.evolve(r, send_time=None) for r in records(1)]
+    (c,) = compare(run("a", untimed), run("b", untimed[: N // 2]), resamples=50)
+    rpm = c.metrics["requests_per_minute"]
+    assert rpm.baseline and rpm.candidate and rpm.verdict == "not measured"
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    llmeter_timed = [
+        attrs.evolve(r, send_time=None, request_time=start + timedelta(seconds=r.send_time or 0))
+        for r in records(1)
+    ]
+    (c,) = compare(run("a", llmeter_timed), run("b", llmeter_timed), resamples=50)
+    assert c.metrics["requests_per_minute"].verdict == "no difference"
+    assert c.metrics["requests_per_minute"].low is not None
+
+
+def test_cli_metric_picks_the_metrics_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = save(tmp_path, "a", records(1, n=50))
+    assert main(["compare", a, a, "--metric", "ttft_p99", "--metric", "rpm"]) == 0
+    out = capsys.readouterr().out
+    assert "time_to_first_token-p99" in out and "requests_per_minute" in out
+    assert "time_to_last_token" not in out

@@ -29,7 +29,9 @@ class MetricComparison:
     `difference` is candidate minus baseline; `low` and `high` bound it at
     the comparison's confidence (percentile bootstrap). The verdict is
     "better" or "worse" when that interval leaves out zero, by which way is
-    better for the metric, else "no difference".
+    better for the metric, else "no difference"; "not measured" when a run
+    has no value, or no interval could be drawn (a rate of records that carry
+    no send time).
     """
 
     metric: str

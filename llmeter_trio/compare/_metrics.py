@@ -118,19 +118,25 @@ def _latency(metric: str, aggregation: str) -> Metric:
 
 
 def _slices(measured: Sequence[InvocationResponse]) -> list[tuple[int, int]]:
-    """Requests and output tokens in equal slices of the run's time (by send time, else order)."""
-    times = [r.send_time for r in measured]
-    if measured and all(t is not None for t in times):
-        sent = [float(t) for t in times if t is not None]
-        first, span = min(sent), (max(sent) - min(sent)) or 1.0
-        index = [min(int((t - first) / span * _TIME_SLICES), _TIME_SLICES - 1) for t in sent]
-    else:
-        index = [i * _TIME_SLICES // max(len(measured), 1) for i in range(len(measured))]
+    """Requests and output tokens in equal slices of the run's time, by send time (or, for
+    LLMeter's records, the wall-clock `request_time`); none when a record has neither."""
+    sent = [_sent(r) for r in measured]
+    if not sent or any(t is None for t in sent):
+        return []
+    times = [t for t in sent if t is not None]
+    first, span = min(times), (max(times) - min(times)) or 1.0
     counts = [[0, 0] for _ in range(_TIME_SLICES)]
-    for slot, record in zip(index, measured, strict=True):
-        counts[slot][0] += 1
-        counts[slot][1] += record.num_tokens_output or 0
+    for time, record in zip(times, measured, strict=True):
+        slot = counts[min(int((time - first) / span * _TIME_SLICES), _TIME_SLICES - 1)]
+        slot[0] += 1
+        slot[1] += record.num_tokens_output or 0
     return [(requests, tokens) for requests, tokens in counts]
+
+
+def _sent(record: InvocationResponse) -> float | None:
+    if record.send_time is not None:
+        return record.send_time
+    return record.request_time.timestamp() if record.request_time is not None else None
 
 
 def _rate(name: str, position: int, point: Callable[[Sample], float]) -> Metric:
@@ -143,7 +149,9 @@ def _rate(name: str, position: int, point: Callable[[Sample], float]) -> Metric:
     def resample(draw: Draw) -> float | None:
         sample = draw.sample
         total = sum(s[position] for s in sample.slices)
-        if not sample.failed or not total:
+        if not sample.slices:
+            return None  # no times to slice the run by: no interval
+        if not total:
             return value(sample)
         return point(sample) * sum(s[position] for s in draw.slices()) / total
 
