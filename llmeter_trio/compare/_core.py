@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import posixpath
 import random
 from collections.abc import Sequence
-from typing import Literal, Union
+from typing import Literal
 
 import attrs
 
 from ..experiments import LoadTestResult
 from ..results import Result, holds_run
 from ..stats import percentile
-from ..storage import resolve
+from ..storage import Location, location, resolve
 from ._metrics import DEFAULT_METRICS, Draw, Metric, Sample, metric_named
 
 __all__ = ["Comparison", "MetricComparison", "Run", "compare", "load_compared"]
 
 Verdict = Literal["better", "worse", "no difference", "not measured"]
-Run = Union[Result, LoadTestResult, str, "os.PathLike[str]"]
+Run = Result | LoadTestResult | Location
 
 
 @attrs.frozen
@@ -118,10 +117,11 @@ def compare(
 def load_compared(run: Run) -> tuple[str, Result | LoadTestResult]:
     """A label and the loaded run or load test (a folder: a run's, else a load test's)."""
     if isinstance(run, Result):
-        return run.run_name or str(run.output_path or "run"), run
+        where = location(run.output_path) if run.output_path is not None else ""
+        return run.run_name or posixpath.basename(where.rstrip("/")) or "run", run
     if isinstance(run, LoadTestResult):
         return run.test_name, run
-    url = os.fspath(run)
+    url = location(run)
     fs, folder = resolve(url)
     label = posixpath.basename(folder.rstrip("/")) or url
     if holds_run(fs, folder):
