@@ -286,3 +286,10 @@ def test_cli_metric_picks_the_metrics_shown(
     out = capsys.readouterr().out
     assert "time_to_first_token-p99" in out and "requests_per_minute" in out
     assert "time_to_last_token" not in out
+
+
+def test_folders_at_fsspec_urls_compare() -> None:
+    run("a", records(1, n=50)).save("memory://compare-test/a")
+    run("b", records(2, n=50)).save("memory://compare-test/b")
+    (c,) = compare("memory://compare-test/a", "memory://compare-test/b", resamples=20)
+    assert (c.baseline, c.candidate) == ("a", "b")
