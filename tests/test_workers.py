@@ -258,8 +258,17 @@ class TestStops:
         with served_in_thread(SLOW) as origin:
             runner = Runner(endpoint(origin), output_path=tmp_path, run_name="cancelled")
 
+            async def cancel_once_served(scope: trio.CancelScope) -> None:
+                # once the workers are sending (however long starting them took on a busy
+                # machine), cancel the coordinator from outside; at most 30 s of waiting
+                with trio.fail_after(30):
+                    while await trio.to_thread.run_sync(served, origin) < 2:
+                        await trio.sleep(0.05)
+                scope.cancel()
+
             async def main() -> None:
-                with trio.move_on_after(2):
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(cancel_once_served, nursery.cancel_scope)
                     await runner.run(payload=PAYLOADS, clients=2, run_duration=60, workers=2)
 
             trio.run(main)
