@@ -262,7 +262,9 @@ class TestStops:
                 # once the workers are sending (however long starting them took on a busy
                 # machine), cancel the coordinator from outside; at most 30 s of waiting
                 with trio.fail_after(30):
-                    while await trio.to_thread.run_sync(served, origin) < 2:
+                    while True:
+                        if await trio.to_thread.run_sync(served, origin) >= 2:
+                            break
                         await trio.sleep(0.05)
                 scope.cancel()
 
