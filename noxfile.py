@@ -1,5 +1,7 @@
 """Developer sessions: `nox -s tests lint typecheck docs bench`, and `nox -s quick`.
 
+`mkdocs serve` (with the ``docs`` extra) shows the docs site while you edit it.
+
 `nox -s llmeter_compat -- PATH` runs LLMeter's public-API tests and two of its example
 notebooks from the LLMeter checkout at PATH against this project (tools/llmeter_compat.py).
 """
@@ -46,8 +48,10 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Run every Python example in README.md and docs/ as a test."""
-    session.install("-e", ".[test]")
+    """Build the docs site with warnings as errors (into site/), then run every Python
+    example in README.md and docs/ as a test."""
+    session.install("-e", ".[test,docs]")
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
     session.run("python", "-m", "pytest", "tests/test_docs.py", *session.posargs)
 
 

@@ -47,7 +47,7 @@ R = TypeVar("R", bound="Runner")
 class Runner:
     """Sends load to one endpoint with closed-loop clients and measures it.
 
-    The fields are defaults for `run`, which may override any of them::
+    The fields are defaults for `run`, which may override any of them:
 
         runner = Runner(endpoint, output_path="outputs")
         result = await runner.run(payload=payloads, clients=8, n_requests=20)

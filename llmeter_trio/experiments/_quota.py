@@ -110,7 +110,7 @@ class Quota:
     throttled only in its second half), and the requests and tokens per minute
     the endpoint admitted once it throttled are the quota
     (`QuotaResult.requests_per_minute`, `QuotaResult.tokens_per_minute`).
-    With `show_progress`, a progress line per step goes to stderr::
+    With `show_progress`, a progress line per step goes to stderr:
 
         quota = Quota(endpoint, payload, start_requests_per_minute=60)
         result = await quota.run(output_path="outputs")

@@ -1,7 +1,7 @@
 """A simulated LLM server whose latencies and token counts are known.
 
 It speaks the OpenAI, Anthropic Messages, Bedrock runtime and SageMaker
-runtime APIs on one port. Tests, demos and benchmarks use it as ground truth::
+runtime APIs on one port. Tests, demos and benchmarks use it as ground truth:
 
     async with simulated_server(SimConfig(ttft_base=0.2, itl=0.05)) as base_url:
         ...  # point any OpenAI-compatible client at base_url (its origin for the others)
