@@ -34,6 +34,7 @@ from .live_display import _per_second, format_display_stats, progress_parts, sta
 __all__ = [
     "DEFAULT_DISPLAY_STATS",
     "display_label",
+    "current_label",
     "display_wanted",
     "format_live_stats",
     "format_progress",
@@ -105,7 +106,9 @@ class _StatsLines:
 
 
 #: a display draws for the run in this context: Runner.run does not draw a second one
-_DRAWING: contextvars.ContextVar[bool] = contextvars.ContextVar("llmeter_trio_drawing", default=False)
+_DRAWING: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "llmeter_trio_drawing", default=False
+)
 #: what a display started by Runner.run in this context says first (a sweep's step)
 _LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("llmeter_trio_label", default="")
 
@@ -123,6 +126,11 @@ def display_label(label: str) -> Iterator[None]:
         _LABEL.reset(token)
 
 
+def current_label() -> str:
+    """The label `display_label` set for runs started here ("" when none)."""
+    return _LABEL.get()
+
+
 def in_notebook() -> bool:
     """True inside a Jupyter kernel (IPython's, when it is imported)."""
     ipython = sys.modules.get("IPython")
@@ -136,12 +144,13 @@ def in_notebook() -> bool:
 
 
 def display_wanted(show: bool | None, stream: TextIO | None = None) -> bool:
-    """Whether Runner.run draws a display: as `show` says, else when none draws for the run
-    already and the display goes to a terminal or a notebook."""
+    """Whether Runner.run draws a display: never when one draws for the run already (a
+    LoadTest's, the CLI's); else as `show` says, or when `stream` (stderr) is a terminal
+    or the run is in a notebook."""
+    if _DRAWING.get():
+        return False  # never a second display for the same run
     if show is not None:
         return show
-    if _DRAWING.get():
-        return False
     out = stream if stream is not None else sys.stderr
     return _isatty(out) or in_notebook()
 
