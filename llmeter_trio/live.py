@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import html
+import importlib
+import io
 import math
 import shutil
 import sys
@@ -209,7 +212,8 @@ async def run_with_progress(
     in place at most every `interval` seconds, and less often when a redraw
     would cost more than 1% of the time between two. Without rich, the same
     as plain lines redrawn in place, cut to the terminal's width. Elsewhere (a
-    log file, CI) plain lines at most every 5 seconds, and once at the end. A
+    log file, CI) plain lines at most every 5 seconds, and once at the end. In
+    a notebook, one output cell updated in place (IPython's display). A
     `label` (e.g. ``"level 2/4: 8 clients"``) starts each progress line; a
     `console` (rich's) draws there instead of `stream`. Whatever `run()`
     returns or raises passes through unchanged; when it raises before sending
@@ -217,12 +221,14 @@ async def run_with_progress(
     place is cleared, so the error is all that shows.
     """
     out = stream if stream is not None else sys.stderr
-    if console is None:
-        console = _rich_console(out, _isatty(out) or (stream is None and in_notebook()))
-    if console is not None:
-        screen: _Screen = _RichScreen(console, progress, label)
+    if console is None and stream is None and in_notebook():
+        screen: _Screen = _NotebookScreen(progress, label)
     else:
-        screen = _PlainScreen(out, progress, label)
+        console = console if console is not None else _rich_console(out, _isatty(out))
+        if console is not None:
+            screen = _RichScreen(console, progress, label)
+        else:
+            screen = _PlainScreen(out, progress, label)
     start = trio.current_time()
     throttle = _Throttle(interval if screen.in_place else max(interval, 5.0))
     stats_lines = _StatsLines(progress, max(interval, 0.5), screen.width)
@@ -334,3 +340,45 @@ class _RichScreen(_Screen):
     def close(self) -> None:
         if self.started:
             self.live.stop()
+
+
+class _NotebookScreen(_Screen):
+    """A notebook's output, updated in place through IPython's display (no widgets needed):
+    rich's display as HTML when rich is installed, else the plain lines."""
+
+    def __init__(self, progress: LiveProgress, label: str) -> None:
+        self.progress, self.label = progress, label
+        self.in_place, self.width = True, 100
+        self.handle: Any = None
+
+    def draw(self, elapsed: float, stats: list[str], final: bool) -> None:
+        shown = _ipython_display()
+        page = shown.HTML(self._html(elapsed, stats))
+        if self.handle is None:
+            self.handle = shown.display(page, display_id=True)
+        else:
+            self.handle.update(page)
+
+    def _html(self, elapsed: float, stats: list[str]) -> str:
+        try:
+            from rich.console import Console
+        except ImportError:
+            line = format_progress(self.progress, elapsed)
+            text = "\n".join([f"{self.label}  {line}" if self.label else line, *stats])
+            return f"<pre>{html.escape(text)}</pre>"
+        from .live_display import rich_display
+
+        console = Console(
+            file=io.StringIO(), record=True, width=self.width, color_system="truecolor"
+        )
+        console.print(rich_display(self.progress, elapsed, self.label, stats))
+        return console.export_html(inline_styles=True, code_format="<pre>{code}</pre>")
+
+    def clear(self) -> None:
+        if self.handle is not None:
+            self.handle.update(_ipython_display().HTML(""))
+
+
+def _ipython_display() -> Any:
+    """IPython's display module (untyped)."""
+    return importlib.import_module("IPython.display")

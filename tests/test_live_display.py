@@ -207,3 +207,53 @@ class TestExperimentsShowTheirLevel:
         )  # fmt: skip
         await quota.run()
         assert "step 1: 60.0 rpm  [" in err.getvalue()
+
+
+class FakeHandle:
+    def __init__(self, pages: list[str], page: Any) -> None:
+        self.pages = pages
+        pages.append(page.data)
+
+    def update(self, page: Any) -> None:
+        self.pages.append(page.data)
+
+
+@pytest.fixture
+def notebook(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A Jupyter kernel, as IPython shows it: the pages shown in one output, in order."""
+    ZMQInteractiveShell = type("ZMQInteractiveShell", (), {})
+    pages: list[str] = []
+    shown = types.SimpleNamespace(
+        HTML=lambda data: types.SimpleNamespace(data=data),
+        display=lambda page, display_id: FakeHandle(pages, page),
+    )
+    ipython = types.SimpleNamespace(get_ipython=lambda: ZMQInteractiveShell(), display=shown)
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    monkeypatch.setitem(sys.modules, "IPython.display", shown)
+    return pages
+
+
+class TestNotebook:
+    async def test_one_output_updated_in_place(
+        self,
+        notebook: list[str],
+        monkeypatch: pytest.MonkeyPatch,
+        autojump_clock: trio.testing.MockClock,
+    ) -> None:
+        """In a notebook Runner.run shows its display by default, in one output it updates,
+        as HTML; nothing goes to stderr."""
+        err = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", err)
+        await Runner(endpoint()).run(
+            payload={"prompt": "x"}, n_requests=4, progress_bar_stats={"fail": "failed_requests"}
+        )
+        assert len(notebook) >= 4 and err.getvalue() == ""
+        assert notebook[-1].startswith("<!DOCTYPE html>") or "<pre" in notebook[-1]
+        assert "4/4 req" in notebook[-1] and "fail=0" in notebook[-1]
+
+    @pytest.mark.usefixtures("no_rich")
+    async def test_plain_without_rich(
+        self, notebook: list[str], autojump_clock: trio.testing.MockClock
+    ) -> None:
+        await Runner(endpoint()).run(payload={"prompt": "x"}, n_requests=4)
+        assert notebook[-1].startswith("<pre>[####################]     4/4 req")
