@@ -14,6 +14,7 @@ import trio.testing
 from rich.console import Console
 
 from llmeter_trio import FakeEndpoint, LiveProgress, Runner
+from llmeter_trio.experiments._load_test import LoadTest
 from llmeter_trio.experiments._quota import Quota
 from llmeter_trio.experiments._sweep import Sweep
 from llmeter_trio.live import (
@@ -257,3 +258,29 @@ class TestNotebook:
     ) -> None:
         await Runner(endpoint()).run(payload={"prompt": "x"}, n_requests=4)
         assert notebook[-1].startswith("<pre>[####################]     4/4 req")
+
+
+class TestLoadTest:
+    @pytest.mark.parametrize("option", [{"show_progress": False}, {"progress_bar_stats": {}}])
+    async def test_hidden_on_a_terminal(
+        self,
+        option: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch,
+        autojump_clock: trio.testing.MockClock,
+    ) -> None:
+        """A LoadTest's display hidden is hidden, though Runner.run would show one there."""
+        err = Terminal()
+        monkeypatch.setattr(sys, "stderr", err)
+        load_test = LoadTest(endpoint(), {"prompt": "x"}, [1, 2], min_requests_per_run=2, **option)
+        await load_test.run()
+        assert err.getvalue() == ""
+
+    @pytest.mark.usefixtures("no_rich")
+    async def test_shows_its_level(
+        self, monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        err = Terminal()
+        monkeypatch.setattr(sys, "stderr", err)
+        load_test = LoadTest(endpoint(), {"prompt": "x"}, [1, 2], min_requests_per_run=2)
+        await load_test.run()
+        assert err.getvalue().count("level 2/2:    2 clients  [####################]") == 1
