@@ -27,6 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TextIO, TypeVar
 
+import attrs
 import outcome
 import trio
 
@@ -92,17 +93,24 @@ def format_live_stats(progress: LiveProgress, elapsed: float, width: int = 100) 
 
 class _StatsLines:
     """The statistics lines, recomputed at most every `interval` seconds of the run, and
-    never more often than every 20 times what the last computation cost."""
+    never more often than every 20 times what the last computation cost. With `default`,
+    a run that names no statistics (``progress_bar_stats=None``) shows LLMeter's default."""
 
-    def __init__(self, progress: LiveProgress, interval: float, width: int) -> None:
+    def __init__(
+        self, progress: LiveProgress, interval: float, width: int, default: bool = False
+    ) -> None:
         self.progress, self.interval, self.width = progress, interval, width
+        self.default = default
         self.lines: list[str] = []
         self.next_at = -math.inf
 
     def get(self, elapsed: float, now: float, final: bool) -> list[str]:
         if final or now >= self.next_at:
             began = time.perf_counter()
-            self.lines = format_live_stats(self.progress, elapsed, self.width)
+            shown = self.progress
+            if self.default and shown.display_stats is None:
+                shown = attrs.evolve(shown, display_stats=DEFAULT_DISPLAY_STATS)
+            self.lines = format_live_stats(shown, elapsed, self.width)
             cost = time.perf_counter() - began
             self.next_at = now + max(self.interval, 20 * cost)
         return self.lines
@@ -204,7 +212,9 @@ async def run_with_progress(
 
     `progress` is the `LiveProgress` that `run()` passes to `Runner.run`, which
     fills in the run's planned size as it starts, and the statistics to show
-    under the line when ``progress_bar_stats`` names some.
+    under the line when ``progress_bar_stats`` names some. A display drawn in
+    place (a terminal, a notebook) shows LLMeter's default statistics
+    (`DEFAULT_DISPLAY_STATS`) when it names none (None; ``{}`` shows none).
 
     On a terminal (and in a notebook) with rich installed (the ``live``
     extra), a rich display: a progress bar (requests, or time for a run bound
@@ -231,7 +241,8 @@ async def run_with_progress(
             screen = _PlainScreen(out, progress, label)
     start = trio.current_time()
     throttle = _Throttle(interval if screen.in_place else max(interval, 5.0))
-    stats_lines = _StatsLines(progress, max(interval, 0.5), screen.width)
+    # a display drawn in place shows LLMeter's default statistics unless told otherwise
+    stats_lines = _StatsLines(progress, max(interval, 0.5), screen.width, screen.in_place)
 
     def draw(final: bool) -> None:
         now = trio.current_time()

@@ -6,6 +6,7 @@ import io
 import re
 import sys
 import types
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ import trio.testing
 from rich.console import Console
 
 from llmeter_trio import FakeEndpoint, LiveProgress, Runner
+from llmeter_trio.cli import main
 from llmeter_trio.experiments._load_test import LoadTest
 from llmeter_trio.experiments._quota import Quota
 from llmeter_trio.experiments._sweep import Sweep
@@ -284,3 +286,30 @@ class TestLoadTest:
         load_test = LoadTest(endpoint(), {"prompt": "x"}, [1, 2], min_requests_per_run=2)
         await load_test.run()
         assert err.getvalue().count("level 2/2:    2 clients  [####################]") == 1
+
+
+class TestDefaultStatistics:
+    async def test_in_place_shows_llmeters_default_set(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """progress_bar_stats=None on a terminal: LLMeter's default statistics."""
+        final = (await rich_run(120))[-1]
+        assert "rpm=" in " ".join(final[1:]) and "p90_ttlt=" in " ".join(final[1:])
+
+    async def test_an_empty_selection_shows_none(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        assert len((await rich_run(120, progress_bar_stats={}))[-1]) == 1
+
+
+class TestCommandLine:
+    def test_no_progress_hides_the_display(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`llmeter-trio run --no-progress`: the summary, and nothing on stderr."""
+        args = ["run", "--endpoint", "fake", "--prompt", "hi", "--n-requests", "3",
+                "--option", "time_to_first_token=0", "--option", "inter_token_latency=0",
+                "--output", str(tmp_path / "run")]  # fmt: skip
+        assert main([*args, "--no-progress"]) == 0
+        captured = capsys.readouterr()
+        assert "3 requests" in captured.out and captured.err == ""
