@@ -380,7 +380,11 @@ class _NotebookScreen(_Screen):
         from .live_display import rich_display
 
         console = Console(
-            file=io.StringIO(), record=True, width=self.width, color_system="truecolor"
+            file=io.StringIO(),
+            record=True,
+            width=self.width,
+            color_system="truecolor",
+            force_jupyter=False,  # else rich shows it in the notebook itself
         )
         console.print(rich_display(self.progress, elapsed, self.label, stats))
         return console.export_html(inline_styles=True, code_format="<pre>{code}</pre>")

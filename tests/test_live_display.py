@@ -28,6 +28,8 @@ from llmeter_trio.live import (
     run_with_progress,
 )
 
+from ._support.notebooks import executed
+
 ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -313,3 +315,21 @@ class TestCommandLine:
         assert main([*args, "--no-progress"]) == 0
         captured = capsys.readouterr()
         assert "3 requests" in captured.out and captured.err == ""
+
+
+@pytest.mark.realtime
+def test_in_a_real_jupyter_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run in a Jupyter kernel shows its display as one HTML output, updated in place."""
+    nbformat = pytest.importorskip("nbformat")
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[1]))
+    code = (
+        "import trio\n"
+        "from llmeter_trio import FakeEndpoint, Runner\n"
+        "runner = Runner(FakeEndpoint(time_to_first_token=0.01, output_tokens=4))\n"
+        "result = trio.run(lambda: runner.run(payload={'prompt': 'hi'}, n_requests=5))\n"
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    outputs = executed(notebook, tmp_path, timeout=120).cells[0].outputs
+    shown = [o for o in outputs if o.output_type in ("display_data", "update_display_data")]
+    assert len(shown) == 1  # one output, updated in place to the final display
+    assert "5/5 req" in shown[0].data["text/html"]
