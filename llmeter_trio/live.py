@@ -1,16 +1,20 @@
-"""A live progress line for a run: requests done, throughput, errors, time.
+"""The live display of a run: progress, requests in flight, rates, errors, statistics.
 
 It reads a `LiveProgress` that the run updates (the counters, and the run's
-planned size: its number of requests, or its duration), and redraws one line
-of a terminal a few times a second::
+planned size: its number of requests, or its duration) and redraws, a few
+times a second at most: with rich (the ``live`` extra) on a terminal, in a
+notebook as one output updated in place, else as plain lines::
 
     [##########----------]   120/240 req  48.1 req/s  1,532 tok/s  2 errors  8 in flight  2.5 s
 
-When the run names statistics to show (``progress_bar_stats``, see
-`llmeter_trio.live_display`), they follow on lines of their own, from the
-run's statistics so far::
+The statistics (``progress_bar_stats``, see `llmeter_trio.live_display`)
+follow on lines of their own, from the run's statistics so far::
 
       rpm=2,886.0/min  output_tps=1,532.0 tok/s  p50_ttft=0.312 s  p90_ttft=0.480 s
+
+`Runner.run` draws it itself when stderr is a terminal or in a notebook
+(`display_wanted`); `run_with_progress` draws it around any run, and a run
+inside draws no second one.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ show the reciprocal (seconds per token as tokens per second)::
 
 `DEFAULT_DISPLAY_STATS` is LLMeter's default selection, under LLMeter's
 labels. `llmeter_trio.live.run_with_progress` draws them under its progress
-line.
+line; `progress_parts` and `rich_display` are what that line shows, as text
+and as rich's renderable.
 """
 
 from __future__ import annotations
