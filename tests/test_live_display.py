@@ -319,7 +319,8 @@ class TestCommandLine:
 
 @pytest.mark.realtime
 def test_in_a_real_jupyter_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A run in a Jupyter kernel shows its display as one HTML output, updated in place."""
+    """A run in a Jupyter kernel, under trio or awaited on the kernel's asyncio loop, shows
+    its display as one HTML output, updated in place."""
     nbformat = pytest.importorskip("nbformat")
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[1]))
     code = (
@@ -328,8 +329,10 @@ def test_in_a_real_jupyter_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         "runner = Runner(FakeEndpoint(time_to_first_token=0.01, output_tokens=4))\n"
         "result = trio.run(lambda: runner.run(payload={'prompt': 'hi'}, n_requests=5))\n"
     )
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    outputs = executed(notebook, tmp_path, timeout=120).cells[0].outputs
-    shown = [o for o in outputs if o.output_type in ("display_data", "update_display_data")]
-    assert len(shown) == 1  # one output, updated in place to the final display
-    assert "5/5 req" in shown[0].data["text/html"]
+    awaited = "result = await runner.run(payload={'prompt': 'hi'}, n_requests=7)\n"  # asyncio
+    cells = [nbformat.v4.new_code_cell(code), nbformat.v4.new_code_cell(awaited)]
+    notebook = executed(nbformat.v4.new_notebook(cells=cells), tmp_path, timeout=120)
+    for cell, final in zip(notebook.cells, ("5/5 req", "7/7 req"), strict=True):
+        shown = [o for o in cell.outputs if o.output_type == "display_data"]
+        assert len(shown) == 1  # one output, updated in place to the final display
+        assert final in shown[0].data["text/html"]
