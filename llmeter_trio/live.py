@@ -41,8 +41,8 @@ from .live_display import _per_second, format_display_stats, progress_parts, sta
 
 __all__ = [
     "DEFAULT_DISPLAY_STATS",
-    "display_label",
     "current_label",
+    "display_label",
     "display_wanted",
     "format_live_stats",
     "format_progress",

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_DISPLAY_STATS",
     "DisplayStats",
-    "check_display_stats",
     "ProgressParts",
+    "check_display_stats",
     "format_display_stats",
     "progress_parts",
     "rich_display",
