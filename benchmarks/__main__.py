@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from . import engine_overhead, http_clients, workers
+from . import engine_overhead, http_clients, live_display, workers
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer requests, for a smoke test")
     parser.add_argument(
-        "--only", choices=("engine", "http", "workers"), help="run just one benchmark"
+        "--only", choices=("engine", "http", "workers", "live"), help="run just one benchmark"
     )
     args = parser.parse_args()
     if args.only in (None, "engine"):
@@ -20,6 +20,8 @@ def main() -> None:
         http_clients.main(quick=args.quick)
     if args.only in (None, "workers"):
         workers.main(quick=args.quick)
+    if args.only in (None, "live"):
+        live_display.main(quick=args.quick)
 
 
 main()

@@ -8,19 +8,28 @@ show the reciprocal (seconds per token as tokens per second)::
 
 `DEFAULT_DISPLAY_STATS` is LLMeter's default selection, under LLMeter's
 labels. `llmeter_trio.live.run_with_progress` draws them under its progress
-line.
+line; `progress_parts` and `rich_display` are what that line shows, as text
+and as rich's renderable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeAlias
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import attrs
+
+if TYPE_CHECKING:
+    from .engine import LiveProgress
 
 __all__ = [
     "DEFAULT_DISPLAY_STATS",
     "DisplayStats",
+    "ProgressParts",
     "check_display_stats",
     "format_display_stats",
+    "progress_parts",
+    "rich_display",
     "statistic_names",
 ]
 
@@ -89,3 +98,68 @@ def _format_value(key: str, value: Any, invert: bool) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+@attrs.frozen
+class ProgressParts:
+    """What a progress line shows: the bar's `fraction` (0 to 1), the `count` of requests
+    (``"50/100 req"``) and the `figures` that follow (rates, errors, in flight, time)."""
+
+    fraction: float
+    count: str
+    figures: tuple[str, ...]
+
+
+def progress_parts(progress: LiveProgress, elapsed: float) -> ProgressParts:
+    """The parts of a progress line; the bar follows requests (count-bound) or time."""
+    total_requests, run_duration = progress.total_requests, progress.run_duration
+    if total_requests:
+        fraction = progress.finished / total_requests
+        count = f"{progress.finished:>5}/{total_requests} req"
+    else:
+        fraction = elapsed / run_duration if run_duration else 0.0
+        count = f"{progress.finished:>5} req"
+    rate = _per_second(progress.finished, elapsed)
+    tokens = _per_second(progress.output_tokens, elapsed)
+    errors = "1 error" if progress.failed == 1 else f"{progress.failed} errors"
+    in_flight = progress.started - progress.finished
+    figures = (
+        f"{rate:,.1f} req/s",
+        f"{tokens:,.0f} tok/s",
+        errors,
+        f"{in_flight} in flight",
+        f"{elapsed:,.1f} s",
+    )
+    return ProgressParts(min(max(fraction, 0.0), 1.0), count, figures)
+
+
+def rich_display(
+    progress: LiveProgress, elapsed: float, label: str, stats_lines: Sequence[str]
+) -> Any:
+    """rich's renderable of a live display: the label, a bar as wide as the terminal
+    allows, the counts and figures, then the statistics lines (needs rich)."""
+    from rich.console import Group
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+    from rich.text import Text
+
+    parts = progress_parts(progress, elapsed)
+    line = Table.grid(padding=(0, 1), expand=True)
+    if label:
+        line.add_column(no_wrap=True, style="bold")
+    line.add_column(ratio=1, min_width=10)
+    line.add_column(no_wrap=True)
+    bar = ProgressBar(total=1.0, completed=parts.fraction, width=None)
+    figures = Text(f"{parts.count.strip()}  ", style="cyan")
+    failed = progress.failed > 0
+    for index, figure in enumerate(parts.figures):
+        figures.append(figure, style="red" if failed and "error" in figure else "")
+        if index < len(parts.figures) - 1:
+            figures.append("  ")
+    line.add_row(*([label] if label else []), bar, figures)
+    stats = [Text(text.strip(), style="dim", overflow="fold") for text in stats_lines]
+    return Group(line, *stats)
+
+
+def _per_second(count: int, elapsed: float) -> float:
+    return count / elapsed if elapsed > 0 else 0.0

@@ -187,6 +187,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="seconds between two scrapes of --server-metrics (default 1)",
     )
+    add("--no-progress", action="store_true", help="no live display on stderr")
     add(
         "--callback",
         action="append",
@@ -289,14 +290,18 @@ def exit_code(result: Result, max_error_rate: float | None) -> int:
 
 
 async def run_and_report(
-    runner: Runner, run_options: dict[str, Any], *, max_error_rate: float | None = None
+    runner: Runner,
+    run_options: dict[str, Any],
+    *,
+    max_error_rate: float | None = None,
+    show_progress: bool = True,
 ) -> int:
-    """Run with a progress line on stderr, print the summary; return the exit code."""
+    """Run with a live display on stderr (unless not `show_progress`), print the summary;
+    return the exit code."""
     progress = LiveProgress()
+    run = partial(runner.run, **run_options, progress=progress, show_progress=False)
     try:
-        result = await run_with_progress(
-            partial(runner.run, **run_options, progress=progress), progress
-        )
+        result = await (run_with_progress(run, progress) if show_progress else run())
     except RunInterrupted as stopped:
         _report(stopped.result)
         return EXIT_INTERRUPTED
@@ -406,5 +411,11 @@ def run_command(args: argparse.Namespace) -> int:
         "respect_retry_after": False if args.ignore_retry_after else None,
     }
     return trio.run(
-        partial(run_and_report, runner, run_options, max_error_rate=args.max_error_rate)
+        partial(
+            run_and_report,
+            runner,
+            run_options,
+            max_error_rate=args.max_error_rate,
+            show_progress=not args.no_progress,
+        )
     )

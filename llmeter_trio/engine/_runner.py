@@ -99,8 +99,12 @@ class Runner:
       and raises `EndpointUnreachable`.
     - `percentile_method` picks how percentiles are computed: ``"linear"``
       (the default) or ``"llmeter"`` (LLMeter's numbers); saved with the run.
-    - `progress_bar_stats` (LLMeter's) picks the statistics a live display
-      shows under its progress line (`llmeter_trio.live.run_with_progress`).
+    - A live display (`llmeter_trio.live`) shows the run's progress, requests
+      in flight and statistics on stderr: by default when stderr is a terminal
+      or in a notebook; ``show_progress=False`` hides it, ``True`` shows it
+      anywhere (off a terminal, a plain line every 5 seconds). LLMeter's
+      ``disable_clients_progress_bar=True`` hides it too. `progress_bar_stats`
+      (LLMeter's) picks the statistics it shows under its progress line.
     - `server_metrics` (a URL such as ``http://127.0.0.1:8000/metrics``) scrapes
       the server's Prometheus page every `server_metrics_interval` seconds
       while the load runs: every sample is saved as ``server_metrics.jsonl``
@@ -144,9 +148,11 @@ class Runner:
     payload_order: Literal["shuffle", "once"] = "shuffle"
     preconnect: bool = True
     percentile_method: PercentileMethod = "linear"
-    # LLMeter's progress-bar switches: accepted; llmeter-trio draws no per-client bars
-    disable_per_client_progress_bar: bool = True
-    disable_clients_progress_bar: bool = True
+    # the live display (`llmeter_trio.live`): None shows it on a terminal or in a notebook
+    show_progress: bool | None = None
+    # LLMeter's progress-bar switches: True turns the live display off (no per-client bars)
+    disable_per_client_progress_bar: bool | None = None
+    disable_clients_progress_bar: bool | None = None
     on_interrupt: OnInterrupt = "raise"
     # a Prometheus page (e.g. vLLM's http://host:8000/metrics) scraped during each run
     server_metrics: str | None = None
@@ -218,6 +224,7 @@ class Runner:
         on_interrupt: OnInterrupt | None = None,
         disable_per_client_progress_bar: bool | None = None,
         disable_clients_progress_bar: bool | None = None,
+        show_progress: bool | None = None,
         server_metrics: str | None = None,
         server_metrics_interval: float | None = None,
         workers: int | Literal["auto"] | None = None,
@@ -279,25 +286,46 @@ class Runner:
                 records=settings.workers is None,  # workers save theirs in their own folders
             )
             config = plan.config
-        hooks = RunHooks(settings.callbacks or ())
-        tokenizer_obj = settings.tokenizer or DummyTokenizer()
-        endpoint = settings.endpoint
-        assert endpoint is not None and not isinstance(endpoint, Mapping)  # checked by plan_run
-        if settings.workers is not None:
-            from ..distributed._coordinator import run_with_workers
 
-            if on_ray:
-                from ..distributed._ray import ray_executor
+        workers = settings.workers if isinstance(settings.workers, int) else None
 
-                factory = ray_executor(settings.ray_address, settings.ray_resources)
+        async def go() -> Result:
+            hooks = RunHooks(settings.callbacks or ())
+            tokenizer_obj = settings.tokenizer or DummyTokenizer()
+            endpoint = settings.endpoint
+            assert endpoint is not None and not isinstance(endpoint, Mapping)  # checked by plan_run
+            if workers is not None:
+                from ..distributed._coordinator import run_with_workers
+
+                if on_ray:
+                    from ..distributed._ray import ray_executor
+
+                    factory = ray_executor(settings.ray_address, settings.ray_resources)
+                    return await run_with_workers(
+                        plan, workers, endpoint, callbacks=callback_configs,
+                        progress=progress, executor=factory,
+                    )  # fmt: skip
                 return await run_with_workers(
-                    plan, settings.workers, endpoint, callbacks=callback_configs,
-                    progress=progress, executor=factory,
+                    plan, workers, endpoint, callbacks=callback_configs, progress=progress,
                 )  # fmt: skip
-            return await run_with_workers(
-                plan, settings.workers, endpoint, callbacks=callback_configs, progress=progress,
-            )  # fmt: skip
-        return await execute_run(plan, endpoint, tokenizer_obj, hooks, sink, progress)
+            return await execute_run(plan, endpoint, tokenizer_obj, hooks, sink, progress)
+
+        from ..live import current_label, display_wanted, run_with_progress
+
+        if display_wanted(_show_progress(settings)):
+            return await run_with_progress(go, progress, label=current_label())
+        return await go()
+
+
+def _show_progress(settings: Runner) -> bool | None:
+    """The display option, from `show_progress` or LLMeter's progress-bar switches."""
+    if settings.show_progress is not None:
+        return settings.show_progress
+    if settings.disable_clients_progress_bar is not None:
+        return not settings.disable_clients_progress_bar
+    if settings.disable_per_client_progress_bar is False:
+        return True  # bars asked for: the one display there is
+    return None
 
 
 def _start_run(

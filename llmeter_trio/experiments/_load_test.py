@@ -56,11 +56,13 @@ class LoadTest:
       defaults as well is an error: they only apply to count-bound levels.
 
     `test_name` defaults to the date and time the LoadTest was made. A
-    progress line per level goes to stderr; ``progress_bar_stats={}`` hides
-    it (any other value shows llmeter-trio's line of requests, rates and
-    errors). `timeout`, `drain_timeout`, `seed`, `server_metrics` (with
-    `server_metrics_interval`), `workers` and where they run (`executor`,
-    `ray_address`, `ray_resources`) go to every run.
+    live display per level goes to stderr (docs/user-guide.md, "Watching a
+    run"), labelled with the level; ``progress_bar_stats={}`` or
+    ``show_progress=False`` hides it (any other value of `progress_bar_stats`
+    picks the statistics shown under its line). `timeout`, `drain_timeout`,
+    `seed`, `server_metrics` (with `server_metrics_interval`), `workers` and
+    where they run (`executor`, `ray_address`, `ray_resources`) go to every
+    run.
     """
 
     endpoint: Endpoint
@@ -88,6 +90,8 @@ class LoadTest:
     executor: Literal["local", "ray"] = attrs.field(default="local", kw_only=True)
     ray_address: str | None = attrs.field(default=None, kw_only=True)
     ray_resources: Mapping[str, float] | None = attrs.field(default=None, kw_only=True)
+    # the live display of each level: False hides it (as progress_bar_stats={} does)
+    show_progress: bool | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         levels = list(self.sequence_of_clients)
@@ -198,10 +202,11 @@ class LoadTest:
                     low_memory=self.low_memory,
                     progress=progress,
                     progress_bar_stats=self.progress_bar_stats,
+                    show_progress=False,  # the level's display is drawn here, or hidden
                 )
                 return result
 
-            if self.progress_bar_stats == {}:
+            if self.progress_bar_stats == {} or self.show_progress is False:
                 results[clients] = await level()
             else:
                 results[clients] = await run_with_progress(

@@ -34,7 +34,7 @@ from ..callbacks._experiment import open_experiment
 from ..endpoints import Endpoint, ErrorClass, InvocationResponse
 from ..engine import LiveProgress, Runner
 from ..engine._payloads import PayloadInput
-from ..live import run_with_progress
+from ..live import display_label, run_with_progress
 from ..plugins import schedule_from_config
 from ..results import Result
 from ..schedules import OpenLoopSchedule
@@ -110,7 +110,8 @@ class Quota:
     throttled only in its second half), and the requests and tokens per minute
     the endpoint admitted once it throttled are the quota
     (`QuotaResult.requests_per_minute`, `QuotaResult.tokens_per_minute`).
-    With `show_progress`, a progress line per step goes to stderr:
+    Each step shows a live display on stderr when it is a terminal (or in a
+    notebook); ``show_progress=True`` shows it anywhere, ``False`` never:
 
         quota = Quota(endpoint, payload, start_requests_per_minute=60)
         result = await quota.run(output_path="outputs")
@@ -130,7 +131,7 @@ class Quota:
     tokenizer: Tokenizer | None = None
     timeout: float = 60.0
     seed: int = 0
-    show_progress: bool = False
+    show_progress: bool | None = None
     workers: int | Literal["auto"] | None = None  # worker processes per step (`Runner`'s)
     executor: Literal["local", "ray"] = "local"  # where the workers run (`Runner`'s)
     ray_address: str | None = None
@@ -209,11 +210,12 @@ class Quota:
             progress_bar_stats={},
             callbacks=self.callbacks,
         )
+        label = f"step {number + 1}: {rate:,.1f} rpm"
         if self.show_progress:
-            label = f"step {number + 1}: {rate:,.1f} rpm"
             result: Result = await run_with_progress(step, progress, label=label)
         else:
-            result = await step()
+            with display_label(label):
+                result = await step(show_progress=self.show_progress)
         return _summarize_step(rate, result, self.step_duration)
 
 

@@ -26,6 +26,7 @@ from ..endpoints import Endpoint
 from ..engine import Runner
 from ..engine._payloads import PayloadInput
 from ..engine._plan import MAX_CLIENTS
+from ..live import display_label
 from ..plugins import schedule_from_config
 from ..results import Result
 from ..schedules import ClosedLoop, OpenLoopSchedule
@@ -84,6 +85,8 @@ class Sweep:
     ray_address: str | None = None
     ray_resources: Mapping[str, float] | None = None
     callbacks: Sequence[Any] | None = None  # given to every step's run
+    # each step's live display (`Runner`'s show_progress): by default on a terminal or notebook
+    show_progress: bool | None = None
 
     def __attrs_post_init__(self) -> None:
         parse_slos(list(self.slos))  # fail early on a bad SLO
@@ -183,7 +186,8 @@ class Sweep:
             if self.requests_per_step is not None:
                 per_client = math.ceil(self.requests_per_step / clients)
             options.update(schedule=ClosedLoop(clients=clients), n_requests=per_client)
-        result = await runner.run(**options)
+        with display_label(f"step {number + 1}: {self.mode} {load:g}"):
+            result = await runner.run(**options, show_progress=self.show_progress)
         bottleneck = bool(result.generator.get("bottleneck"))
         passed = bool(result.stats.get("slos_met")) and not bottleneck
         return SweepStep(load=load, passed=passed, result=result, generator_bottleneck=bottleneck)
