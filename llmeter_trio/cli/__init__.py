@@ -18,6 +18,7 @@ from .._version import __version__
 from ._analyze import add_analyze_arguments, analyze_command
 from ._demo import add_demo_arguments, demo_command
 from ._endpoints import describe_endpoints
+from ._export import add_export_arguments, export_command
 from ._quota import add_quota_arguments, quota_command
 from ._run import add_run_arguments, run_command
 
@@ -56,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_analyze_arguments(
         commands.add_parser("analyze", help="statistics of a saved run, e.g. with other SLOs")
+    )
+    add_export_arguments(
+        commands.add_parser("export", help="a saved run's records as CSV, Parquet or JSON Lines")
     )
     commands.add_parser("endpoints", help="list the registered endpoint types and their options")
     add_demo_arguments(
@@ -103,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return demo_command(args)
         if args.command == "analyze":
             return analyze_command(args)
+        if args.command == "export":
+            return export_command(args)
         if args.command == "quota":
             return quota_command(args)
         return run_command(args)

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..results import Result
 from ..stats import PERCENTILE_METHODS
+from ._saved import Kind, folder_kind, load_saved
 from ._summary import format_summary
 
 __all__ = ["add_analyze_arguments", "analyze_command"]
@@ -32,7 +33,14 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def analyze_command(args: argparse.Namespace) -> int:
-    """Print the summary of a saved run, recomputing goodput for the given SLOs."""
+    """Print the summary of a saved run, recomputing goodput for the given SLOs.
+
+    A load test prints each level's summary; a sweep, quota search or heatmap
+    its own table (and its run's summary, for a heatmap).
+    """
+    kind = folder_kind(args.result)
+    if kind != "run":
+        return _analyze_experiment(args, kind)
     result = Result.load(
         args.result,
         load_responses=False,
@@ -44,6 +52,27 @@ def analyze_command(args: argparse.Namespace) -> int:
         print(format_llmeter_comparison(result.stats, result.llmeter_stats))
     if "slos_met" in result.stats:
         return 0 if result.stats["slos_met"] else 1
+    return 0
+
+
+def _analyze_experiment(args: argparse.Namespace, kind: Kind) -> int:
+    if args.slo or args.percentile_method:
+        raise ValueError(f"--slo and --percentile-method apply to a run; {args.result} is a {kind}")
+    saved = load_saved(args.result, kind)
+    if kind == "load-test":
+        for clients, result in saved.results.items():
+            print(f"== {clients} clients ({result.output_path})")
+            print(format_summary(result))
+            print()
+        return 0
+    if kind == "heatmap":
+        print(format_summary(saved.result))
+        print("\ntime to first token p50 (s), by input length x output length:")
+        for (inputs, outputs), stats in saved.stats_by_combination().items():
+            value = stats.get("time_to_first_token-p50")
+            print(f"  {inputs:>6} x {outputs:<6} {_number(value):>10}")
+        return 0
+    print(saved.summary())
     return 0
 
 
