@@ -27,7 +27,9 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def record_row(record: InvocationResponse, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def record_row(
+    record: InvocationResponse, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """One record as a flat row; `extra` columns (e.g. ``clients``) come first."""
     row: dict[str, Any] = dict(extra or {})
     for key, value in record.to_dict().items():
