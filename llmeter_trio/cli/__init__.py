@@ -16,6 +16,7 @@ if sys.version_info < (3, 11):
 
 from .._version import __version__
 from ._analyze import add_analyze_arguments, analyze_command
+from ._config import parse_with_config
 from ._demo import add_demo_arguments, demo_command
 from ._endpoints import describe_endpoints
 from ._export import add_export_arguments, export_command
@@ -65,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_arguments(
         commands.add_parser("demo", help="a short load test against the built-in simulated server")
     )
+    for sub in commands.choices.values():
+        sub.add_argument(
+            "--config",
+            metavar="FILE.toml",
+            help="options from a TOML file (keys: the long options); flags on the line win",
+        )
     commands.add_parser(
         "serve-sim", help="serve the simulated OpenAI-compatible server", add_help=False
     )
@@ -96,9 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return serve_sim(args_list[1:])
     try:
-        args = build_parser().parse_args(args_list)
+        args = parse_with_config(build_parser, args_list)
     except UsageError as exc:
         return _usage_error(exc.prog, exc)
+    except USAGE_ERRORS as exc:  # a config file or --replay run refused
+        return _usage_error(f"llmeter-trio {args_list[0]}", exc)
     try:
         if args.command == "endpoints":
             print(describe_endpoints())

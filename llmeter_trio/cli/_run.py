@@ -21,12 +21,14 @@ from ..live import run_with_progress
 from ..metrics import check_server_metrics
 from ..plugins import callback_from_config, schedule_from_config
 from ..results import Result
+from ..run_config import RunConfig
 from ..schedules import Schedule
 from ..slo import parse_slos
 from ..storage import display_url, os_error_reason
 from ._endpoints import (
     OPTION_FLAGS,
     build_endpoint,
+    flag_options,
     parse_callback,
     parse_headers,
     parse_options,
@@ -86,6 +88,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `llmeter-trio run`."""
     add_endpoint_arguments(parser)
     add = parser.add_argument
+    add(
+        "--replay",
+        metavar="PATH",
+        help="run again as the saved run PATH did (its run_config.json, llmeter-trio's or "
+        "LLMeter's; secrets from the environment); other options change it",
+    )
+    parser.set_defaults(replayed=None)
     add("--clients", type=int, default=1, help="closed-loop clients (default 1)")
     bound = parser.add_mutually_exclusive_group()
     bound.add_argument(
@@ -348,10 +357,24 @@ def endpoint_and_payloads(args: argparse.Namespace) -> tuple[Endpoint, list[dict
     check_number("--max-tokens", args.max_tokens, whole=True)
     # an empty --base-url is refused by the endpoint, never taken for the default
     flags = {flag: getattr(args, flag[2:].replace("-", "_")) for flag in OPTION_FLAGS}
-    endpoint: Endpoint = build_endpoint(args.endpoint, options, flags)
+    replayed: RunConfig | None = getattr(args, "replayed", None)
+    endpoint: Endpoint
+    if args.endpoint is not None:
+        endpoint = build_endpoint(args.endpoint, options, flags)
+    elif replayed is not None:  # the saved endpoint, with the line's --option and flags
+        endpoint = Endpoint.load(replayed.endpoint_config)
+        changed = {**options, **flag_options(type(endpoint), flags)}
+        if changed:
+            endpoint = Endpoint.load({**endpoint.to_dict(), **changed})
+    else:
+        raise ValueError("--endpoint is required (or --replay PATH)")
     if args.payload:
         return endpoint, normalize_payloads(args.payload)
-    return endpoint, [endpoint.create_payload(args.prompt, max_tokens=args.max_tokens)]
+    if args.prompt is not None:
+        return endpoint, [endpoint.create_payload(args.prompt, max_tokens=args.max_tokens)]
+    if replayed is not None and replayed.payload:
+        return endpoint, list(replayed.payload)
+    raise ValueError("--payload or --prompt is required")
 
 
 def workers_from_arg(text: str | None) -> int | Literal["auto"] | None:
@@ -405,6 +428,14 @@ def run_command(args: argparse.Namespace) -> int:
         "retry": retry,
         "respect_retry_after": False if args.ignore_retry_after else None,
     }
+    if args.replayed is not None:  # what the replayed run set that has no flag
+        saved: RunConfig = args.replayed
+        run_options.update(
+            payload_order=saved.payload_order,
+            percentile_method=saved.percentile_method,
+            rate_tolerance=saved.rate_tolerance,
+            drain_timeout=saved.drain_timeout,
+        )
     return trio.run(
         partial(run_and_report, runner, run_options, max_error_rate=args.max_error_rate)
     )
