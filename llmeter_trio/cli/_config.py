@@ -85,19 +85,17 @@ def _convert(action: argparse.Action, value: Any, where: str) -> Any:
         return value
     if isinstance(action, argparse._AppendAction):
         if isinstance(value, Mapping) and action.dest in MERGED:
-            separator = ": " if action.dest == "header" else "="
-            return [
-                f"{k}{separator}{v if isinstance(v, str) and action.dest == 'header' else json.dumps(v)}"
-                for k, v in value.items()
-            ]
+            if action.dest == "header":  # NAME: VALUE, as on the line
+                return [f"{k}: {v}" for k, v in value.items()]
+            return [f"{k}={json.dumps(v)}" for k, v in value.items()]
         items = value if isinstance(value, list) else [value]
         if not all(isinstance(item, str) for item in items):
             raise ValueError(f"{where}: {flag} must be a string or a list of strings")
         return list(items)
     kind = action.type
-    if isinstance(value, bool) or isinstance(value, dict | list):
+    if isinstance(value, bool | dict | list):
         raise ValueError(f"{where}: {flag} must be a single value, not {value!r}")
-    if kind is int and not (isinstance(value, int) or isinstance(value, str)):
+    if kind is int and not isinstance(value, int | str):
         raise ValueError(f"{where}: {flag} must be a whole number, not {value!r}")
     if callable(kind) and (isinstance(value, str) or kind is float):
         try:
