@@ -1,4 +1,5 @@
-"""The `llmeter-trio` command line: run, quota, analyze, endpoints, demo, serve-sim.
+"""The `llmeter-trio` command line: run, load-test, heatmap, sweep, quota, analyze, export,
+endpoints, demo, serve-sim.
 
 Bad input, whether argparse or the library finds it, is one line on stderr
 (``llmeter-trio run: error: ...``) and exit status 2, never a traceback.
@@ -20,8 +21,11 @@ from ._config import parse_with_config
 from ._demo import add_demo_arguments, demo_command
 from ._endpoints import describe_endpoints
 from ._export import add_export_arguments, export_command
+from ._heatmap import add_heatmap_arguments, heatmap_command
+from ._load_test import add_load_test_arguments, load_test_command
 from ._quota import add_quota_arguments, quota_command
 from ._run import add_run_arguments, run_command
+from ._sweep import add_sweep_arguments, sweep_command
 
 __all__ = ["main"]
 
@@ -58,6 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_analyze_arguments(
         commands.add_parser("analyze", help="statistics of a saved run, e.g. with other SLOs")
+    )
+    add_load_test_arguments(
+        commands.add_parser("load-test", help="one run per number of clients (LoadTest)")
+    )
+    add_heatmap_arguments(
+        commands.add_parser("heatmap", help="latency by input and output length (LatencyHeatmap)")
+    )
+    add_sweep_arguments(
+        commands.add_parser("sweep", help="the highest load that meets every SLO (Sweep)")
     )
     add_export_arguments(
         commands.add_parser("export", help="a saved run's records as CSV, Parquet or JSON Lines")
@@ -116,6 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return demo_command(args)
         if args.command == "analyze":
             return analyze_command(args)
+        if args.command == "load-test":
+            return load_test_command(args)
+        if args.command == "heatmap":
+            return heatmap_command(args)
+        if args.command == "sweep":
+            return sweep_command(args)
         if args.command == "export":
             return export_command(args)
         if args.command == "quota":

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..experiments import LatencyHeatmapResult
 from ..results import Result
 from ..stats import PERCENTILE_METHODS
 from ._saved import Kind, folder_kind, load_saved
 from ._summary import format_summary
 
-__all__ = ["add_analyze_arguments", "analyze_command"]
+__all__ = ["add_analyze_arguments", "analyze_command", "format_heatmap"]
 
 
 def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,14 +67,21 @@ def _analyze_experiment(args: argparse.Namespace, kind: Kind) -> int:
             print()
         return 0
     if kind == "heatmap":
-        print(format_summary(saved.result))
-        print("\ntime to first token p50 (s), by input length x output length:")
-        for (inputs, outputs), stats in saved.stats_by_combination().items():
-            value = stats.get("time_to_first_token-p50")
-            print(f"  {inputs:>6} x {outputs:<6} {_number(value):>10}")
+        print(format_heatmap(saved))
         return 0
     print(saved.summary())
     return 0
+
+
+def format_heatmap(heatmap: LatencyHeatmapResult) -> str:
+    """A heatmap's run summary, then each cell's median latencies."""
+    lines = [format_summary(heatmap.result), "", "by input x output length (tokens), p50 in s:"]
+    lines.append(f"  {'input':>6} x {'output':<6} {'TTFT':>10} {'last token':>10}")
+    for (inputs, outputs), stats in heatmap.stats_by_combination().items():
+        ttft = _number(stats.get("time_to_first_token-p50"))
+        last = _number(stats.get("time_to_last_token-p50"))
+        lines.append(f"  {inputs:>6} x {outputs:<6} {ttft:>10} {last:>10}")
+    return "\n".join(lines)
 
 
 COMPARED = (

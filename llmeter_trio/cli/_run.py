@@ -43,6 +43,7 @@ __all__ = [
     "add_run_arguments",
     "cost_model_from_args",
     "endpoint_and_payloads",
+    "endpoint_from_args",
     "exit_code",
     "run_and_report",
     "run_command",
@@ -53,8 +54,9 @@ EXIT_BOTTLENECK = 3  # the load generator itself fell behind: the numbers are su
 EXIT_INTERRUPTED = 130
 
 
-def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
-    """The endpoint and payload options, shared by `llmeter-trio run` and `quota`."""
+def add_endpoint_arguments(parser: argparse.ArgumentParser, payloads: bool = True) -> None:
+    """The endpoint and payload options, shared by `llmeter-trio run` and the experiments
+    (`heatmap` makes its own payloads: ``payloads=False``)."""
     add = parser.add_argument
     add("--endpoint", required=True, help="registered endpoint type (`llmeter-trio endpoints`)")
     add(
@@ -78,6 +80,8 @@ def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="any other endpoint option (JSON values allowed; repeatable)",
     )
+    if not payloads:
+        return
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--payload", help="JSON or JSONL file of payloads (any fsspec URL)")
     source.add_argument("--prompt", help="one prompt, made into a payload by the endpoint")
@@ -351,10 +355,24 @@ def split_output(output: str | None) -> tuple[str | None, str | None]:
 
 def endpoint_and_payloads(args: argparse.Namespace) -> tuple[Endpoint, list[dict[str, Any]]]:
     """The endpoint and payloads that `add_endpoint_arguments`' options describe."""
+    endpoint = endpoint_from_args(args)
+    replayed: RunConfig | None = getattr(args, "replayed", None)
+    if args.payload:
+        return endpoint, normalize_payloads(args.payload)
+    if args.prompt is not None:
+        return endpoint, [endpoint.create_payload(args.prompt, max_tokens=args.max_tokens)]
+    if replayed is not None and replayed.payload:
+        return endpoint, list(replayed.payload)
+    raise ValueError("--payload or --prompt is required")
+
+
+def endpoint_from_args(args: argparse.Namespace) -> Endpoint:
+    """The endpoint that `add_endpoint_arguments`' options describe (or --replay saved)."""
     options = parse_options(args.option)
     if args.header:
         options["extra_headers"] = parse_headers(args.header)
-    check_number("--max-tokens", args.max_tokens, whole=True)
+    if hasattr(args, "max_tokens"):
+        check_number("--max-tokens", args.max_tokens, whole=True)
     # an empty --base-url is refused by the endpoint, never taken for the default
     flags = {flag: getattr(args, flag[2:].replace("-", "_")) for flag in OPTION_FLAGS}
     replayed: RunConfig | None = getattr(args, "replayed", None)
@@ -368,13 +386,7 @@ def endpoint_and_payloads(args: argparse.Namespace) -> tuple[Endpoint, list[dict
             endpoint = Endpoint.load({**endpoint.to_dict(), **changed})
     else:
         raise ValueError("--endpoint is required (or --replay PATH)")
-    if args.payload:
-        return endpoint, normalize_payloads(args.payload)
-    if args.prompt is not None:
-        return endpoint, [endpoint.create_payload(args.prompt, max_tokens=args.max_tokens)]
-    if replayed is not None and replayed.payload:
-        return endpoint, list(replayed.payload)
-    raise ValueError("--payload or --prompt is required")
+    return endpoint
 
 
 def workers_from_arg(text: str | None) -> int | Literal["auto"] | None:
