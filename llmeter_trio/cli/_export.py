@@ -1,8 +1,9 @@
 """`llmeter-trio export`: a saved run's records as one CSV, Parquet or JSON Lines file.
 
-One row per request (`Result.to_pandas`' rows); a load test, sweep or quota
-search gives one file whose first column tells the levels apart (``clients``,
-``load``, ``requests_per_minute``).
+One row per request (`Result.to_pandas`' rows); a load test, sweep, quota
+search or heatmap gives one file whose first columns tell its runs or cells
+apart (``clients``, ``load``, ``requests_per_minute``, ``input_length`` and
+``output_length``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import fsspec
 from .._tables import columns_of, missing_extra, record_row
 from ..json_utils import llmeter_default_serializer
 from ..storage import display_url
-from ._saved import runs_of
+from ._saved import record_groups
 
 __all__ = ["FORMATS", "add_export_arguments", "export_command", "export_rows"]
 
@@ -38,8 +39,8 @@ def export_rows(path: str) -> list[dict[str, Any]]:
     """Every request of the saved folder as a flat row."""
     return [
         record_row(record, columns)
-        for columns, result in runs_of(path)
-        for record in result.iter_records()
+        for columns, records in record_groups(path)
+        for record in records
     ]
 
 

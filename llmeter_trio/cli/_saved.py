@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Iterable
 from typing import Any, Literal
 
+from ..endpoints import InvocationResponse
 from ..experiments._heatmap import HEATMAP_FILE
 from ..experiments._quota import QUOTA_FILE
 from ..experiments._sweep import SWEEP_FILE
 from ..results import Result, holds_run
 from ..storage import exists, resolve
 
-__all__ = ["Kind", "folder_kind", "load_saved", "runs_of"]
+__all__ = ["Kind", "folder_kind", "load_saved", "record_groups"]
 
 Kind = Literal["run", "load-test", "heatmap", "sweep", "quota"]
 _INDEXES: tuple[tuple[str, Kind], ...] = (
@@ -54,20 +56,27 @@ def load_saved(path: str, kind: Kind, *, load_responses: bool = False) -> Any:
     return Result.load(path, load_responses=load_responses)
 
 
-def runs_of(path: str) -> list[tuple[dict[str, Any], Result]]:
-    """The runs a folder holds, each with the columns that tell it apart.
+def record_groups(path: str) -> list[tuple[dict[str, Any], Iterable[InvocationResponse]]]:
+    """The records a folder holds, in groups, each with the columns that tell it apart.
 
     A load test's levels carry ``clients``, a sweep's steps ``load``, a quota
-    search's steps ``requests_per_minute``; a run or a heatmap is one run.
+    search's steps ``requests_per_minute``, a heatmap's cells ``input_length``
+    and ``output_length``; a run is one group without columns.
     """
     kind = folder_kind(path)
     saved = load_saved(path, kind)
     if kind == "load-test":
-        return [({"clients": clients}, result) for clients, result in saved.results.items()]
+        return [({"clients": n}, result.iter_records()) for n, result in saved.results.items()]
     if kind == "sweep":
-        return [({"load": step.load}, step.result) for step in saved.steps]
+        return [({"load": step.load}, step.result.iter_records()) for step in saved.steps]
     if kind == "quota":
-        return [({"requests_per_minute": s.requests_per_minute}, s.result) for s in saved.steps]
+        return [
+            ({"requests_per_minute": step.requests_per_minute}, step.result.iter_records())
+            for step in saved.steps
+        ]
     if kind == "heatmap":
-        return [({}, saved.result)]
-    return [({}, saved)]
+        return [
+            ({"input_length": inputs, "output_length": outputs}, records)
+            for (inputs, outputs), records in saved.responses_by_combination().items()
+        ]
+    return [({}, saved.iter_records())]
