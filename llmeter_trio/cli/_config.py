@@ -93,8 +93,13 @@ def _convert(action: argparse.Action, value: Any, where: str) -> Any:
             raise ValueError(f"{where}: {flag} must be a string or a list of strings")
         return list(items)
     if action.nargs in ("+", "*") and isinstance(value, list):  # --sequence-of-clients 1 2 4
-        single = argparse.Action(action.option_strings, action.dest, type=action.type)
-        return [_convert(single, item, where) for item in value]
+        return [_scalar(action, item, where) for item in value]
+    return _scalar(action, value, where)
+
+
+def _scalar(action: argparse.Action, value: Any, where: str) -> Any:
+    """One config value as the option's type and choices allow it."""
+    flag = _flag(action)
     kind = action.type
     if isinstance(value, bool | dict | list):
         raise ValueError(f"{where}: {flag} must be a single value, not {value!r}")
