@@ -129,6 +129,22 @@ class TestReplay:
         assert saved["clients"] == 2  # LLMeter's
         assert saved["payload"][0]["messages"][0]["content"][0]["text"] == "Tell me a story"  # type: ignore[index]
 
+    def test_a_time_bound_llmeter_run_replays_time_bound(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """LLMeter saves n_requests=0 beside run_duration: the replay is time-bound."""
+        from llmeter_trio.cli._config import load_replay, replay_values
+
+        values = replay_values(load_replay(str(FIXTURES / "stats_only")))
+        assert values["duration"] == 30 and "n_requests" not in values
+
+    def test_no_value_is_echoed(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A value of the wrong shape may be a secret (a URL with credentials): never shown."""
+        path = config(tmp_path, 'base-url = ["http://user:hunter2@127.0.0.1/v1"]\n' + FAST)
+        assert main(["run", "--config", path]) == 2
+        err = capsys.readouterr().err
+        assert "--base-url must be a single value" in err and "hunter2" not in err
+
     def test_a_folder_without_a_run(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:

@@ -102,7 +102,7 @@ def _scalar(action: argparse.Action, value: Any, where: str) -> Any:
     flag = _flag(action)
     kind = action.type
     if isinstance(value, bool | dict | list):
-        raise ValueError(f"{where}: {flag} must be a single value, not {value!r}")
+        raise ValueError(f"{where}: {flag} must be a single value")  # no repr: it may be a secret
     if kind is int and not isinstance(value, int | str):
         raise ValueError(f"{where}: {flag} must be a whole number, not {value!r}")
     if callable(kind) and (isinstance(value, str) or kind is float):
@@ -174,7 +174,8 @@ def replay_values(config: RunConfig) -> dict[str, Any]:
     """A saved run's settings as `llmeter-trio run` options (the endpoint and payloads aside)."""
     values: dict[str, Any] = {
         "clients": config.clients,
-        "n_requests": config.n_requests,
+        # time-bound runs: LLMeter saves n_requests=0 beside run_duration
+        "n_requests": None if config.run_duration is not None else config.n_requests,
         "duration": config.run_duration,
         "timeout": config.timeout,
         "seed": config.seed,
