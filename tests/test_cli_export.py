@@ -153,3 +153,16 @@ class TestAnalyzeExperiments:
         folder = saved_load_test(tmp_path)
         assert main(["analyze", str(folder), "--slo", "ttft_p99<=1s"]) == 2
         assert "is a load-test" in capsys.readouterr().err
+
+
+def test_analyze_and_export_llmeter_s_load_test(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A load test LLMeter saved: each level printed, one file with a clients column."""
+    folder = Path(__file__).parent / "fixtures" / "llmeter" / "load_test" / "llmeter-test"
+    assert main(["analyze", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "== 1 clients" in out and "== 2 clients" in out
+    assert main(["export", str(folder), "--out", str(tmp_path / "l.csv")]) == 0
+    with open(tmp_path / "l.csv", newline="") as file:
+        assert {row["clients"] for row in csv.DictReader(file)} == {"1", "2"}
