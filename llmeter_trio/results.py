@@ -24,6 +24,7 @@ import cattrs
 import fsspec
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from ._tables import columns_of, missing_extra, record_row
 from .endpoints import InvocationResponse
 from .json_utils import llmeter_default_serializer
 from .metrics._scraper import SERVER_METRICS_FILE
@@ -54,6 +55,7 @@ from .storage import (
 __all__ = ["Result", "SavedRun", "holds_run", "read_run", "read_saved_run"]
 
 SUMMARY_FILE = "summary.json"
+_RECORD_COLUMNS = [field.name for field in attrs.fields(InvocationResponse)]  # of an empty run
 STATS_FILE = "stats.json"
 RUN_CONFIG_FILE = "run_config.json"
 CONTRIBUTED_STATS_KEY = "contributed_stats"  # in stats.json: which statistics callbacks added
@@ -331,6 +333,30 @@ class Result:
         precision.
         """
         return json.dumps(self.to_dict(), default=default or llmeter_default_serializer, **kwargs)
+
+    def to_pandas(self) -> Any:
+        """The records as a pandas DataFrame, one row per request (the ``export`` extra).
+
+        Nested fields are flattened: ``annotations`` and ``rate_limit`` give one
+        column per key (``annotations.cost``); the payload, chunks and attempts
+        are JSON text. Records not held in memory are streamed from the folder.
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise missing_extra("pandas") from None
+        rows = [record_row(record) for record in self.iter_records()]
+        return pd.DataFrame(rows, columns=columns_of(rows) or _RECORD_COLUMNS)
+
+    def to_arrow(self) -> Any:
+        """The records as a pyarrow Table, the rows of `to_pandas` (the ``export`` extra)."""
+        try:
+            import pyarrow as pa
+        except ImportError:
+            raise missing_extra("pyarrow") from None
+        rows = [record_row(record) for record in self.iter_records()]
+        columns = columns_of(rows) or _RECORD_COLUMNS
+        return pa.table({name: [row.get(name) for row in rows] for name in columns})
 
     def summary(self) -> dict[str, Any]:
         """The summary fields (what ``summary.json`` holds)."""

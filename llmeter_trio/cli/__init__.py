@@ -1,4 +1,5 @@
-"""The `llmeter-trio` command line: run, quota, analyze, endpoints, demo, serve-sim.
+"""The `llmeter-trio` command line: run, load-test, heatmap, sweep, quota, analyze, export,
+endpoints, demo, serve-sim.
 
 Bad input, whether argparse or the library finds it, is one line on stderr
 (``llmeter-trio run: error: ...``) and exit status 2, never a traceback.
@@ -17,10 +18,15 @@ if sys.version_info < (3, 11):
 from .._version import __version__
 from ._analyze import add_analyze_arguments, analyze_command
 from ._compare import add_compare_arguments, compare_command
+from ._config import parse_with_config
 from ._demo import add_demo_arguments, demo_command
 from ._endpoints import describe_endpoints
+from ._export import add_export_arguments, export_command
+from ._heatmap import add_heatmap_arguments, heatmap_command
+from ._load_test import add_load_test_arguments, load_test_command
 from ._quota import add_quota_arguments, quota_command
 from ._run import add_run_arguments, run_command
+from ._sweep import add_sweep_arguments, sweep_command
 
 __all__ = ["main"]
 
@@ -61,10 +67,28 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare_arguments(
         commands.add_parser("compare", help="compare runs or load tests with a baseline")
     )
+    add_load_test_arguments(
+        commands.add_parser("load-test", help="one run per number of clients (LoadTest)")
+    )
+    add_heatmap_arguments(
+        commands.add_parser("heatmap", help="latency by input and output length (LatencyHeatmap)")
+    )
+    add_sweep_arguments(
+        commands.add_parser("sweep", help="the highest load that meets every SLO (Sweep)")
+    )
+    add_export_arguments(
+        commands.add_parser("export", help="a saved run's records as CSV, Parquet or JSON Lines")
+    )
     commands.add_parser("endpoints", help="list the registered endpoint types and their options")
     add_demo_arguments(
         commands.add_parser("demo", help="a short load test against the built-in simulated server")
     )
+    for sub in commands.choices.values():
+        sub.add_argument(
+            "--config",
+            metavar="FILE.toml",
+            help="options from a TOML file (keys: the long options); flags on the line win",
+        )
     commands.add_parser(
         "serve-sim", help="serve the simulated OpenAI-compatible server", add_help=False
     )
@@ -96,9 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return serve_sim(args_list[1:])
     try:
-        args = build_parser().parse_args(args_list)
+        args = parse_with_config(build_parser, args_list)
     except UsageError as exc:
         return _usage_error(exc.prog, exc)
+    except USAGE_ERRORS as exc:  # a config file or --replay run refused
+        return _usage_error(f"llmeter-trio {args_list[0]}", exc)
     try:
         if args.command == "endpoints":
             print(describe_endpoints())
@@ -109,6 +135,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return analyze_command(args)
         if args.command == "compare":
             return compare_command(args)
+        if args.command == "load-test":
+            return load_test_command(args)
+        if args.command == "heatmap":
+            return heatmap_command(args)
+        if args.command == "sweep":
+            return sweep_command(args)
+        if args.command == "export":
+            return export_command(args)
         if args.command == "quota":
             return quota_command(args)
         return run_command(args)

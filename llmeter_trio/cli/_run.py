@@ -21,12 +21,14 @@ from ..live import run_with_progress
 from ..metrics import check_server_metrics
 from ..plugins import callback_from_config, schedule_from_config
 from ..results import Result
+from ..run_config import RunConfig
 from ..schedules import Schedule
 from ..slo import parse_slos
 from ..storage import display_url, os_error_reason
 from ._endpoints import (
     OPTION_FLAGS,
     build_endpoint,
+    flag_options,
     parse_callback,
     parse_headers,
     parse_options,
@@ -41,6 +43,7 @@ __all__ = [
     "add_run_arguments",
     "cost_model_from_args",
     "endpoint_and_payloads",
+    "endpoint_from_args",
     "exit_code",
     "run_and_report",
     "run_command",
@@ -51,8 +54,9 @@ EXIT_BOTTLENECK = 3  # the load generator itself fell behind: the numbers are su
 EXIT_INTERRUPTED = 130
 
 
-def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
-    """The endpoint and payload options, shared by `llmeter-trio run` and `quota`."""
+def add_endpoint_arguments(parser: argparse.ArgumentParser, payloads: bool = True) -> None:
+    """The endpoint and payload options, shared by `llmeter-trio run` and the experiments
+    (`heatmap` makes its own payloads: ``payloads=False``)."""
     add = parser.add_argument
     add("--endpoint", required=True, help="registered endpoint type (`llmeter-trio endpoints`)")
     add(
@@ -76,6 +80,8 @@ def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="any other endpoint option (JSON values allowed; repeatable)",
     )
+    if not payloads:
+        return
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--payload", help="JSON or JSONL file of payloads (any fsspec URL)")
     source.add_argument("--prompt", help="one prompt, made into a payload by the endpoint")
@@ -86,6 +92,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `llmeter-trio run`."""
     add_endpoint_arguments(parser)
     add = parser.add_argument
+    add(
+        "--replay",
+        metavar="PATH",
+        help="run again as the saved run PATH did (its run_config.json, llmeter-trio's or "
+        "LLMeter's; secrets from the environment); other options change it",
+    )
+    parser.set_defaults(replayed=None)
     add("--clients", type=int, default=1, help="closed-loop clients (default 1)")
     bound = parser.add_mutually_exclusive_group()
     bound.add_argument(
@@ -347,16 +360,38 @@ def split_output(output: str | None) -> tuple[str | None, str | None]:
 
 def endpoint_and_payloads(args: argparse.Namespace) -> tuple[Endpoint, list[dict[str, Any]]]:
     """The endpoint and payloads that `add_endpoint_arguments`' options describe."""
+    endpoint = endpoint_from_args(args)
+    replayed: RunConfig | None = getattr(args, "replayed", None)
+    if args.payload:
+        return endpoint, normalize_payloads(args.payload)
+    if args.prompt is not None:
+        return endpoint, [endpoint.create_payload(args.prompt, max_tokens=args.max_tokens)]
+    if replayed is not None and replayed.payload:
+        return endpoint, list(replayed.payload)
+    raise ValueError("--payload or --prompt is required")
+
+
+def endpoint_from_args(args: argparse.Namespace) -> Endpoint:
+    """The endpoint that `add_endpoint_arguments`' options describe (or --replay saved)."""
     options = parse_options(args.option)
     if args.header:
         options["extra_headers"] = parse_headers(args.header)
-    check_number("--max-tokens", args.max_tokens, whole=True)
+    if hasattr(args, "max_tokens"):
+        check_number("--max-tokens", args.max_tokens, whole=True)
     # an empty --base-url is refused by the endpoint, never taken for the default
     flags = {flag: getattr(args, flag[2:].replace("-", "_")) for flag in OPTION_FLAGS}
-    endpoint: Endpoint = build_endpoint(args.endpoint, options, flags)
-    if args.payload:
-        return endpoint, normalize_payloads(args.payload)
-    return endpoint, [endpoint.create_payload(args.prompt, max_tokens=args.max_tokens)]
+    replayed: RunConfig | None = getattr(args, "replayed", None)
+    endpoint: Endpoint
+    if args.endpoint is not None:
+        endpoint = build_endpoint(args.endpoint, options, flags)
+    elif replayed is not None:  # the saved endpoint, with the line's --option and flags
+        endpoint = Endpoint.load(replayed.endpoint_config)
+        changed = {**options, **flag_options(type(endpoint), flags)}
+        if changed:
+            endpoint = Endpoint.load({**endpoint.to_dict(), **changed})
+    else:
+        raise ValueError("--endpoint is required (or --replay PATH)")
+    return endpoint
 
 
 def workers_from_arg(text: str | None) -> int | Literal["auto"] | None:
@@ -410,6 +445,14 @@ def run_command(args: argparse.Namespace) -> int:
         "retry": retry,
         "respect_retry_after": False if args.ignore_retry_after else None,
     }
+    if args.replayed is not None:  # what the replayed run set that has no flag
+        saved: RunConfig = args.replayed
+        run_options.update(
+            payload_order=saved.payload_order,
+            percentile_method=saved.percentile_method,
+            rate_tolerance=saved.rate_tolerance,
+            drain_timeout=saved.drain_timeout,
+        )
     return trio.run(
         partial(
             run_and_report,
