@@ -19,6 +19,7 @@ from ._analyze import add_analyze_arguments, analyze_command
 from ._demo import add_demo_arguments, demo_command
 from ._endpoints import describe_endpoints
 from ._quota import add_quota_arguments, quota_command
+from ._report import add_report_arguments, report_command
 from ._run import add_run_arguments, run_command
 
 __all__ = ["main"]
@@ -56,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_analyze_arguments(
         commands.add_parser("analyze", help="statistics of a saved run, e.g. with other SLOs")
+    )
+    add_report_arguments(
+        commands.add_parser("report", help="one self-contained HTML page for a saved run")
     )
     commands.add_parser("endpoints", help="list the registered endpoint types and their options")
     add_demo_arguments(
@@ -105,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return analyze_command(args)
         if args.command == "quota":
             return quota_command(args)
+        if args.command == "report":
+            return report_command(args)
         return run_command(args)
     except USAGE_ERRORS as exc:
         return _usage_error(f"llmeter-trio {args.command}", exc)

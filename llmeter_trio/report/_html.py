@@ -92,7 +92,7 @@ def render_html(content: ReportContent) -> str:
         "<p>The run saved no configuration.</p>"
         if content.config is None
         else "<pre>"
-        + html.escape(json.dumps(content.config, indent=2, sort_keys=True, default=str))
+        + html.escape(json.dumps(content.config, indent=2, sort_keys=True, default=str), False)
         + "</pre>"
     )
     title = html.escape(content.title)
