@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import trio
-import trio.testing
 
 from llmeter_trio import FakeEndpoint, Runner
 from llmeter_trio.cli import main
