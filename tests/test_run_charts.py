@@ -79,3 +79,19 @@ def test_run_figures_without_send_times_have_no_timeline() -> None:
     ]
     with pytest.raises(ValueError, match="no send time"):
         timeline_fig(result)
+
+
+class ChromeNotFoundError(RuntimeError):
+    """What kaleido 1.x raises when it finds no Chrome or Chromium to drive."""
+
+
+class NoBrowserFigure:
+    def write_image(self, *args: Any, **kwargs: Any) -> None:
+        raise ChromeNotFoundError("no chrome")
+
+
+def test_png_without_a_browser_says_how_to_get_one(tmp_path: Any) -> None:
+    from llmeter_trio.plotting._files import save_figures
+
+    with pytest.raises(ImportError, match="needs Chrome or Chromium .* apt-get install chromium"):
+        save_figures({"chart": NoBrowserFigure()}, tmp_path, "png")
