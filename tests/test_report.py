@@ -206,7 +206,7 @@ def test_cli_bad_path_is_one_line_and_status_2(
     CHROMIUM is None,
     reason="needs Debian's chromium (.ci/run installs it with apt-get when it runs as root)",
 )
-@pytest.mark.parametrize("kind", ["run", "load test", "sweep"])
+@pytest.mark.parametrize("kind", list(SAVERS))
 def test_the_page_renders_in_chromium(saved: dict[str, Path], tmp_path: Path, kind: str) -> None:
     """Headless chromium draws every chart with its data, and logs no console message."""
     page = tmp_path / "report.html"

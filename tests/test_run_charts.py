@@ -11,7 +11,7 @@ import pytest
 from llmeter_trio import Result
 from llmeter_trio.endpoints import Chunk, ErrorClass, InvocationResponse
 from llmeter_trio.plotting import distribution_fig, run_figures, timeline_fig
-from llmeter_trio.plotting.run import metric_values
+from llmeter_trio.plotting.run import cdf_points, histogram_bins, metric_values
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -57,7 +57,19 @@ def test_cdf_rises_to_one_over_the_sorted_values() -> None:
     assert list(trace.x) == pytest.approx([100, 200, 300])  # milliseconds
     assert list(trace.y) == pytest.approx([1 / 3, 2 / 3, 1])
     (bars,) = distribution_fig(result, "time_to_last_token").data
-    assert sorted(bars.x) == pytest.approx([100, 200, 300])
+    assert sum(bars.y) == 3 and (bars.y[0], bars.y[-1]) == (1, 1)
+    assert (bars.x[0], bars.x[-1]) == pytest.approx((102, 298))  # 50 bins of 4 ms
+
+
+def test_bins_and_cdf_points_are_capped() -> None:
+    """However many values, a histogram has 50 bars and a CDF 1000 points, ending at 1."""
+    values = [float(i) for i in range(100_000)]
+    centres, counts, width = histogram_bins(values)
+    assert len(centres) == 50 and sum(counts) == 100_000 and width == pytest.approx(99_999 / 50)
+    xs, ys = cdf_points(values)
+    assert len(xs) == 1000 and (xs[0], xs[-1]) == (0, 99_999) and ys[-1] == 1
+    assert ys == sorted(ys) and ys[499] == pytest.approx(0.5, abs=0.001)
+    assert histogram_bins([7.0, 7.0]) == ([7.0], [2], pytest.approx(0.14))
 
 
 def test_timeline_counts_per_second() -> None:
@@ -93,5 +105,5 @@ class NoBrowserFigure:
 def test_png_without_a_browser_says_how_to_get_one(tmp_path: Any) -> None:
     from llmeter_trio.plotting._files import save_figures
 
-    with pytest.raises(ImportError, match="needs Chrome or Chromium .* apt-get install chromium"):
+    with pytest.raises(ImportError, match=r"needs Chrome or Chromium .* apt-get install chromium"):
         save_figures({"chart": NoBrowserFigure()}, tmp_path, "png")

@@ -29,6 +29,8 @@ DISTRIBUTION_METRICS = {
 }
 Kind = Literal["histogram", "cdf"]
 _TEMPLATE = "plotly_white"
+_BINS = 50  # bars of a histogram
+_CDF_POINTS = 1000  # points of a CDF at most
 _MAX_BINS = 120  # the timeline's resolution: at most this many intervals, none under a second
 
 
@@ -54,29 +56,52 @@ def metric_values(records: Iterable[InvocationResponse], metric: str) -> list[fl
     return sorted(values)
 
 
+def histogram_bins(values: list[float], bins: int = _BINS) -> tuple[list[float], list[int], float]:
+    """Sorted `values` counted in `bins` equal bins: the bins' centres, counts and width (one
+    bin when every value is the same). Binned here, so a chart holds `bins` bars however many
+    values a run has."""
+    if not values:
+        return [], [], 0.0
+    low, high = values[0], values[-1]
+    if high == low:
+        return [low], [len(values)], abs(low) * 0.02 or 1.0
+    width = (high - low) / bins
+    counts = [0] * bins
+    for value in values:
+        counts[min(bins - 1, int((value - low) / width))] += 1
+    return [low + (i + 0.5) * width for i in range(bins)], counts, width
+
+
+def cdf_points(values: list[float], points: int = _CDF_POINTS) -> tuple[list[float], list[float]]:
+    """The empirical CDF of sorted `values`: each value and the share at or below it; for more
+    than `points` values, `points` of them evenly spread over the ranks (the first and the
+    last among them)."""
+    n = len(values)
+    ranks = (
+        range(n)
+        if n <= points
+        else sorted({round(k * (n - 1) / (points - 1)) for k in range(points)})
+    )
+    return [values[i] for i in ranks], [(i + 1) / n for i in ranks]
+
+
 def distribution_fig(result: Result, metric: str, kind: Kind = "histogram") -> Any:
     """A histogram (``kind="histogram"``) or an empirical CDF (``kind="cdf"``) of a latency
     metric of the run, in milliseconds. A metric without values is an empty chart."""
+    if kind not in ("histogram", "cdf"):
+        raise ValueError(f"unknown kind {kind!r}: 'histogram' or 'cdf'")
     values = [v * 1000 for v in metric_values(result.iter_records(), metric)]
     title = DISTRIBUTION_METRICS[metric]
     figure = go.Figure()
     if kind == "histogram":
-        figure.add_trace(go.Histogram(x=values, name=title, nbinsx=50))
+        centres, counts, width = histogram_bins(values)
+        figure.add_trace(go.Bar(x=centres, y=counts, width=width, name=title))
+        figure.update_layout(bargap=0)
         y_title = "Requests" if metric != "inter_token_latency" else "Token gaps"
-    elif kind == "cdf":
-        n = len(values)
-        figure.add_trace(
-            go.Scatter(
-                x=values,
-                y=[(i + 1) / n for i in range(n)],
-                mode="lines",
-                line={"shape": "hv"},
-                name=title,
-            )
-        )
-        y_title = "Share at or below"
     else:
-        raise ValueError(f"unknown kind {kind!r}: 'histogram' or 'cdf'")
+        xs, ys = cdf_points(values)
+        figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"shape": "hv"}, name=title))
+        y_title = "Share at or below"
     figure.update_layout(
         template=_TEMPLATE,
         title=f"{title} ({'CDF' if kind == 'cdf' else 'histogram'})",
