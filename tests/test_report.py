@@ -227,3 +227,15 @@ def test_the_page_renders_in_chromium(saved: dict[str, Path], tmp_path: Path, ki
     assert dom.count('class="main-svg"') >= expected  # plotly drew an SVG for each
     console = [line for line in shown.stderr.splitlines() if ":CONSOLE" in line]
     assert console == []
+
+
+def test_many_payloads_show_the_first_three(tmp_path: Path) -> None:
+    async def go() -> None:
+        runner = Runner(fake(), output_path=str(tmp_path), run_name="p")
+        payloads = [{"prompt": f"prompt number {i}"} for i in range(10)]
+        await runner.run(payload=payloads, n_requests=2, progress_bar_stats={})
+
+    run_virtual(go)
+    page = report_html(tmp_path / "p")
+    assert "prompt number 2" in page and "prompt number 3" not in page
+    assert "... and 7 more payloads" in page

@@ -76,7 +76,7 @@ def test_timeline_counts_per_second() -> None:
     """Two requests of 2.5 s sent at 0 and 0.5 s and a throttled one at 3 s: one-second
     intervals [0, 1), [1, 2), [2, 3] (the last holds the end)."""
     traces = by_name(timeline_fig(Result(responses=records(), total_requests=4)))
-    assert list(traces["In flight"].y) == [2, 2, 3]
+    assert list(traces["In flight (average)"].y) == pytest.approx([1.5, 2, 1.5])
     assert list(traces["Requests/s"].y) == [0, 0, 2]
     assert list(traces["Output tokens/s"].y) == [0, 0, 20]
     assert list(traces["Errors: throttled"].y) == [0, 0, 1]

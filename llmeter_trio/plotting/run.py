@@ -123,8 +123,9 @@ def _span(record: InvocationResponse, start: float) -> tuple[float, float] | Non
 
 def timeline_fig(result: Result) -> Any:
     """The run over time, in intervals of at least a second: completed requests and output
-    tokens per second, requests in flight, p50/p90/p99 of time to first and last token of the
-    requests completed in each interval, and errors per interval by class.
+    tokens per second, requests in flight (on average over the interval), p50/p90/p99 of time
+    to first and last token of the requests completed in each interval, and errors per
+    interval by class.
 
     A run whose records carry no send time is a ValueError.
     """
@@ -145,14 +146,14 @@ def timeline_fig(result: Result) -> Any:
 
     done = [0] * bins
     tokens = [0] * bins
-    in_flight = [0] * bins
+    in_flight = [0.0] * bins
     ttft: list[list[float]] = [[] for _ in range(bins)]
     ttlt: list[list[float]] = [[] for _ in range(bins)]
     errors: dict[str, list[int]] = {}
     for record, (begin, finish) in spans:
         first, last = bin_of(begin), bin_of(finish)
-        for i in range(first, last + 1):
-            in_flight[i] += 1
+        for i in range(first, last + 1):  # the share of each interval it was in flight
+            in_flight[i] += max(0.0, min(finish, (i + 1) * width) - max(begin, i * width)) / width
         if record.error is not None:
             kind = record.error_class.value if record.error_class is not None else "error"
             errors.setdefault(kind, [0] * bins)[last] += 1
@@ -188,9 +189,7 @@ def timeline_fig(result: Result) -> Any:
         col=1,
         secondary_y=True,
     )
-    figure.add_trace(
-        go.Scatter(x=times, y=in_flight, name="In flight", line={"shape": "hv"}), row=2, col=1
-    )
+    figure.add_trace(go.Scatter(x=times, y=in_flight, name="In flight (average)"), row=2, col=1)
     for name, columns in (("TTFT", ttft), ("TTLT", ttlt)):
         for q in (50, 90, 99):
             ys = [percentile(sorted(c), q / 100, method) if c else None for c in columns]

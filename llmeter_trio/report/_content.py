@@ -16,6 +16,8 @@ from ..storage import converter, exists, resolve
 
 __all__ = ["ReportContent", "read_content"]
 
+_PAYLOADS_SHOWN = 3  # a run's payloads can be thousands of prompts: the first few show them
+
 
 @attrs.frozen(kw_only=True)
 class ReportContent:
@@ -118,6 +120,10 @@ def run_config(result: Result) -> dict[str, Any] | None:
     if result.run_config is None:
         return None
     document: dict[str, Any] = _masked(scrub_secrets(converter.unstructure(result.run_config)))
+    payload = document.get("payload")
+    if isinstance(payload, list) and len(payload) > _PAYLOADS_SHOWN:
+        more = f"... and {len(payload) - _PAYLOADS_SHOWN:,} more payloads"
+        document["payload"] = [*payload[:_PAYLOADS_SHOWN], more]
     return document
 
 

@@ -22,7 +22,9 @@ ul.verdicts li { padding: 0.2em 0; }
 .pass::before { content: "\\2714  "; color: #1a7f37; }
 .fail::before { content: "\\2718  "; color: #cf222e; }
 .note::before { content: "\\2139  "; color: #555; }
-.chart { margin: 1.5em 0; min-height: 450px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 1em; }
+.chart { min-height: 420px; min-width: 0; }
+.chart.wide { grid-column: 1 / -1; }
 pre { background: #f6f8fa; padding: 1em; overflow-x: auto; font-size: 0.85em; }
 """
 
@@ -79,11 +81,16 @@ def _charts(content: ReportContent) -> str:
     for index, (title, figure) in enumerate(content.figures.items()):
         chart_id = f"chart-{index}"
         data = figure.to_json().replace("</", "<\\/")
+        layout = figure.layout
+        wide = layout.width is not None or (layout.height or 0) > 600
         parts.append(
-            f'<div class="chart" id="{chart_id}" title="{html.escape(title)}"></div>'
+            f'<div class="chart{" wide" if wide else ""}" id="{chart_id}" '
+            f'title="{html.escape(title)}"></div>'
             f'<script type="application/json" id="{chart_id}-data">{data}</script>'
         )
-    return "\n".join(parts) or "<p>This run has no records to chart.</p>"
+    if not parts:
+        return "<p>This run has no records to chart.</p>"
+    return '<div class="charts">\n' + "\n".join(parts) + "\n</div>"
 
 
 def render_html(content: ReportContent) -> str:
