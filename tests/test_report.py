@@ -239,3 +239,24 @@ def test_many_payloads_show_the_first_three(tmp_path: Path) -> None:
     page = report_html(tmp_path / "p")
     assert "prompt number 2" in page and "prompt number 3" not in page
     assert "... and 7 more payloads" in page
+
+
+def test_verdicts_name_generator_warnings_failures_and_an_early_stop() -> None:
+    from llmeter_trio import Result
+    from llmeter_trio.endpoints import ErrorClass, InvocationResponse
+    from llmeter_trio.report._content import run_verdicts
+
+    failed = InvocationResponse(error="429", error_class=ErrorClass.THROTTLED)
+    result = Result(
+        responses=[InvocationResponse(time_to_last_token=1.0), failed, failed],
+        total_requests=3,
+        generator={"warnings": ["event-loop lag p99 40 ms"], "bottleneck": True},
+        interrupted=True,
+        stop_reason="max_cost reached",
+    )
+    assert run_verdicts(result, "4 clients") == [
+        (False, "4 clients: load generator: event-loop lag p99 40 ms"),
+        (False, "4 clients: the load generator was the bottleneck"),
+        (False, "4 clients: 2 failed request(s): throttled"),
+        (None, "4 clients: the run stopped early: max_cost reached"),
+    ]

@@ -88,7 +88,7 @@ def run_verdicts(result: Result, label: str = "") -> list[tuple[bool | None, str
         if slo.get("percentile") is None:
             shown = "" if observed is None else f" ({observed:.1%} of requests met it)"
         else:
-            shown = "" if observed is None else f" (observed {observed:.4g})"
+            shown = "" if observed is None else f" (observed {_ms(observed)})"
         state = "met" if slo.get("met") else "not met"
         verdicts.append((bool(slo.get("met")), f"{prefix}SLO {slo.get('slo')}: {state}{shown}"))
     generator = stats.get("generator") or {}
