@@ -25,6 +25,7 @@ from ._export import add_export_arguments, export_command
 from ._heatmap import add_heatmap_arguments, heatmap_command
 from ._load_test import add_load_test_arguments, load_test_command
 from ._quota import add_quota_arguments, quota_command
+from ._report import add_report_arguments, report_command
 from ._run import add_run_arguments, run_command
 from ._sweep import add_sweep_arguments, sweep_command
 
@@ -78,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_export_arguments(
         commands.add_parser("export", help="a saved run's records as CSV, Parquet or JSON Lines")
+    )
+    add_report_arguments(
+        commands.add_parser("report", help="one self-contained HTML page for a saved run")
     )
     commands.add_parser("endpoints", help="list the registered endpoint types and their options")
     add_demo_arguments(
@@ -145,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return export_command(args)
         if args.command == "quota":
             return quota_command(args)
+        if args.command == "report":
+            return report_command(args)
         return run_command(args)
     except USAGE_ERRORS as exc:
         return _usage_error(f"llmeter-trio {args.command}", exc)

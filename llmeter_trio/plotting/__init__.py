@@ -12,12 +12,16 @@ from .plotting import (
     plot_load_test_results,
     scatter_histogram_2d,
 )
+from .run import distribution_fig, run_figures, timeline_fig
 
 __all__ = [
     "boxplot_by_dimension",
     "color_sequences",
+    "distribution_fig",
     "histogram_by_dimension",
     "plot_heatmap",
     "plot_load_test_results",
+    "run_figures",
     "scatter_histogram_2d",
+    "timeline_fig",
 ]

@@ -17,6 +17,10 @@ from ..storage import open_atomic, resolve
 __all__ = ["ChartFormat", "check_format", "save_figures"]
 
 ChartFormat = Literal["html", "png"]
+NO_BROWSER = (
+    "saving charts as PNG needs Chrome or Chromium (kaleido drives it): install one, "
+    "e.g. apt-get install chromium, or run plotly_get_chrome"
+)
 
 
 def check_format(format: str) -> ChartFormat:
@@ -65,10 +69,14 @@ def _write(figure: Any, target: Path | IO[bytes], format: ChartFormat) -> None:
         text.detach()  # leave `target` open for open_atomic to finish
         return
     with warnings.catch_warnings():
-        # kaleido 0.2.1 is pinned on purpose (it brings its own browser, so it works
-        # offline); plotly warns about that pairing on every export
+        # an older install may still have kaleido 0.2.1, which plotly warns about on every export
         warnings.simplefilter("ignore", DeprecationWarning)
-        if isinstance(target, Path):
-            figure.write_image(target)
-        else:
-            figure.write_image(target, format="png")
+        try:
+            if isinstance(target, Path):
+                figure.write_image(target)
+            else:
+                figure.write_image(target, format="png")
+        except Exception as exc:
+            if "ChromeNotFound" in type(exc).__name__:  # kaleido 1.x drives a system browser
+                raise ImportError(NO_BROWSER) from None
+            raise
