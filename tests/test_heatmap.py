@@ -19,6 +19,7 @@ from llmeter_trio.experiments._heatmap import HEATMAP_FILE, LatencyHeatmap, Late
 from llmeter_trio.prompts import SAMPLE_TEXT_FILE
 from llmeter_trio.schedules import ConstantRate
 
+from ._support.browser import require_browser
 from ._support.virtual import run_virtual
 from .strategies import seeds
 
@@ -189,11 +190,12 @@ class TestCharts:
         fs = fsspec.filesystem("memory")
         html = fs.cat("/heatmap-charts/time_to_last_token_heatmap.html")
         assert html.startswith(b"<html>") and b"Time to last token" in html
+        with pytest.raises(ValueError, match="format must be 'html' or 'png'"):
+            result.plot_heatmaps(format="svg")  # type: ignore[arg-type]
+        require_browser()
         result.plot_heatmaps(output_path=tmp_path, format="png")
         for name in ("time_to_first_token_heatmap", "time_to_last_token_heatmap"):
             assert (tmp_path / f"{name}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-        with pytest.raises(ValueError, match="format must be 'html' or 'png'"):
-            result.plot_heatmaps(format="svg")  # type: ignore[arg-type]
 
 
 class TestLLMeterShape:
