@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import attrs
@@ -36,6 +36,7 @@ import trio
 
 from ..endpoints import Endpoint
 from ..engine._plan import RunPlan
+from ..engine._result import run_result
 from ..engine._run import DEFAULT_DRAIN_TIMEOUT, RunInterrupted
 from ..engine._signals import watch_signals
 from ..engine._writer import LiveProgress
@@ -212,7 +213,6 @@ async def _result(
     merged: Merged,
     state: _State,
 ) -> Result:
-    config = plan.config
     stats = merged.stats
     start = state.start_at if state.start_at is not None else time.time()
     wall_start = datetime.fromtimestamp(start, timezone.utc)
@@ -226,37 +226,14 @@ async def _result(
         or any(r.interrupted for r in reports)
     )
     stop_reason = state.stop_reason or next((r.stop_reason for r in reports if r.stop_reason), None)
-    n_requests = config.n_requests
-    if config.run_duration is not None or interrupted or stop_reason is not None:
-        n_requests = plan.n_requests_sent(stats.total_requests)
-    return Result(
-        responses=merged.responses,
-        total_requests=stats.total_requests,
-        clients=config.clients,
-        n_requests=n_requests,
-        total_test_time=total_test_time,
-        model_id=endpoint.model_id,
-        output_path=config.output_path,
-        endpoint_name=endpoint.endpoint_name,
-        provider=endpoint.provider,
-        run_name=config.run_name,
-        run_description=config.run_description,
-        start_time=wall_start,
-        first_request_time=_wall(wall_start, stats.send_span.first),
-        last_request_time=_wall(wall_start, stats.send_span.last),
-        end_time=wall_start + timedelta(seconds=total_test_time),
-        interrupted=interrupted,
-        stop_reason=stop_reason,
-        generator=workers_health(outcomes, len(specs)),
-        generator_series=generator_series(specs),
+    return run_result(
+        plan, endpoint, stats, merged.responses,
+        wall_start=wall_start, total_test_time=total_test_time,
+        first_send=stats.send_span.first, last_send=stats.send_span.last,
+        interrupted=interrupted, stop_reason=stop_reason,
+        generator=workers_health(outcomes, len(specs)), generator_series=generator_series(specs),
         server_metrics=next((r.server_metrics for r in reports if r.server_metrics), {}),
-        run_config=config,
-        run_stats=stats,
-    )
-
-
-def _wall(start: datetime, run_seconds: float) -> datetime | None:
-    return start + timedelta(seconds=run_seconds) if math.isfinite(run_seconds) else None
+    )  # fmt: skip
 
 
 def _load_time(specs: list[ShardSpec], outcomes: list[ShardOutcome], start: float) -> float:

@@ -56,6 +56,7 @@ from ._load import OPEN_LOOP_POOL, closed_loop, open_loop, paced_loop
 from ._monitor import GeneratorMonitor, generator_warnings
 from ._pacer import QuotaPacer
 from ._plan import RunPlan
+from ._result import run_result
 from ._retry import Retry, retry_policy
 from ._signals import watch_signals
 from ._stop import CURRENT_STOP, LoadStop
@@ -318,46 +319,20 @@ class _Run:
         assert self.load_end is not None
         total_test_time = self.load_end - self.run_start
         endpoint, stats, writer = self.endpoint, self.writer.stats, self.writer
-        n_requests = config.n_requests
-        if config.run_duration is not None or interrupted or self.stop.requested:
-            # as LLMeter: what each client sent (open loop: all); the setting is in run_config
-            n_requests = self.plan.n_requests_sent(stats.total_requests)
         health = dict(self.health)
-        result = Result(
-            responses=writer.responses,
-            total_requests=stats.total_requests,
-            clients=config.clients,
-            n_requests=n_requests,
-            total_test_time=total_test_time,
-            model_id=endpoint.model_id,
-            output_path=config.output_path,
-            endpoint_name=endpoint.endpoint_name,
-            provider=endpoint.provider,
-            run_name=config.run_name,
-            run_description=config.run_description,
-            start_time=self.wall_start,
-            first_request_time=self._wall(writer.first_send),
-            last_request_time=self._wall(writer.last_send),
-            end_time=self._wall(total_test_time),
-            interrupted=interrupted,
-            stop_reason=self.stop.reason,
-            generator=health,
-            generator_series=self.monitor.series,
-            server_metrics=self.server_metrics,
-            run_config=config,
-            run_stats=stats,
-        )
+        result = run_result(
+            self.plan, endpoint, stats, writer.responses,
+            wall_start=self.wall_start, total_test_time=total_test_time,
+            first_send=writer.first_send, last_send=writer.last_send,
+            interrupted=interrupted, stop_reason=self.stop.reason, generator=health,
+            generator_series=self.monitor.series, server_metrics=self.server_metrics,
+        )  # fmt: skip
         # the statistics are summarized once, here, and kept by the result
         warnings = generator_warnings(
             health, result.stats, config.lag_tolerance, config.rate_tolerance
         )
         health.update(bottleneck=bool(warnings), warnings=warnings)
         return result
-
-    def _wall(self, run_seconds: float) -> datetime | None:
-        if not math.isfinite(run_seconds):
-            return None
-        return self.wall_start + timedelta(seconds=run_seconds)
 
     # -- signals ----------------------------------------------------------------
 
