@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import random
+import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -293,3 +294,67 @@ def test_folders_at_fsspec_urls_compare() -> None:
     run("b", records(2, n=50)).save("memory://compare-test/b")
     (c,) = compare("memory://compare-test/a", "memory://compare-test/b", resamples=20)
     assert (c.baseline, c.candidate) == ("a", "b")
+
+
+def test_cli_report_holds_the_table_verdicts_and_overlaid_charts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("plotly")
+    from .test_report import charts
+
+    a = save(tmp_path, "a", records(1))
+    b = save(tmp_path, "b", records(2, scale=1.5))
+    out = tmp_path / "cmp.html"
+    args = [
+        "compare",
+        a,
+        b,
+        "--resamples",
+        "100",
+        "--report",
+        str(out),
+        "--fail-if",
+        "ttft_p99>+10%",
+    ]
+    assert main(args) == 1
+    assert capsys.readouterr().out.strip().endswith(f"report: {out}")
+    page = out.read_text(encoding="utf-8")
+    assert "A comparison, reported by llmeter-trio" in page
+    assert page.count("Plotly.newPlot(element") == 1
+    assert "<td>time_to_first_token-p99</td>" in page and "<td>worse</td>" in page
+    assert '<li class="fail">FAIL ttft_p99&gt;+10%: b</li>' in page
+    figures = charts(page)
+    names = [[trace.get("name") for trace in f["data"]] for f in figures]
+    assert ["a", "b"] in names  # a CDF overlaying both runs
+    assert len(figures) == 4  # three latency CDFs and the differences
+
+
+def test_a_comparison_report_from_python_without_runs_charts_the_differences(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("plotly")
+    from llmeter_trio.report import comparison_content, write_comparison_report
+
+    comparisons = compare(run("a", records(1)), run("b", records(1)), resamples=50)
+    content = comparison_content(comparisons)
+    assert list(content.figures) == ["differences"]
+    assert content.verdicts == [(None, "No metric changed significantly.")]
+    target = write_comparison_report(comparisons, tmp_path / "c.html")
+    assert "Compared with a" in Path(target).read_text(encoding="utf-8")
+
+
+@pytest.mark.realtime
+@pytest.mark.skipif(
+    shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
+    reason="needs Debian's chromium (.ci/run installs it with apt-get when it runs as root)",
+)
+def test_the_comparison_report_renders_in_chromium(tmp_path: Path) -> None:
+    pytest.importorskip("plotly")
+    from llmeter_trio.report import write_comparison_report
+
+    from .test_report import assert_renders_in_chromium
+
+    a, b = run("a", records(1)), run("b", records(2, scale=1.5))
+    page = tmp_path / "c.html"
+    write_comparison_report(compare(a, b, resamples=50), page, runs=[a, b])
+    assert_renders_in_chromium(page)

@@ -211,6 +211,12 @@ def test_the_page_renders_in_chromium(saved: dict[str, Path], tmp_path: Path, ki
     """Headless chromium draws every chart with its data, and logs no console message."""
     page = tmp_path / "report.html"
     write_report(saved[kind], page)
+    assert_renders_in_chromium(page)
+
+
+def assert_renders_in_chromium(page: Path) -> None:
+    """Headless chromium draws every chart of the report `page` with its data, and logs no
+    console message."""
     expected = len(charts(page.read_text(encoding="utf-8")))
     assert CHROMIUM is not None
     shown = subprocess.run(
