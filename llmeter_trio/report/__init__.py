@@ -1,6 +1,7 @@
 """One self-contained HTML page for a saved run, load test, heatmap, sweep or quota search:
 summary, charts, verdicts (SLOs, the load generator's warnings) and the configuration with its
-secrets masked; or a comparison of runs (`write_comparison_report`). Opens offline: plotly's script is embedded once. Needs the ``plotting`` extra.
+secrets masked; or a comparison of runs (`write_comparison_report`). Opens offline:
+plotly's script is embedded once. Needs the ``plotting`` extra.
 """
 
 from __future__ import annotations
