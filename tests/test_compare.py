@@ -358,3 +358,18 @@ def test_the_comparison_report_renders_in_chromium(tmp_path: Path) -> None:
     page = tmp_path / "c.html"
     write_comparison_report(compare(a, b, resamples=50), page, runs=[a, b])
     assert_renders_in_chromium(page)
+
+
+def test_cli_report_without_plotly_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llmeter_trio.compare import _charts
+    from llmeter_trio.plotting._plotly import MissingPlotly
+
+    monkeypatch.setattr(_charts, "go", MissingPlotly(ImportError("no plotly")))
+    a = save(tmp_path, "a", records(1, n=20))
+    assert main(["compare", a, a, "--resamples", "10", "--report", str(tmp_path / "c.html")]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "llmeter-trio compare: error: charts need plotly: pip install 'llmeter-trio[plotting]'\n"
+    )

@@ -52,7 +52,11 @@ def compare_command(args: argparse.Namespace) -> int:
         from ..report import write_comparison_report
 
         runs = [args.baseline, *args.candidates]
-        print(f"report: {write_comparison_report(comparisons, args.report, runs, gates)}")
+        try:
+            target = write_comparison_report(comparisons, args.report, runs, gates)
+        except ImportError as exc:  # no plotly: bad input, one line saying what to install
+            raise ValueError(str(exc)) from None
+        print(f"report: {target}")
     tripped = [(gate, c) for gate in gates for c in comparisons if gate.tripped(c)]
     for gate, c in tripped:
         level = f" at {c.clients} clients" if c.clients is not None else ""
