@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import math
 import random
-import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,6 +16,8 @@ from hypothesis import strategies as st
 from llmeter_trio import InvocationResponse, Result
 from llmeter_trio.cli import main
 from llmeter_trio.compare import compare, comparison_figures, metric_named, parse_gate
+
+from ._support.report_page import CHROMIUM, assert_renders_in_chromium, charts
 
 N = 400
 DURATION = 60.0
@@ -300,8 +301,6 @@ def test_cli_report_holds_the_table_verdicts_and_overlaid_charts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("plotly")
-    from .test_report import charts
-
     a = save(tmp_path, "a", records(1))
     b = save(tmp_path, "b", records(2, scale=1.5))
     out = tmp_path / "cmp.html"
@@ -345,14 +344,12 @@ def test_a_comparison_report_from_python_without_runs_charts_the_differences(
 
 @pytest.mark.realtime
 @pytest.mark.skipif(
-    shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
+    CHROMIUM is None,
     reason="needs Debian's chromium (.ci/run installs it with apt-get when it runs as root)",
 )
 def test_the_comparison_report_renders_in_chromium(tmp_path: Path) -> None:
     pytest.importorskip("plotly")
     from llmeter_trio.report import write_comparison_report
-
-    from .test_report import assert_renders_in_chromium
 
     a, b = run("a", records(1)), run("b", records(2, scale=1.5))
     page = tmp_path / "c.html"
