@@ -17,6 +17,8 @@ from llmeter_trio import InvocationResponse, Result
 from llmeter_trio.cli import main
 from llmeter_trio.compare import compare, comparison_figures, metric_named, parse_gate
 
+from ._support.report_page import CHROMIUM, assert_renders_in_chromium, charts
+
 N = 400
 DURATION = 60.0
 
@@ -293,3 +295,78 @@ def test_folders_at_fsspec_urls_compare() -> None:
     run("b", records(2, n=50)).save("memory://compare-test/b")
     (c,) = compare("memory://compare-test/a", "memory://compare-test/b", resamples=20)
     assert (c.baseline, c.candidate) == ("a", "b")
+
+
+def test_cli_report_holds_the_table_verdicts_and_overlaid_charts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("plotly")
+    a = save(tmp_path, "a", records(1))
+    b = save(tmp_path, "b", records(2, scale=1.5))
+    out = tmp_path / "cmp.html"
+    args = [
+        "compare",
+        a,
+        b,
+        "--resamples",
+        "100",
+        "--report",
+        str(out),
+        "--fail-if",
+        "ttft_p99>+10%",
+    ]
+    assert main(args) == 1
+    assert capsys.readouterr().out.strip().endswith(f"report: {out}")
+    page = out.read_text(encoding="utf-8")
+    assert "A comparison, reported by llmeter-trio" in page
+    assert page.count("Plotly.newPlot(element") == 1
+    assert "<td>time_to_first_token-p99</td>" in page and "<td>worse</td>" in page
+    assert '<li class="fail">FAIL ttft_p99&gt;+10%: b</li>' in page
+    figures = charts(page)
+    names = [[trace.get("name") for trace in f["data"]] for f in figures]
+    assert ["a", "b"] in names  # a CDF overlaying both runs
+    assert len(figures) == 4  # three latency CDFs and the differences
+
+
+def test_a_comparison_report_from_python_without_runs_charts_the_differences(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("plotly")
+    from llmeter_trio.report import comparison_content, write_comparison_report
+
+    comparisons = compare(run("a", records(1)), run("b", records(1)), resamples=50)
+    content = comparison_content(comparisons)
+    assert list(content.figures) == ["differences"]
+    assert content.verdicts == [(None, "No metric changed significantly.")]
+    target = write_comparison_report(comparisons, tmp_path / "c.html")
+    assert "Compared with a" in Path(target).read_text(encoding="utf-8")
+
+
+@pytest.mark.realtime
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="needs Debian's chromium (.ci/run installs it with apt-get when it runs as root)",
+)
+def test_the_comparison_report_renders_in_chromium(tmp_path: Path) -> None:
+    pytest.importorskip("plotly")
+    from llmeter_trio.report import write_comparison_report
+
+    a, b = run("a", records(1)), run("b", records(2, scale=1.5))
+    page = tmp_path / "c.html"
+    write_comparison_report(compare(a, b, resamples=50), page, runs=[a, b])
+    assert_renders_in_chromium(page)
+
+
+def test_cli_report_without_plotly_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llmeter_trio.compare import _charts
+    from llmeter_trio.plotting._plotly import MissingPlotly
+
+    monkeypatch.setattr(_charts, "go", MissingPlotly(ImportError("no plotly")))
+    a = save(tmp_path, "a", records(1, n=20))
+    assert main(["compare", a, a, "--resamples", "10", "--report", str(tmp_path / "c.html")]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "llmeter-trio compare: error: charts need plotly: pip install 'llmeter-trio[plotting]'\n"
+    )

@@ -4,12 +4,8 @@ command line, and the page rendered in a real headless browser."""
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,10 +18,10 @@ from llmeter_trio.report import report_html, write_report
 from llmeter_trio.schedules import ConstantRate
 from llmeter_trio.sim import Faults, SimApp, SimConfig
 
+from ._support.report_page import CHROMIUM, assert_renders_in_chromium, charts
 from ._support.sim_app import serving
 from ._support.virtual import run_virtual
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SECRET = "sk-report-secret-4242"
 URL_PASSWORD = "hunter2pw"
 
@@ -105,12 +101,6 @@ SAVERS = {
     "sweep": save_sweep,
     "quota search": save_quota,
 }
-
-
-def charts(page: str) -> list[dict[str, Any]]:
-    """The figures embedded in a report page."""
-    found = re.findall(r'<script type="application/json" id="chart-\d+-data">(.*?)</script>', page)
-    return [json.loads(f.replace("<\\/", "</")) for f in found]
 
 
 @pytest.fixture(scope="module")
@@ -211,22 +201,7 @@ def test_the_page_renders_in_chromium(saved: dict[str, Path], tmp_path: Path, ki
     """Headless chromium draws every chart with its data, and logs no console message."""
     page = tmp_path / "report.html"
     write_report(saved[kind], page)
-    expected = len(charts(page.read_text(encoding="utf-8")))
-    assert CHROMIUM is not None
-    shown = subprocess.run(
-        [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
-            "--v=0", "--virtual-time-budget=10000", "--dump-dom", page.as_uri(),
-        ],
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-    dom = shown.stdout
-    assert f'data-charts-drawn="{expected}"' in dom
-    points = [int(p) for p in re.findall(r'data-points="(\d+)"', dom)]
-    assert len(points) == expected and all(p > 0 for p in points)
-    assert dom.count('class="main-svg"') >= expected  # plotly drew an SVG for each
-    console = [line for line in shown.stderr.splitlines() if ":CONSOLE" in line]
-    assert console == []
+    assert_renders_in_chromium(page)
 
 
 def test_many_payloads_show_the_first_three(tmp_path: Path) -> None:

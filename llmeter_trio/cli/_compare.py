@@ -28,6 +28,9 @@ def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--confidence", type=float, default=0.95,
                         help="confidence of the intervals (default 0.95)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
+    parser.add_argument("--report", metavar="FILE.html",
+                        help="also write the comparison as one HTML page with overlaid charts "
+                        "(needs the plotting extra)")  # fmt: skip
 
 
 def compare_command(args: argparse.Namespace) -> int:
@@ -45,6 +48,15 @@ def compare_command(args: argparse.Namespace) -> int:
         metrics=metrics,
     )
     print("\n\n".join(format_comparison(c) for c in comparisons))
+    if args.report:
+        from ..report import write_comparison_report
+
+        runs = [args.baseline, *args.candidates]
+        try:
+            target = write_comparison_report(comparisons, args.report, runs, gates)
+        except ImportError as exc:  # no plotly: bad input, one line saying what to install
+            raise ValueError(str(exc)) from None
+        print(f"report: {target}")
     tripped = [(gate, c) for gate in gates for c in comparisons if gate.tripped(c)]
     for gate, c in tripped:
         level = f" at {c.clients} clients" if c.clients is not None else ""

@@ -1,6 +1,7 @@
 """One self-contained HTML page for a saved run, load test, heatmap, sweep or quota search:
 summary, charts, verdicts (SLOs, the load generator's warnings) and the configuration with its
-secrets masked. Opens offline: plotly's script is embedded once. Needs the ``plotting`` extra.
+secrets masked; or a comparison of runs (`write_comparison_report`). Opens offline:
+plotly's script is embedded once. Needs the ``plotting`` extra.
 """
 
 from __future__ import annotations
@@ -8,10 +9,20 @@ from __future__ import annotations
 import os
 
 from ..storage import resolve
+from ._comparison import comparison_content, comparison_report_html, write_comparison_report
 from ._content import ReportContent, read_content
 from ._html import render_html
 
-__all__ = ["ReportContent", "read_content", "render_html", "report_html", "write_report"]
+__all__ = [
+    "ReportContent",
+    "comparison_content",
+    "comparison_report_html",
+    "read_content",
+    "render_html",
+    "report_html",
+    "write_comparison_report",
+    "write_report",
+]
 
 
 def report_html(path: str | os.PathLike[str]) -> str:

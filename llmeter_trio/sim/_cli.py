@@ -27,7 +27,7 @@ from ._app import SimApp
 from ._model import Faults, Jitter, SimConfig
 from ._server import DEFAULT_ENGINE, ENGINES, Engine, _bind, check_engine, serve_app
 
-__all__ = ["build_parser", "config_from_args", "serve_sim"]
+__all__ = ["build_parser", "config_from_args", "parse_args", "serve_sim"]
 
 _JITTER_KINDS = ("none", "uniform", "normal", "lognormal")
 
@@ -63,6 +63,9 @@ def build_parser(prog: str = "llmeter-trio serve-sim") -> argparse.ArgumentParse
     add("--port", type=int, default=8000, help="port (0 picks a free one)")
     add("--workers", type=int, default=1, help="server processes sharing the port")
     add("--model", default=d.model, help="model name listed and used by default")
+    add("--config", metavar="FILE.toml",
+        help="options from a TOML file (keys: the long options, e.g. ttft = 0.2); "
+        "flags on the line win")  # fmt: skip
     g = p.add_argument_group("latency model (seconds)")
     add = g.add_argument
     add("--ttft", type=float, default=d.ttft_base, help="time to first token, base")
@@ -104,6 +107,23 @@ def build_parser(prog: str = "llmeter-trio serve-sim") -> argparse.ArgumentParse
                    help="seconds in-flight requests get to finish on shutdown")  # fmt: skip
     g.add_argument("--log-level", default="WARNING")
     return p
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse `argv`, filling what the line leaves out from ``--config FILE.toml`` (the keys and
+    values of every other command's ``--config``); raises ValueError for a bad file."""
+    parser = build_parser()
+    first = argparse.ArgumentParser(add_help=False)
+    first.add_argument("--config")
+    given, _ = first.parse_known_args(argv)
+    if given.config:
+        from ..cli._config import read_config
+
+        try:
+            parser.set_defaults(**read_config(given.config, parser))
+        except argparse.ArgumentTypeError as exc:  # a --ttft-jitter or --server-error-codes
+            raise ValueError(f"--config {given.config}: {exc}") from None
+    return parser.parse_args(argv)
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
@@ -257,7 +277,11 @@ def serve_sim(argv: Sequence[str] | None = None) -> int:
     Prints ``llmeter-trio simulated server on http://HOST:PORT/v1`` once listening.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parse_args(argv)
+    except (ValueError, FileNotFoundError) as exc:  # a bad --config file: one line
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     try:
         config = config_from_args(args)
     except ValueError as exc:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -223,3 +224,44 @@ async def test_serve_sim_with_several_workers(engine: Engine) -> None:
         code, line = await run_and_stop(["--workers", "2", "--engine", engine], signal.SIGTERM)
     assert code == 0
     assert line.rstrip().endswith("(2 workers)")
+
+
+def test_a_config_file_fills_what_the_line_leaves_out(tmp_path: Path) -> None:
+    from llmeter_trio.sim._cli import parse_args
+
+    config = tmp_path / "sim.toml"
+    config.write_text(
+        'ttft = 0.3\nitl = 0.5\nitl-jitter = "normal:0.002"\nrate_429 = 0.1\nrpm = 60\n'
+        'server-error-codes = "502,504"\nport = 0\n'
+    )
+    args = parse_args(["--config", str(config), "--itl", "0.02"])
+    sim = config_from_args(args)
+    assert (sim.ttft_base, sim.itl, sim.itl_jitter) == (
+        0.3,
+        0.02,
+        Jitter(kind="normal", scale=0.002),
+    )
+    assert sim.faults.throttle_rate == 0.1 and sim.faults.server_error_codes == (502, 504)
+    assert args.requests_per_minute == 60.0 and args.port == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("nope = 1\n", "'nope' is no option of llmeter-trio serve-sim"),
+        ('ttft-jitter = "bogus"\n', "jitter kind must be one of"),
+        ('ttft = "fast"\n', "--ttft cannot be 'fast'"),
+        ("ttft = [", "not TOML"),
+    ],
+)
+def test_a_bad_config_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    config = tmp_path / "sim.toml"
+    config.write_text(text)
+    assert main(["serve-sim", "--config", str(config), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("llmeter-trio serve-sim: error: --config")
+    assert message in err
+    assert main(["serve-sim", "--config", str(tmp_path / "none.toml")]) == 2
+    assert "no such file" in capsys.readouterr().err
