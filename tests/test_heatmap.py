@@ -173,7 +173,7 @@ class TestStorage:
 
 class TestCharts:
     def test_figures_hold_the_matrix_and_are_written(self, tmp_path: Path) -> None:
-        """Two figures (TTFT, TTLT p50) over input x output; saved as HTML and as PNG."""
+        """Two figures (TTFT, TTLT p50) over input x output; saved as HTML."""
         heatmap = LatencyHeatmap(
             endpoint(), SAMPLE_TEXT_FILE, input_lengths=[10, 40], output_lengths=[8, 32],
             create_payload_fn=prefill_payload, seed=2,
@@ -192,7 +192,15 @@ class TestCharts:
         assert html.startswith(b"<html>") and b"Time to last token" in html
         with pytest.raises(ValueError, match="format must be 'html' or 'png'"):
             result.plot_heatmaps(format="svg")  # type: ignore[arg-type]
+
+    @pytest.mark.realtime  # kaleido starts a browser in a subprocess
+    def test_written_as_png(self, tmp_path: Path) -> None:
         require_browser()
+        heatmap = LatencyHeatmap(
+            endpoint(), SAMPLE_TEXT_FILE, input_lengths=[10, 40], output_lengths=[8, 32],
+            create_payload_fn=prefill_payload, seed=2,
+        )  # fmt: skip
+        result = run_virtual(heatmap.run)
         result.plot_heatmaps(output_path=tmp_path, format="png")
         for name in ("time_to_first_token_heatmap", "time_to_last_token_heatmap"):
             assert (tmp_path / f"{name}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

@@ -529,7 +529,7 @@ class TestPlots:
         violins = result.plot_results(show=False, distribution="violin")
         assert all(isinstance(t, go.Violin) for t in violins["time_to_last_token"].data)
 
-    async def test_writes_html_and_png(
+    async def test_writes_html(
         self, tmp_path: Path, autojump_clock: trio.testing.MockClock
     ) -> None:
         result = await quiet().run()
@@ -538,7 +538,11 @@ class TestPlots:
         for chart in CHARTS:
             html = (tmp_path / "html" / f"{chart}.html").read_text()
             assert "<html>" in html and "Plotly.newPlot" in html
+
+    @pytest.mark.realtime  # kaleido starts a browser in a subprocess
+    async def test_writes_png(self, tmp_path: Path, autojump_clock: trio.testing.MockClock) -> None:
         require_browser()
+        result = await quiet().run()
         result.plot_results(show=False, output_path=tmp_path / "png", format="png")
         assert {p.name for p in (tmp_path / "png").iterdir()} == {f"{c}.png" for c in CHARTS}
         for chart in CHARTS:
