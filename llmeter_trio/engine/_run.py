@@ -150,7 +150,6 @@ class _Run:
     threads: trio.CapacityLimiter | None = attrs.field(init=False)
     control: RunControl | None = None
     retry: Retry | None = attrs.field(init=False)
-    stopped: trio.Event = attrs.field(factory=trio.Event)  # set by `stop_run`: waits end
     # closed loop: the trio time before which a client told Retry-After sends nothing
     not_before: dict[int, float] = attrs.field(factory=dict)
     answered: bool = False  # any answer yet (even an error status): the endpoint is there
@@ -420,7 +419,6 @@ class _Run:
         return config.timeout if config.timeout is not None else DEFAULT_DRAIN_TIMEOUT
 
     def _drain_after_stop(self) -> None:
-        self.stopped.set()
         deadline = trio.current_time() + self._drain_grace()
         self.load_scope.deadline = min(self.load_scope.deadline, deadline)
 
@@ -489,7 +487,7 @@ class _Run:
         start = trio.current_time()
         wake = self.not_before.pop(client)
         with trio.move_on_at(min(wake, self.stop_at)):
-            await self.stopped.wait()
+            await self.stop.wait()
         now = trio.current_time()
         if self.stop.requested or now >= self.stop_at:
             return None
@@ -551,9 +549,7 @@ class _Run:
             wait = policy.wait(len(attempts), response.retry_after, rng)
             if trio.current_time() + wait >= deadline or self.stop.requested:
                 break
-            with trio.move_on_after(wait):
-                await self.stopped.wait()
-            if self.stopped.is_set():  # the run stopped while this request waited
+            if await self.stop.stopped_within(wait):  # the run stopped while this one waited
                 break
             waited += wait
         _time_from(response, first_send)

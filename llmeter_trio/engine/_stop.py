@@ -26,6 +26,7 @@ class LoadStop:
     reason: str | None = None
     sending: trio.CancelScope = attrs.field(factory=trio.CancelScope)
     on_stop: Callable[[], None] | None = None  # the run bounds its drain from here
+    _stopped: trio.Event = attrs.field(factory=trio.Event)
 
     @property
     def requested(self) -> bool:
@@ -36,9 +37,20 @@ class LoadStop:
         if self.reason is not None:
             return
         self.reason = reason
+        self._stopped.set()
         self.sending.cancel()
         if self.on_stop is not None:
             self.on_stop()
+
+    async def wait(self) -> None:
+        """Until the load is stopped (a wait between requests ends with it)."""
+        await self._stopped.wait()
+
+    async def stopped_within(self, seconds: float) -> bool:
+        """Wait `seconds`, or less if the load is stopped meanwhile: whether it was."""
+        with trio.move_on_after(seconds):
+            await self._stopped.wait()
+        return self._stopped.is_set()
 
 
 CURRENT_STOP: ContextVar[LoadStop | None] = ContextVar("llmeter_trio_load_stop", default=None)
