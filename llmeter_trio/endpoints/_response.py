@@ -132,6 +132,10 @@ class InvocationResponse:
     excluded: str | None = attrs.field(default=None, kw_only=True)
     # which of the run's payloads (run_config.payload) it sent
     payload_index: int | None = attrs.field(default=None, kw_only=True)
+    # what the workload asked (`llmeter_trio.workloads.WORKLOAD_KEY`), beside what was served
+    requested_input_tokens: int | None = attrs.field(default=None, kw_only=True)
+    requested_output_tokens: int | None = attrs.field(default=None, kw_only=True)
+    workload: dict[str, Any] | None = attrs.field(default=None, kw_only=True)
     # characters of the answer left out of response_text
     truncated_chars: int | None = attrs.field(default=None, kw_only=True)
     # why the model stopped, in the API's word: end_turn, length

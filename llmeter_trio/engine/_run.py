@@ -51,6 +51,7 @@ from ..schedules import OpenLoopSchedule, TokenRate
 from ..stats import RunStats
 from ..storage import ResponseSink, converter, resolve, run_io
 from ..tokenizers import Tokenizer
+from ..workloads import keep_workload, split_workload
 from ._hooks import RunHooks
 from ._load import OPEN_LOOP_POOL, closed_loop, open_loop, paced_loop
 from ._monitor import GeneratorMonitor, generator_warnings
@@ -446,6 +447,7 @@ class _Run:
             else:
                 throttle_wait = None
         payload_index = self.payload_indices.get(id(payload))
+        payload, workload = split_workload(payload)
         payload = dict(payload)  # before_invoke may change it in place
         await self.hooks.call("before_invoke", payload=payload)
         payload = self.endpoint.prepare_payload(payload)
@@ -469,6 +471,7 @@ class _Run:
                     )
                     keep_partial_timeline(cancelled, recorders)
                     self._stamp(cancelled, client, intended, sent, payload, excluded, payload_index)
+                    keep_workload(cancelled, workload)
                     with trio.CancelScope(shield=True):
                         await _deliver(send, cancelled)
         if response.error is not None:
@@ -477,6 +480,7 @@ class _Run:
             keep_partial_timeline(response, recorders)
         response.throttle_wait = throttle_wait
         self._stamp(response, client, intended, sent, payload, excluded, payload_index)
+        keep_workload(response, workload)
         if client is not None and response.retry_after and self.config.respect_retry_after:
             self.not_before[client] = trio.current_time() + response.retry_after
         await _deliver(send, response)
