@@ -152,3 +152,48 @@ class TestReplay:
         assert "no such run folder" in capsys.readouterr().err
         assert main(["run", "--prompt", "x"]) == 2
         assert "required: --endpoint" in capsys.readouterr().err  # without --replay
+
+
+class TestPositionalsInTheFile:
+    """A command's positional arguments (``analyze RESULT``, ``compare A B``) from the file."""
+
+    def run_folder(self, tmp_path: Path, name: str) -> Path:
+        path = config(tmp_path, "n-requests = 2\n" + FAST)
+        assert main(["run", "--config", path, "--output", str(tmp_path / name)]) == 0
+        return tmp_path / name
+
+    def test_analyze_and_export_read_the_folder_from_the_file(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        folder = self.run_folder(tmp_path, "r")
+        capsys.readouterr()
+        path = config(tmp_path, f'result = "{folder}"\n')
+        assert main(["analyze", "--config", path]) == 0
+        assert "2" in capsys.readouterr().out
+        out = tmp_path / "records.csv"
+        export = config(tmp_path, f'result = "{folder}"\nformat = "csv"\nout = "{out}"\n')
+        assert main(["export", "--config", export]) == 0
+        assert len(out.read_text().splitlines()) == 3  # a header and two records
+
+    def test_the_line_wins_over_the_file(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        folder = self.run_folder(tmp_path, "r")
+        path = config(tmp_path, 'result = "/no/such/run"\n')
+        assert main(["analyze", "--config", path, str(folder)]) == 0
+
+    def test_compare_takes_its_baseline_and_candidates_from_the_file(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        a, b = self.run_folder(tmp_path, "a"), self.run_folder(tmp_path, "b")
+        capsys.readouterr()
+        path = config(tmp_path, f'baseline = "{a}"\ncandidates = ["{b}"]\n')
+        assert main(["compare", "--config", path]) == 0
+        assert str(b.name) in capsys.readouterr().out
+
+    def test_a_missing_positional_is_still_an_error(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        path = config(tmp_path, "slo = []\n")
+        assert main(["analyze", "--config", path]) == 2
+        assert "required: result" in capsys.readouterr().err

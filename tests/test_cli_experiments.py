@@ -113,3 +113,71 @@ def test_analyze_a_quota_folder(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().out.strip() == printed.strip()
     assert main(["export", str(folder), "--out", str(tmp_path / "q.csv")]) == 0
     assert {r["requests_per_minute"] for r in rows(tmp_path / "q.csv")} == {"600.0"}
+
+
+class TestDisplayAndPlacementOptions:
+    """The Python options of the experiments on the command line: ``--stat`` (LLMeter's
+    ``progress_bar_stats``), ``--no-progress`` (``show_progress=False``), ``--ray-resource``."""
+
+    LOAD_TEST = ["load-test", *FAST, "--prompt", "hi", "--sequence-of-clients", "1",
+                 "--min-requests-per-run", "2"]  # fmt: skip
+
+    def test_stat_chooses_what_the_display_shows(self, capsys: pytest.CaptureFixture[str]) -> None:
+        stat = ["--stat", "first=time_to_first_token-p50", "--stat", "speed=output_tps:inv"]
+        assert main([*self.LOAD_TEST, *stat]) == 0
+        err = capsys.readouterr().err
+        assert "first=" in err and "speed=" in err
+        assert "rpm=" not in err  # LLMeter's default set is replaced
+
+    @pytest.mark.parametrize(
+        "command",
+        [
+            LOAD_TEST,
+            ["run", *FAST, "--prompt", "hi", "--n-requests", "2"],
+            ["sweep", *FAST, "--prompt", "hi", "--slo", "ttft_p99<=30s", "--mode", "concurrency",
+             "--max-load", "2", "--requests-per-step", "2"],  # fmt: skip
+            ["heatmap", *FAST, "--input-lengths", "5", "--output-lengths", "2"],
+            ["quota", *FAST, "--prompt", "hi", "--start-rpm", "600", "--max-rpm", "600",
+             "--step-duration", "0.2"],  # fmt: skip
+        ],
+        ids=["load-test", "run", "sweep", "heatmap", "quota"],
+    )
+    def test_no_progress_hides_the_display(
+        self, command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        if command[0] == "heatmap":
+            source = tmp_path / "text.txt"
+            source.write_text("one two three four five six seven eight " * 20)
+            command = [*command, "--source-file", str(source)]
+        assert main(command) == 0
+        assert "req" in capsys.readouterr().err  # shown by default, even when not a terminal
+        assert main([*command, "--no-progress"]) == 0
+        assert "req" not in capsys.readouterr().err
+
+    @pytest.mark.parametrize(
+        ("flags", "message"),
+        [
+            (["--stat", "no-equals-sign"], "--stat must be LABEL=STATISTIC"),
+            (["--stat", "a=time_to_first_token-p50:log"], "only ':inv'"),
+            (["--ray-resource", "CPU=1"], "give --ray ADDRESS too"),
+            (["--ray", "127.0.0.1:1", "--ray-resource", "CPU=lots"], "NAME=AMOUNT"),
+        ],
+    )
+    def test_bad_values_are_one_line(
+        self, flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main([*self.LOAD_TEST, *flags]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+
+    def test_ray_resources_reach_the_experiment(self) -> None:
+        from llmeter_trio.cli import build_parser
+        from llmeter_trio.cli._experiment import common_options
+
+        args = build_parser().parse_args(
+            [*self.LOAD_TEST, "--workers", "2", "--ray", "127.0.0.1:6379",
+             "--ray-resource", "CPU=1", "--ray-resource", "GPU=0.5"]  # fmt: skip
+        )
+        options = common_options(args)
+        assert options["ray_resources"] == {"CPU": 1.0, "GPU": 0.5}
+        assert (options["executor"], options["ray_address"]) == ("ray", "127.0.0.1:6379")

@@ -13,19 +13,25 @@ import pytest
 
 from llmeter_trio.cli import main
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+DOCS_HOME = ROOT / "docs" / "index.md"
 
 
-def first_steps() -> list[list[str]]:
-    """The ``llmeter-trio`` commands of the README's "First steps" block, as argument lists."""
-    section = README.read_text(encoding="utf-8").split("## First steps", 1)[1]
-    block = re.search(r"```console\n(.*?)```", section, re.S)
+def first_steps(page: Path = README, heading: str = "## First steps") -> list[list[str]]:
+    """The ``llmeter-trio`` commands of a page's "First steps" block, as argument lists."""
+    section = page.read_text(encoding="utf-8").split(heading, 1)[1]
+    block = re.search(r"```console\n((?:(?!```).)*llmeter-trio report.*?)```", section, re.S)
     assert block is not None
     return [
         shlex.split(line)[1:]
         for line in block.group(1).splitlines()
         if line.startswith("llmeter-trio ")
     ]
+
+
+def test_the_docs_home_page_shows_the_same_first_steps() -> None:
+    assert first_steps(DOCS_HOME, "## Try it") == first_steps()
 
 
 def test_the_first_steps_are_demo_report_compare_export() -> None:

@@ -1,7 +1,8 @@
 """``--config FILE.toml`` for every command, and ``run --replay PATH``.
 
 A config file's keys are the command's long options, with dashes or
-underscores (``n-requests = 10``, ``[option]`` for ``--option KEY=VALUE``);
+underscores (``n-requests = 10``, ``[option]`` for ``--option KEY=VALUE``), and
+its positional arguments by the names ``--help`` shows (``result = "runs/x"``);
 a key that is no option of the command is refused. Values come in layers: a
 replayed run's settings, then the config file, then the flags given on the
 line, which win. Repeatable ``KEY=VALUE`` flags (``--option``, ``--header``,
@@ -62,9 +63,9 @@ def _options(sub: argparse.ArgumentParser) -> dict[str, argparse.Action]:
     """The command's options by every name a config key may use."""
     names: dict[str, argparse.Action] = {}
     for action in sub._actions:
-        if not action.option_strings or action.dest in _SKIPPED:
+        if action.dest in _SKIPPED or action.dest == argparse.SUPPRESS:
             continue
-        names[action.dest] = action
+        names[action.dest] = action  # a positional (``result = "runs/x"``) by its name
         for option in action.option_strings:
             if option.startswith("--"):
                 names[option[2:]] = action
@@ -73,6 +74,8 @@ def _options(sub: argparse.ArgumentParser) -> dict[str, argparse.Action]:
 
 
 def _flag(action: argparse.Action) -> str:
+    if not action.option_strings:  # a positional
+        return str(action.metavar or action.dest).upper()
     return max(action.option_strings, key=len)
 
 

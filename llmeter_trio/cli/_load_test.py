@@ -33,7 +33,7 @@ def add_load_test_arguments(parser: argparse.ArgumentParser) -> None:
     add("--server-metrics", metavar="URL", help="a Prometheus page to scrape during each level")
     add("--server-metrics-interval", type=float, default=d.server_metrics_interval.default,
         metavar="SECONDS", help="seconds between two scrapes (default %(default)g)")  # fmt: skip
-    add_common_arguments(parser, timeout=d.timeout.default, seed=None, workers=True)
+    add_common_arguments(parser, timeout=d.timeout.default, seed=None, workers=True, stats=True)
 
 
 def load_test_command(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ import attrs
 import trio
 
 from ..experiments import Quota
+from ._display_options import add_display_arguments
 from ._run import add_endpoint_arguments, endpoint_and_payloads, split_output
 
 __all__ = ["add_quota_arguments", "quota_command"]
@@ -36,6 +37,7 @@ def add_quota_arguments(parser: argparse.ArgumentParser) -> None:
     add("--timeout", type=float, default=d.timeout.default, help="deadline per request in seconds")
     add("--seed", type=int, default=d.seed.default, help="seed for payload orders and schedules")
     add("--output", help="folder for the steps, quota.json and the chart (local path or URL)")
+    add_display_arguments(parser, stats=False)
 
 
 def quota_command(args: argparse.Namespace) -> int:
@@ -55,7 +57,7 @@ def quota_command(args: argparse.Namespace) -> int:
         test_name=name,
         timeout=args.timeout,
         seed=args.seed,
-        show_progress=True,
+        show_progress=not args.no_progress,
     )
     result = trio.run(partial(quota.run))
     print(result.summary())

@@ -25,6 +25,12 @@ from ..run_config import RunConfig
 from ..schedules import Schedule
 from ..slo import parse_slos
 from ..storage import display_url, os_error_reason
+from ._display_options import (
+    add_display_arguments,
+    add_ray_resource_argument,
+    display_stats_from_args,
+    ray_resources_from_args,
+)
 from ._endpoints import (
     OPTION_FLAGS,
     build_endpoint,
@@ -122,6 +128,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help="run the --workers as actors on the Ray cluster at ADDRESS (the `ray` extra)",
     )
+    add_ray_resource_argument(parser)
     add("--seed", type=int, help="seed for payload orders and random schedules")
     add(
         "--max-error-rate",
@@ -200,7 +207,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="seconds between two scrapes of --server-metrics (default 1)",
     )
-    add("--no-progress", action="store_true", help="no live display on stderr")
+    add_display_arguments(parser)
     add(
         "--callback",
         action="append",
@@ -442,6 +449,8 @@ def run_command(args: argparse.Namespace) -> int:
         "server_metrics_interval": args.server_metrics_interval,
         "workers": workers_from_arg(args.workers),
         "ray_address": args.ray,
+        "ray_resources": ray_resources_from_args(args),
+        "progress_bar_stats": display_stats_from_args(args.stat),
         "retry": retry,
         "respect_retry_after": False if args.ignore_retry_after else None,
     }

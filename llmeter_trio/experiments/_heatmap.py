@@ -243,7 +243,8 @@ class LatencyHeatmap:
     tokenizer counts differently, and a model may stop before `max_tokens`.
     Beyond LLMeter: `seed` (random when not given, then kept) makes the
     prompts and their order repeatable, `run_name` names the run folder
-    (default: the date and time), and `timeout` is each request's deadline.
+    (default: the date and time), `timeout` is each request's deadline, and
+    ``show_progress=False`` hides the live display.
     """
 
     endpoint: Endpoint
@@ -260,6 +261,8 @@ class LatencyHeatmap:
     seed: int | None = attrs.field(default=None, kw_only=True)
     run_name: str | None = attrs.field(default=None, kw_only=True)
     timeout: float | None = attrs.field(default=60, kw_only=True)
+    # the run's live display (`Runner`'s show_progress): by default on a terminal or notebook
+    show_progress: bool | None = attrs.field(default=None, kw_only=True)
     payload: list[dict[str, Any]] = attrs.field(init=False, repr=False)
     samples: list[PromptSample] = attrs.field(init=False, repr=False)
     _results: LatencyHeatmapResult | None = attrs.field(default=None, init=False, repr=False)
@@ -317,6 +320,7 @@ class LatencyHeatmap:
             run_name=self.run_name,
             seed=self.seed,
             callbacks=[_SaveLayout(heatmap.layout(with_cells=False))],
+            show_progress=self.show_progress,
         )
         if heatmap.output_path is not None:
             fs = resolve(heatmap.output_path)[0]
