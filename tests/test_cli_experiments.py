@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -119,8 +120,10 @@ class TestDisplayAndPlacementOptions:
     """The Python options of the experiments on the command line: ``--stat`` (LLMeter's
     ``progress_bar_stats``), ``--no-progress`` (``show_progress=False``), ``--ray-resource``."""
 
-    LOAD_TEST = ["load-test", *FAST, "--prompt", "hi", "--sequence-of-clients", "1",
-                 "--min-requests-per-run", "2"]  # fmt: skip
+    LOAD_TEST: ClassVar[list[str]] = [
+        *["load-test", *FAST, "--prompt", "hi", "--sequence-of-clients", "1"],
+        *["--min-requests-per-run", "2"],
+    ]
 
     def test_stat_chooses_what_the_display_shows(self, capsys: pytest.CaptureFixture[str]) -> None:
         stat = ["--stat", "first=time_to_first_token-p50", "--stat", "speed=output_tps:inv"]
@@ -134,11 +137,33 @@ class TestDisplayAndPlacementOptions:
         [
             LOAD_TEST,
             ["run", *FAST, "--prompt", "hi", "--n-requests", "2"],
-            ["sweep", *FAST, "--prompt", "hi", "--slo", "ttft_p99<=30s", "--mode", "concurrency",
-             "--max-load", "2", "--requests-per-step", "2"],  # fmt: skip
+            [
+                "sweep",
+                *FAST,
+                "--prompt",
+                "hi",
+                "--slo",
+                "ttft_p99<=30s",
+                "--mode",
+                "concurrency",
+                "--max-load",
+                "2",
+                "--requests-per-step",
+                "2",
+            ],
             ["heatmap", *FAST, "--input-lengths", "5", "--output-lengths", "2"],
-            ["quota", *FAST, "--prompt", "hi", "--start-rpm", "600", "--max-rpm", "600",
-             "--step-duration", "0.2"],  # fmt: skip
+            [
+                "quota",
+                *FAST,
+                "--prompt",
+                "hi",
+                "--start-rpm",
+                "600",
+                "--max-rpm",
+                "600",
+                "--step-duration",
+                "0.2",
+            ],
         ],
         ids=["load-test", "run", "sweep", "heatmap", "quota"],
     )
@@ -175,8 +200,10 @@ class TestDisplayAndPlacementOptions:
         from llmeter_trio.cli._experiment import common_options
 
         args = build_parser().parse_args(
-            [*self.LOAD_TEST, "--workers", "2", "--ray", "127.0.0.1:6379",
-             "--ray-resource", "CPU=1", "--ray-resource", "GPU=0.5"]  # fmt: skip
+            [
+                *[*self.LOAD_TEST, "--workers", "2", "--ray", "127.0.0.1:6379"],
+                *["--ray-resource", "CPU=1", "--ray-resource", "GPU=0.5"],
+            ]
         )
         options = common_options(args)
         assert options["ray_resources"] == {"CPU": 1.0, "GPU": 0.5}
