@@ -11,6 +11,7 @@ prefix group, ...) rides in the payload under `WORKLOAD_KEY` and ends up on
 the request's record, beside what the server served.
 """
 
+from ._asked_served import describe_asked_served as describe_asked_served
 from ._distributions import Distribution as Distribution
 from ._distributions import Empirical as Empirical
 from ._distributions import Fixed as Fixed
@@ -38,6 +39,7 @@ __all__ = [
     "SyntheticPrompt",
     "SyntheticWorkload",
     "Uniform",
+    "describe_asked_served",
     "distribution_from_config",
     "keep_workload",
     "parse_distribution",
