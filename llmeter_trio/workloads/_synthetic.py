@@ -50,6 +50,7 @@ class SyntheticPrompt:
     output_length: int
     num_tokens: int
     prefix: int | None = None  # the shared-prefix group
+    prefix_text: str | None = None  # its text, however it is placed
     system: str | None = None  # the prefix, when sent as the system prompt
 
 
@@ -152,11 +153,18 @@ class SyntheticWorkload:
                     "than prefixes"
                 )
             cut = cut_to_length(tokenizer, tokens, asked, offsets.randrange(len(tokens)), measure)
-            if system:
-                built.append(_prompt(cut, asked, output, group, prefix.text))
-            else:
-                text = prefix.text + SEPARATOR + cut.text
-                built.append(_prompt(attrs.evolve(cut, text=text), asked, output, group))
+            text = cut.text if system else prefix.text + SEPARATOR + cut.text
+            built.append(
+                SyntheticPrompt(
+                    text,
+                    asked,
+                    output,
+                    cut.num_tokens,
+                    group,
+                    prefix.text,
+                    prefix.text if system else None,
+                )
+            )
         return built
 
     def payloads(self, endpoint: Endpoint | type[Endpoint]) -> list[dict[str, Any]]:
@@ -207,10 +215,8 @@ class SyntheticWorkload:
         return self.prefixes is not None and self.prefixes.placement == "system"
 
 
-def _prompt(
-    cut: Cut, asked: int, output: int, prefix: int | None = None, system: str | None = None
-) -> SyntheticPrompt:
-    return SyntheticPrompt(cut.text, asked, output, cut.num_tokens, prefix, system)
+def _prompt(cut: Cut, asked: int, output: int) -> SyntheticPrompt:
+    return SyntheticPrompt(cut.text, asked, output, cut.num_tokens)
 
 
 def _measure_after(tokenizer: Tokenizer, prefix: str, system: bool) -> Callable[[str], int]:
