@@ -11,6 +11,7 @@ import trio
 
 from ..experiments import Quota
 from ._run import add_endpoint_arguments, endpoint_and_payloads, split_output
+from ._workload import tokenizer_from_args
 
 __all__ = ["add_quota_arguments", "quota_command"]
 
@@ -40,7 +41,8 @@ def add_quota_arguments(parser: argparse.ArgumentParser) -> None:
 
 def quota_command(args: argparse.Namespace) -> int:
     """`llmeter-trio quota`: run the search, print its table; save it with --output."""
-    endpoint, payloads = endpoint_and_payloads(args)
+    tokenizer = tokenizer_from_args(args)
+    endpoint, payloads = endpoint_and_payloads(args, tokenizer)
     parent, name = split_output(args.output)
     quota = Quota(
         endpoint,
@@ -55,6 +57,7 @@ def quota_command(args: argparse.Namespace) -> int:
         test_name=name,
         timeout=args.timeout,
         seed=args.seed,
+        tokenizer=tokenizer,
         show_progress=True,
     )
     result = trio.run(partial(quota.run))
