@@ -3,6 +3,7 @@ summary, and the report."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from llmeter_trio import Runner
 from llmeter_trio.cli._summary import format_summary
 from llmeter_trio.endpoints import InvocationResponse
 from llmeter_trio.endpoints._fake import FakeEndpoint
-from llmeter_trio.report._content import run_verdicts
+from llmeter_trio.report._content import read_content, run_verdicts
 from llmeter_trio.results import Result
 from llmeter_trio.stats import RunStats
 from llmeter_trio.workloads import SyntheticWorkload
@@ -105,6 +106,8 @@ async def test_a_run_reports_them_and_reloads_the_same(
     assert f"{stats['output_length_mismatches']} served another output length" in summary
     notes = [text for passed, text in run_verdicts(result) if passed is None]
     assert any(text.startswith("output tokens asked") for text in notes)
+    if importlib.util.find_spec("plotly") is not None:  # the report charts them
+        assert "Asked vs served token lengths" in read_content(tmp_path / "asked").figures
 
 
 def test_the_chart_sets_served_against_asked() -> None:
