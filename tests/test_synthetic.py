@@ -80,6 +80,32 @@ class TestExactInputLengths:
             assert len(tokenizer.encode(prompt.prompt)) == prompt.input_length
             assert prompt.num_tokens == prompt.input_length
 
+    def test_a_cut_starts_a_token_later_when_no_cut_here_fits(self) -> None:
+        """Words starting with x are two tokens, so from "a" only odd lengths exist: re-cutting
+        by the difference swings between 3 and 5 around 4; a start one token later fits."""
+
+        class TwoTokenX(DummyTokenizer):
+            def encode(self, text: str) -> list[str]:
+                return [
+                    piece
+                    for word in text.split()
+                    for piece in ([word + "#1", word + "#2"] if word.startswith("x") else [word])
+                ]
+
+            def decode(self, tokens: Any) -> str:
+                kept = [
+                    token.split("#")[0]
+                    for i, token in enumerate(tokens)
+                    if not (token.endswith("#2") and i > 0 and tokens[i - 1].endswith("#1"))
+                ]
+                return " ".join(kept)
+
+        tokenizer = TwoTokenX()
+        tokens = tokenizer.encode("a xb xc xd xe xf xg")
+        cut = cut_to_length(tokenizer, tokens, 4, 0)
+        assert len(tokenizer.encode(cut.text)) == cut.num_tokens == 4
+        assert cut.offset == 1
+
     def test_cut_says_when_no_cut_measures_exactly(self) -> None:
         """A tokenizer that can only make even lengths: the closest cut is kept, and its
         `num_tokens` is its true length."""
