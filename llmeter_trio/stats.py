@@ -31,6 +31,7 @@ from .endpoints import Attempt, ErrorClass, InvocationResponse
 from .slo import SLO, SLOTracker
 
 __all__ = [
+    "AskedServed",
     "LogHistogram",
     "PERCENTILES",
     "PERCENTILE_METHODS",
@@ -260,6 +261,7 @@ class RunStats:
         self.send_span = _Span()
         self.window = _Span()  # first send to last end of the measured requests
         self.throttling = _Throttling()
+        self.asked_served = AskedServed()
 
     @classmethod
     def of(
@@ -298,6 +300,7 @@ class RunStats:
             error_class = response.error_class.value if response.error_class else "other"
             self.errors_by_class[error_class] += 1
             return
+        self.asked_served.add(response)
         for metric, column in self.columns.items():
             value = getattr(response, metric)
             if value is not None:
@@ -338,6 +341,7 @@ class RunStats:
         ):
             mine.merge(theirs)
         self.throttling.merge(other.throttling)
+        self.asked_served.merge(other.asked_served)
         if self.slos is not None and other.slos is not None:
             self.slos.merge(other.slos)
 
@@ -391,6 +395,7 @@ class RunStats:
             "achieved_request_rate": self.send_span.rate,
             "errors_by_class": dict(sorted(self.errors_by_class.items())),
             **self.throttling.to_dict(),
+            **self.asked_served.to_dict(),
         }
         columns = {**self.columns, **self.from_intended, "schedule_lag": self.schedule_lag}
         if self.throttling.retries:  # latency of the attempt that succeeded, beside the user's
@@ -481,6 +486,76 @@ class _Throttling:
             "total_retry_wait": self.retry_wait,
             "total_throttle_wait": self.throttle_wait,
             "rate_limit": self.rate_limit,
+        }
+
+
+class AskedServed:
+    """The token lengths a workload asked of each successful request beside those served.
+
+    Only records that asked a length (`requested_input_tokens`,
+    `requested_output_tokens`) and report the served one count; the keys are
+    in `to_dict` only when some did. Sums of whole numbers: any order, and a
+    merge across workers, give the same numbers.
+    """
+
+    __slots__ = ("input", "output")
+
+    def __init__(self) -> None:
+        self.input = _LengthGap()
+        self.output = _LengthGap()
+
+    def add(self, response: InvocationResponse) -> None:
+        self.input.add(response.requested_input_tokens, response.num_tokens_input)
+        self.output.add(response.requested_output_tokens, response.num_tokens_output)
+
+    def merge(self, other: AskedServed) -> None:
+        self.input.merge(other.input)
+        self.output.merge(other.output)
+
+    def to_dict(self) -> dict[str, Any]:
+        stats = {**self.input.to_dict("input_tokens"), **self.output.to_dict("output_tokens")}
+        if self.output.compared:  # requests served another output length than asked
+            stats["output_length_mismatches"] = self.output.mismatches
+        return stats
+
+
+class _LengthGap:
+    """Asked and served lengths of one kind (input or output) and how far apart they were."""
+
+    __slots__ = ("asked", "compared", "largest_gap", "mismatches", "served")
+
+    def __init__(self) -> None:
+        self.compared = 0
+        self.asked = 0
+        self.served = 0
+        self.mismatches = 0
+        self.largest_gap = 0
+
+    def add(self, asked: int | None, served: int | None) -> None:
+        if asked is None or served is None:
+            return
+        self.compared += 1
+        self.asked += asked
+        self.served += served
+        self.mismatches += served != asked
+        self.largest_gap = max(self.largest_gap, abs(served - asked))
+
+    def merge(self, other: _LengthGap) -> None:
+        self.compared += other.compared
+        self.asked += other.asked
+        self.served += other.served
+        self.mismatches += other.mismatches
+        self.largest_gap = max(self.largest_gap, other.largest_gap)
+
+    def to_dict(self, name: str) -> dict[str, Any]:
+        if not self.compared:
+            return {}
+        return {
+            f"{name}_compared_requests": self.compared,
+            f"{name}_asked_mean": self.asked / self.compared,
+            f"{name}_served_mean": self.served / self.compared,
+            f"{name}_served_minus_asked_mean": (self.served - self.asked) / self.compared,
+            f"{name}_served_minus_asked_max_abs": self.largest_gap,
         }
 
 

@@ -12,6 +12,7 @@ from ._analyze import format_heatmap
 from ._endpoints import parse_options
 from ._experiment import add_common_arguments, common_options
 from ._run import add_endpoint_arguments, endpoint_from_args
+from ._workload import tokenizer_from_args
 
 __all__ = ["add_heatmap_arguments", "heatmap_command"]
 
@@ -48,6 +49,7 @@ def heatmap_command(args: argparse.Namespace) -> int:
         clients=args.clients,
         requests_per_combination=args.requests_per_combination,
         create_payload_kwargs=parse_options(args.payload_option, "--payload-option"),
+        tokenizer=tokenizer_from_args(args),
         **lengths,
         **common_options(args, name="run_name"),
     )

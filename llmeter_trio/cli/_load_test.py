@@ -12,6 +12,7 @@ from ..experiments import LoadTest
 from ._experiment import add_common_arguments, common_options
 from ._run import add_endpoint_arguments, endpoint_and_payloads
 from ._summary import format_summary
+from ._workload import tokenizer_from_args
 
 __all__ = ["add_load_test_arguments", "load_test_command"]
 
@@ -38,11 +39,13 @@ def add_load_test_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_test_command(args: argparse.Namespace) -> int:
     """Run every level, print each level's summary; save them and the charts with --output."""
-    endpoint, payloads = endpoint_and_payloads(args)
+    tokenizer = tokenizer_from_args(args)
+    endpoint, payloads = endpoint_and_payloads(args, tokenizer)
     test = LoadTest(
         endpoint,
         payloads,
         args.sequence_of_clients,
+        tokenizer=tokenizer,
         min_requests_per_client=args.min_requests_per_client,
         min_requests_per_run=args.min_requests_per_run,
         run_duration=args.run_duration,

@@ -12,6 +12,7 @@ import trio
 from ..experiments import Quota
 from ._display_options import add_display_arguments
 from ._run import add_endpoint_arguments, endpoint_and_payloads, split_output
+from ._workload import tokenizer_from_args
 
 __all__ = ["add_quota_arguments", "quota_command"]
 
@@ -42,7 +43,8 @@ def add_quota_arguments(parser: argparse.ArgumentParser) -> None:
 
 def quota_command(args: argparse.Namespace) -> int:
     """`llmeter-trio quota`: run the search, print its table; save it with --output."""
-    endpoint, payloads = endpoint_and_payloads(args)
+    tokenizer = tokenizer_from_args(args)
+    endpoint, payloads = endpoint_and_payloads(args, tokenizer)
     parent, name = split_output(args.output)
     quota = Quota(
         endpoint,
@@ -57,6 +59,7 @@ def quota_command(args: argparse.Namespace) -> int:
         test_name=name,
         timeout=args.timeout,
         seed=args.seed,
+        tokenizer=tokenizer,
         show_progress=not args.no_progress,
     )
     result = trio.run(partial(quota.run))

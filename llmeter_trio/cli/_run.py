@@ -25,6 +25,7 @@ from ..run_config import RunConfig
 from ..schedules import Schedule
 from ..slo import parse_slos
 from ..storage import display_url, os_error_reason
+from ..tokenizers import Tokenizer
 from ._display_options import (
     add_display_arguments,
     add_ray_resource_argument,
@@ -40,6 +41,12 @@ from ._endpoints import (
     parse_options,
 )
 from ._summary import format_summary
+from ._workload import (
+    add_tokenizer_argument,
+    add_workload_arguments,
+    synthetic_payloads,
+    tokenizer_from_args,
+)
 
 __all__ = [
     "EXIT_BOTTLENECK",
@@ -86,12 +93,14 @@ def add_endpoint_arguments(parser: argparse.ArgumentParser, payloads: bool = Tru
         metavar="KEY=VALUE",
         help="any other endpoint option (JSON values allowed; repeatable)",
     )
+    add_tokenizer_argument(parser)
     if not payloads:
         return
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--payload", help="JSON or JSONL file of payloads (any fsspec URL)")
     source.add_argument("--prompt", help="one prompt, made into a payload by the endpoint")
     add("--max-tokens", type=int, default=256, help="output tokens asked for with --prompt")
+    add_workload_arguments(parser, source)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -365,17 +374,23 @@ def split_output(output: str | None) -> tuple[str | None, str | None]:
     return parent or ".", name
 
 
-def endpoint_and_payloads(args: argparse.Namespace) -> tuple[Endpoint, list[dict[str, Any]]]:
-    """The endpoint and payloads that `add_endpoint_arguments`' options describe."""
+def endpoint_and_payloads(
+    args: argparse.Namespace, tokenizer: Tokenizer | None = None
+) -> tuple[Endpoint, list[dict[str, Any]]]:
+    """The endpoint and payloads that `add_endpoint_arguments`' options describe
+    (synthetic prompts are sized under `tokenizer`, the run's)."""
     endpoint = endpoint_from_args(args)
     replayed: RunConfig | None = getattr(args, "replayed", None)
+    synthetic = synthetic_payloads(args, endpoint, tokenizer)
+    if synthetic is not None:
+        return endpoint, synthetic
     if args.payload:
         return endpoint, normalize_payloads(args.payload)
     if args.prompt is not None:
         return endpoint, [endpoint.create_payload(args.prompt, max_tokens=args.max_tokens)]
     if replayed is not None and replayed.payload:
         return endpoint, list(replayed.payload)
-    raise ValueError("--payload or --prompt is required")
+    raise ValueError("--payload, --prompt or --input-length is required")
 
 
 def endpoint_from_args(args: argparse.Namespace) -> Endpoint:
@@ -416,7 +431,8 @@ def workers_from_arg(text: str | None) -> int | Literal["auto"] | None:
 def run_command(args: argparse.Namespace) -> int:
     """`llmeter-trio run`."""
     check_number("--max-error-rate", args.max_error_rate, at_least=0, at_most=1)
-    endpoint, payloads = endpoint_and_payloads(args)
+    tokenizer = tokenizer_from_args(args)
+    endpoint, payloads = endpoint_and_payloads(args, tokenizer)
     schedule = schedule_from_args(args)
     parse_slos(args.slo)  # a bad SLO is a usage error, before anything runs
     if args.server_metrics is not None or args.server_metrics_interval is not None:
@@ -429,7 +445,9 @@ def run_command(args: argparse.Namespace) -> int:
         callbacks.append(cost_model)
     retry = retry_from_args(args)
     parent, run_name = split_output(args.output)
-    runner = Runner(endpoint, output_path=parent, seed=args.seed, callbacks=callbacks)
+    runner = Runner(
+        endpoint, output_path=parent, seed=args.seed, callbacks=callbacks, tokenizer=tokenizer
+    )
     run_options: dict[str, Any] = {
         "payload": payloads,
         "clients": args.clients,

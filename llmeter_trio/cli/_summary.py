@@ -6,6 +6,7 @@ from typing import Any
 
 from ..metrics import describe_server_metrics
 from ..results import Result
+from ..workloads import describe_asked_served
 
 __all__ = ["format_summary"]
 
@@ -66,6 +67,7 @@ def format_summary(result: Result) -> str:
             f"{stats.get('cost_per_million_output_tokens', 0):,.6g} per million output tokens"
         )
     lines += _throttling_lines(stats)
+    lines += describe_asked_served(stats)
     if stats.get("excluded_requests"):
         lines.append(
             f"measured {stats['measured_requests']} requests; "

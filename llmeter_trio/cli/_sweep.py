@@ -12,6 +12,7 @@ from ..experiments import Sweep
 from ..experiments._sweep import Mode
 from ._experiment import add_common_arguments, common_options
 from ._run import add_endpoint_arguments, endpoint_and_payloads
+from ._workload import tokenizer_from_args
 
 __all__ = ["add_sweep_arguments", "sweep_command"]
 
@@ -45,7 +46,8 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
 
 def sweep_command(args: argparse.Namespace) -> int:
     """Run the search, print its table and the knee."""
-    endpoint, payloads = endpoint_and_payloads(args)
+    tokenizer = tokenizer_from_args(args)
+    endpoint, payloads = endpoint_and_payloads(args, tokenizer)
     per_step = args.requests_per_step
     if per_step is None and args.duration_per_step is None:
         per_step = attrs.fields(Sweep).requests_per_step.default
@@ -62,6 +64,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         duration_per_step=args.duration_per_step,
         schedule=args.schedule,
         warmup_requests=args.warmup_requests,
+        tokenizer=tokenizer,
         **common_options(args),
     )
     result = trio.run(sweep.run)

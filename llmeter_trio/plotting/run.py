@@ -3,7 +3,8 @@
 `distribution_fig` draws a histogram or a CDF of time to first token, time to
 last token, inter-token latency or time per output token; `timeline_fig` draws
 the run over time: throughput, requests in flight, latency percentiles and
-errors by class. `run_figures` is every one of them, by name, as the HTML
+errors by class; `lengths_fig` (runs of a workload that asked token lengths)
+the lengths asked beside those served. `run_figures` is every one of them, by name, as the HTML
 report shows them. Needs the ``plotting`` extra.
 """
 
@@ -16,6 +17,7 @@ from typing import Any, Literal
 from ..endpoints._response import InvocationResponse
 from ..results import Result
 from ..stats import percentile
+from ._lengths import lengths_fig
 from ._plotly import go, make_subplots
 
 __all__ = ["DISTRIBUTION_METRICS", "distribution_fig", "run_figures", "timeline_fig"]
@@ -218,4 +220,7 @@ def run_figures(result: Result) -> dict[str, Any]:
             figures[f"{title}: CDF"] = distribution_fig(result, metric, "cdf")
     if any(r.request_time is not None for r in records):
         figures["The run over time"] = timeline_fig(result)
+    lengths = lengths_fig(records)  # runs of a workload that asked token lengths
+    if lengths is not None:
+        figures["Asked vs served token lengths"] = lengths
     return figures

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib.resources import files
-from itertools import islice, product
+from itertools import product
 from typing import Any
 
 import attrs
@@ -21,15 +21,15 @@ import attrs
 from .._checks import check_number
 from ..storage import resolve
 from ..tokenizers import DummyTokenizer, Tokenizer
+from ._exact import cut_to_length
 
-__all__ = ["CreatePromptCollection", "PromptSample", "SAMPLE_TEXT_FILE"]
+__all__ = ["CreatePromptCollection", "PromptSample", "SAMPLE_TEXT_FILE", "read_source_tokens"]
 
 SAMPLE_TEXT_FILE = str(files("llmeter_trio") / "data" / "sample_text.txt")
 """A few thousand words of plain English prose that ships with llmeter-trio."""
 
 logger = logging.getLogger(__name__)
 
-MAX_ADJUSTMENTS = 8  # re-cuts per prompt when the tokenizer does not round-trip exactly
 _WHITESPACE = DummyTokenizer()  # the default; stateless, so one serves every collection
 
 
@@ -37,9 +37,9 @@ _WHITESPACE = DummyTokenizer()  # the default; stateless, so one serves every co
 class PromptSample:
     """One prompt and the lengths it was cut for.
 
-    `num_tokens` is its length under the collection's tokenizer: equal to
-    `input_length` when the tokenizer round-trips text (the whitespace one
-    always does), else the closest a few re-cuts found.
+    `num_tokens` is its length under the collection's tokenizer: `input_length`
+    whenever some cut of the source text measures that (`cut_to_length`), else
+    the closest one found.
     """
 
     prompt: str
@@ -111,56 +111,39 @@ class CreatePromptCollection:
     def _source_tokens(self) -> list[Any]:
         key = (os.fspath(self.source_file), self.source_file_encoding, id(self._tokenizer_obj))
         if self._cache is None or self._cache[0] != key:
-            url = key[0]
-            fs, path = resolve(url)
-            if not fs.isfile(path):
-                raise FileNotFoundError(f"no source text at {url}")
-            with fs.open(path, "rb") as f:
-                raw = f.read()
-            try:
-                text = raw.decode(self.source_file_encoding)
-            except UnicodeDecodeError as exc:
-                raise ValueError(
-                    f"{url} is not {self.source_file_encoding} text ({exc}); "
-                    "set source_file_encoding to the file's encoding"
-                ) from None
-            tokens = list(self._tokenizer_obj.encode(text))
-            if not tokens:  # LLMeter gives empty prompts too; say so
-                logger.warning("%s holds no text to cut prompts from: every prompt is empty", url)
+            tokens = read_source_tokens(self.source_file, self._tokenizer_obj, key[1])
             self._cache = (key, tokens)
         return self._cache[1]
 
     def _sample(
         self, tokens: list[Any], input_length: int, output_length: int, rng: random.Random
     ) -> PromptSample:
-        """Cut `input_length` tokens from a random offset, re-cutting until the text measures right.
-
-        Decoding a cut and encoding it again can give a different count (a
-        word split at the cut, tokens merging where the text wraps around), so
-        the cut is lengthened or shortened by the difference until it matches
-        or `MAX_ADJUSTMENTS` is reached; the closest cut is kept.
-        """
-        tokenizer = self._tokenizer_obj
+        """Cut `input_length` tokens from a random offset, measured as the tokenizer counts them
+        (`cut_to_length`: the closest cut is kept when none measures exactly)."""
         if not tokens:
             return PromptSample("", input_length, output_length, 0, 0)
         offset = rng.randrange(len(tokens))
-        cut = input_length
-        best: tuple[str, int] | None = None
-        for _ in range(MAX_ADJUSTMENTS):
-            window = list(islice(_cycle_from(tokens, offset), cut))
-            prompt = tokenizer.decode(window)
-            measured = len(tokenizer.encode(prompt))
-            if best is None or abs(measured - input_length) < abs(best[1] - input_length):
-                best = (prompt, measured)
-            if measured == input_length:
-                break
-            cut = max(1, cut + input_length - measured)
-        assert best is not None
-        return PromptSample(best[0], input_length, output_length, offset, best[1])
+        cut = cut_to_length(self._tokenizer_obj, tokens, input_length, offset)
+        return PromptSample(cut.text, input_length, output_length, cut.offset, cut.num_tokens)
 
 
-def _cycle_from(tokens: list[Any], offset: int) -> Iterator[Any]:
-    """The tokens from `offset` on, starting again at the beginning when they run out."""
-    while True:
-        yield from tokens[offset:]
-        yield from tokens[:offset]
+def read_source_tokens(
+    source_file: str | os.PathLike[str], tokenizer: Tokenizer, encoding: str = "utf-8-sig"
+) -> list[Any]:
+    """The tokens of a source text (any local path or fsspec URL) that prompts are cut from."""
+    url = os.fspath(source_file)
+    fs, path = resolve(url)
+    if not fs.isfile(path):
+        raise FileNotFoundError(f"no source text at {url}")
+    with fs.open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{url} is not {encoding} text ({exc}); set source_file_encoding to the file's encoding"
+        ) from None
+    tokens = list(tokenizer.encode(text))
+    if not tokens:  # LLMeter gives empty prompts too; say so
+        logger.warning("%s holds no text to cut prompts from: every prompt is empty", url)
+    return tokens

@@ -13,6 +13,7 @@ import attrs
 from ..endpoints._base import mask_url, scrub_secrets
 from ..results import Result, holds_run
 from ..storage import converter, exists, resolve
+from ..workloads import describe_asked_served
 
 __all__ = ["ReportContent", "read_content"]
 
@@ -98,6 +99,8 @@ def run_verdicts(result: Result, label: str = "") -> list[tuple[bool | None, str
         verdicts.append((False, f"{prefix}the load generator was the bottleneck"))
     for kind, count in sorted((stats.get("errors_by_class") or {}).items()):
         verdicts.append((False, f"{prefix}{count} failed request(s): {kind}"))
+    for line in describe_asked_served(stats):  # a workload that asked token lengths
+        verdicts.append((None, f"{prefix}{line}"))
     if stats.get("interrupted") or result.interrupted:
         reason = stats.get("stop_reason") or result.stop_reason or "interrupted"
         verdicts.append((None, f"{prefix}the run stopped early: {reason}"))

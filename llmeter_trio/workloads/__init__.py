@@ -1,11 +1,17 @@
 """Workloads that look like production: length distributions, synthetic prompts, datasets,
 shared prefixes and multi-turn sessions.
 
+`SyntheticWorkload` draws each request's input and output lengths from
+distributions and cuts its prompt to exactly that input length under the
+run's tokenizer; with `SharedPrefixes`, N prefixes each lead M requests, to
+test a server's prefix cache.
+
 What a workload asked of each request (its input and output lengths, its
 prefix group, ...) rides in the payload under `WORKLOAD_KEY` and ends up on
 the request's record, beside what the server served.
 """
 
+from ._asked_served import describe_asked_served as describe_asked_served
 from ._distributions import Distribution as Distribution
 from ._distributions import Empirical as Empirical
 from ._distributions import Fixed as Fixed
@@ -18,6 +24,9 @@ from ._metadata import WORKLOAD_KEY as WORKLOAD_KEY
 from ._metadata import keep_workload as keep_workload
 from ._metadata import split_workload as split_workload
 from ._metadata import with_workload as with_workload
+from ._prefixes import SharedPrefixes as SharedPrefixes
+from ._synthetic import SyntheticPrompt as SyntheticPrompt
+from ._synthetic import SyntheticWorkload as SyntheticWorkload
 
 __all__ = [
     "WORKLOAD_KEY",
@@ -26,7 +35,11 @@ __all__ = [
     "Fixed",
     "LogNormal",
     "Normal",
+    "SharedPrefixes",
+    "SyntheticPrompt",
+    "SyntheticWorkload",
     "Uniform",
+    "describe_asked_served",
     "distribution_from_config",
     "keep_workload",
     "parse_distribution",
