@@ -141,16 +141,17 @@ class AnthropicEvents:
         return event
 
     def _usage(self, done: bool) -> dict[str, Any]:
-        """Anthropic's usage: ``input_tokens`` are the uncached ones; with a prefix cache,
-        ``cache_read_input_tokens`` are the cached ones (no cache writes: the simulated
-        cache needs no ``cache_control`` markers)."""
+        """Anthropic's usage: ``input_tokens`` are the uncached ones, and
+        ``cache_read_input_tokens`` the cached ones (0 without a prefix cache: the API
+        always reports both); no cache writes, the simulated cache needing no
+        ``cache_control`` markers."""
         plan = self._plan
-        usage: dict[str, Any] = {"input_tokens": plan.uncached_tokens}
-        if plan.cached_tokens is not None:
-            usage["cache_creation_input_tokens"] = 0
-            usage["cache_read_input_tokens"] = plan.cached_tokens
-        usage["output_tokens"] = plan.output_tokens if done else 1
-        return usage
+        return {
+            "input_tokens": plan.uncached_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": plan.cached_tokens or 0,
+            "output_tokens": plan.output_tokens if done else 1,
+        }
 
     def _message(self, content: list[dict[str, Any]], done: bool) -> dict[str, Any]:
         plan = self._plan

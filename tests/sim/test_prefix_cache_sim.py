@@ -287,15 +287,17 @@ async def test_every_api_reports_the_cached_tokens(
     assert app.prefix_cache is not None and app.prefix_cache.hit_tokens == 8
 
 
-async def test_without_a_cache_answers_say_nothing_of_caching(
+async def test_without_a_cache_answers_report_no_cached_tokens(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     app = SimApp(SimConfig(itl=0.0))
     chat = await call_app(app, "/v1/chat/completions", _chat(False)("a b"))
     assert chat.json()["usage"]["prompt_tokens_details"] is None
+    responses = await call_app(app, "/v1/responses", {"model": "m", "input": "a b"})
+    assert responses.json()["usage"]["input_tokens_details"] == {"cached_tokens": 0}  # schema
     claude = await call_app(app, "/v1/messages", _claude(False)("a b"), ANTHROPIC_HEADERS)
-    assert claude.json()["usage"]["input_tokens"] == 11
-    assert "cache_read_input_tokens" not in claude.json()["usage"]
+    usage = claude.json()["usage"]  # Anthropic's API always reports its cache, 0 here
+    assert (usage["input_tokens"], usage["cache_read_input_tokens"]) == (11, 0)
     converse = await call_app(app, "/model/m/converse", _converse("a b"), signed_headers("bedrock"))
     assert converse.json()["usage"] == {"inputTokens": 11, "outputTokens": 16, "totalTokens": 27}
     assert app.prefix_cache is None and b"prefix_cache" not in app.metrics.page()
