@@ -6,6 +6,7 @@ the run is reloaded or its records are merged from several workers."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,11 @@ async def test_the_summary_is_the_same_reloaded_and_merged(
     text = format_summary(result)
     assert "  cache hits" in text and "  cache misses" in text
     assert f"prefix cache: {N - 1} hits, 1 misses (80.0% hit rate)" in text
+    if importlib.util.find_spec("plotly") is not None:  # the HTML report of the saved run
+        from llmeter_trio.report import read_content
+
+        figures = read_content(tmp_path / "out" / "cache").figures
+        assert "Time to first token: cache hits and misses" in figures
 
 
 async def test_a_server_that_says_nothing_of_caching_gives_no_cache_numbers(
