@@ -16,6 +16,11 @@ with the exclusive method (type 6), which ranks at ``q * (n + 1)`` and
 extrapolates past the largest value for high percentiles of small samples.
 Inter-token latencies come from the histogram under either rule. Latency
 statistics use successful requests only; failures are counted by error class.
+
+When the server reports cached input tokens (a prefix cache: OpenAI's
+``cached_tokens``, Anthropic's cache reads, ...), time to first token is also
+reported apart for the requests that hit the cache (some input cached) and those
+that missed it (none); requests whose server says nothing of caching are neither.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from .slo import SLO, SLOTracker
 
 __all__ = [
     "AskedServed",
+    "CACHE_HIT_METRIC",
+    "CACHE_MISS_METRIC",
     "LogHistogram",
     "PERCENTILES",
     "PERCENTILE_METHODS",
@@ -66,6 +73,9 @@ INTENDED_METRICS = ("time_to_first_token_from_intended", "time_to_last_token_fro
 ITL_METRIC = "inter_token_latency"
 # time to last token of a retried request's last attempt, from its own send (runs with retries)
 FINAL_ATTEMPT_METRIC = "time_to_last_token_final_attempt"
+# time to first token of the requests with some input cached (hits), and with none (misses)
+CACHE_HIT_METRIC = "time_to_first_token_cache_hit"
+CACHE_MISS_METRIC = "time_to_first_token_cache_miss"
 
 
 PercentileMethod = Literal["linear", "llmeter"]
@@ -262,6 +272,7 @@ class RunStats:
         self.window = _Span()  # first send to last end of the measured requests
         self.throttling = _Throttling()
         self.asked_served = AskedServed()
+        self.cache = _CacheHits()
 
     @classmethod
     def of(
@@ -307,6 +318,7 @@ class RunStats:
                 column.append(value)
         if response.attempts:
             self.throttling.add_final_attempt(response.attempts[-1])
+        self.cache.add(response)
         lag = _lag(response)
         if lag is not None:
             for metric, column in self.from_intended.items():
@@ -342,6 +354,7 @@ class RunStats:
             mine.merge(theirs)
         self.throttling.merge(other.throttling)
         self.asked_served.merge(other.asked_served)
+        self.cache.merge(other.cache)
         if self.slos is not None and other.slos is not None:
             self.slos.merge(other.slos)
 
@@ -396,10 +409,14 @@ class RunStats:
             "errors_by_class": dict(sorted(self.errors_by_class.items())),
             **self.throttling.to_dict(),
             **self.asked_served.to_dict(),
+            **self.cache.to_dict(),
         }
         columns = {**self.columns, **self.from_intended, "schedule_lag": self.schedule_lag}
         if self.throttling.retries:  # latency of the attempt that succeeded, beside the user's
             columns[FINAL_ATTEMPT_METRIC] = self.throttling.final_attempt
+        if self.cache.requests:  # the server reported cached tokens: TTFT of hits and misses
+            columns[CACHE_HIT_METRIC] = self.cache.hit
+            columns[CACHE_MISS_METRIC] = self.cache.miss
         if metrics is not None:
             columns = {m: column for m, column in columns.items() if m in metrics}
         ordered = {metric: sorted(column) for metric, column in columns.items()}
@@ -418,6 +435,61 @@ class RunStats:
 
             stats.update(self.slos.to_dict(quantile, duration))
         return stats
+
+
+class _CacheHits:
+    """Successful requests whose server reported cached input tokens: their time to first
+    token, apart for hits (some input cached) and misses (none), and their token totals."""
+
+    __slots__ = ("cached_tokens", "hit", "hits", "input_tokens", "miss", "misses")
+
+    def __init__(self) -> None:
+        self.hit: array[float] = array("d")
+        self.miss: array[float] = array("d")
+        self.hits = 0
+        self.misses = 0
+        self.input_tokens = 0  # of the requests with a cached count and an input count
+        self.cached_tokens = 0
+
+    @property
+    def requests(self) -> int:
+        return self.hits + self.misses
+
+    def add(self, response: InvocationResponse) -> None:
+        cached = response.num_tokens_input_cached
+        if cached is None:
+            return
+        column = self.hit if cached > 0 else self.miss
+        if cached > 0:
+            self.hits += 1
+        else:
+            self.misses += 1
+        if response.time_to_first_token is not None:
+            column.append(response.time_to_first_token)
+        if response.num_tokens_input is not None:
+            self.input_tokens += response.num_tokens_input
+            self.cached_tokens += cached
+
+    def merge(self, other: _CacheHits) -> None:
+        self.hit.extend(other.hit)
+        self.miss.extend(other.miss)
+        self.hits += other.hits
+        self.misses += other.misses
+        self.input_tokens += other.input_tokens
+        self.cached_tokens += other.cached_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        """Nothing when no request had a cached count."""
+        if not self.requests:
+            return {}
+        return {
+            "cache_hit_requests": self.hits,
+            "cache_miss_requests": self.misses,
+            "cache_hit_rate": self.hits / self.requests,
+            "input_tokens_cached_share": (
+                self.cached_tokens / self.input_tokens if self.input_tokens else None
+            ),
+        }
 
 
 class _Throttling:

@@ -12,6 +12,8 @@ __all__ = ["format_summary"]
 
 LATENCY_ROWS = (
     ("time to first token", "time_to_first_token"),
+    ("  cache hits", "time_to_first_token_cache_hit"),  # the server reported cached tokens
+    ("  cache misses", "time_to_first_token_cache_miss"),
     ("time to first content", "time_to_first_content_token"),
     ("time to last token", "time_to_last_token"),
     ("  its last attempt", "time_to_last_token_final_attempt"),  # runs with retries
@@ -66,6 +68,7 @@ def format_summary(result: Result) -> str:
             f"{stats.get('cost_per_request-p50', 0):,.6g} per request (p50), "
             f"{stats.get('cost_per_million_output_tokens', 0):,.6g} per million output tokens"
         )
+    lines += _cache_lines(stats)
     lines += _throttling_lines(stats)
     lines += describe_asked_served(stats)
     if stats.get("excluded_requests"):
@@ -108,6 +111,19 @@ def _senders(result: Result) -> str:
     if result.clients:  # an open loop's clients are its max_concurrency
         return f", max {result.clients} in flight,"
     return " (open loop)"
+
+
+def _cache_lines(stats: dict[str, Any]) -> list[str]:
+    """Prefix cache hits and the share of input tokens cached (when the server said)."""
+    if "cache_hit_rate" not in stats:
+        return []
+    share = stats.get("input_tokens_cached_share")
+    cached = "-" if share is None else f"{share:.1%}"
+    hits, misses = stats["cache_hit_requests"], stats["cache_miss_requests"]
+    return [
+        f"prefix cache: {hits} hits, {misses} misses ({stats['cache_hit_rate']:.1%} hit rate); "
+        f"{cached} of input tokens cached"
+    ]
 
 
 def _throttling_lines(stats: dict[str, Any]) -> list[str]:

@@ -211,13 +211,18 @@ def timeline_fig(result: Result) -> Any:
 
 def run_figures(result: Result) -> dict[str, Any]:
     """Every chart of one run, by title: a histogram and a CDF of each latency metric that
-    has values, then the timeline (when the records carry send times)."""
+    has values, time to first token of prefix cache hits and misses (when some request
+    hit), then the timeline (when the records carry send times)."""
+    from .cache import cache_ttft_fig, cache_ttft_values
+
     records = list(result.iter_records())
     figures: dict[str, Any] = {}
     for metric, title in DISTRIBUTION_METRICS.items():
         if metric_values(records, metric):
             figures[f"{title}: histogram"] = distribution_fig(result, metric, "histogram")
             figures[f"{title}: CDF"] = distribution_fig(result, metric, "cdf")
+    if cache_ttft_values(records)[0]:
+        figures["Time to first token: cache hits and misses"] = cache_ttft_fig(result)
     if any(r.request_time is not None for r in records):
         figures["The run over time"] = timeline_fig(result)
     lengths = lengths_fig(records)  # runs of a workload that asked token lengths

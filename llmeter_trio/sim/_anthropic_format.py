@@ -19,7 +19,7 @@ import orjson
 from ._dialect import SSE_HEADERS, Headers, Reply, header
 from ._formats import CONTENT_WORD, REASONING_WORD, Renderer
 from ._model import Plan, PlannedChunk, SimConfig
-from ._requests import Api, ApiError, SimRequest, count_words, positive_int, read_object
+from ._requests import Api, ApiError, Prompt, SimRequest, positive_int, read_object
 
 __all__ = ["AnthropicDialect", "AnthropicEvents", "Event", "read_messages", "sse", "stop_reason"]
 
@@ -54,22 +54,23 @@ def sse(name: bytes, data: bytes) -> bytes:
     return b"event: " + name + b"\ndata: " + data + b"\n\n"
 
 
-def read_messages(body: dict[str, Any]) -> tuple[int, int, bool]:
-    """Input tokens, ``max_tokens`` and whether ``thinking`` is on, from a Messages
-    API body (Anthropic's own, or Anthropic-on-Bedrock's)."""
+def read_messages(body: dict[str, Any]) -> tuple[Prompt, int, bool]:
+    """The prompt (system first), ``max_tokens`` and whether ``thinking`` is on, from a
+    Messages API body (Anthropic's own, or Anthropic-on-Bedrock's)."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise ApiError(400, "messages: at least one message is required", param="messages")
-    total = count_words(body.get("system"))
+    prompt = Prompt()
+    prompt.add(body.get("system"))
     for message in messages:
         if not isinstance(message, dict):
             raise ApiError(400, "messages: each message must be an object", param="messages")
-        total += count_words(message.get("content"))
+        prompt.add(message.get("content"))
     max_tokens = positive_int(body, "max_tokens", required=True)
     assert max_tokens is not None
     thinking = body.get("thinking")
     reasoning = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
-    return total, max_tokens, reasoning
+    return prompt, max_tokens, reasoning
 
 
 def stop_reason(plan: Plan) -> str:
@@ -139,6 +140,19 @@ class AnthropicEvents:
             )
         return event
 
+    def _usage(self, done: bool) -> dict[str, Any]:
+        """Anthropic's usage: ``input_tokens`` are the uncached ones, and
+        ``cache_read_input_tokens`` the cached ones (0 without a prefix cache: the API
+        always reports both); no cache writes, the simulated cache needing no
+        ``cache_control`` markers."""
+        plan = self._plan
+        return {
+            "input_tokens": plan.uncached_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": plan.cached_tokens or 0,
+            "output_tokens": plan.output_tokens if done else 1,
+        }
+
     def _message(self, content: list[dict[str, Any]], done: bool) -> dict[str, Any]:
         plan = self._plan
         return {
@@ -149,12 +163,7 @@ class AnthropicEvents:
             "content": content,
             "stop_reason": stop_reason(plan) if done else None,
             "stop_sequence": None,
-            "usage": {
-                "input_tokens": plan.input_tokens,
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 0,
-                "output_tokens": plan.output_tokens if done else 1,
-            },
+            "usage": self._usage(done),
         }
 
     def head(self) -> list[Event]:
@@ -234,10 +243,16 @@ class AnthropicDialect:
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise ApiError(400, "model: Field required", param="model")
-        input_tokens, max_tokens, reasoning = read_messages(body)
+        prompt, max_tokens, reasoning = read_messages(body)
         stream = body.get("stream") is True
         return SimRequest.capped(
-            Api.ANTHROPIC, model, stream, input_tokens, max_tokens, reasoning=reasoning
+            Api.ANTHROPIC,
+            model,
+            stream,
+            prompt.words,
+            max_tokens,
+            reasoning=reasoning,
+            prompt=tuple(prompt.texts),
         )
 
     def renderer(

@@ -6,7 +6,8 @@ Anthropic's ``POST /v1/messages``; Bedrock's ``POST /model/{id}/converse``,
 ``converse-stream``, ``invoke`` and ``invoke-with-response-stream``;
 SageMaker's ``POST /endpoints/{name}/invocations`` and
 ``invocations-response-stream``; ``GET /health``; and ``GET /metrics``
-(Prometheus text: requests running and waiting, tokens). Each API's wire format
+(Prometheus text: requests running and waiting, tokens, prefix cache queries and
+hits). Each API's wire format
 is a `Dialect`. A request header ``x-sim-fault`` (``429``, ``500``, ``503``,
 ``drop``, ``stall``, ``stream-429``, ``stream-500``, ``none``) forces a fault
 (or none) for that request, overriding the random draw.
@@ -38,6 +39,7 @@ from ._dialect import Dialect, OpenAIDialect, Reply
 from ._formats import Renderer
 from ._metrics import SimMetrics
 from ._model import Fault, Plan, SimConfig, output_length, plan
+from ._prefix_cache import PrefixCache
 from ._requests import Api, ApiError, SimRequest
 from ._sagemaker_format import SageMakerDialect
 
@@ -138,8 +140,10 @@ class SimApp:
     Each instance owns its seeded random generators (one for faults, one for
     jitter), its FIFO concurrency limit and its rate limit buckets
     (`rate_limiter`, None without a quota: its levels and counts are there for
-    tests to read); serve one instance per server. `worker` varies the seeds
-    when several processes serve one config.
+    tests to read) and its prefix cache (`prefix_cache`, None unless the config
+    enables it; a request is looked up and its blocks remembered when its work is
+    planned, on arrival); serve one instance per server. `worker` varies the seeds
+    when several processes serve one config (each worker has a cache of its own).
     """
 
     def __init__(self, config: SimConfig | None = None, *, worker: int = 0) -> None:
@@ -154,7 +158,12 @@ class SimApp:
         )
         self._ids = itertools.count(1)
         self._id_stem = secrets.token_hex(4)
-        self.metrics = SimMetrics()
+        self.prefix_cache = (
+            PrefixCache(self.config.prefix_cache_block, self.config.prefix_cache_blocks)
+            if self.config.prefix_cache
+            else None
+        )
+        self.metrics = SimMetrics(self.prefix_cache)
         self._models_body = orjson.dumps(
             {"object": "list", "data": [self._model_card(self.config.model)]}
         )
@@ -252,10 +261,12 @@ class SimApp:
             await _send_reply(send, dialect.error(_server_error(status or 500)))
             return
 
+        cached = None if self.prefix_cache is None else self.prefix_cache.admit(request.prompt)
         timeline = plan(
             self.config,
             self._latency_rng,
             input_tokens=request.input_tokens,
+            cached_tokens=cached,
             max_tokens=request.max_tokens,
             token_cap=request.token_cap,
             reasoning=request.reasoning,

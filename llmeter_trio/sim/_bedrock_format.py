@@ -31,7 +31,7 @@ from ._dialect import Headers, Reply
 from ._eventstream import event_message, exception_message
 from ._formats import CONTENT_WORD, REASONING_WORD, Renderer
 from ._model import Plan, PlannedChunk, SimConfig
-from ._requests import Api, ApiError, SimRequest, count_words, positive_int, read_object
+from ._requests import Api, ApiError, Prompt, SimRequest, positive_int, read_object
 
 __all__ = ["ConverseDialect", "InvokeDialect"]
 
@@ -75,21 +75,29 @@ def _milliseconds(seconds: float) -> int:
 
 
 def invocation_metrics(plan: Plan) -> dict[str, Any]:
-    """``amazon-bedrock-invocationMetrics``: token counts and planned latencies."""
-    return {
-        "inputTokenCount": plan.input_tokens,
+    """``amazon-bedrock-invocationMetrics``: token counts and planned latencies (the input
+    count is the uncached tokens; with a prefix cache, the cache reads beside it)."""
+    metrics: dict[str, Any] = {
+        "inputTokenCount": plan.uncached_tokens,
         "outputTokenCount": plan.output_tokens,
         "invocationLatency": _milliseconds(plan.duration),
         "firstByteLatency": _milliseconds(plan.chunks[0].at),
     }
+    if plan.cached_tokens is not None:
+        metrics["cacheReadInputTokenCount"] = plan.cached_tokens
+        metrics["cacheWriteInputTokenCount"] = 0
+    return metrics
 
 
 def _usage(plan: Plan) -> dict[str, int]:
-    return {
-        "inputTokens": plan.input_tokens,
-        "outputTokens": plan.output_tokens,
-        "totalTokens": plan.input_tokens + plan.output_tokens,
-    }
+    """Converse's usage: ``inputTokens`` are the uncached ones; with a prefix cache,
+    ``cacheReadInputTokens`` are the cached ones (``totalTokens`` counts both)."""
+    usage = {"inputTokens": plan.uncached_tokens, "outputTokens": plan.output_tokens}
+    if plan.cached_tokens is not None:
+        usage["cacheReadInputTokens"] = plan.cached_tokens
+        usage["cacheWriteInputTokens"] = 0
+    usage["totalTokens"] = plan.input_tokens + plan.output_tokens
+    return usage
 
 
 # --- Converse
@@ -195,24 +203,22 @@ def _media_checked(kind: str, block: Any) -> None:
         raise ApiError(400, f"The {kind} block's source.bytes must be non-empty base64.")
 
 
-def _converse_words(content: Any) -> int:
-    """The words of a Converse message's content blocks, each block checked: a ``text``
-    must be a string; media blocks (`_media_checked`) count no words, the simulated
-    input being the text's; other blocks (tool use, ...) pass as they are."""
+def _add_converse_content(prompt: Prompt, content: Any) -> None:
+    """Add the text of a Converse message's content blocks to `prompt`, each block
+    checked: a ``text`` must be a string; media blocks (`_media_checked`) add no words,
+    the simulated input being the text's; other blocks (tool use, ...) pass as they are."""
     if not isinstance(content, list):
         raise ApiError(400, "A message's content must be a list of content blocks.")
-    words = 0
     for block in content:
         if not isinstance(block, dict):
             raise ApiError(400, "Each content block must be an object.")
         if "text" in block:
             if not isinstance(block["text"], str):
                 raise ApiError(400, "A text content block's text must be a string.")
-            words += len(block["text"].split())
+            prompt.add_text(block["text"])
         for kind in _MEDIA_BLOCKS:
             if kind in block:
                 _media_checked(kind, block[kind])
-    return words
 
 
 def _wants_reasoning(body: dict[str, Any]) -> bool:
@@ -251,15 +257,22 @@ class ConverseDialect(_BedrockDialect):
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise ApiError(400, "The messages field is required and must not be empty.")
-        total = count_words(body.get("system"))
+        prompt = Prompt()
+        prompt.add(body.get("system"))
         for message in messages:
             if not isinstance(message, dict):
                 raise ApiError(400, "Each message must be an object.")
-            total += _converse_words(message.get("content"))
+            _add_converse_content(prompt, message.get("content"))
         config = body.get("inferenceConfig")
         cap = positive_int(config, "maxTokens") if isinstance(config, dict) else None
         return SimRequest.capped(
-            Api.CONVERSE, target, self.stream, total, cap, reasoning=_wants_reasoning(body)
+            Api.CONVERSE,
+            target,
+            self.stream,
+            prompt.words,
+            cap,
+            reasoning=_wants_reasoning(body),
+            prompt=tuple(prompt.texts),
         )
 
     def renderer(
@@ -386,21 +399,23 @@ class InvokeDialect(_BedrockDialect):
         if family == "anthropic":
             if not isinstance(body.get("anthropic_version"), str):
                 raise ApiError(400, "Malformed input request: required key [anthropic_version]")
-            input_tokens, cap, reasoning = read_messages(body)
+            prompt, cap, reasoning = read_messages(body)
         else:
-            prompt = body.get("prompt")
-            if not isinstance(prompt, str):
+            text = body.get("prompt")
+            if not isinstance(text, str):
                 raise ApiError(400, "Malformed input request: required key [prompt]")
-            input_tokens, reasoning = len(prompt.split()), False
+            prompt, reasoning = Prompt(), False
+            prompt.add_text(text)
             cap = positive_int(body, "max_gen_len")
         return SimRequest.capped(
             Api.INVOKE,
             target,
             self.stream,
-            input_tokens,
+            prompt.words,
             cap,
             reasoning=reasoning,
             body_format=family,
+            prompt=tuple(prompt.texts),
         )
 
     def renderer(
@@ -418,8 +433,14 @@ class InvokeDialect(_BedrockDialect):
         return event_stream_headers((b"x-amzn-bedrock-content-type", b"application/json"))
 
     def whole_headers(self, request: SimRequest, plan: Plan) -> Headers:
-        return json_headers(
-            (b"x-amzn-bedrock-input-token-count", b"%d" % plan.input_tokens),
+        headers = [
+            (b"x-amzn-bedrock-input-token-count", b"%d" % plan.uncached_tokens),
             (b"x-amzn-bedrock-output-token-count", b"%d" % plan.output_tokens),
             (b"x-amzn-bedrock-invocation-latency", b"%d" % _milliseconds(plan.duration)),
-        )
+        ]
+        if plan.cached_tokens is not None:
+            headers += [
+                (b"x-amzn-bedrock-cache-read-input-token-count", b"%d" % plan.cached_tokens),
+                (b"x-amzn-bedrock-cache-write-input-token-count", b"0"),
+            ]
+        return json_headers(*headers)

@@ -83,6 +83,16 @@ def build_parser(prog: str = "llmeter-trio serve-sim") -> argparse.ArgumentParse
         help="requests served at once (per worker); others queue FIFO")  # fmt: skip
     add("--responses-reasoning", choices=("summary", "text"), default=d.responses_reasoning)
     add("--seed", type=int, default=d.seed)
+    g = p.add_argument_group("prefix cache (cached leading blocks make the TTFT shorter)")
+    add = g.add_argument
+    add("--prefix-cache", action="store_true",
+        help="remember prompts' leading blocks; cached tokens in every API's usage")  # fmt: skip
+    add("--prefix-cache-block", type=int, default=d.prefix_cache_block,
+        help="tokens (words) per cached block")  # fmt: skip
+    add("--prefix-cache-blocks", type=int, default=d.prefix_cache_blocks,
+        help="blocks the cache holds (per worker); the least recently used go first")  # fmt: skip
+    add("--cached-prefill-share", type=float, default=d.cached_prefill_share,
+        help="share of --ttft-per-input-token a cached token still costs (0: free)")  # fmt: skip
     g = p.add_argument_group("faults (rates are probabilities per request)")
     add = g.add_argument
     add("--rate-429", type=float, default=f.throttle_rate)
@@ -155,6 +165,10 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         faults=faults,
         seed=args.seed,
         responses_reasoning=args.responses_reasoning,
+        prefix_cache=args.prefix_cache,
+        prefix_cache_block=args.prefix_cache_block,
+        prefix_cache_blocks=args.prefix_cache_blocks,
+        cached_prefill_share=args.cached_prefill_share,
     )
 
 

@@ -56,11 +56,16 @@ def _finish_reason(plan: Plan) -> str:
 
 
 def _chat_usage(plan: Plan) -> dict[str, Any]:
+    """Chat and completions usage; ``prompt_tokens_details`` is null without a prefix
+    cache (as vLLM's without prompt token details)."""
+    details = None
+    if plan.cached_tokens is not None:
+        details = {"cached_tokens": plan.cached_tokens, "audio_tokens": 0}
     return {
         "prompt_tokens": plan.input_tokens,
         "completion_tokens": plan.output_tokens,
         "total_tokens": plan.input_tokens + plan.output_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "prompt_tokens_details": details,
         "completion_tokens_details": {
             "reasoning_tokens": plan.reasoning_tokens,
             "audio_tokens": 0,
@@ -270,7 +275,8 @@ class _ResponsesRenderer:
         plan = self._plan
         return {
             "input_tokens": plan.input_tokens,
-            "input_tokens_details": {"cached_tokens": 0},
+            # the API always reports it: 0 without a prefix cache
+            "input_tokens_details": {"cached_tokens": plan.cached_tokens or 0},
             "output_tokens": plan.output_tokens,
             "output_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
             "total_tokens": plan.input_tokens + plan.output_tokens,

@@ -1,4 +1,5 @@
-"""The simulated server's own ``GET /metrics``: its queue, running requests and tokens.
+"""The simulated server's own ``GET /metrics``: its queue, running requests, tokens and
+prefix cache.
 
 Prometheus text format, as vLLM or llama.cpp's server write theirs, so a run's
 `server_metrics` scraper reads the simulator as it reads a real server::
@@ -8,12 +9,17 @@ Prometheus text format, as vLLM or llama.cpp's server write theirs, so a run's
     llmeter_sim:prompt_tokens_total 120.0
     llmeter_sim:generation_tokens_total 480.0
     llmeter_sim:requests_total 12.0
+
+With a prefix cache, vLLM's counters of tokens looked up in it and found there
+are added: ``vllm:prefix_cache_queries_total`` and ``vllm:prefix_cache_hits_total``.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+
+from ._prefix_cache import PrefixCache
 
 __all__ = ["SimMetrics"]
 
@@ -26,14 +32,20 @@ _METRICS = (  # name, type, help, attribute
     ("llmeter_sim:generation_tokens", "counter", "Output tokens of answers sent", "output_tokens"),
     ("llmeter_sim:requests", "counter", "Requests taken up (faults before work excluded)", "taken"),
 )
+_CACHE_METRICS = (  # name, help, the cache's attribute
+    ("vllm:prefix_cache_queries", "Prefix cache queries, in queried tokens", "queried_tokens"),
+    ("vllm:prefix_cache_hits", "Prefix cache hits, in cached tokens", "hit_tokens"),
+)
 
 
 class SimMetrics:
-    """Counts what a `SimApp` is doing; `page` renders them."""
+    """Counts what a `SimApp` is doing (and reads its `prefix_cache`'s counts, if
+    any); `page` renders them."""
 
     content_type = _CONTENT_TYPE
 
-    def __init__(self) -> None:
+    def __init__(self, prefix_cache: PrefixCache | None = None) -> None:
+        self.prefix_cache = prefix_cache
         self.running = 0
         self.waiting = 0
         self.prompt_tokens = 0
@@ -71,4 +83,11 @@ class SimMetrics:
                 f"# TYPE {name} {kind}",
                 f"{sample} {float(getattr(self, attribute))}",
             ]
+        if self.prefix_cache is not None:
+            for name, text, attribute in _CACHE_METRICS:
+                lines += [
+                    f"# HELP {name} {text}",
+                    f"# TYPE {name} counter",
+                    f"{name}_total {float(getattr(self.prefix_cache, attribute))}",
+                ]
         return ("\n".join(lines) + "\n").encode()

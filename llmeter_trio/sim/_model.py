@@ -196,6 +196,12 @@ class SimConfig:
     on Anthropic and Converse only when the request enables thinking).
     Input tokens are whitespace-separated words; every output token is one word
     (``"tok "`` for content, ``"think "`` for reasoning).
+
+    With `prefix_cache`, the server remembers the prompts it has seen in blocks of
+    `prefix_cache_block` words (at most `prefix_cache_blocks` blocks, least recently
+    used evicted; see `llmeter_trio.sim._prefix_cache`): a prompt's leading blocks
+    already seen are cached tokens, each costing `cached_prefill_share` of
+    `ttft_per_input_token` (0: free), and every wire format reports them in its usage.
     """
 
     model: str = "sim-model"
@@ -215,10 +221,18 @@ class SimConfig:
     responses_reasoning: ReasoningStyle = attrs.field(
         default="summary", validator=v.in_(("summary", "text"))
     )
+    prefix_cache: bool = False
+    prefix_cache_block: int = attrs.field(default=16, validator=v.ge(1))  # tokens per block
+    prefix_cache_blocks: int = attrs.field(default=100_000, validator=v.ge(1))  # capacity
+    cached_prefill_share: float = attrs.field(default=0.0, validator=_rate)
 
-    def ttft(self, input_tokens: int) -> float:
-        """The mean time to first token for a prompt of `input_tokens` tokens."""
-        return self.ttft_base + self.ttft_per_input_token * input_tokens
+    def ttft(self, input_tokens: int, cached_tokens: int = 0) -> float:
+        """The mean time to first token for a prompt of `input_tokens` tokens, of which
+        `cached_tokens` were found in the prefix cache (and cost `cached_prefill_share`
+        of the per-token prefill)."""
+        uncached = input_tokens - cached_tokens
+        cached_cost = self.ttft_per_input_token * self.cached_prefill_share * cached_tokens
+        return self.ttft_base + self.ttft_per_input_token * uncached + cached_cost
 
 
 class PlannedChunk(NamedTuple):
@@ -238,10 +252,18 @@ class Plan:
     reasoning_tokens: int
     length_limited: bool  # the request set the output length
     chunks: tuple[PlannedChunk, ...]
+    # of the input tokens, found in the prefix cache (None: the server has no prefix cache)
+    cached_tokens: int | None = None
     fault: Fault = Fault.NONE
     # Instead of sending this chunk: close the connection (DROP), or end the stream
     # with the API's error event (STREAM_ERROR).
     drop_after: int | None = None
+
+    @property
+    def uncached_tokens(self) -> int:
+        """Input tokens not found in the prefix cache (Anthropic's and Bedrock's
+        ``input_tokens``)."""
+        return self.input_tokens - (self.cached_tokens or 0)
 
     @property
     def content_tokens(self) -> int:
@@ -276,6 +298,7 @@ def plan(
     rng: random.Random,
     *,
     input_tokens: int,
+    cached_tokens: int | None = None,
     max_tokens: int | None = None,
     token_cap: int | None = None,
     reasoning: bool = True,
@@ -287,6 +310,8 @@ def plan(
     always read them), else `config.output_tokens` cut to `token_cap` (the
     limit of the Anthropic, Bedrock and SageMaker APIs, which a shorter answer
     does not reach); the plan is `length_limited` when the limit decided it.
+    `cached_tokens` of the input were found in the prefix cache (`SimConfig.ttft`;
+    None: the server has none, and its answers say nothing about caching).
 
     Reasoning and content never share a chunk. With ``fault=Fault.STALL`` every
     chunk after the first ``faults.stall_after_chunks`` comes `stall_duration`
@@ -300,7 +325,7 @@ def plan(
     sizes = [(n, True) for n in _split(n_reasoning, config.tokens_per_chunk)]
     sizes += [(n, False) for n in _split(output - n_reasoning, config.tokens_per_chunk)]
 
-    ttft = config.ttft_jitter.sample(rng, config.ttft(input_tokens))
+    ttft = config.ttft_jitter.sample(rng, config.ttft(input_tokens, cached_tokens or 0))
     itl, jitter = config.itl, config.itl_jitter
     stall_at = len(sizes)
     if fault is Fault.STALL:
@@ -329,6 +354,7 @@ def plan(
         reasoning_tokens=n_reasoning,
         length_limited=length_limited,
         chunks=tuple(chunks),
+        cached_tokens=cached_tokens,
         fault=fault,
         drop_after=drop_after,
     )

@@ -1,10 +1,11 @@
 """Reading request bodies: what was asked for, and how many input tokens.
 
 The OpenAI-style bodies are read here; each other API's module reads its own
-with the helpers here (`read_object`, `count_words`, `positive_int`). Input
+with the helpers here (`read_object`, `Prompt`, `positive_int`). Input
 tokens are counted the simple way a test can repeat: one whitespace-separated
 word of text content is one token (token ids in a ``/v1/completions`` prompt
-count one each).
+count one each). A request keeps its prompt's texts in order (`SimRequest.prompt`)
+for the prefix cache.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import orjson
 __all__ = [
     "Api",
     "ApiError",
+    "Prompt",
     "SimRequest",
-    "count_words",
     "parse_request",
     "positive_int",
     "read_object",
@@ -87,6 +88,7 @@ class SimRequest:
     reasoning: bool = True  # whether the answer may start with reasoning tokens
     body_format: str = ""  # the model's body format behind an AWS API (anthropic, llama, tgi)
     details: bool = False  # TGI: the answer carries ``details`` (finish reason, token count)
+    prompt: tuple[str, ...] = ()  # the prompt's texts in order (system first), for the cache
 
     @classmethod
     def capped(
@@ -112,69 +114,84 @@ class SimRequest:
         )
 
 
-def count_words(value: Any) -> int:
-    """Words of text in a message ``content``: a string, or a list of parts with ``text``."""
-    if isinstance(value, str):
-        return len(value.split())
-    if isinstance(value, list):
-        total = 0
-        for part in value:
-            if isinstance(part, str):
-                total += len(part.split())
-            elif isinstance(part, dict) and isinstance(part.get("text"), str):
-                total += len(part["text"].split())
-        return total
-    return 0
+class Prompt:
+    """A prompt's texts in order (`texts`) and its input tokens (`words`), one
+    whitespace-separated word a token."""
+
+    __slots__ = ("texts", "words")
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.words = 0
+
+    def add_text(self, text: str) -> None:
+        """One piece of text."""
+        self.texts.append(text)
+        self.words += len(text.split())
+
+    def add(self, value: Any) -> None:
+        """A message ``content``: a string, or a list of parts with ``text`` (strings too)."""
+        if isinstance(value, str):
+            self.add_text(value)
+        elif isinstance(value, list):
+            for part in value:
+                if isinstance(part, str):
+                    self.add_text(part)
+                elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                    self.add_text(part["text"])
 
 
-def _chat_tokens(body: dict[str, Any]) -> int:
+def _chat_prompt(body: dict[str, Any]) -> Prompt:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise ApiError(400, "'messages' must be a non-empty array", param="messages")
-    total = 0
+    prompt = Prompt()
     for message in messages:
         if not isinstance(message, dict):
             raise ApiError(400, "each message must be an object", param="messages")
-        total += count_words(message.get("content"))
-    return total
+        prompt.add(message.get("content"))
+    return prompt
 
 
-def _completion_tokens(body: dict[str, Any]) -> int:
-    prompt = body.get("prompt")
-    if isinstance(prompt, str):
-        return len(prompt.split())
-    if isinstance(prompt, list):
-        total = 0
-        for item in prompt:
+def _completion_prompt(body: dict[str, Any]) -> Prompt:
+    value = body.get("prompt")
+    prompt = Prompt()
+    if isinstance(value, str):
+        prompt.add_text(value)
+    elif isinstance(value, list):
+        for item in value:
             if isinstance(item, str):
-                total += len(item.split())
-            elif isinstance(item, int):
-                total += 1
+                prompt.add_text(item)
+            elif isinstance(item, int):  # token ids: one token each
+                prompt.add_text(str(item))
             elif isinstance(item, list):
-                total += len(item)
-        return total
-    raise ApiError(400, "'prompt' must be a string or an array", param="prompt")
+                prompt.add_text(" ".join(map(str, item)))
+    else:
+        raise ApiError(400, "'prompt' must be a string or an array", param="prompt")
+    return prompt
 
 
-def _responses_tokens(body: dict[str, Any]) -> int:
+def _responses_prompt(body: dict[str, Any]) -> Prompt:
     items = body.get("input")
-    total = count_words(body.get("instructions"))
+    prompt = Prompt()
+    prompt.add(body.get("instructions"))
     if isinstance(items, str):
-        return total + len(items.split())
+        prompt.add_text(items)
+        return prompt
     if not isinstance(items, list):
         raise ApiError(400, "'input' must be a string or an array", param="input")
     for item in items:
         if isinstance(item, dict):
-            total += count_words(item.get("content"))
+            prompt.add(item.get("content"))
             if isinstance(item.get("output"), str):  # a tool call's output
-                total += len(item["output"].split())
-    return total
+                prompt.add_text(item["output"])
+    return prompt
 
 
-_COUNTERS = {
-    Api.CHAT: _chat_tokens,
-    Api.COMPLETIONS: _completion_tokens,
-    Api.RESPONSES: _responses_tokens,
+_PROMPTS = {
+    Api.CHAT: _chat_prompt,
+    Api.COMPLETIONS: _completion_prompt,
+    Api.RESPONSES: _responses_prompt,
 }
 _LENGTH_FIELDS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 
@@ -215,12 +232,14 @@ def parse_request(api: Api, raw: bytes) -> SimRequest:
 
     stream_options = body.get("stream_options")
     include_usage = isinstance(stream_options, dict) and bool(stream_options.get("include_usage"))
+    prompt = _PROMPTS[api](body)
     return SimRequest(
         api=api,
         model=model,
         stream=bool(body.get("stream", False)),
         include_usage=include_usage,
-        input_tokens=_COUNTERS[api](body),
+        input_tokens=prompt.words,
         max_tokens=max_tokens,
         reasoning=api is not Api.COMPLETIONS,
+        prompt=tuple(prompt.texts),
     )

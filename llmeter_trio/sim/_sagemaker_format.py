@@ -153,6 +153,7 @@ class SageMakerDialect:
             reasoning=False,
             body_format="tgi",
             details=parameters.get("details") is True,
+            prompt=(inputs,),
         )
 
     def renderer(

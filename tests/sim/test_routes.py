@@ -27,7 +27,7 @@ def chat_usage(prompt: int, completion: int, reasoning: int = 0) -> dict[str, An
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "prompt_tokens_details": None,  # no prefix cache: no cached-token count
         "completion_tokens_details": {
             "reasoning_tokens": reasoning,
             "audio_tokens": 0,

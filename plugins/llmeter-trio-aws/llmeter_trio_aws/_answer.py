@@ -24,14 +24,19 @@ class Answer:
     `finished` says the API's own end of the answer was seen (a stop reason,
     ``[DONE]``, ...); a stream that ends without it was cut short.
     `stop_reason` is the model's own word (``end_turn``, ``max_tokens``,
-    ``length``, ``eos_token``, ...).
+    ``length``, ``eos_token``, ...). With `input_excludes_cache` (Bedrock's and
+    Anthropic's way), `input_tokens` are the uncached input only, and the record's
+    input is their sum with the cache reads and writes (the whole prompt, as OpenAI
+    counts it).
     """
 
     __slots__ = (
+        "cache_write_tokens",
         "cached_input_tokens",
         "error",
         "error_class",
         "finished",
+        "input_excludes_cache",
         "input_tokens",
         "output_tokens",
         "reasoning_tokens",
@@ -46,6 +51,8 @@ class Answer:
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
         self.cached_input_tokens: int | None = None
+        self.cache_write_tokens: int | None = None
+        self.input_excludes_cache = False
         self.reasoning_tokens: int | None = None  # of the output tokens
         self.stop_reason: str | None = None
         self.error: str | None = None
@@ -90,12 +97,18 @@ class Answer:
         )
         if self.input_tokens is not None:
             response.num_tokens_input = self.input_tokens
+            if self.input_excludes_cache:
+                response.num_tokens_input += (self.cached_input_tokens or 0) + (
+                    self.cache_write_tokens or 0
+                )
             response.num_tokens_input_source = _SERVER
         if self.output_tokens is not None:
             response.num_tokens_output = self.output_tokens
             response.num_tokens_output_source = _SERVER
         if self.cached_input_tokens is not None:
             response.num_tokens_input_cached = self.cached_input_tokens
+        if self.cache_write_tokens is not None:
+            response.num_tokens_input_cache_write = self.cache_write_tokens
         if self.reasoning_tokens is not None:
             response.num_tokens_output_reasoning = self.reasoning_tokens
         return response

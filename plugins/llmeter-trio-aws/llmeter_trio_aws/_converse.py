@@ -32,16 +32,21 @@ _INNER_OUTPUT = (("reasoningContent", "text", _REASONING), ("toolUse", "input", 
 
 
 def _read_usage(answer: Answer, usage: Any) -> None:
+    """Converse's usage; its ``inputTokens`` leave out the cache reads and writes."""
     if not isinstance(usage, Mapping):
         return
     get = usage.get
     inputs, outputs, cached = get("inputTokens"), get("outputTokens"), get("cacheReadInputTokens")
+    written = get("cacheWriteInputTokens")
+    answer.input_excludes_cache = True
     if isinstance(inputs, int):
         answer.input_tokens = inputs
     if isinstance(outputs, int):
         answer.output_tokens = outputs
     if isinstance(cached, int):
         answer.cached_input_tokens = cached
+    if isinstance(written, int):
+        answer.cache_write_tokens = written
 
 
 class ConverseStreamState(EventStreamState):

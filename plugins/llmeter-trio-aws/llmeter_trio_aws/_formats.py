@@ -39,10 +39,13 @@ class ResponsePaths:
       response text); `tool`: tool-call arguments (a string, or JSON counted
       by its length).
     - `input_tokens`, `output_tokens` (reasoning included),
-      `cached_input_tokens`, `reasoning_tokens`: usage, where the
-      model reports it (Bedrock's ``amazon-bedrock-invocationMetrics`` is
-      read too, whatever the format). With `running_output_tokens`, a chunk's
-      `output_tokens` is the total so far, so each chunk's share is known.
+      `cached_input_tokens` (cache reads), `cache_write_input_tokens`,
+      `reasoning_tokens`: usage, where the model reports it (Bedrock's
+      ``amazon-bedrock-invocationMetrics`` is read too, whatever the format).
+      With `input_excludes_cache`, `input_tokens` leave out the cache reads and
+      writes (Anthropic's and Bedrock's way), which the record's input adds back.
+      With `running_output_tokens`, a chunk's `output_tokens` is the total so
+      far, so each chunk's share is known.
     - `tokens_per_chunk`: each chunk with text is this many tokens (TGI: 1).
     - `stop_reason`: the model's stop reason; seeing one marks the answer complete.
     - `id`: the answer's id; `error`: an error object the model sends instead
@@ -55,6 +58,8 @@ class ResponsePaths:
     input_tokens: str | None = None
     output_tokens: str | None = None
     cached_input_tokens: str | None = None
+    cache_write_input_tokens: str | None = None
+    input_excludes_cache: bool = False
     reasoning_tokens: str | None = None
     running_output_tokens: bool = False
     tokens_per_chunk: int | None = None
@@ -80,6 +85,8 @@ _ANTHROPIC = ModelFormat(
         tool="delta.partial_json",
         input_tokens="message.usage.input_tokens",
         cached_input_tokens="message.usage.cache_read_input_tokens",
+        cache_write_input_tokens="message.usage.cache_creation_input_tokens",
+        input_excludes_cache=True,
         output_tokens="usage.output_tokens",
         stop_reason="delta.stop_reason",
         id="message.id",
@@ -89,6 +96,8 @@ _ANTHROPIC = ModelFormat(
         text="content[?type=='text'].text",
         input_tokens="usage.input_tokens",
         cached_input_tokens="usage.cache_read_input_tokens",
+        cache_write_input_tokens="usage.cache_creation_input_tokens",
+        input_excludes_cache=True,
         output_tokens="usage.output_tokens",
         stop_reason="stop_reason",
         id="id",
@@ -134,6 +143,8 @@ _NOVA = ModelFormat(
         input_tokens="metadata.usage.inputTokens",
         output_tokens="metadata.usage.outputTokens",
         cached_input_tokens="metadata.usage.cacheReadInputTokenCount",
+        cache_write_input_tokens="metadata.usage.cacheWriteInputTokenCount",
+        input_excludes_cache=True,
         stop_reason="messageStop.stopReason",
     ),
     body=ResponsePaths(
@@ -141,6 +152,8 @@ _NOVA = ModelFormat(
         input_tokens="usage.inputTokens",
         output_tokens="usage.outputTokens",
         cached_input_tokens="usage.cacheReadInputTokenCount",
+        cache_write_input_tokens="usage.cacheWriteInputTokenCount",
+        input_excludes_cache=True,
         stop_reason="stopReason",
     ),
 )

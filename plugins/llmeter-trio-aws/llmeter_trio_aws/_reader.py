@@ -101,6 +101,7 @@ class PathReader:
             "input_tokens": paths.input_tokens,
             "output_tokens": paths.output_tokens,
             "cached_input_tokens": paths.cached_input_tokens,
+            "cache_write_tokens": paths.cache_write_input_tokens,
             "reasoning_tokens": paths.reasoning_tokens,
         }
         # (path, the `Answer` count it reads) of each count the paths find
@@ -170,18 +171,27 @@ class PathReader:
             count = _count(path.search(obj))
             if count is not None:
                 setattr(answer, name, count)
+                if name == "input_tokens":
+                    answer.input_excludes_cache = self.paths.input_excludes_cache
         if self._id is not None and answer.response_id is None:
             ident = self._id.search(obj)
             if isinstance(ident, str):
                 answer.response_id = ident
         metrics = obj.get(_METRICS) if isinstance(obj, dict) else None
-        if isinstance(metrics, dict):  # Bedrock's own count, in the last chunk
+        if isinstance(metrics, dict):  # Bedrock's own count (cache apart), in the last chunk
             inputs = _count(metrics.get("inputTokenCount"))
             outputs = _count(metrics.get("outputTokenCount"))
+            cached = _count(metrics.get("cacheReadInputTokenCount"))
+            written = _count(metrics.get("cacheWriteInputTokenCount"))
             if inputs is not None:
                 answer.input_tokens = inputs
+                answer.input_excludes_cache = True
             if outputs is not None:
                 answer.output_tokens = outputs
+            if cached is not None:
+                answer.cached_input_tokens = cached
+            if written is not None:
+                answer.cache_write_tokens = written
             answer.finished = True
 
 
