@@ -6,6 +6,10 @@ prefix group, ...) rides in the payload under `WORKLOAD_KEY` and ends up on
 the request's record, beside what the server served.
 """
 
+from ._datasets import Dataset as Dataset
+from ._datasets_read import FORMATS as DATASET_FORMATS
+from ._datasets_rows import ColumnMap as ColumnMap
+from ._datasets_rows import DatasetRow as DatasetRow
 from ._distributions import Distribution as Distribution
 from ._distributions import Empirical as Empirical
 from ._distributions import Fixed as Fixed
@@ -20,7 +24,11 @@ from ._metadata import split_workload as split_workload
 from ._metadata import with_workload as with_workload
 
 __all__ = [
+    "DATASET_FORMATS",
     "WORKLOAD_KEY",
+    "ColumnMap",
+    "Dataset",
+    "DatasetRow",
     "Distribution",
     "Empirical",
     "Fixed",
