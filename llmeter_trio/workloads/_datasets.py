@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import os
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -39,6 +39,10 @@ __all__ = ["Dataset"]
 _SYSTEM_KEYWORDS = ("system_prompt", "system", "instructions", "system_message")
 
 
+def _rows(rows: Iterable[DatasetRow]) -> tuple[DatasetRow, ...]:
+    return tuple(rows)
+
+
 @attrs.frozen(kw_only=True)
 class Dataset:
     """Rows of a dataset, ready to become payloads. Build one with `Dataset.load`.
@@ -47,7 +51,7 @@ class Dataset:
     passed over for having no user turn.
     """
 
-    rows: tuple[DatasetRow, ...] = attrs.field(converter=tuple)
+    rows: tuple[DatasetRow, ...] = attrs.field(converter=_rows)
     name: str = "dataset"
     skipped: int = 0
 
@@ -140,13 +144,13 @@ class Dataset:
             raise ValueError(f"the sample size must be a whole number >= 1, not {n!r}")
         rng = random.Random(seed)
         if replace:
-            return attrs.evolve(self, rows=rng.choices(self.rows, k=n))
+            return attrs.evolve(self, rows=rng.choices(list(self.rows), k=n))
         if n > len(self):
             raise ValueError(
                 f"{self.name}: cannot sample {n} rows of {len(self)} without replacement "
                 "(sample fewer, or with replacement)"
             )
-        return attrs.evolve(self, rows=rng.sample(self.rows, n))
+        return attrs.evolve(self, rows=rng.sample(list(self.rows), n))
 
     def conversations(self) -> list[list[str]]:
         """Every row's user messages in order, the prompt first (for multi-turn sessions)."""

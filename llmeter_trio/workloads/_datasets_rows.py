@@ -44,10 +44,10 @@ class DatasetRow:
     user_turns: tuple[str, ...] = ()
 
 
-def _column(text: str | None, role: str) -> str | None:
-    if text is not None and (not isinstance(text, str) or not text):
-        raise TypeError(f"ColumnMap.{role} must be a column name, not {text!r}")
-    return text
+def _column_name(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A `ColumnMap` field holds a column name, or None."""
+    if value is not None and (not isinstance(value, str) or not value):
+        raise TypeError(f"ColumnMap.{attribute.name} must be a column name, not {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -61,17 +61,15 @@ class ColumnMap:
     None are not read.
     """
 
-    prompt: str = attrs.field(default="prompt", converter=lambda v: _column(v, "prompt"))
-    system: str | None = attrs.field(default=None, converter=lambda v: _column(v, "system"))
-    output_length: str | None = attrs.field(
-        default=None, converter=lambda v: _column(v, "output_length")
+    prompt: str = attrs.field(
+        default="prompt", validator=[attrs.validators.instance_of(str), _column_name]
     )
-    answer: str | None = attrs.field(default=None, converter=lambda v: _column(v, "answer"))
-    timestamp: str | None = attrs.field(default=None, converter=lambda v: _column(v, "timestamp"))
+    system: str | None = attrs.field(default=None, validator=_column_name)
+    output_length: str | None = attrs.field(default=None, validator=_column_name)
+    answer: str | None = attrs.field(default=None, validator=_column_name)
+    timestamp: str | None = attrs.field(default=None, validator=_column_name)
 
     def __attrs_post_init__(self) -> None:
-        if self.prompt is None:
-            raise TypeError("ColumnMap.prompt must be a column name")
         if self.output_length is not None and self.answer is not None:
             raise ValueError("ColumnMap takes output_length or answer, not both")
 
