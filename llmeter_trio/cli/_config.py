@@ -5,7 +5,7 @@ underscores (``n-requests = 10``, ``[option]`` for ``--option KEY=VALUE``);
 a key that is no option of the command is refused. Values come in layers: a
 replayed run's settings, then the config file, then the flags given on the
 line, which win. Repeatable ``KEY=VALUE`` flags (``--option``, ``--header``,
-``--schedule-option``) add to the file's, the line's winning key by key; other
+``--schedule-option``, ``--column``) add to the file's, the line's winning key by key; other
 repeatable flags (``--slo``, ``--callback``) replace the file's list.
 """
 
@@ -30,7 +30,12 @@ else:  # pragma: no cover
 
 __all__ = ["load_replay", "parse_with_config", "replay_values"]
 
-MERGED = ("option", "header", "schedule_option")  # KEY=VALUE lists: the line wins key by key
+MERGED = (
+    "option",
+    "header",
+    "schedule_option",
+    "column",
+)  # KEY=VALUE lists: the line wins key by key
 _SKIPPED = ("help", "config", "replay", "version")
 
 
@@ -235,7 +240,7 @@ def parse_with_config(
             for other in exclusive.get(dest, set()):
                 layers.pop(other, None)
             layers[dest] = value
-    provided = set(layers) | ({"endpoint", "payload", "prompt"} if replayed else set())
+    provided = set(layers) | ({"endpoint", "payload", "prompt", "dataset"} if replayed else set())
     for action in sub._actions:
         if action.dest in provided:
             action.required = False
