@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -190,21 +191,38 @@ class TestHuggingFace:
         path = write_jsonl(tmp_path / "t.jsonl", TABLE)
         assert len(Dataset.load(path, "hf", columns=MAPPED)) == 4
 
-    def test_a_hub_name_is_refused_and_nothing_is_fetched(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """A name that is no local path nor URL is refused; the library runs offline."""
+    def test_a_hub_name_is_refused(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A name that is no local path nor URL is refused, as is a folder `datasets` did
+        not save."""
         monkeypatch.chdir(tmp_path)
-        monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
         with pytest.raises(FileNotFoundError, match="never downloaded from the Hub"):
             Dataset.load("anon8231489123/ShareGPT_Vicuna_unfiltered", "hf")
         (tmp_path / "saved").mkdir()
         write_jsonl(tmp_path / "saved" / "t.jsonl", TABLE)
         with pytest.raises(ValueError, match="not a dataset saved with save_to_disk"):
             Dataset.load("saved", "hf")
-        import os
 
-        assert os.environ["HF_DATASETS_OFFLINE"] == "1"
+    def test_datasets_runs_offline_while_loading_only(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`datasets` is in offline mode (environment and flags) while the dataset loads,
+        and as it was afterwards."""
+        import datasets
+
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
+        datasets.Dataset.from_list(TABLE).save_to_disk(str(tmp_path / "one"))
+        seen = []
+        load_from_disk = datasets.load_from_disk
+
+        def watched(*args: Any, **kwargs: Any) -> Any:
+            seen.append((os.environ.get("HF_HUB_OFFLINE"), datasets.config.HF_HUB_OFFLINE))
+            return load_from_disk(*args, **kwargs)
+
+        monkeypatch.setattr(datasets, "load_from_disk", watched)
+        Dataset.load(tmp_path / "one", columns=MAPPED)
+        assert seen == [("1", True)]
+        assert "HF_HUB_OFFLINE" not in os.environ and datasets.config.HF_HUB_OFFLINE is False
 
 
 @pytest.fixture

@@ -7,10 +7,13 @@ Every reader returns plain dicts. Files are read through fsspec (any URL
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import posixpath
+import sys
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from ..storage import loads, resolve
@@ -21,6 +24,7 @@ DatasetFormat = Literal["sharegpt", "jsonl", "csv", "parquet", "hf"]
 FORMATS: tuple[DatasetFormat, ...] = ("sharegpt", "jsonl", "csv", "parquet", "hf")
 EXTRA = "pip install 'llmeter-trio[datasets]'"
 _HF_SAVED = ("dataset_info.json", "state.json", "dataset_dict.json")
+_OFFLINE_FLAGS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
 
 
 def detect_format(url: str) -> DatasetFormat:
@@ -120,7 +124,12 @@ def _read_hf(url: str, split: str | None) -> list[dict[str, Any]]:
             "save_to_disk) or an fsspec URL; datasets are never downloaded from the Hub "
             "during a run (download it first, then save_to_disk)"
         )
-    datasets = _offline_datasets()
+    with _offline_datasets() as datasets:
+        return _load_hf(datasets, url, split)
+
+
+def _load_hf(datasets: Any, url: str, split: str | None) -> list[dict[str, Any]]:
+    """The records of a saved dataset or local data file, read with `datasets`."""
     fs, path = resolve(url)
     if fs.isdir(path):
         if not any(fs.exists(posixpath.join(path, name)) for name in _HF_SAVED):
@@ -148,16 +157,34 @@ def _read_hf(url: str, split: str | None) -> list[dict[str, Any]]:
     return records
 
 
-def _offline_datasets() -> Any:
-    """The `datasets` module, in offline mode (it fetches nothing)."""
-    os.environ["HF_DATASETS_OFFLINE"] = "1"
-    os.environ["HF_HUB_OFFLINE"] = "1"
+@contextlib.contextmanager
+def _offline_datasets() -> Iterator[Any]:
+    """The `datasets` module in offline mode while the dataset loads: it fetches nothing.
+
+    The environment and the library's flags are set back afterwards, so code of
+    the user's that uses `datasets` later is not changed."""
+    saved_environment = {name: os.environ.get(name) for name in _OFFLINE_FLAGS}
+    os.environ.update(dict.fromkeys(_OFFLINE_FLAGS, "1"))
+    saved_flags: list[tuple[Any, str, Any]] = []
     try:
-        import datasets
-    except ImportError:
-        raise ImportError(f"the hf dataset format needs the datasets library: {EXTRA}") from None
-    config = getattr(datasets, "config", None)
-    for flag in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"):
-        if config is not None and hasattr(config, flag):
-            setattr(config, flag, True)  # the library read the environment when imported
-    return datasets
+        try:
+            import datasets
+        except ImportError:
+            raise ImportError(
+                f"the hf dataset format needs the datasets library: {EXTRA}"
+            ) from None
+        modules = [getattr(datasets, "config", None), sys.modules.get("huggingface_hub.constants")]
+        for module in modules:  # read from the environment when imported: set here too
+            for flag in _OFFLINE_FLAGS:
+                if module is not None and hasattr(module, flag):
+                    saved_flags.append((module, flag, getattr(module, flag)))
+                    setattr(module, flag, True)
+        yield datasets
+    finally:
+        for module, flag, value in reversed(saved_flags):
+            setattr(module, flag, value)
+        for name, value in saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
