@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,13 @@ import fsspec
 import pytest
 import trio
 import trio.testing
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llmeter_trio import FakeEndpoint, Runner
 from llmeter_trio.endpoints.anthropic import AnthropicMessagesEndpoint
 from llmeter_trio.endpoints.openai import OpenAIChatEndpoint, OpenAICompletionsEndpoint
-from llmeter_trio.workloads import WORKLOAD_KEY, ColumnMap, Dataset
+from llmeter_trio.workloads import WORKLOAD_KEY, ColumnMap, Dataset, DatasetRow
 
 CONVERSATIONS = [
     {
@@ -268,6 +271,24 @@ class TestSampling:
         assert dataset.sample(20, seed=8).rows != first.rows
         assert len({row.source for row in first.rows}) == 20  # no row twice
 
+    @given(
+        size=st.integers(min_value=1, max_value=40),
+        share=st.floats(min_value=0.01, max_value=1.0),
+        seed=st.integers(min_value=0, max_value=2**32 - 1),
+    )
+    def test_a_sample_is_distinct_rows_of_the_dataset(
+        self, size: int, share: float, seed: int
+    ) -> None:
+        """Without replacement: n distinct rows of the dataset, the same for the same seed."""
+        dataset = Dataset(
+            rows=[DatasetRow(prompt=f"p{i}", input_tokens=1, source=i) for i in range(size)]
+        )
+        n = max(1, round(size * share))
+        drawn = dataset.sample(n, seed)
+        sources = [row.source for row in drawn.rows]
+        assert len(set(sources)) == n and set(sources) <= set(range(size))
+        assert drawn == dataset.sample(n, seed)
+
     def test_with_replacement(self, table: Dataset) -> None:
         drawn = table.sample(50, seed=1, replace=True)
         assert len(drawn) == 50 and len({row.source for row in drawn.rows}) <= 4
@@ -330,6 +351,22 @@ class TestTimestamps:
         records = [{"prompt": "x", "ts": stamp} for stamp in stamps]
         iso = Dataset.load(write_jsonl(tmp_path / "iso.jsonl", records), columns=MAPPED_ISO)
         assert [(a.time, a.payload) for a in iso.arrivals()] == [(0.0, 0), (0.0, 2), (1.5, 1)]
+
+    def test_parquet_datetimes(self, tmp_path: Path) -> None:
+        """Timestamps stored as Parquet datetimes (with or without a zone) read as such."""
+        pa = pytest.importorskip("pyarrow", reason="Parquet needs pyarrow (datasets extra)")
+        import pyarrow.parquet as pq
+
+        start = datetime(2024, 5, 1, 12, 0, 0)
+        table = pa.table(
+            {
+                "prompt": ["a", "b"],
+                "ts": pa.array([start, start + timedelta(seconds=2.5)], pa.timestamp("ms")),
+            }
+        )
+        pq.write_table(table, tmp_path / "t.parquet")
+        dataset = Dataset.load(tmp_path / "t.parquet", columns=MAPPED_ISO)
+        assert [(a.time, a.payload) for a in dataset.arrivals()] == [(0.0, 0), (2.5, 1)]
 
     def test_a_row_without_a_timestamp(self, table: Dataset, tmp_path: Path) -> None:
         dataset = Dataset.load(write_jsonl(tmp_path / "p.jsonl", [{"prompt": "a"}]))
