@@ -6,7 +6,7 @@ its positional arguments by the names ``--help`` shows (``result = "runs/x"``);
 a key that is no option of the command is refused. Values come in layers: a
 replayed run's settings, then the config file, then the flags given on the
 line, which win. Repeatable ``KEY=VALUE`` flags (``--option``, ``--header``,
-``--schedule-option``) add to the file's, the line's winning key by key; other
+``--schedule-option``, ``--column``) add to the file's, the line's winning key by key; other
 repeatable flags (``--slo``, ``--callback``) replace the file's list.
 """
 
@@ -31,7 +31,12 @@ else:  # pragma: no cover
 
 __all__ = ["load_replay", "parse_with_config", "replay_values"]
 
-MERGED = ("option", "header", "schedule_option")  # KEY=VALUE lists: the line wins key by key
+MERGED = (
+    "option",
+    "header",
+    "schedule_option",
+    "column",
+)  # KEY=VALUE lists: the line wins key by key
 _SKIPPED = ("help", "config", "replay", "version")
 
 
@@ -238,7 +243,7 @@ def parse_with_config(
             for other in exclusive.get(dest, set()):
                 layers.pop(other, None)
             layers[dest] = value
-    provided = set(layers) | ({"endpoint", "payload", "prompt"} if replayed else set())
+    provided = set(layers) | ({"endpoint", "payload", "prompt", "dataset"} if replayed else set())
     for action in sub._actions:
         if action.dest in provided:
             action.required = False

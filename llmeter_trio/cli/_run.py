@@ -26,6 +26,12 @@ from ..schedules import Schedule
 from ..slo import parse_slos
 from ..storage import display_url, os_error_reason
 from ..tokenizers import Tokenizer
+from ._dataset import (
+    add_dataset_arguments,
+    add_dataset_timestamp_arguments,
+    dataset_payloads,
+    use_dataset_timestamps,
+)
 from ._display_options import (
     add_display_arguments,
     add_ray_resource_argument,
@@ -99,13 +105,26 @@ def add_endpoint_arguments(parser: argparse.ArgumentParser, payloads: bool = Tru
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--payload", help="JSON or JSONL file of payloads (any fsspec URL)")
     source.add_argument("--prompt", help="one prompt, made into a payload by the endpoint")
-    add("--max-tokens", type=int, default=256, help="output tokens asked for with --prompt")
+    source.add_argument(
+        "--dataset",
+        metavar="PATH",
+        help="a dataset's rows as the payloads: ShareGPT, JSONL, CSV, Parquet or a saved "
+        "Hugging Face dataset (any fsspec URL)",
+    )
+    add(
+        "--max-tokens",
+        type=int,
+        default=256,
+        help="output tokens asked for with --prompt, and for --dataset rows of unknown length",
+    )
+    add_dataset_arguments(parser)
     add_workload_arguments(parser, source)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `llmeter-trio run`."""
     add_endpoint_arguments(parser)
+    add_dataset_timestamp_arguments(parser)
     add = parser.add_argument
     add(
         "--replay",
@@ -388,9 +407,11 @@ def endpoint_and_payloads(
         return endpoint, normalize_payloads(args.payload)
     if args.prompt is not None:
         return endpoint, [endpoint.create_payload(args.prompt, max_tokens=args.max_tokens)]
+    if args.dataset is not None:
+        return endpoint, dataset_payloads(args, endpoint, tokenizer)
     if replayed is not None and replayed.payload:
         return endpoint, list(replayed.payload)
-    raise ValueError("--payload, --prompt or --input-length is required")
+    raise ValueError("--payload, --prompt, --dataset or --input-length is required")
 
 
 def endpoint_from_args(args: argparse.Namespace) -> Endpoint:
@@ -433,6 +454,7 @@ def run_command(args: argparse.Namespace) -> int:
     check_number("--max-error-rate", args.max_error_rate, at_least=0, at_most=1)
     tokenizer = tokenizer_from_args(args)
     endpoint, payloads = endpoint_and_payloads(args, tokenizer)
+    use_dataset_timestamps(args)
     schedule = schedule_from_args(args)
     parse_slos(args.slo)  # a bad SLO is a usage error, before anything runs
     if args.server_metrics is not None or args.server_metrics_interval is not None:

@@ -12,6 +12,10 @@ the request's record, beside what the server served.
 """
 
 from ._asked_served import describe_asked_served as describe_asked_served
+from ._datasets import Dataset as Dataset
+from ._datasets_read import FORMATS as DATASET_FORMATS
+from ._datasets_rows import ColumnMap as ColumnMap
+from ._datasets_rows import DatasetRow as DatasetRow
 from ._distributions import Distribution as Distribution
 from ._distributions import Empirical as Empirical
 from ._distributions import Fixed as Fixed
@@ -29,7 +33,11 @@ from ._synthetic import SyntheticPrompt as SyntheticPrompt
 from ._synthetic import SyntheticWorkload as SyntheticWorkload
 
 __all__ = [
+    "DATASET_FORMATS",
     "WORKLOAD_KEY",
+    "ColumnMap",
+    "Dataset",
+    "DatasetRow",
     "Distribution",
     "Empirical",
     "Fixed",
