@@ -18,6 +18,8 @@ from ._metadata import WORKLOAD_KEY as WORKLOAD_KEY
 from ._metadata import keep_workload as keep_workload
 from ._metadata import split_workload as split_workload
 from ._metadata import with_workload as with_workload
+from ._sessions import Sessions as Sessions
+from ._sessions import sessions_from_config as sessions_from_config
 
 __all__ = [
     "WORKLOAD_KEY",
@@ -26,10 +28,12 @@ __all__ = [
     "Fixed",
     "LogNormal",
     "Normal",
+    "Sessions",
     "Uniform",
     "distribution_from_config",
     "keep_workload",
     "parse_distribution",
+    "sessions_from_config",
     "split_workload",
     "with_workload",
 ]
