@@ -1,0 +1,164 @@
+"""Multi-turn sessions in a run: one conversation after its first payload, turn by turn.
+
+`SessionLoop.issue` has the shape of the run's `issue` (one payload, when it
+was due, which client, the writer's channel), so the closed and open loops
+drive sessions as they drive single requests: a closed-loop client runs one
+session after another; each open-loop arrival starts one. A session sends its
+first payload, then, after a think time, the conversation so far with the real
+answer and a follow-up message (`Endpoint.continue_conversation`), and so on.
+
+Every turn is one request with its own record (``session``, ``turn``); the
+session's last record says how it ended (``session_end``): ``"completed"``,
+``"failed"`` (a failed turn ends its session) or ``"cut"`` (the run's deadline
+or a stop came first). Think times are no request's latency: a turn's intended
+send time is the end of the think time before it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+import trio
+
+from ..endpoints import Endpoint, ErrorClass, InvocationResponse
+from ..schedules import OpenLoopSchedule, TokenRate
+from ..workloads import WORKLOAD_KEY, Sessions, sessions_from_config, split_workload
+from ._stop import LoadStop
+
+if TYPE_CHECKING:
+    from ._runner import Runner
+
+__all__ = ["COMPLETED", "CUT", "FAILED", "Mark", "SessionLoop", "TurnIssue", "check_sessions"]
+
+COMPLETED, FAILED, CUT = "completed", "failed", "cut"
+# what the workload asked of a first turn only (a later turn's input is the history)
+_FIRST_TURN_ONLY = ("input_tokens", "prefix", "follow_ups")
+
+Send = trio.MemorySendChannel[InvocationResponse]
+Mark = Callable[[InvocationResponse], None]
+
+
+class TurnIssue(Protocol):
+    """The run's `issue`: send one request, let `mark` set its fields before the writer gets
+    it, and return its record (None when nothing was sent)."""
+
+    def __call__(
+        self,
+        payload: dict[str, Any],
+        intended: float,
+        client: int | None,
+        send: Send,
+        mark: Mark | None = None,
+    ) -> Awaitable[InvocationResponse | None]: ...
+
+
+@attrs.define
+class SessionLoop:
+    """Runs whole sessions where the loops run single requests; numbers them from 0."""
+
+    send_turn: TurnIssue
+    sessions: Sessions
+    endpoint: Endpoint
+    seed: int
+    stop: LoadStop
+    payload_index: Callable[[dict[str, Any]], int | None]
+    stop_at: float = float("inf")
+    numbers: itertools.count[int] = attrs.field(factory=itertools.count)
+    started: int = 0  # sessions started so far (a live display may read it)
+    active: int = 0  # sessions in progress
+
+    def _ends(self, at: float) -> bool:
+        """Whether no turn may start at `at`: the run stopped or its time is over."""
+        return self.stop.requested or at >= self.stop_at
+
+    async def issue(
+        self, payload: dict[str, Any], intended: float, client: int | None, send: Send
+    ) -> None:
+        """Run one session that starts with `payload`, its first turn due at `intended`."""
+        number = next(self.numbers)
+        self.started += 1
+        self.active += 1
+        try:
+            await self._session(number, payload, intended, client, send)
+        finally:
+            self.active -= 1
+
+    async def _session(
+        self, number: int, payload: dict[str, Any], intended: float, client: int | None, send: Send
+    ) -> None:
+        _, asked = split_workload(payload)
+        script = self.sessions.conversation(self.seed, number, asked, self.payload_index(payload))
+        turn = 1
+        while True:
+            end: str | None = None
+            wake = intended
+
+            def mark(record: InvocationResponse) -> None:
+                nonlocal end, wake
+                record.session, record.turn = number, turn
+                if record.failed:
+                    end = CUT if record.error_class is ErrorClass.CANCELLED else FAILED
+                elif turn >= script.turns:
+                    end = COMPLETED
+                else:
+                    wake = trio.current_time() + script.think_time()
+                    if self._ends(wake):
+                        end = CUT
+                record.session_end = end
+
+            record = await self.send_turn(payload, intended, client, send, mark)
+            if record is None or end is not None:
+                return  # (None: the run ended before the turn was sent)
+            with trio.move_on_at(wake):
+                await self.stop.wait()
+            if self._ends(trio.current_time()):
+                return  # stopped while thinking: cut (its last record was already written)
+            turn += 1
+            payload = self._next_turn(payload, record, script.follow_up(turn))
+            intended = wake
+
+    def _next_turn(
+        self, payload: dict[str, Any], record: InvocationResponse, user_message: str
+    ) -> dict[str, Any]:
+        """The payload of the next turn: the history, the real answer, the next message."""
+        sent, asked = split_workload(payload)
+        following = self.endpoint.continue_conversation(
+            sent, record.response_text or "", user_message
+        )
+        if asked is not None:
+            kept = {k: v for k, v in asked.items() if k not in _FIRST_TURN_ONLY}
+            if kept:
+                following = {**following, WORKLOAD_KEY: kept}
+        return following
+
+
+def check_sessions(
+    settings: Runner, schedule: OpenLoopSchedule | None, payload_count: int
+) -> Sessions | None:
+    """A run's sessions, checked against the rest of its settings before anything runs."""
+    sessions = sessions_from_config(settings.sessions)
+    if sessions is None:
+        return None
+    endpoint = settings.endpoint
+    if isinstance(endpoint, Endpoint) and not endpoint.holds_conversations():
+        name = endpoint.endpoint_type or type(endpoint).__name__
+        raise ValueError(
+            f"{name} cannot hold a conversation (no continue_conversation): multi-turn "
+            "sessions need an endpoint with a chat format (openai-chat, openai-responses, "
+            "anthropic-messages, bedrock-converse, litellm)"
+        )
+    if settings.workers is not None:
+        raise ValueError(
+            "multi-turn sessions run in one process: leave workers unset (sessions cannot be "
+            "split across workers yet)"
+        )
+    if isinstance(schedule, TokenRate):
+        raise ValueError(
+            "multi-turn sessions cannot be paced by a token quota (TokenRate): use clients "
+            "or an arrival schedule, whose rate then counts sessions"
+        )
+    sessions.check_payloads(payload_count)
+    return sessions
