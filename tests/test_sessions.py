@@ -170,8 +170,8 @@ class TestCuts:
             assert last.turn < 10
             assert all(r.session_end is None for r in rs if r is not last)
         stats = result.stats
-        assert stats["sessions_started"] == len(by_session) == 3
-        assert stats["sessions_cut"] == 3
+        assert stats["sessions_started"] == len(by_session) >= 3  # a client starts another
+        assert stats["sessions_cut"] == len(by_session)  # session until the run's time ends
         assert stats["sessions_completed"] == 0
         assert stats["total_requests"] == len(records)
 
@@ -197,7 +197,7 @@ class TestCuts:
         from llmeter_trio.sim import Faults
 
         faulty = SimConfig(
-            ttft_base=0.1, itl=0.01, output_tokens=OUTPUT, faults=Faults(error_rate=1.0)
+            ttft_base=0.1, itl=0.01, output_tokens=OUTPUT, faults=Faults(server_error_rate=1.0)
         )
         sessions = Sessions(turns=3, follow_ups=[FOLLOW_UP])
         result = await run_sessions(sim=faulty, clients=1, n_requests=2, sessions=sessions)

@@ -112,7 +112,9 @@ class Sessions:
         payload_index: int | None,
     ) -> Conversation:
         """What session number `session` will say and wait, seeded from the run's `seed`."""
-        rng = random.Random(f"{seed}:session:{session}")
+        # (two streams: a session's think times do not depend on what it says)
+        think = random.Random(f"{seed}:session:{session}:think")
+        say = random.Random(f"{seed}:session:{session}:say")
         given = (workload or {}).get("follow_ups")
         if isinstance(given, list) and all(isinstance(text, str) for text in given):
             scripted: Sequence[str] | None = given
@@ -120,23 +122,28 @@ class Sessions:
             scripted = self.follow_ups[payload_index]  # type: ignore[assignment, index]
         else:
             scripted = None
-        return Conversation(self, rng, scripted)
+        return Conversation(self, think, say, scripted)
 
 
 class Conversation:
     """One session's script: how many turns it has, its follow-ups and think times."""
 
     def __init__(
-        self, sessions: Sessions, rng: random.Random, scripted: Sequence[str] | None
+        self,
+        sessions: Sessions,
+        think: random.Random,
+        say: random.Random,
+        scripted: Sequence[str] | None,
     ) -> None:
         self._sessions = sessions
-        self._rng = rng
+        self._think = think
+        self._say = say
         self._scripted = scripted
         self.turns = sessions.turns if scripted is None else min(sessions.turns, 1 + len(scripted))
 
     def think_time(self) -> float:
         """Seconds to wait before the next turn (a fresh draw)."""
-        return max(0.0, self._sessions.think_time.sample(self._rng))
+        return max(0.0, self._sessions.think_time.sample(self._think))
 
     def follow_up(self, turn: int) -> str:
         """The user message of `turn` (2, 3, ...)."""
@@ -144,8 +151,8 @@ class Conversation:
             return self._scripted[turn - 2]
         pool = self._sessions.follow_ups
         if pool is not None:
-            return str(self._rng.choice(pool))
-        return _sample_text_follow_up(self._rng)
+            return str(self._say.choice(pool))
+        return _sample_text_follow_up(self._say)
 
 
 def _sample_text_follow_up(rng: random.Random) -> str:
