@@ -23,6 +23,7 @@ OPEN_LOOP_ROWS = (
     ("schedule lag", "schedule_lag"),
 )
 COLUMNS = ("p50", "p90", "p99", "average", "max")
+TURN_COLUMNS = ("p50", "p90", "average")  # time to first token by turn
 CLOCK_OFFSET_SHOWN = 0.005  # seconds: a larger offset between hosts' clocks is printed
 
 
@@ -66,6 +67,7 @@ def format_summary(result: Result) -> str:
             f"{stats.get('cost_per_million_output_tokens', 0):,.6g} per million output tokens"
         )
     lines += _throttling_lines(stats)
+    lines += _session_lines(stats)
     if stats.get("excluded_requests"):
         lines.append(
             f"measured {stats['measured_requests']} requests; "
@@ -106,6 +108,32 @@ def _senders(result: Result) -> str:
     if result.clients:  # an open loop's clients are its max_concurrency
         return f", max {result.clients} in flight,"
     return " (open loop)"
+
+
+def _session_lines(stats: dict[str, Any]) -> list[str]:
+    """A multi-turn run's sessions, and its time to first token by turn (docs/workloads.md)."""
+    if "sessions_started" not in stats:
+        return []
+    lines = [
+        "",
+        f"sessions {stats['sessions_started']} started, {stats['sessions_completed']} "
+        f"completed, {stats['sessions_failed']} failed, {stats['sessions_cut']} cut   "
+        f"sessions/min {stats['sessions_per_minute']:,.1f}",
+    ]
+    by_turn = stats.get("by_turn") or {}
+    if by_turn:
+        lines.append(
+            f"{'turn':<6}{'requests':>10}{'input tokens':>14}"
+            + "".join(f"{'TTFT ' + c:>13}" for c in TURN_COLUMNS)
+        )
+        for turn, row in sorted(by_turn.items(), key=lambda item: int(item[0])):
+            tokens = row.get("num_tokens_input-average")
+            cells = "".join(
+                f"{_seconds(row.get(f'time_to_first_token-{c}')):>13}" for c in TURN_COLUMNS
+            )
+            shown = "-" if tokens is None else f"{tokens:,.0f}"
+            lines.append(f"{turn:<6}{row.get('requests', 0):>10}{shown:>14}{cells}")
+    return lines
 
 
 def _throttling_lines(stats: dict[str, Any]) -> list[str]:
