@@ -130,6 +130,13 @@ def progress_parts(progress: LiveProgress, elapsed: float) -> ProgressParts:
         f"{in_flight} in flight",
         f"{elapsed:,.1f} s",
     )
+    sessions = progress.sessions
+    if sessions is not None:  # a multi-turn run: its sessions too
+        figures = (
+            *figures[:4],
+            f"{sessions.started} sessions ({sessions.active} active)",
+            *figures[4:],
+        )
     return ProgressParts(min(max(fraction, 0.0), 1.0), count, figures)
 
 

@@ -12,6 +12,7 @@ from .plotting import (
     plot_load_test_results,
     scatter_histogram_2d,
 )
+from ._turns import ttft_by_turn_fig
 from .run import distribution_fig, run_figures, timeline_fig
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "run_figures",
     "scatter_histogram_2d",
     "timeline_fig",
+    "ttft_by_turn_fig",
 ]

@@ -218,4 +218,8 @@ def run_figures(result: Result) -> dict[str, Any]:
             figures[f"{title}: CDF"] = distribution_fig(result, metric, "cdf")
     if any(r.request_time is not None for r in records):
         figures["The run over time"] = timeline_fig(result)
+    if result.stats_by_turn():  # a multi-turn run
+        from ._turns import ttft_by_turn_fig
+
+        figures["Time to first token by turn"] = ttft_by_turn_fig(result)
     return figures
