@@ -8,17 +8,22 @@ what the server's prefill cost predicts from that turn's input (history + real a
 
 from __future__ import annotations
 
-import math
-import random
 from typing import Any
 
 import pytest
 import trio
 import trio.testing
 
-from llmeter_trio import Result, Runner
+from llmeter_trio import Callback, InvocationResponse, Result, Runner, stop_run
+from llmeter_trio.engine import LiveProgress
+from llmeter_trio.engine._sessions import SessionLoop
+from llmeter_trio.engine._stop import LoadStop
+from llmeter_trio.live_display import progress_parts
+from llmeter_trio.stats import RunStats
 from llmeter_trio.endpoints import (
     AnthropicMessagesEndpoint,
+    ErrorClass,
+    FakeEndpoint,
     OpenAIChatEndpoint,
     OpenAICompletionsEndpoint,
     OpenAIResponsesEndpoint,
@@ -26,7 +31,7 @@ from llmeter_trio.endpoints import (
 from llmeter_trio.schedules import Poisson
 from llmeter_trio.sim import SimConfig, simulated_server
 from llmeter_trio.sim._requests import count_words
-from llmeter_trio.workloads import Fixed, Sessions, Uniform, with_workload
+from llmeter_trio.workloads import Fixed, Sessions, Uniform
 
 TIME_LIMIT = 600  # seconds of trio time any one test may take
 PROMPT_WORDS = 20
@@ -304,4 +309,110 @@ class TestSettings:
         assert runner.sessions == sessions.to_config() or runner.sessions == sessions
 
 
-_ = (math, random, with_workload)
+class StopAfter(Callback):
+    """Stops the run once `count` records were written."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def after_invoke(self, response: InvocationResponse) -> None:
+        self.count -= 1
+        if self.count == 0:
+            stop_run("enough")
+
+
+class TestStop:
+    async def test_a_stop_during_a_think_time_counts_the_session_cut(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A session stopped while thinking sends no more turns; it is counted cut."""
+        sessions = Sessions(turns=5, think_time=10.0, follow_ups=[FOLLOW_UP])
+        result = await run_sessions(
+            n_requests=3, sessions=sessions, callbacks=[StopAfter(1)], on_interrupt="return"
+        )
+        assert [(r.turn, r.session_end) for r in result.responses] == [(1, None)]
+        stats = result.stats
+        assert (stats["sessions_started"], stats["sessions_cut"]) == (1, 1)
+        assert result.stop_reason == "enough"
+
+
+def record(session: int, turn: int, ttft: float, **fields: Any) -> InvocationResponse:
+    return InvocationResponse(
+        "tok",
+        time_to_first_token=ttft,
+        time_to_last_token=ttft + 1,
+        num_tokens_input=10 * turn,
+        session=session,
+        turn=turn,
+        **fields,
+    )
+
+
+RECORDS = [
+    record(0, 1, 0.1),
+    record(0, 2, 0.2, session_end="completed"),
+    record(1, 1, 0.3),
+    record(1, 2, 0.4, session_end="cut", error="cancelled", error_class=ErrorClass.CANCELLED),
+    record(2, 1, 0.5, session_end="failed", error="boom", error_class=ErrorClass.SERVER),
+    record(3, 1, 0.7, excluded="warmup"),
+]
+
+
+class TestStats:
+    def test_counts_and_per_turn_statistics(self) -> None:
+        """Sessions are counted from their records; per-turn metrics use the successful,
+        measured requests only."""
+        stats = RunStats.of(RECORDS).to_dict(total_test_time=60.0)
+        assert stats["sessions_started"] == 4
+        assert stats["sessions_completed"] == 1
+        assert stats["sessions_failed"] == 1
+        assert stats["sessions_cut"] == 2  # one marked, one (excluded) never ended
+        # completed sessions per minute (over the run's time: no warm-up left out here)
+        assert RunStats.of(RECORDS[:5]).to_dict(30.0)["sessions_per_minute"] == 2.0
+        by_turn = stats["by_turn"]
+        assert sorted(by_turn) == ["1", "2"]
+        assert by_turn["1"]["requests"] == 2
+        assert by_turn["1"]["time_to_first_token-average"] == pytest.approx(0.2)
+        assert by_turn["1"]["time_to_last_token-p50"] == pytest.approx(1.2)
+        assert by_turn["2"]["num_tokens_input-average"] == 20
+        assert by_turn["2"]["requests"] == 1
+
+    def test_merge_is_counting_all_in_one(self) -> None:
+        merged = RunStats.of(RECORDS[:3])
+        merged.merge(RunStats.of(RECORDS[3:]))
+        assert merged.to_dict(60.0) == RunStats.of(RECORDS).to_dict(60.0)
+
+    def test_a_run_without_sessions_has_no_session_statistics(self) -> None:
+        stats = RunStats.of([InvocationResponse("x", time_to_first_token=0.1)]).to_dict(1.0)
+        assert not any(key.startswith(("sessions_", "by_turn")) for key in stats)
+        assert Result(responses=[], total_requests=0).stats_by_turn() == {}
+
+    def test_a_live_snapshot_counts_sessions_only(self) -> None:
+        stats = RunStats.of(RECORDS).to_dict(60.0, metrics=("time_to_first_token",))
+        assert stats["sessions_started"] == 4 and "by_turn" not in stats
+
+    async def test_a_result_loaded_without_records_keeps_them(
+        self, autojump_clock: trio.testing.MockClock, tmp_path: Any
+    ) -> None:
+        sessions = Sessions(turns=3, follow_ups=[FOLLOW_UP])
+        result = await run_sessions(n_requests=2, sessions=sessions, output_path=str(tmp_path / "r"))
+        summary_only = Result.load(str(tmp_path / "r"), load_responses=False)
+        assert summary_only.stats_by_turn() == result.stats_by_turn()
+        assert summary_only.stats["sessions_completed"] == 2
+
+
+class TestLiveDisplay:
+    def test_the_progress_line_shows_sessions(self) -> None:
+        progress = LiveProgress()
+        progress.sessions = SessionLoop(
+            None,  # type: ignore[arg-type]
+            Sessions(turns=2),
+            FakeEndpoint(),
+            0,
+            LoadStop(),
+            lambda payload: None,
+            started=5,
+            active=3,
+        )
+        assert "5 sessions (3 active)" in progress_parts(progress, 1.0).figures
+        assert not any("session" in f for f in progress_parts(LiveProgress(), 1.0).figures)
