@@ -123,7 +123,7 @@ def progress_parts(progress: LiveProgress, elapsed: float) -> ProgressParts:
     tokens = _per_second(progress.output_tokens, elapsed)
     errors = "1 error" if progress.failed == 1 else f"{progress.failed} errors"
     in_flight = progress.started - progress.finished
-    figures = (
+    figures: tuple[str, ...] = (
         f"{rate:,.1f} req/s",
         f"{tokens:,.0f} tok/s",
         errors,

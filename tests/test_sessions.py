@@ -8,6 +8,7 @@ what the server's prefill cost predicts from that turn's input (history + real a
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -15,11 +16,6 @@ import trio
 import trio.testing
 
 from llmeter_trio import Callback, InvocationResponse, Result, Runner, stop_run
-from llmeter_trio.engine import LiveProgress
-from llmeter_trio.engine._sessions import SessionLoop
-from llmeter_trio.engine._stop import LoadStop
-from llmeter_trio.live_display import progress_parts
-from llmeter_trio.stats import RunStats
 from llmeter_trio.endpoints import (
     AnthropicMessagesEndpoint,
     ErrorClass,
@@ -28,9 +24,14 @@ from llmeter_trio.endpoints import (
     OpenAICompletionsEndpoint,
     OpenAIResponsesEndpoint,
 )
+from llmeter_trio.engine import LiveProgress
+from llmeter_trio.engine._sessions import SessionLoop
+from llmeter_trio.engine._stop import LoadStop
+from llmeter_trio.live_display import progress_parts
 from llmeter_trio.schedules import Poisson
 from llmeter_trio.sim import SimConfig, simulated_server
 from llmeter_trio.sim._requests import count_words
+from llmeter_trio.stats import RunStats
 from llmeter_trio.workloads import Fixed, Sessions, Uniform
 
 TIME_LIMIT = 600  # seconds of trio time any one test may take
@@ -117,9 +118,10 @@ class TestTurns:
         messages = (second.input_payload or {})["messages"]
         assert messages[-2] == {"role": "assistant", "content": first.response_text}
         assert messages[-1] == {"role": "user", "content": FOLLOW_UP}
-        assert first.response_text == "tok " * OUTPUT or first.response_text.split() == [
-            "tok"
-        ] * OUTPUT
+        assert (
+            first.response_text == "tok " * OUTPUT
+            or first.response_text.split() == ["tok"] * OUTPUT
+        )
 
     async def test_default_follow_ups_are_seeded_text(
         self, autojump_clock: trio.testing.MockClock
@@ -140,9 +142,14 @@ class TestTurns:
     async def test_per_payload_conversations(self, autojump_clock: trio.testing.MockClock) -> None:
         """One follow-up list per payload: its session says them in order, and has as many
         turns as the list allows."""
-        payloads = [payload_for(OpenAIChatEndpoint, "first"), payload_for(OpenAIChatEndpoint, "second")]
+        payloads = [
+            payload_for(OpenAIChatEndpoint, "first"),
+            payload_for(OpenAIChatEndpoint, "second"),
+        ]
         sessions = Sessions(turns=5, follow_ups=[["a1", "a2"], ["b1"]])
-        result = await run_sessions(payload=payloads, n_requests=2, payload_order="shuffle", sessions=sessions)
+        result = await run_sessions(
+            payload=payloads, n_requests=2, payload_order="shuffle", sessions=sessions
+        )
         by_session: dict[int, list[Any]] = {}
         for record in result.responses:
             by_session.setdefault(record.session or 0, []).append(record)
@@ -228,7 +235,7 @@ class TestThinkTime:
             records.sort(key=lambda r: r.turn)
             gaps[number] = [
                 later.send_time - (earlier.send_time + earlier.time_to_last_token)
-                for earlier, later in zip(records, records[1:], strict=False)
+                for earlier, later in itertools.pairwise(records)
             ]
         assert len(gaps) == 4
         for number, measured in gaps.items():
@@ -257,9 +264,7 @@ class TestOpenLoop:
     ) -> None:
         """An open-loop run's arrivals start sessions: n_requests counts sessions."""
         sessions = Sessions(turns=3, think_time=0.5, follow_ups=[FOLLOW_UP])
-        result = await run_sessions(
-            schedule=Poisson(rate=2.0), n_requests=5, sessions=sessions
-        )
+        result = await run_sessions(schedule=Poisson(rate=2.0), n_requests=5, sessions=sessions)
         assert result.stats["sessions_started"] == 5
         assert result.stats["sessions_completed"] == 5
         assert len(result.responses) == 15
@@ -395,7 +400,9 @@ class TestStats:
         self, autojump_clock: trio.testing.MockClock, tmp_path: Any
     ) -> None:
         sessions = Sessions(turns=3, follow_ups=[FOLLOW_UP])
-        result = await run_sessions(n_requests=2, sessions=sessions, output_path=str(tmp_path / "r"))
+        result = await run_sessions(
+            n_requests=2, sessions=sessions, output_path=str(tmp_path / "r")
+        )
         summary_only = Result.load(str(tmp_path / "r"), load_responses=False)
         assert summary_only.stats_by_turn() == result.stats_by_turn()
         assert summary_only.stats["sessions_completed"] == 2

@@ -378,7 +378,8 @@ class _Run:
             async with self.endpoint.open_session(config.clients):
                 await self._connect_then_start_clock(config.clients)
                 await closed_loop(
-                    self._issue(), self.payloads, clients=config.clients, n_requests=config.n_requests,
+                    self._issue(), self.payloads, clients=config.clients,
+                    n_requests=config.n_requests,
                     seed=config.seed, stop_at=self.stop_at, send=send,
                     once=config.payload_order == "once", stop=self.stop,
                     first_client=self.plan.first_client,
@@ -391,7 +392,8 @@ class _Run:
                     await self._paced(schedule, send)
                     return
                 await open_loop(
-                    self._issue(), self.payloads, self.plan.arrivals(), n_requests=config.n_requests,
+                    self._issue(), self.payloads, self.plan.arrivals(),
+                    n_requests=config.n_requests,
                     max_concurrency=schedule.max_concurrency, seed=config.seed,
                     run_start=self.run_start, stop_at=self.stop_at, send=send, stop=self.stop,
                 )  # fmt: skip

@@ -19,7 +19,6 @@ from ..results import RUN_CONFIG_FILE, Result, holds_run
 from ..run_config import RunConfig
 from ..schedules import Schedule
 from ..stats import PercentileMethod
-from ..workloads import Sessions
 from ..storage import (
     OutputLocationError,
     ResponseSink,
@@ -31,6 +30,7 @@ from ..storage import (
     write_json,
 )
 from ..tokenizers import DummyTokenizer, Tokenizer
+from ..workloads import Sessions
 from ._hooks import RunHooks
 from ._payloads import PayloadInput
 from ._plan import RunPlan, plan_run

@@ -26,6 +26,7 @@ import trio
 from ..endpoints import Endpoint, ErrorClass, InvocationResponse
 from ..schedules import OpenLoopSchedule, TokenRate
 from ..workloads import WORKLOAD_KEY, Sessions, sessions_from_config, split_workload
+from ..workloads._sessions import Conversation
 from ._stop import LoadStop
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class SessionLoop:
     started: int = 0  # sessions started so far (a live display may read it)
     active: int = 0  # sessions in progress
 
-    def _ends(self, at: float) -> bool:
+    def ends(self, at: float) -> bool:
         """Whether no turn may start at `at`: the run stopped or its time is over."""
         return self.stop.requested or at >= self.stop_at
 
@@ -93,32 +94,17 @@ class SessionLoop:
         script = self.sessions.conversation(self.seed, number, asked, self.payload_index(payload))
         turn = 1
         while True:
-            end: str | None = None
-            wake = intended
-
-            def mark(record: InvocationResponse) -> None:
-                nonlocal end, wake
-                record.session, record.turn = number, turn
-                if record.failed:
-                    end = CUT if record.error_class is ErrorClass.CANCELLED else FAILED
-                elif turn >= script.turns:
-                    end = COMPLETED
-                else:
-                    wake = trio.current_time() + script.think_time()
-                    if self._ends(wake):
-                        end = CUT
-                record.session_end = end
-
-            record = await self.send_turn(payload, intended, client, send, mark)
-            if record is None or end is not None:
+            ending = _TurnEnd(self, script, number, turn)
+            record = await self.send_turn(payload, intended, client, send, ending.mark)
+            if record is None or ending.end is not None:
                 return  # (None: the run ended before the turn was sent)
-            with trio.move_on_at(wake):
+            with trio.move_on_at(ending.wake):
                 await self.stop.wait()
-            if self._ends(trio.current_time()):
+            if self.ends(trio.current_time()):
                 return  # stopped while thinking: cut (its last record was already written)
             turn += 1
             payload = self._next_turn(payload, record, script.follow_up(turn))
-            intended = wake
+            intended = ending.wake
 
     def _next_turn(
         self, payload: dict[str, Any], record: InvocationResponse, user_message: str
@@ -133,6 +119,32 @@ class SessionLoop:
             if kept:
                 following = {**following, WORKLOAD_KEY: kept}
         return following
+
+
+@attrs.define
+class _TurnEnd:
+    """What one turn's end decides, as its record is made: the session's end, if this turn
+    is its last, else when the next turn is due (after a think time)."""
+
+    loop: SessionLoop
+    script: Conversation
+    session: int
+    turn: int
+    end: str | None = None
+    wake: float = 0.0
+
+    def mark(self, record: InvocationResponse) -> None:
+        """Number the record, and say on it how the session ended when it did."""
+        record.session, record.turn = self.session, self.turn
+        if record.failed:
+            self.end = CUT if record.error_class is ErrorClass.CANCELLED else FAILED
+        elif self.turn >= self.script.turns:
+            self.end = COMPLETED
+        else:
+            self.wake = trio.current_time() + self.script.think_time()
+            if self.loop.ends(self.wake):
+                self.end = CUT
+        record.session_end = self.end
 
 
 def check_sessions(

@@ -4,6 +4,7 @@ plotly is optional: ``pip install 'llmeter-trio[plotting]'``. Without it this
 package still imports, and drawing a chart raises an ImportError saying so.
 """
 
+from ._turns import ttft_by_turn_fig
 from .plotting import (
     boxplot_by_dimension,
     color_sequences,
@@ -12,7 +13,6 @@ from .plotting import (
     plot_load_test_results,
     scatter_histogram_2d,
 )
-from ._turns import ttft_by_turn_fig
 from .run import distribution_fig, run_figures, timeline_fig
 
 __all__ = [

@@ -119,7 +119,7 @@ class Sessions:
         if isinstance(given, list) and all(isinstance(text, str) for text in given):
             scripted: Sequence[str] | None = given
         elif self.per_payload and payload_index is not None:
-            scripted = self.follow_ups[payload_index]  # type: ignore[assignment, index]
+            scripted = self.follow_ups[payload_index]  # type: ignore[index]
         else:
             scripted = None
         return Conversation(self, think, say, scripted)
@@ -186,4 +186,3 @@ def sessions_from_config(
             raise ValueError("sessions: 'turns' is required")
         return Sessions(**config)
     raise TypeError(f"sessions must be Sessions, a dict or a number of turns, not {config!r}")
-

@@ -213,7 +213,9 @@ def converse_payload(
     return payload
 
 
-def converse_next_turn(payload: Mapping[str, Any], answer: str, user_message: str) -> dict[str, Any]:
+def converse_next_turn(
+    payload: Mapping[str, Any], answer: str, user_message: str
+) -> dict[str, Any]:
     """A Converse body's next turn: its ``messages`` with the ``assistant`` `answer` and the
     next ``user`` message appended, each one text block (the body given is not changed)."""
     messages = payload.get("messages")

@@ -12,11 +12,11 @@ import pytest
 import trio
 import trio.testing
 from conftest import ACCESS_KEY, SECRETS, SESSION_TOKEN
+from llmeter_trio_aws import BedrockConverseEndpoint, converse_payload
 
 from llmeter_trio import Runner
 from llmeter_trio.sim import SimConfig, simulated_server
 from llmeter_trio.workloads import Sessions
-from llmeter_trio_aws import BedrockConverseEndpoint, converse_payload
 
 CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
 
@@ -58,7 +58,9 @@ async def test_converse_sessions_against_the_sim(autojump_clock: trio.testing.Mo
     simulated server's ``ttft_base + ttft_per_input_token * input``, exactly."""
     config = SimConfig(ttft_base=0.1, ttft_per_input_token=0.01, itl=0.01, output_tokens=5)
     async with simulated_server(config) as base_url:
-        endpoint = BedrockConverseEndpoint(model_id=CLAUDE, endpoint_url=base_url.removesuffix("/v1"))
+        endpoint = BedrockConverseEndpoint(
+            model_id=CLAUDE, endpoint_url=base_url.removesuffix("/v1")
+        )
         result = await Runner(endpoint).run(
             payload=converse_payload("one two three four", 64),
             n_requests=1,

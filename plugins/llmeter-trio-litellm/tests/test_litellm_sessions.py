@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import openai.types.chat as chat
+from llmeter_trio_litellm import LiteLLMEndpoint
 from pydantic import TypeAdapter
 
 from llmeter_trio.endpoints import OpenAIChatEndpoint
-from llmeter_trio_litellm import LiteLLMEndpoint
 
 
 def validated(value: Any) -> Any:
