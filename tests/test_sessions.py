@@ -289,6 +289,13 @@ class TestSettings:
         assert sessions_from_config(sessions.to_config()) == sessions
         assert sessions_from_config(4) == Sessions(turns=4)
 
+    def test_a_saved_runner_keeps_its_sessions(self, tmp_path: Any) -> None:
+        """`Runner.save` writes the sessions' options; `Runner.load` runs the same ones."""
+        sessions = Sessions(turns=3, think_time=Uniform(1.0, 2.0), follow_ups=["more"])
+        Runner(FakeEndpoint(), sessions=sessions).save(str(tmp_path))
+        loaded = Runner.load(str(tmp_path))
+        assert loaded.sessions == sessions.to_config()
+
     @pytest.mark.parametrize(
         "options",
         [{"turns": 0}, {"turns": 2, "think_time": "normal:1"}, {"turns": 2, "follow_ups": []}],
@@ -423,3 +430,43 @@ class TestLiveDisplay:
         )
         assert "5 sessions (3 active)" in progress_parts(progress, 1.0).figures
         assert not any("session" in f for f in progress_parts(LiveProgress(), 1.0).figures)
+
+
+class TestReport:
+    async def test_the_html_report_charts_ttft_by_turn(
+        self, autojump_clock: trio.testing.MockClock, tmp_path: Any
+    ) -> None:
+        """A multi-turn run's report has the TTFT-by-turn chart, one point per turn."""
+        pytest.importorskip("plotly")
+        from llmeter_trio.report import read_content, report_html
+
+        sessions = Sessions(turns=3, follow_ups=[FOLLOW_UP])
+        folder = str(tmp_path / "talk")
+        result = await run_sessions(n_requests=2, sessions=sessions, output_path=folder)
+        figure = read_content(folder).figures["Time to first token by turn"]
+        p50 = next(trace for trace in figure.data if trace.name == "TTFT p50")
+        assert list(p50.x) == [1, 2, 3]
+        by_turn = result.stats_by_turn()
+        assert list(p50.y) == [by_turn[t]["time_to_first_token-p50"] for t in (1, 2, 3)]
+        assert "Time to first token by turn" in report_html(folder)
+
+
+class TestLoadTest:
+    async def test_each_level_runs_sessions(self, autojump_clock: trio.testing.MockClock) -> None:
+        """`LoadTest(sessions=...)`: every level's clients hold conversations."""
+        from llmeter_trio.experiments import LoadTest
+
+        test = LoadTest(
+            FakeEndpoint(time_to_first_token=0.01, inter_token_latency=0.001, output_tokens=3),
+            {"prompt": "hello"},
+            [1, 2],
+            min_requests_per_client=2,
+            min_requests_per_run=0,
+            sessions=Sessions(turns=3, think_time=0.5),
+            show_progress=False,
+        )
+        result = await test.run()
+        for clients, level in result.results.items():
+            assert level.stats["sessions_completed"] == 2 * clients
+            assert len(level.responses) == 3 * 2 * clients
+            assert level.run_config is not None and level.run_config.sessions is not None
