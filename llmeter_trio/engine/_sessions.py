@@ -36,7 +36,7 @@ __all__ = ["COMPLETED", "CUT", "FAILED", "Mark", "SessionLoop", "TurnIssue", "ch
 
 COMPLETED, FAILED, CUT = "completed", "failed", "cut"
 # what the workload asked of a first turn only (a later turn's input is the history)
-_FIRST_TURN_ONLY = ("input_tokens", "prefix", "follow_ups")
+_FIRST_TURN_ONLY = ("input_tokens", "follow_ups")
 
 Send = trio.MemorySendChannel[InvocationResponse]
 Mark = Callable[[InvocationResponse], None]
