@@ -277,6 +277,13 @@ class TestSettings:
         with pytest.raises(ValueError, match="cannot hold a conversation"):
             await Runner(endpoint).run(payload={"prompt": "hi"}, sessions=2)
 
+    async def test_a_payload_that_cannot_start_a_conversation_is_refused(self) -> None:
+        """Checked before anything is sent: a chat endpoint given a payload with no messages."""
+        endpoint = OpenAIChatEndpoint(base_url="http://127.0.0.1:9/v1", model_id="m")
+        payloads = [endpoint.create_payload("hi"), {"prompt": "no messages"}]
+        with pytest.raises(ValueError, match="payload #1 cannot start a conversation"):
+            await Runner(endpoint).run(payload=payloads, sessions=2)
+
     async def test_workers_are_refused(self) -> None:
         endpoint = OpenAIChatEndpoint(base_url="http://127.0.0.1:9/v1", model_id="m")
         with pytest.raises(ValueError, match="workers"):

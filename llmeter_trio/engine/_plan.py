@@ -162,7 +162,7 @@ def plan_run(settings: Runner, run_folder: str | os.PathLike[str] | None = None)
     trace = _read_trace(schedule, len(payloads)) if isinstance(schedule, TraceReplay) else None
     if n_requests is None and run_duration is None and trace is None and not once:
         n_requests = len(payloads)
-    sessions = check_sessions(settings, schedule, len(payloads))
+    sessions = check_sessions(settings, schedule, payloads)
     run_name = settings.run_name or datetime.now().strftime("%Y%m%d-%H%M%S")
     folder: str | None = None
     if run_folder is not None:

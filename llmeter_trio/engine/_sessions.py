@@ -148,7 +148,7 @@ class _TurnEnd:
 
 
 def check_sessions(
-    settings: Runner, schedule: OpenLoopSchedule | None, payload_count: int
+    settings: Runner, schedule: OpenLoopSchedule | None, payloads: list[dict[str, Any]]
 ) -> Sessions | None:
     """A run's sessions, checked against the rest of its settings before anything runs."""
     sessions = sessions_from_config(settings.sessions)
@@ -172,5 +172,11 @@ def check_sessions(
             "multi-turn sessions cannot be paced by a token quota (TokenRate): use clients "
             "or an arrival schedule, whose rate then counts sessions"
         )
-    sessions.check_payloads(payload_count)
+    sessions.check_payloads(len(payloads))
+    if isinstance(endpoint, Endpoint):
+        for index, payload in enumerate(payloads):  # before anything runs, not mid-run
+            try:
+                endpoint.continue_conversation(split_workload(payload)[0], "answer", "next")
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"payload #{index} cannot start a conversation: {exc}") from None
     return sessions
