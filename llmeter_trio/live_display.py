@@ -123,13 +123,20 @@ def progress_parts(progress: LiveProgress, elapsed: float) -> ProgressParts:
     tokens = _per_second(progress.output_tokens, elapsed)
     errors = "1 error" if progress.failed == 1 else f"{progress.failed} errors"
     in_flight = progress.started - progress.finished
-    figures = (
+    figures: tuple[str, ...] = (
         f"{rate:,.1f} req/s",
         f"{tokens:,.0f} tok/s",
         errors,
         f"{in_flight} in flight",
         f"{elapsed:,.1f} s",
     )
+    sessions = progress.sessions
+    if sessions is not None:  # a multi-turn run: its sessions too
+        figures = (
+            *figures[:4],
+            f"{sessions.started} sessions ({sessions.active} active)",
+            *figures[4:],
+        )
     return ProgressParts(min(max(fraction, 0.0), 1.0), count, figures)
 
 

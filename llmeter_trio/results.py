@@ -190,6 +190,14 @@ class Result:
             stats.setdefault(name, value)
         return stats
 
+    def stats_by_turn(self) -> dict[int, dict[str, float]]:
+        """A multi-turn run's statistics per turn index: ``{1: {"requests": n,
+        "time_to_first_token-p50": ..., "num_tokens_input-average": ..., ...}, 2: ...}``
+        (time to first and last token, input tokens: mean, p50, p90, p99, over successful
+        requests). Empty for a run without sessions."""
+        by_turn = self.stats.get("by_turn") or {}
+        return {int(turn): dict(row) for turn, row in sorted(by_turn.items(), key=_turn_key)}
+
     @property
     def contributed_stats(self) -> dict[str, float]:
         """The statistics callbacks added with `contribute_stats` (saved and loaded with it)."""
@@ -747,3 +755,7 @@ converter.register_structure_hook(
     Result,
     make_dict_structure_fn(Result, converter, _cattrs_forbid_extra_keys=False, **_OVERRIDES),  # type: ignore[arg-type]
 )
+
+
+def _turn_key(item: tuple[str, Any]) -> int:
+    return int(item[0])

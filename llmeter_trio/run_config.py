@@ -60,6 +60,8 @@ class RunConfig:
     retry: dict[str, Any] | None = None
     # a closed-loop client told Retry-After waits that long before its next request
     respect_retry_after: bool = True
+    # multi-turn sessions (`llmeter_trio.workloads.Sessions.to_config`); None: single requests
+    sessions: dict[str, Any] | None = None
 
     def parsed_slos(self) -> list[SLO]:
         """The run's SLOs, parsed."""

@@ -274,6 +274,8 @@ class RunStats:
         self.asked_served = AskedServed()
         self.cache = _CacheHits()
 
+        self.sessions = _Sessions()
+
     @classmethod
     def of(
         cls,
@@ -291,6 +293,8 @@ class RunStats:
     def add(self, response: InvocationResponse) -> None:
         """Count one record."""
         self.total_requests += 1
+        if response.session is not None:
+            self.sessions.add(response)
         if response.excluded is not None:
             self.excluded_requests += 1
             return
@@ -355,6 +359,8 @@ class RunStats:
         self.throttling.merge(other.throttling)
         self.asked_served.merge(other.asked_served)
         self.cache.merge(other.cache)
+
+        self.sessions.merge(other.sessions)
         if self.slos is not None and other.slos is not None:
             self.slos.merge(other.slos)
 
@@ -411,6 +417,8 @@ class RunStats:
             **self.asked_served.to_dict(),
             **self.cache.to_dict(),
         }
+        if self.sessions.started or self.sessions.turns:
+            stats.update(self.sessions.to_dict(minutes, self.percentile_method, metrics))
         columns = {**self.columns, **self.from_intended, "schedule_lag": self.schedule_lag}
         if self.throttling.retries:  # latency of the attempt that succeeded, beside the user's
             columns[FINAL_ATTEMPT_METRIC] = self.throttling.final_attempt
@@ -490,6 +498,89 @@ class _CacheHits:
                 self.cached_tokens / self.input_tokens if self.input_tokens else None
             ),
         }
+
+
+# what a multi-turn run reports per turn index (successful, measured requests)
+TURN_METRICS = ("time_to_first_token", "time_to_last_token", "num_tokens_input")
+TURN_PERCENTILES = (("p50", 0.50), ("p90", 0.90), ("p99", 0.99))
+
+
+class _Sessions:
+    """Multi-turn sessions (records with a ``session``): how many started, completed, failed
+    and were cut, and per turn index (1, 2, ...) the metrics of `TURN_METRICS`.
+
+    A session is counted started by its first turn's record, completed or failed by its
+    last record's ``session_end``; the others were cut (by the deadline or a stop, the
+    last record says ``"cut"`` unless the stop came during a think time).
+    """
+
+    __slots__ = ("completed", "failed", "started", "turns")
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.completed = 0
+        self.failed = 0
+        # turn index -> requests, then one column per metric
+        self.turns: dict[int, tuple[list[int], dict[str, array[float]]]] = {}
+
+    def add(self, response: InvocationResponse) -> None:
+        if response.turn == 1:
+            self.started += 1
+        if response.session_end == "completed":
+            self.completed += 1
+        elif response.session_end == "failed":
+            self.failed += 1
+        if response.excluded is not None or response.failed or response.turn is None:
+            return
+        count, columns = self._turn(response.turn)
+        count[0] += 1
+        for metric, column in columns.items():
+            value = getattr(response, metric)
+            if value is not None:
+                column.append(value)
+
+    def _turn(self, turn: int) -> tuple[list[int], dict[str, array[float]]]:
+        entry = self.turns.get(turn)
+        if entry is None:
+            entry = self.turns[turn] = ([0], {m: array("d") for m in TURN_METRICS})
+        return entry
+
+    def merge(self, other: _Sessions) -> None:
+        self.started += other.started
+        self.completed += other.completed
+        self.failed += other.failed
+        for turn, (count, columns) in other.turns.items():
+            mine, my_columns = self._turn(turn)
+            mine[0] += count[0]
+            for metric, column in columns.items():
+                my_columns[metric].extend(column)
+
+    def to_dict(
+        self, minutes: float | None, method: PercentileMethod, metrics: Collection[str] | None
+    ) -> dict[str, Any]:
+        """The session counts, and ``by_turn``: ``{"1": {"requests": n,
+        "time_to_first_token-p50": ..., ...}, "2": ...}`` (keys are text, as JSON saves them)."""
+        stats: dict[str, Any] = {
+            "sessions_started": self.started,
+            "sessions_completed": self.completed,
+            "sessions_failed": self.failed,
+            "sessions_cut": self.started - self.completed - self.failed,
+            "sessions_per_minute": self.completed / minutes if minutes else 0.0,
+        }
+        if metrics is not None:  # (a live snapshot: the counts only)
+            return stats
+        by_turn: dict[str, dict[str, float]] = {}
+        for turn in sorted(self.turns):
+            count, columns = self.turns[turn]
+            row: dict[str, float] = {"requests": count[0]}
+            for metric, column in columns.items():
+                summary = summarize(column, method=method, percentiles=TURN_PERCENTILES)
+                for aggregation in ("average", *(name for name, _ in TURN_PERCENTILES)):
+                    if aggregation in summary:
+                        row[f"{metric}-{aggregation}"] = summary[aggregation]
+            by_turn[str(turn)] = row
+        stats["by_turn"] = by_turn
+        return stats
 
 
 class _Throttling:

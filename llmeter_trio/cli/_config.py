@@ -23,6 +23,7 @@ from typing import Any
 from ..results import RUN_CONFIG_FILE, read_saved_run
 from ..run_config import RunConfig
 from ..storage import display_url, resolve
+from ._sessions import session_replay_values
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -198,6 +199,7 @@ def replay_values(config: RunConfig) -> dict[str, Any]:
         "workers": None if config.workers is None else str(config.workers),
         "ignore_retry_after": not config.respect_retry_after,
     }
+    values.update(session_replay_values(config))
     if config.server_metrics is not None:
         values["server_metrics_interval"] = config.server_metrics_interval
     if config.retry is not None:

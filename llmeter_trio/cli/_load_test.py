@@ -11,6 +11,7 @@ import trio
 from ..experiments import LoadTest
 from ._experiment import add_common_arguments, common_options
 from ._run import add_endpoint_arguments, endpoint_and_payloads
+from ._sessions import add_session_arguments, sessions_from_args
 from ._summary import format_summary
 from ._workload import tokenizer_from_args
 
@@ -34,6 +35,7 @@ def add_load_test_arguments(parser: argparse.ArgumentParser) -> None:
     add("--server-metrics", metavar="URL", help="a Prometheus page to scrape during each level")
     add("--server-metrics-interval", type=float, default=d.server_metrics_interval.default,
         metavar="SECONDS", help="seconds between two scrapes (default %(default)g)")  # fmt: skip
+    add_session_arguments(parser)
     add_common_arguments(parser, timeout=d.timeout.default, seed=None, workers=True, stats=True)
 
 
@@ -53,6 +55,7 @@ def load_test_command(args: argparse.Namespace) -> int:
         drain_timeout=args.drain_timeout,
         server_metrics=args.server_metrics,
         server_metrics_interval=args.server_metrics_interval,
+        sessions=sessions_from_args(args),
         **common_options(args),
     )
     result = trio.run(test.run)

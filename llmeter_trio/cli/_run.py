@@ -46,6 +46,7 @@ from ._endpoints import (
     parse_headers,
     parse_options,
 )
+from ._sessions import add_session_arguments, sessions_from_args
 from ._summary import format_summary
 from ._workload import (
     add_tokenizer_argument,
@@ -191,6 +192,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="any other schedule option",
     )
+    add_session_arguments(parser)
     throttling = parser.add_argument_group("throttling and retries (docs/throttling.md)")
     throttling.add_argument(
         "--retry",
@@ -466,6 +468,7 @@ def run_command(args: argparse.Namespace) -> int:
     if cost_model is not None:
         callbacks.append(cost_model)
     retry = retry_from_args(args)
+    sessions = sessions_from_args(args)
     parent, run_name = split_output(args.output)
     runner = Runner(
         endpoint, output_path=parent, seed=args.seed, callbacks=callbacks, tokenizer=tokenizer
@@ -493,6 +496,7 @@ def run_command(args: argparse.Namespace) -> int:
         "progress_bar_stats": display_stats_from_args(args.stat),
         "retry": retry,
         "respect_retry_after": False if args.ignore_retry_after else None,
+        "sessions": sessions,
     }
     if args.replayed is not None:  # what the replayed run set that has no flag
         saved: RunConfig = args.replayed

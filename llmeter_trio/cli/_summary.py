@@ -26,6 +26,7 @@ OPEN_LOOP_ROWS = (
     ("schedule lag", "schedule_lag"),
 )
 COLUMNS = ("p50", "p90", "p99", "average", "max")
+TURN_COLUMNS = ("p50", "p90", "average")  # time to first token by turn
 CLOCK_OFFSET_SHOWN = 0.005  # seconds: a larger offset between hosts' clocks is printed
 
 
@@ -71,6 +72,8 @@ def format_summary(result: Result) -> str:
     lines += _cache_lines(stats)
     lines += _throttling_lines(stats)
     lines += describe_asked_served(stats)
+
+    lines += _session_lines(stats)
     if stats.get("excluded_requests"):
         lines.append(
             f"measured {stats['measured_requests']} requests; "
@@ -124,6 +127,32 @@ def _cache_lines(stats: dict[str, Any]) -> list[str]:
         f"prefix cache: {hits} hits, {misses} misses ({stats['cache_hit_rate']:.1%} hit rate); "
         f"{cached} of input tokens cached"
     ]
+
+
+def _session_lines(stats: dict[str, Any]) -> list[str]:
+    """A multi-turn run's sessions, and its time to first token by turn (docs/workloads.md)."""
+    if "sessions_started" not in stats:
+        return []
+    lines = [
+        "",
+        f"sessions {stats['sessions_started']} started, {stats['sessions_completed']} "
+        f"completed, {stats['sessions_failed']} failed, {stats['sessions_cut']} cut   "
+        f"sessions/min {stats['sessions_per_minute']:,.1f}",
+    ]
+    by_turn = stats.get("by_turn") or {}
+    if by_turn:
+        lines.append(
+            f"{'turn':<6}{'requests':>10}{'input tokens':>14}"
+            + "".join(f"{'TTFT ' + c:>13}" for c in TURN_COLUMNS)
+        )
+        for turn, row in sorted(by_turn.items(), key=lambda item: int(item[0])):
+            tokens = row.get("num_tokens_input-average")
+            cells = "".join(
+                f"{_seconds(row.get(f'time_to_first_token-{c}')):>13}" for c in TURN_COLUMNS
+            )
+            shown = "-" if tokens is None else f"{tokens:,.0f}"
+            lines.append(f"{turn:<6}{row.get('requests', 0):>10}{shown:>14}{cells}")
+    return lines
 
 
 def _throttling_lines(stats: dict[str, Any]) -> list[str]:

@@ -416,6 +416,27 @@ class Endpoint(abc.ABC):
         return {"prompt": user_message, "max_tokens": max_tokens, **kwargs}
 
     @classmethod
+    def continue_conversation(
+        cls, payload: dict[str, Any], answer: str, user_message: str
+    ) -> dict[str, Any]:
+        """The payload of a conversation's next turn: `payload` (the turn just sent) with the
+        model's `answer` and then `user_message` appended, in this endpoint's format.
+
+        Multi-turn sessions (`llmeter_trio.workloads.Sessions`) call it between turns; an
+        endpoint whose API holds conversations implements it (`holds_conversations`).
+        """
+        name = cls.endpoint_type or cls.__name__
+        raise TypeError(
+            f"{name} cannot hold a conversation: it has no continue_conversation, so it "
+            "cannot run multi-turn sessions"
+        )
+
+    @classmethod
+    def holds_conversations(cls) -> bool:
+        """Whether this endpoint implements `continue_conversation` (multi-turn sessions)."""
+        return cls.continue_conversation.__func__ is not Endpoint.continue_conversation.__func__  # type: ignore[attr-defined]
+
+    @classmethod
     def option_fields(cls) -> list[attrs.Attribute[Any]]:
         """The fields a user sets: public init fields, secrets included."""
         return [f for f in attrs.fields(cls) if f.init and not f.name.startswith("_")]

@@ -14,6 +14,7 @@ import trio
 
 from .._checks import numeric
 from ._base import Endpoint
+from ._conversation import check_text
 from ._errors import EndpointError
 from ._response import ChunkKind, ErrorClass, InvocationResponse, TokenCountSource
 from ._timing import StreamRecorder
@@ -95,6 +96,17 @@ class FakeEndpoint(Endpoint):
             num_tokens_output_source=TokenCountSource.SERVER,
         )
         return recorder.finish(response)
+
+    @classmethod
+    def continue_conversation(
+        cls, payload: dict[str, Any], answer: str, user_message: str
+    ) -> dict[str, Any]:
+        """The ``prompt`` with the answer and the next message appended, one per line."""
+        prompt = check_text("prompt", payload.get("prompt", ""))
+        text = "\n".join(
+            (prompt, check_text("answer", answer), check_text("user_message", user_message))
+        )
+        return {**payload, "prompt": text}
 
     def _spec(self, payload: dict[str, Any]) -> dict[str, Any]:
         spec: dict[str, Any] = {

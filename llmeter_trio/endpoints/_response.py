@@ -136,6 +136,12 @@ class InvocationResponse:
     requested_input_tokens: int | None = attrs.field(default=None, kw_only=True)
     requested_output_tokens: int | None = attrs.field(default=None, kw_only=True)
     workload: dict[str, Any] | None = attrs.field(default=None, kw_only=True)
+    # multi-turn sessions (`llmeter_trio.workloads.Sessions`): the session it belongs to (a
+    # run-wide number), its turn (1-based), and on the session's last record how it ended:
+    # "completed" (all its turns), "failed" (this turn failed) or "cut" (the run ended it)
+    session: int | None = attrs.field(default=None, kw_only=True)
+    turn: int | None = attrs.field(default=None, kw_only=True)
+    session_end: str | None = attrs.field(default=None, kw_only=True)
     # characters of the answer left out of response_text
     truncated_chars: int | None = attrs.field(default=None, kw_only=True)
     # why the model stopped, in the API's word: end_turn, length

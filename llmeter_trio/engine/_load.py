@@ -14,11 +14,12 @@ from ._pacer import QuotaPacer
 from ._payloads import client_payloads
 from ._stop import LoadStop
 
-__all__ = ["OPEN_LOOP_POOL", "START_BATCH", "closed_loop", "open_loop", "paced_loop"]
+__all__ = ["OPEN_LOOP_POOL", "START_BATCH", "Issue", "closed_loop", "open_loop", "paced_loop"]
 
 Send = trio.MemorySendChannel[InvocationResponse]
 # issue(payload, intended, client, send): send one request and hand its record to the writer
-Issue = Callable[[dict[str, Any], float, "int | None", Send], Awaitable[None]]
+# (with sessions: run one whole session that starts with the payload)
+Issue = Callable[[dict[str, Any], float, "int | None", Send], Awaitable[object]]
 
 OPEN_LOOP_POOL = 4096  # connections an uncapped open-loop run may open
 # Tasks started between two checkpoints: a run with many clients still lets

@@ -24,8 +24,10 @@ from ..run_config import RunConfig
 from ..schedules import Arrival, ClosedLoop, OpenLoopSchedule, TraceReplay
 from ..slo import parse_slos
 from ..tokenizers import DummyTokenizer, tokenizer_to_config
+from ..workloads import Sessions
 from ._payloads import normalize_payloads
 from ._retry import retry_policy
+from ._sessions import check_sessions
 from ._window import check_window
 
 if TYPE_CHECKING:
@@ -62,10 +64,19 @@ class RunPlan:
     server_metrics_url: str | None = attrs.field(default=None, repr=False)
     first_client: int = 0
     share: Callable[[Iterator[Arrival]], Iterator[Arrival]] | None = None
+    sessions: Sessions | None = None  # multi-turn sessions: `n_requests` counts sessions
 
     @property
     def total_requests(self) -> int | None:
-        """How many requests the run sends in all; None when only time bounds it."""
+        """How many requests the run sends in all; None when only time bounds it (or when
+        sessions of different lengths make it unknown)."""
+        bound = self._total_sent()
+        if bound is None or self.sessions is None:
+            return bound
+        return None if self.sessions.per_payload else bound * self.sessions.turns
+
+    def _total_sent(self) -> int | None:
+        """How many requests (or sessions) the run sends; None when only time bounds it."""
         config = self.config
         if config.run_duration is not None:
             return None
@@ -151,6 +162,7 @@ def plan_run(settings: Runner, run_folder: str | os.PathLike[str] | None = None)
     trace = _read_trace(schedule, len(payloads)) if isinstance(schedule, TraceReplay) else None
     if n_requests is None and run_duration is None and trace is None and not once:
         n_requests = len(payloads)
+    sessions = check_sessions(settings, schedule, payloads)
     run_name = settings.run_name or datetime.now().strftime("%Y%m%d-%H%M%S")
     folder: str | None = None
     if run_folder is not None:
@@ -190,8 +202,12 @@ def plan_run(settings: Runner, run_folder: str | os.PathLike[str] | None = None)
         server_metrics_interval=settings.server_metrics_interval,
         workers=settings.workers if isinstance(settings.workers, int) else None,
         **_retry_settings(settings),
+        sessions=sessions.to_config() if sessions is not None else None,
     )
-    plan = RunPlan(config, schedule, payloads, trace, server_metrics_url=settings.server_metrics)
+    plan = RunPlan(
+        config, schedule, payloads, trace, server_metrics_url=settings.server_metrics,
+        sessions=sessions,
+    )  # fmt: skip
     check_window(config, plan.total_requests)
     return plan
 

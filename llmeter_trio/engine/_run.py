@@ -53,12 +53,13 @@ from ..storage import ResponseSink, converter, resolve, run_io
 from ..tokenizers import Tokenizer
 from ..workloads import keep_workload, split_workload
 from ._hooks import RunHooks
-from ._load import OPEN_LOOP_POOL, closed_loop, open_loop, paced_loop
+from ._load import OPEN_LOOP_POOL, Issue, closed_loop, open_loop, paced_loop
 from ._monitor import GeneratorMonitor, generator_warnings
 from ._pacer import QuotaPacer
 from ._plan import RunPlan
 from ._result import run_result
 from ._retry import Retry, retry_policy
+from ._sessions import Mark, SessionLoop
 from ._signals import watch_signals
 from ._stop import CURRENT_STOP, LoadStop
 from ._window import exclusion
@@ -156,6 +157,7 @@ class _Run:
     answered: bool = False  # any answer yet (even an error status): the endpoint is there
     connect_failures: int = 0  # in a row, before any answer
     unreachable: str | None = None  # where nothing answered, when the run stopped for it
+    sessions: SessionLoop | None = None  # a run of multi-turn sessions: its sessions
 
     @retry.default
     def _retry_policy(self) -> Retry | None:
@@ -357,6 +359,18 @@ class _Run:
 
     # -- load -------------------------------------------------------------------
 
+    def _issue(self) -> Issue:
+        """What the loops call per payload: `issue`, or with sessions, a whole session."""
+        sessions = self.plan.sessions
+        if sessions is None:
+            return self.issue
+        self.sessions = SessionLoop(
+            self.issue, sessions, self.endpoint, self.config.seed, self.stop,
+            lambda payload: self.payload_indices.get(id(payload)), stop_at=self.stop_at,
+        )  # fmt: skip
+        self.progress.sessions = self.sessions
+        return self.sessions.issue
+
     async def _generate_load(self, send: trio.MemorySendChannel[InvocationResponse]) -> None:
         config = self.config
         schedule = self.schedule
@@ -364,7 +378,8 @@ class _Run:
             async with self.endpoint.open_session(config.clients):
                 await self._connect_then_start_clock(config.clients)
                 await closed_loop(
-                    self.issue, self.payloads, clients=config.clients, n_requests=config.n_requests,
+                    self._issue(), self.payloads, clients=config.clients,
+                    n_requests=config.n_requests,
                     seed=config.seed, stop_at=self.stop_at, send=send,
                     once=config.payload_order == "once", stop=self.stop,
                     first_client=self.plan.first_client,
@@ -377,7 +392,8 @@ class _Run:
                     await self._paced(schedule, send)
                     return
                 await open_loop(
-                    self.issue, self.payloads, self.plan.arrivals(), n_requests=config.n_requests,
+                    self._issue(), self.payloads, self.plan.arrivals(),
+                    n_requests=config.n_requests,
                     max_concurrency=schedule.max_concurrency, seed=config.seed,
                     run_start=self.run_start, stop_at=self.stop_at, send=send, stop=self.stop,
                 )  # fmt: skip
@@ -429,8 +445,11 @@ class _Run:
         intended: float,
         client: int | None,
         send: trio.MemorySendChannel[InvocationResponse],
-    ) -> None:
-        """Send one request due at `intended`; hand its record to the writer, whatever happens.
+        mark: Mark | None = None,
+    ) -> InvocationResponse | None:
+        """Send one request due at `intended`; hand its record to the writer, whatever happens,
+        and return it (None when nothing was sent). `mark` (a session's) sets fields of the
+        record before the writer gets it.
 
         `before_invoke` callbacks and `prepare_payload` run first, outside the
         timer; an error there is a bug in the set-up, not a failed request, and
@@ -441,7 +460,7 @@ class _Run:
         if client is not None and client in self.not_before:
             throttle_wait = await self._wait_as_told(client)
             if throttle_wait is None:
-                return
+                return None
             if throttle_wait > 0:  # (the wait may have passed already: none then)
                 intended = trio.current_time()
             else:
@@ -472,6 +491,8 @@ class _Run:
                     keep_partial_timeline(cancelled, recorders)
                     self._stamp(cancelled, client, intended, sent, payload, excluded, payload_index)
                     keep_workload(cancelled, workload)
+                    if mark is not None:
+                        mark(cancelled)
                     with trio.CancelScope(shield=True):
                         await _deliver(send, cancelled)
         if response.error is not None:
@@ -483,7 +504,10 @@ class _Run:
         keep_workload(response, workload)
         if client is not None and response.retry_after and self.config.respect_retry_after:
             self.not_before[client] = trio.current_time() + response.retry_after
+        if mark is not None:
+            mark(response)
         await _deliver(send, response)
+        return response
 
     async def _wait_as_told(self, client: int) -> float | None:
         """Wait until `client` may send again; the seconds waited, or None when the run

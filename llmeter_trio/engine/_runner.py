@@ -30,6 +30,7 @@ from ..storage import (
     write_json,
 )
 from ..tokenizers import DummyTokenizer, Tokenizer
+from ..workloads import Sessions
 from ._hooks import RunHooks
 from ._payloads import PayloadInput
 from ._plan import RunPlan, plan_run
@@ -97,6 +98,12 @@ class Runner:
       request unless ``respect_retry_after=False`` (docs/throttling.md). When
       the first requests all fail to connect, the run stops at once, saved,
       and raises `EndpointUnreachable`.
+    - `sessions` (a `~llmeter_trio.workloads.Sessions`, its options as a dict, or
+      a number of turns) makes each payload the first turn of a multi-turn
+      conversation: every later turn sends the history with the real answers,
+      after a think time. A closed-loop client then runs one session after
+      another, an open-loop arrival starts one (the rate and `max_concurrency`
+      count sessions), and `n_requests` counts sessions (docs/workloads.md).
     - `percentile_method` picks how percentiles are computed: ``"linear"``
       (the default) or ``"llmeter"`` (LLMeter's numbers); saved with the run.
     - A live display (`llmeter_trio.live`) shows the run's progress, requests
@@ -165,6 +172,8 @@ class Runner:
     ray_resources: Mapping[str, float] | None = None
     retry: Retry | Mapping[str, Any] | int | None = None  # see docs/throttling.md
     respect_retry_after: bool = True
+    # multi-turn sessions (docs/workloads.md): `Sessions`, its options as a dict, or a turn count
+    sessions: Sessions | Mapping[str, Any] | int | None = None
 
     def add_callback(self, callback: Any) -> None:
         """Add a callback for every later run (LLMeter's `Runner.add_callback`)."""
@@ -233,6 +242,7 @@ class Runner:
         ray_resources: Mapping[str, float] | None = None,
         retry: Retry | Mapping[str, Any] | int | None = None,
         respect_retry_after: bool | None = None,
+        sessions: Sessions | Mapping[str, Any] | int | None = None,
     ) -> Result:
         """Run the load and return its `Result` (also saved, when there is an output path).
 

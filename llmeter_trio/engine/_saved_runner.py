@@ -23,6 +23,7 @@ from ..plugins import schedule_from_config, tokenizer_from_config
 from ..prompts import save_payloads
 from ..storage import read_json, resolve, write_json
 from ..tokenizers import tokenizer_to_config
+from ..workloads import Sessions
 from ._retry import Retry
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def save_runner(runner: Runner, output_path: str | os.PathLike[str] | None, file
     for field in attrs.fields(type(runner)):
         if field.name not in _NOT_SAVED:
             value = getattr(runner, field.name)
-            if isinstance(value, Retry):  # saved as its options, which `retry=` takes back
+            if isinstance(value, Retry | Sessions):  # saved as their options, taken back
                 value = value.to_config()
             document[field.name] = os.fspath(value) if isinstance(value, os.PathLike) else value
     document["server_metrics"] = mask_url(document.get("server_metrics"))  # never credentials

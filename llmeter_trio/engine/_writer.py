@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
@@ -25,6 +26,9 @@ from ..stats import RunStats
 from ..storage import ResponseSink
 from ..tokenizers import Tokenizer, count_tokens
 from ._hooks import RunHooks
+
+if TYPE_CHECKING:
+    from ._sessions import SessionLoop
 
 __all__ = ["LiveProgress", "RecordWriter"]
 
@@ -47,6 +51,7 @@ class LiveProgress:
     run_duration: float | None = None
     stats: RunStats | None = None
     display_stats: DisplayStats | None = None
+    sessions: SessionLoop | None = None  # a run of multi-turn sessions: sessions started, active
 
 
 @attrs.define

@@ -22,6 +22,7 @@ from ..live import run_with_progress
 from ..results import Result, holds_run
 from ..storage import resolve
 from ..tokenizers import Tokenizer
+from ..workloads import Sessions
 from ._load_test_result import LoadTestResult, level_name
 from ._names import experiments
 
@@ -62,7 +63,8 @@ class LoadTest:
     picks the statistics shown under its line). `timeout`, `drain_timeout`,
     `seed`, `server_metrics` (with `server_metrics_interval`), `workers` and
     where they run (`executor`, `ray_address`, `ray_resources`) go to every
-    run.
+    run, and so do `sessions` (multi-turn sessions: each level's clients run
+    conversations, and the request counts above count sessions).
     """
 
     endpoint: Endpoint
@@ -92,6 +94,8 @@ class LoadTest:
     ray_resources: Mapping[str, float] | None = attrs.field(default=None, kw_only=True)
     # the live display of each level: False hides it (as progress_bar_stats={} does)
     show_progress: bool | None = attrs.field(default=None, kw_only=True)
+    # multi-turn sessions for every level (`Runner.run`'s `sessions`): clients run sessions
+    sessions: Sessions | Mapping[str, Any] | int | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         levels = list(self.sequence_of_clients)
@@ -171,6 +175,7 @@ class LoadTest:
             executor=self.executor,
             ray_address=self.ray_address,
             ray_resources=self.ray_resources,
+            sessions=self.sessions,
         )
         results: dict[int, Result] = {}
         assert self.test_name is not None

@@ -4,6 +4,7 @@ plotly is optional: ``pip install 'llmeter-trio[plotting]'``. Without it this
 package still imports, and drawing a chart raises an ImportError saying so.
 """
 
+from ._turns import ttft_by_turn_fig
 from .plotting import (
     boxplot_by_dimension,
     color_sequences,
@@ -24,4 +25,5 @@ __all__ = [
     "run_figures",
     "scatter_histogram_2d",
     "timeline_fig",
+    "ttft_by_turn_fig",
 ]

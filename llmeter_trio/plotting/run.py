@@ -228,4 +228,9 @@ def run_figures(result: Result) -> dict[str, Any]:
     lengths = lengths_fig(records)  # runs of a workload that asked token lengths
     if lengths is not None:
         figures["Asked vs served token lengths"] = lengths
+
+    if result.stats_by_turn():  # a multi-turn run
+        from ._turns import ttft_by_turn_fig
+
+        figures["Time to first token by turn"] = ttft_by_turn_fig(result)
     return figures

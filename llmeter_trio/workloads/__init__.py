@@ -29,6 +29,8 @@ from ._metadata import keep_workload as keep_workload
 from ._metadata import split_workload as split_workload
 from ._metadata import with_workload as with_workload
 from ._prefixes import SharedPrefixes as SharedPrefixes
+from ._sessions import Sessions as Sessions
+from ._sessions import sessions_from_config as sessions_from_config
 from ._synthetic import SyntheticPrompt as SyntheticPrompt
 from ._synthetic import SyntheticWorkload as SyntheticWorkload
 
@@ -46,11 +48,13 @@ __all__ = [
     "SharedPrefixes",
     "SyntheticPrompt",
     "SyntheticWorkload",
+    "Sessions",
     "Uniform",
     "describe_asked_served",
     "distribution_from_config",
     "keep_workload",
     "parse_distribution",
+    "sessions_from_config",
     "split_workload",
     "with_workload",
 ]

@@ -10,6 +10,7 @@ import attrs
 import httpx
 
 from .._base import check_header_value, secret_field
+from .._conversation import append_chat_turn
 from .._http import (
     HttpEndpoint,
     payload_is_prepared,
@@ -101,6 +102,13 @@ class AnthropicMessagesEndpoint(HttpEndpoint):
             documents=documents,
             **kwargs,
         )
+
+    @classmethod
+    def continue_conversation(
+        cls, payload: dict[str, Any], answer: str, user_message: str
+    ) -> dict[str, Any]:
+        """``messages`` with the ``assistant`` answer and the next ``user`` message appended."""
+        return append_chat_turn(payload, answer, user_message, endpoint=cls.endpoint_type)
 
     def prepare_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The payload with the model id (when it has none) and ``stream`` (see `stream`).

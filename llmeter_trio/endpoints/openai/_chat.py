@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from .._conversation import append_chat_turn
 from .._response import ChunkKind, InvocationResponse
 from .._sse import ServerSentEvent
 from ._content import MediaSource, file_part, image_url_part, input_audio_part
@@ -157,6 +158,13 @@ class OpenAIChatEndpoint(OpenAIEndpointBase):
             payload["max_tokens"] = max_tokens
         payload.update(kwargs)
         return payload
+
+    @classmethod
+    def continue_conversation(
+        cls, payload: dict[str, Any], answer: str, user_message: str
+    ) -> dict[str, Any]:
+        """``messages`` with the ``assistant`` answer and the next ``user`` message appended."""
+        return append_chat_turn(payload, answer, user_message, endpoint=cls.endpoint_type)
 
     @staticmethod
     def prompt_text(payload: Mapping[str, Any]) -> str | None:

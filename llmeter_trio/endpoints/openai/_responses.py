@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from .._conversation import append_input_turn
 from .._response import ChunkKind, ErrorClass, InvocationResponse
 from .._sse import ServerSentEvent
 from ._content import (
@@ -151,6 +152,14 @@ class OpenAIResponsesEndpoint(OpenAIEndpointBase):
             payload["max_output_tokens"] = max_tokens
         payload.update(kwargs)
         return payload
+
+    @classmethod
+    def continue_conversation(
+        cls, payload: dict[str, Any], answer: str, user_message: str
+    ) -> dict[str, Any]:
+        """``input`` as a list of messages, with the ``assistant`` answer and the next ``user``
+        message appended (a text ``input`` becomes the first user message)."""
+        return append_input_turn(payload, answer, user_message, endpoint=cls.endpoint_type)
 
     @staticmethod
     def prompt_text(payload: Mapping[str, Any]) -> str | None:

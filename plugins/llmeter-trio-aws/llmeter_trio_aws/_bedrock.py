@@ -24,7 +24,7 @@ from ._endpoint import AwsEndpoint, required_text
 from ._formats import FORMATS, format_for_model, model_format
 from ._invoke import InvokeStreamState
 from ._model_json import ModelJsonEndpoint, ModelJsonReading, check_family
-from ._payloads import blobs_as_base64, converse_payload, invoke_payload
+from ._payloads import blobs_as_base64, converse_next_turn, converse_payload, invoke_payload
 from ._prompt import prompt_text
 from ._urls import bedrock_path, bedrock_runtime_url
 
@@ -114,6 +114,14 @@ class BedrockConverseEndpoint(BedrockEndpoint):
         return prompt_text(payload)
 
     create_payload = staticmethod(converse_payload)  # text, system prompt, images, documents
+
+    @classmethod
+    def continue_conversation(
+        cls, payload: dict[str, Any], answer: str, user_message: str
+    ) -> dict[str, Any]:
+        """``messages`` with the ``assistant`` answer and the next ``user`` message appended,
+        each as one text content block."""
+        return converse_next_turn(payload, answer, user_message)
 
 
 @attrs.define(kw_only=True)

@@ -35,6 +35,7 @@ __all__ = [
     "blobs_as_base64",
     "converse_blocks",
     "converse_content",
+    "converse_next_turn",
     "converse_payload",
     "invoke_payload",
     "sagemaker_chat_payload",
@@ -210,6 +211,29 @@ def converse_payload(
         payload["inferenceConfig"] = {"maxTokens": max_tokens}
     payload.update(kwargs)
     return payload
+
+
+def converse_next_turn(
+    payload: Mapping[str, Any], answer: str, user_message: str
+) -> dict[str, Any]:
+    """A Converse body's next turn: its ``messages`` with the ``assistant`` `answer` and the
+    next ``user`` message appended, each one text block (the body given is not changed)."""
+    messages = payload.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ValueError(
+            "bedrock-converse: cannot continue a conversation whose payload has no 'messages'"
+        )
+    for name, value in (("answer", answer), ("user_message", user_message)):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be text, not {type(value).__name__}")
+    return {
+        **payload,
+        "messages": [
+            *messages,
+            {"role": "assistant", "content": [{"text": answer}]},
+            {"role": "user", "content": [{"text": user_message}]},
+        ],
+    }
 
 
 def _anthropic_content(

@@ -228,6 +228,14 @@ class LiteLLMEndpoint(Endpoint):
         payload.update(kwargs)
         return payload
 
+    @classmethod
+    def continue_conversation(
+        cls, payload: dict[str, Any], answer: str, user_message: str
+    ) -> dict[str, Any]:
+        """``messages`` with the ``assistant`` answer and the next ``user`` message appended
+        (OpenAI's format, which LiteLLM takes for every provider)."""
+        return OpenAIChatEndpoint.continue_conversation(payload, answer, user_message)
+
     # -- the run --------------------------------------------------------------------
 
     @asynccontextmanager
