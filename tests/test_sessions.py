@@ -30,7 +30,7 @@ from llmeter_trio.engine._stop import LoadStop
 from llmeter_trio.live_display import progress_parts
 from llmeter_trio.schedules import Poisson
 from llmeter_trio.sim import SimConfig, simulated_server
-from llmeter_trio.sim._requests import count_words
+from llmeter_trio.sim._requests import Prompt
 from llmeter_trio.stats import RunStats
 from llmeter_trio.workloads import Fixed, Sessions, Uniform
 
@@ -61,7 +61,10 @@ def input_words(payload: dict[str, Any]) -> int:
     items = payload.get("messages", payload.get("input"))
     if isinstance(items, str):
         return len(items.split())
-    return sum(count_words(item.get("content")) for item in items)
+    prompt = Prompt()
+    for item in items:
+        prompt.add(item.get("content"))
+    return prompt.words
 
 
 async def run_sessions(cls: Cls = OpenAIChatEndpoint, **options: Any) -> Result:
@@ -477,3 +480,43 @@ class TestLoadTest:
             assert level.stats["sessions_completed"] == 2 * clients
             assert len(level.responses) == 3 * 2 * clients
             assert level.run_config is not None and level.run_config.sessions is not None
+
+
+class TestDatasetConversations:
+    async def test_a_sharegpt_conversation_gives_its_session_its_turns(
+        self, tmp_path: Any, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A dataset row's later user messages are its session's follow-ups: the session says
+        them in order and has as many turns as the conversation; a single-message row
+        continues with the sessions' own follow-ups."""
+        import json
+
+        from llmeter_trio.workloads import Dataset
+
+        rows = [
+            {"conversations": [
+                {"from": "human", "value": "Name three rivers"},
+                {"from": "gpt", "value": "Nile Amazon Danube"},
+                {"from": "human", "value": "And two lakes?"},
+                {"from": "gpt", "value": "Baikal Victoria"},
+                {"from": "human", "value": "Which is deepest?"},
+            ]},
+            {"conversations": [{"from": "human", "value": "Say hello"}]},
+        ]  # fmt: skip
+        path = tmp_path / "chats.jsonl"
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        payloads = Dataset.load(str(path), "sharegpt").payloads(OpenAIChatEndpoint, max_tokens=8)
+        sessions = Sessions(turns=4, follow_ups=[FOLLOW_UP])
+        result = await run_sessions(
+            payload=payloads, clients=2, payload_order="once", sessions=sessions
+        )
+        said: dict[str, list[str]] = {}
+        for record in sorted(result.responses, key=lambda r: (r.session or 0, r.turn or 0)):
+            messages = (record.input_payload or {})["messages"]
+            said.setdefault(messages[0]["content"], []).append(messages[-1]["content"])
+            assert record.workload is not None and "follow_ups" not in record.workload
+        assert said == {
+            "Name three rivers": ["Name three rivers", "And two lakes?", "Which is deepest?"],
+            "Say hello": ["Say hello", FOLLOW_UP, FOLLOW_UP, FOLLOW_UP],
+        }
+        assert result.stats["sessions_completed"] == 2

@@ -164,7 +164,9 @@ class Dataset:
         format has one (``system_prompt``, ``system``, ``instructions``), else
         before the prompt, a blank line between. Each payload carries
         ``input_tokens``, ``output_tokens`` (the expected length) and
-        ``source`` (the row's index in the file) to its record. `kwargs` go
+        ``source`` (the row's index in the file) to its record, and a
+        conversation's later user messages as ``follow_ups``, which a run with
+        `Sessions` sends as the next turns. `kwargs` go
         to ``create_payload`` (``stream=True``, ``temperature``, ...).
         """
         create: Callable[..., dict[str, Any]] = endpoint.create_payload
@@ -185,6 +187,8 @@ class Dataset:
                     input_tokens=row.input_tokens,
                     output_tokens=expected,
                     source=row.source,
+                    # a conversation's later user messages: a multi-turn session says them
+                    follow_ups=list(row.user_turns[1:]) if len(row.user_turns) > 1 else None,
                 )
             )
         return built

@@ -36,7 +36,8 @@ def keep_workload(response: InvocationResponse, asked: dict[str, Any] | None) ->
     """Put what the workload asked on the request's record (asked lengths as their own fields)."""
     if asked is None:
         return
-    response.workload = asked
+    # what the request asked; a session's script of later turns is not part of it
+    response.workload = {key: value for key, value in asked.items() if key != "follow_ups"}
     response.requested_input_tokens = _count(asked.get("input_tokens"))
     response.requested_output_tokens = _count(asked.get("output_tokens"))
 
