@@ -281,8 +281,11 @@ class TestOnALocalCluster:
         folder = tmp_path / "stopped"
         with served_in_thread(SLOW) as origin:
             command = ray_run(cluster, origin, folder, "--clients", "4", "--duration", "120")
-            process = subprocess.Popen(
-                command, env=driver_environment(cluster), stderr=subprocess.PIPE
+            process = subprocess.Popen(  # its own session: nothing it signals reaches pytest
+                command,
+                env=driver_environment(cluster),
+                stderr=subprocess.PIPE,
+                start_new_session=True,
             )
             try:
                 for _ in _polls(120):
@@ -308,8 +311,11 @@ class TestOnALocalCluster:
         folder = tmp_path / "killed"
         with served_in_thread(SLOW) as origin:
             command = ray_run(cluster, origin, folder, "--clients", "2", "--duration", "6")
-            process = subprocess.Popen(
-                command, env=driver_environment(cluster), stderr=subprocess.PIPE
+            process = subprocess.Popen(  # its own session: nothing it signals reaches pytest
+                command,
+                env=driver_environment(cluster),
+                stderr=subprocess.PIPE,
+                start_new_session=True,
             )
             try:
                 for _ in _polls(120):
