@@ -7,14 +7,13 @@ time: `python docs/scripts/coordinated_omission.py`.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import attrs
 import plotly.graph_objects as go
 import trio
 import trio.testing
+from _chart_file import chart_path, write_chart
 
 from llmeter_trio import FakeEndpoint, InvocationResponse, Result, Runner
 from llmeter_trio.schedules import ConstantRate
@@ -73,13 +72,8 @@ def main(output: str) -> None:
         width=900,
         height=450,
     )
-    figure.write_image(output)
-    print(f"wrote {output}")
+    write_chart(figure, output)
 
 
 if __name__ == "__main__":
-    main(
-        sys.argv[1]
-        if len(sys.argv) > 1
-        else str(Path(__file__).parent.parent / "images" / "coordinated-omission.png")
-    )
+    main(chart_path("coordinated-omission.png"))

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 import tempfile
 from pathlib import Path
 
 import plotly.graph_objects as go
+from _chart_file import chart_path, write_chart
 
 from llmeter_trio.workloads import Dataset
 
@@ -77,13 +77,8 @@ def main(output: str) -> None:
         width=900,
         height=450,
     )
-    figure.write_image(output)
-    print(f"wrote {output}")
+    write_chart(figure, output)
 
 
 if __name__ == "__main__":
-    main(
-        sys.argv[1]
-        if len(sys.argv) > 1
-        else str(Path(__file__).parent.parent / "images" / "dataset-input-lengths.png")
-    )
+    main(chart_path("dataset-input-lengths.png"))

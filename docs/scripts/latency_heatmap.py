@@ -8,12 +8,11 @@ little as the context grows. Runs in virtual time:
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import trio
 import trio.testing
+from _chart_file import chart_path, write_chart
 
 from llmeter_trio import FakeEndpoint
 from llmeter_trio.experiments import LatencyHeatmap
@@ -38,10 +37,8 @@ def main(output: str) -> None:
     result = trio.run(heatmap.run, clock=trio.testing.MockClock(autojump_threshold=0))
     _, time_to_last_token = result.plot_heatmaps()  # the designed cells
     time_to_last_token.update_layout(width=900, height=520)
-    time_to_last_token.write_image(output)
-    print(f"wrote {output}")
+    write_chart(time_to_last_token, output)
 
 
 if __name__ == "__main__":
-    default = Path(__file__).parent.parent / "images" / "latency-heatmap.png"
-    main(sys.argv[1] if len(sys.argv) > 1 else str(default))
+    main(chart_path("latency-heatmap.png"))

@@ -9,11 +9,10 @@ each shared by 8 questions, sent by 4 clients (32 requests each). Runs in virtua
 from __future__ import annotations
 
 import random
-import sys
-from pathlib import Path
 
 import trio
 import trio.testing
+from _chart_file import chart_path, write_chart
 
 from llmeter_trio import Result, Runner
 from llmeter_trio.endpoints import OpenAIChatEndpoint
@@ -58,10 +57,8 @@ def main(output: str) -> None:
     )
     figure = cache_ttft_fig(result)
     figure.update_layout(width=900, height=480)
-    figure.write_image(output)
-    print(f"wrote {output}")
+    write_chart(figure, output)
 
 
 if __name__ == "__main__":
-    default = Path(__file__).parent.parent / "images" / "prefix-cache-ttft.png"
-    main(sys.argv[1] if len(sys.argv) > 1 else str(default))
+    main(chart_path("prefix-cache-ttft.png"))

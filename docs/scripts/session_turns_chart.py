@@ -8,11 +8,9 @@ with the real answers, so its first token comes later. Runs in virtual time:
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import trio
 import trio.testing
+from _chart_file import chart_path, write_chart
 
 from llmeter_trio import Result, Runner
 from llmeter_trio.endpoints import OpenAIChatEndpoint
@@ -44,13 +42,8 @@ def main(output: str) -> None:
         width=900,
         height=450,
     )
-    figure.write_image(output)
-    print(f"wrote {output}")
+    write_chart(figure, output)
 
 
 if __name__ == "__main__":
-    main(
-        sys.argv[1]
-        if len(sys.argv) > 1
-        else str(Path(__file__).parent.parent / "images" / "sessions-ttft-by-turn.png")
-    )
+    main(chart_path("sessions-ttft-by-turn.png"))

@@ -6,11 +6,9 @@ virtual time: `python docs/scripts/sweep_chart.py`.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import trio
 import trio.testing
+from _chart_file import chart_path, write_chart
 
 from llmeter_trio import FakeEndpoint
 from llmeter_trio.experiments import Sweep
@@ -28,13 +26,8 @@ def main(output: str) -> None:
     print(result.summary())
     figure = result.plot()["latency_vs_load"]
     figure.update_layout(width=900, height=450)
-    figure.write_image(output)
-    print(f"wrote {output}")
+    write_chart(figure, output)
 
 
 if __name__ == "__main__":
-    main(
-        sys.argv[1]
-        if len(sys.argv) > 1
-        else str(Path(__file__).parent.parent / "images" / "sweep.png")
-    )
+    main(chart_path("sweep.png"))
