@@ -570,3 +570,50 @@ def test_only_a_summary_with_gauges_gets_the_server_chart(summary: object, has: 
     from llmeter_trio.plotting.monitoring import _gauges
 
     assert _gauges(summary) is has
+
+
+class TestPrefixCacheCounters:
+    def test_hit_rate_over_the_run(self) -> None:
+        """vLLM's prefix-cache counters (tokens looked up, tokens found): their ratio between
+        the first and last scrape; none when nothing was looked up or a counter went back."""
+        series: Any = {
+            "prefix_cache_queries": [(0.0, 1000.0), (1.0, 1400.0), (2.0, 2000.0)],
+            "prefix_cache_hits": [(0.0, 100.0), (1.0, 300.0), (2.0, 850.0)],
+        }
+        assert summarise_roles(series)["prefix_cache_hit_rate"] == pytest.approx(0.75)
+        series["prefix_cache_hits"][-1] = (2.0, 50.0)  # restarted
+        assert "prefix_cache_hit_rate" not in summarise_roles(series)
+        series["prefix_cache_queries"] = [(0.0, 5.0), (2.0, 5.0)]  # nothing looked up
+        assert "prefix_cache_hit_rate" not in summarise_roles(series)
+
+    async def test_the_server_s_hit_rate_is_the_records_cached_share(
+        self, autojump_clock: trio.testing.MockClock, tmp_path: Path
+    ) -> None:
+        """Against the simulator's prefix cache, the hit rate its /metrics counters give over
+        the run equals the share of input tokens the answers said were cached."""
+        config = SimConfig(ttft_base=0.05, itl=0.01, output_tokens=3, prefix_cache=True,
+                           prefix_cache_block=4)  # fmt: skip
+        shared = " ".join(f"w{i}" for i in range(40))
+        payloads = [
+            OpenAIChatEndpoint.create_payload(f"{shared} question {n}", max_tokens=3)
+            for n in range(6)
+        ]
+        async with simulated_server(config) as base_url:
+            endpoint = OpenAIChatEndpoint(base_url=base_url, model_id="sim-model", api_key="k")
+            with trio.fail_after(TIME_LIMIT):
+                result = await Runner(endpoint, seed=1).run(
+                    payload=payloads,
+                    payload_order="once",
+                    server_metrics=base_url.removesuffix("/v1") + "/metrics",
+                    output_path=str(tmp_path / "run"),
+                )
+        stats = result.stats
+        assert stats["cache_hit_requests"] == 5 and stats["cache_miss_requests"] == 1
+        assert stats["server_prefix_cache_hit_rate"] == pytest.approx(
+            stats["input_tokens_cached_share"]
+        )
+        assert 0 < stats["server_prefix_cache_hit_rate"] < 1
+        assert (
+            Result.load(tmp_path / "run").stats["server_prefix_cache_hit_rate"]
+            == (stats["server_prefix_cache_hit_rate"])
+        )

@@ -252,14 +252,18 @@ class _Run:
                     await nursery.start(self._watch_signals)
                     nursery.start_soon(self.monitor.run)
                     nursery.start_soon(self.monitor.sample_series, self._run_clock)
-                    if scraper is not None:
-                        nursery.start_soon(scraper.run)
+                    if scraper is not None:  # its first scrape comes before the load
+                        await nursery.start(scraper.run)
                     with self.load_scope:
                         async with send:
                             await self._generate_load(send)
+                    self.load_end = trio.current_time()
+                    if scraper is not None:  # the counters up to the end of the load
+                        await scraper.last_scrape()
                 finally:
                     send.close()  # ends the shielded writer, also if cancelled before the load
-                    self.load_end = trio.current_time()
+                    if self.load_end is None:  # (cancelled: the load ended here)
+                        self.load_end = trio.current_time()
                     self.health = self.monitor.report()
                     nursery.cancel_scope.cancel()  # the signal watcher, monitor and scraper
         finally:

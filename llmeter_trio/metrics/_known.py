@@ -7,7 +7,10 @@ means, in the user's words:
 - ``requests_waiting``: requests queued for a slot (a gauge),
 - ``kv_cache_usage``: the share of the KV cache in use, 0 to 1 (a gauge),
 - ``generation_tokens`` and ``prompt_tokens``: tokens produced and read so far
-  (counters: their rate is tokens per second).
+  (counters: their rate is tokens per second),
+- ``prefix_cache_queries`` and ``prefix_cache_hits``: prompt tokens looked up in
+  the prefix cache and found there so far (counters: their ratio over the run is
+  the server's prefix-cache hit rate).
 
 Names as published by vLLM (V0 and V1), Hugging Face TGI, SGLang, llama.cpp's
 ``llama-server --metrics`` and llmeter-trio's simulated server.
@@ -17,13 +20,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["COUNTER_ROLES", "GAUGE_ROLES", "KNOWN_METRICS", "Role", "server_of"]
+__all__ = ["CACHE_ROLES", "COUNTER_ROLES", "GAUGE_ROLES", "KNOWN_METRICS", "Role", "server_of"]
 
 Role = Literal[
-    "requests_running", "requests_waiting", "kv_cache_usage", "generation_tokens", "prompt_tokens"
+    "requests_running",
+    "requests_waiting",
+    "kv_cache_usage",
+    "generation_tokens",
+    "prompt_tokens",
+    "prefix_cache_queries",
+    "prefix_cache_hits",
 ]
 GAUGE_ROLES: tuple[Role, ...] = ("requests_running", "requests_waiting", "kv_cache_usage")
 COUNTER_ROLES: tuple[Role, ...] = ("generation_tokens", "prompt_tokens")
+CACHE_ROLES: tuple[Role, ...] = ("prefix_cache_queries", "prefix_cache_hits")  # counters
 
 # sample name -> (server, role)
 KNOWN_METRICS: dict[str, tuple[str, Role]] = {
@@ -34,6 +44,10 @@ KNOWN_METRICS: dict[str, tuple[str, Role]] = {
     "vllm:kv_cache_usage_perc": ("vllm", "kv_cache_usage"),  # V1
     "vllm:generation_tokens_total": ("vllm", "generation_tokens"),
     "vllm:prompt_tokens_total": ("vllm", "prompt_tokens"),
+    "vllm:prefix_cache_queries_total": ("vllm", "prefix_cache_queries"),  # V1, in tokens
+    "vllm:prefix_cache_hits_total": ("vllm", "prefix_cache_hits"),
+    "vllm:gpu_prefix_cache_queries_total": ("vllm", "prefix_cache_queries"),  # older V1 names
+    "vllm:gpu_prefix_cache_hits_total": ("vllm", "prefix_cache_hits"),
     # Hugging Face text-generation-inference
     "tgi_batch_current_size": ("tgi", "requests_running"),
     "tgi_queue_size": ("tgi", "requests_waiting"),

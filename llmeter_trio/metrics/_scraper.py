@@ -28,6 +28,7 @@ _MAX_ERRORS_KEPT = 5  # distinct error messages kept in the summary
 # A page larger than this is parsed in a worker thread: vLLM's, with its histograms, can hold
 # thousands of samples (about 30 µs each), enough to hold up the event loop's timestamps
 LARGE_PAGE = 32_000  # characters
+LAST_SCRAPE_TIMEOUT = 2.0  # seconds the scrape at the end of the load may take
 
 
 def check_server_metrics(url: object, interval: object) -> None:
@@ -76,19 +77,34 @@ class ServerMetricsScraper:
         self.server: str | None = None
         self._scrub = scrubber(_url_credentials(url))
 
-    async def run(self) -> None:
-        """Scrape on time, each scrape bounded by the interval (at least one second)."""
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Scrape on time, each scrape bounded by the interval (at least one second).
+
+        Started with ``nursery.start``, it reports started once the first scrape is
+        done, so a run scrapes before its load begins and the counters cover all of it.
+        """
         timeout = max(self.interval, 1.0)
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
             due = trio.current_time()
             while True:
                 with trio.move_on_after(timeout):
                     await self.scrape(client)
+                task_status.started()
+                task_status = trio.TASK_STATUS_IGNORED
                 due += self.interval
                 now = trio.current_time()
                 if due < now:  # a slow scrape: skip the instants it overran
                     due += (now - due) // self.interval * self.interval + self.interval
                 await trio.sleep_until(due)
+
+    async def last_scrape(self) -> None:
+        """One more scrape as the load ends (bounded by the interval, at most
+        `LAST_SCRAPE_TIMEOUT`), so the counters' rates and the prefix-cache hit rate cover
+        the whole run, however short it was."""
+        timeout = min(max(self.interval, 1.0), LAST_SCRAPE_TIMEOUT)
+        with trio.move_on_after(timeout):
+            async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
+                await self.scrape(client)
 
     async def scrape(self, client: httpx.AsyncClient) -> None:
         """One scrape: its samples saved and the known ones kept, or its failure recorded."""

@@ -5,6 +5,8 @@ models or engines behind one endpoint), except the KV-cache share, which is the
 largest. Gauges are summarised by their mean and maximum over the scrapes;
 counters become a rate (tokens per second): the mean over the run and the
 largest between two scrapes (a counter that went down, a restart, is skipped).
+The prefix-cache counters become the server's hit rate over the run: tokens
+found in its cache per token looked up, between the first and last scrape.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._known import COUNTER_ROLES, GAUGE_ROLES, KNOWN_METRICS, Role
+from ._known import CACHE_ROLES, COUNTER_ROLES, GAUGE_ROLES, KNOWN_METRICS, Role
 from ._prometheus import MetricSample
 
 __all__ = [
@@ -66,7 +68,22 @@ def summarise_roles(series: RoleSeries) -> dict[str, float]:
             mean = (last - first) / (last_time - first_time) if whole else None
             summary[f"{name}-mean"] = mean if mean is not None else sum(rates) / len(rates)
             summary[f"{name}-max"] = max(rates)
+    hit_rate = _prefix_cache_hit_rate(series)
+    if hit_rate is not None:
+        summary["prefix_cache_hit_rate"] = hit_rate
     return summary
+
+
+def _prefix_cache_hit_rate(series: RoleSeries) -> float | None:
+    """Cached tokens per token looked up during the run (None: no lookups, or a restart)."""
+    queries, hits = (series.get(role, []) for role in CACHE_ROLES)
+    if len(queries) < 2 or len(hits) < 2:
+        return None
+    looked_up = queries[-1][1] - queries[0][1]
+    found = hits[-1][1] - hits[0][1]
+    if looked_up <= 0 or found < 0 or found > looked_up:
+        return None
+    return found / looked_up
 
 
 def server_stats(summary: Mapping[str, Any]) -> dict[str, float]:
@@ -91,6 +108,8 @@ def describe_server_metrics(summary: Mapping[str, Any]) -> list[str]:
         parts.append(f"KV cache max {gauges['kv_cache_usage-max']:.0%}")
     if "generation_tokens_per_second-mean" in gauges:
         parts.append(f"{gauges['generation_tokens_per_second-mean']:,.0f} output tok/s")
+    if "prefix_cache_hit_rate" in gauges:
+        parts.append(f"prefix cache hit rate {gauges['prefix_cache_hit_rate']:.0%}")
     lines = [f"server ({server}): " + (", ".join(parts) or "no known gauges on its page")]
     failed, scrapes = summary.get("failed_scrapes", 0), summary.get("scrapes", 0)
     if failed:
