@@ -63,6 +63,27 @@ class TestSyntheticRun:
         assert Counter(p[WORKLOAD_KEY]["prefix"] for p in payloads) == {0: 3, 1: 3}
         assert {len(p["prompt"].split()) for p in payloads} == {50}
 
+    def test_payload_order_once_sends_each_prompt_once_in_order(self, tmp_path: Path) -> None:
+        """--payload-order once: the interleaved prefixes go out in the workload's order, each
+        exactly once; a replay keeps the order, and a flag on its line changes it."""
+        args = ["run", *FAST, "--input-length", "50", "--prefixes", "3", "--prefix-length", "20"]
+        args += ["--suffixes-per-prefix", "2", "--clients", "1", "--seed", "1"]
+        assert main([*args, "--payload-order", "once", "--output", str(tmp_path / "o")]) == 0
+        result = Result.load(str(tmp_path / "o"))
+        assert result.run_config is not None and result.run_config.payload_order == "once"
+        records = sorted(result.responses, key=lambda r: r.send_time or 0)
+        assert [r.payload_index for r in records] == list(range(6))
+        assert [r.workload["prefix"] for r in records if r.workload] == [
+            p[WORKLOAD_KEY]["prefix"] for p in saved_payloads(tmp_path / "o")
+        ]
+        assert main(["run", "--replay", str(tmp_path / "o"), "--output", str(tmp_path / "r")]) == 0
+        replayed = Result.load(str(tmp_path / "r"))
+        assert replayed.run_config is not None and replayed.run_config.payload_order == "once"
+        again = ["run", "--replay", str(tmp_path / "o"), "--payload-order", "shuffle"]
+        assert main([*again, "--n-requests", "2", "--output", str(tmp_path / "s")]) == 0
+        shuffled = Result.load(str(tmp_path / "s")).run_config
+        assert shuffled is not None and shuffled.payload_order == "shuffle"
+
     def test_options_from_a_config_file(self, tmp_path: Path) -> None:
         config = tmp_path / "w.toml"
         config.write_text(

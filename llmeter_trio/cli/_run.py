@@ -160,6 +160,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add_ray_resource_argument(parser)
     add("--seed", type=int, help="seed for payload orders and random schedules")
     add(
+        "--payload-order",
+        choices=("shuffle", "once"),
+        help="shuffle: each client sends the payloads in its own seeded order, pass after pass "
+        "(the default); once: the clients share one pass, each payload sent exactly once, in "
+        "order (closed loop; no --n-requests)",
+    )
+    add(
         "--max-error-rate",
         type=float,
         default=None,
@@ -496,12 +503,14 @@ def run_command(args: argparse.Namespace) -> int:
         "progress_bar_stats": display_stats_from_args(args.stat),
         "retry": retry,
         "respect_retry_after": False if args.ignore_retry_after else None,
+        "payload_order": args.payload_order,
         "sessions": sessions,
     }
     if args.replayed is not None:  # what the replayed run set that has no flag
         saved: RunConfig = args.replayed
+        if args.payload_order is None:
+            run_options["payload_order"] = saved.payload_order
         run_options.update(
-            payload_order=saved.payload_order,
             percentile_method=saved.percentile_method,
             rate_tolerance=saved.rate_tolerance,
             drain_timeout=saved.drain_timeout,
