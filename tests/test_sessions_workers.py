@@ -78,7 +78,9 @@ def check_statistics(result: Result) -> None:
         loaded = Result.load(config.output_path)
         assert loaded.stats == result.stats
         assert loaded.stats_by_turn() == result.stats_by_turn()
-        assert sorted(r.id for r in loaded.responses) == sorted(r.id for r in result.responses)
+        assert sorted(str(r.id) for r in loaded.responses) == sorted(
+            str(r.id) for r in result.responses
+        )
 
 
 class TestOneRun:
@@ -238,14 +240,17 @@ class TestCuts:
         async def go() -> None:
             outcome.append(
                 await run(
-                    clients=4, run_duration=600, workers=2, on_interrupt="return",
+                    clients=4,
+                    run_duration=600,
+                    workers=2,
+                    on_interrupt="return",
                     sessions=Sessions(turns=5, think_time=0.5, follow_ups=[FOLLOW_UP]),
-                )  # fmt: skip
+                )
             )
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(go)
-            while not executors or sum(p.finished for p in executors[0].progress()) < 10:
+            while not executors or sum(p.finished for p in executors[0].progress()) < 10:  # noqa: ASYNC110
                 await trio.sleep(0.05)
             # mid-turn: past a turn's send, before its first token (0.1 s and more)
             await trio.sleep(0.01)

@@ -55,7 +55,7 @@ class InProcessExecutor:
 
     async def wait_ready(self, seconds: float) -> list[int]:
         with trio.move_on_after(seconds):
-            while not all(c.ready.is_set() for c in self.controls):
+            while not all(c.ready.is_set() for c in self.controls):  # noqa: ASYNC110 (threading.Events)
                 await trio.sleep(0.01)
         return [i for i, c in enumerate(self.controls) if c.ready.is_set()]
 
