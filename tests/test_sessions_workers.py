@@ -17,6 +17,8 @@ import trio.testing
 
 from llmeter_trio import Callback, InvocationResponse, Result, Runner, stop_run
 from llmeter_trio.endpoints import OpenAIChatEndpoint
+from llmeter_trio.engine import LiveProgress
+from llmeter_trio.live_display import progress_parts
 from llmeter_trio.schedules import Poisson
 from llmeter_trio.sim import SimConfig, simulated_server
 from llmeter_trio.stats import RunStats
@@ -153,6 +155,31 @@ class TestOneRun:
             assert index is not None
             said = [str((r.input_payload or {})["messages"][-1]["content"]) for r in turns[1:]]
             assert said == follow_ups[index]
+
+
+async def test_the_progress_line_counts_every_workers_sessions(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The coordinator's live progress sums the workers' sessions started and active."""
+    progress = LiveProgress()
+    seen: list[tuple[int, int]] = []
+
+    async def watch() -> None:
+        await trio.sleep(5.0)  # mid-run: each of the 4 clients is in a session
+        assert progress.sessions is not None
+        seen.append((progress.sessions.started, progress.sessions.active))
+        assert "sessions (4 active)" in " ".join(progress_parts(progress, 5.0).figures)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(watch)
+        result = await run(
+            clients=4, run_duration=20.0, workers=2, progress=progress,
+            sessions=Sessions(turns=3, think_time=1.0, follow_ups=[FOLLOW_UP]),
+        )  # fmt: skip
+    assert seen and seen[0][0] >= 4 and seen[0][1] == 4
+    assert progress.sessions is not None
+    assert progress.sessions.started == result.stats["sessions_started"]
+    assert progress.sessions.active == 0
 
 
 class StopAfter(Callback):

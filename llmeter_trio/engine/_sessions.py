@@ -32,7 +32,16 @@ from ._stop import LoadStop
 if TYPE_CHECKING:
     from ._runner import Runner
 
-__all__ = ["COMPLETED", "CUT", "FAILED", "Mark", "SessionLoop", "TurnIssue", "check_sessions"]
+__all__ = [
+    "COMPLETED",
+    "CUT",
+    "FAILED",
+    "Mark",
+    "SessionCounts",
+    "SessionLoop",
+    "TurnIssue",
+    "check_sessions",
+]
 
 COMPLETED, FAILED, CUT = "completed", "failed", "cut"
 # what the workload asked of a first turn only (a later turn's input is the history)
@@ -54,6 +63,16 @@ class TurnIssue(Protocol):
         send: Send,
         mark: Mark | None = None,
     ) -> Awaitable[InvocationResponse | None]: ...
+
+
+class SessionCounts(Protocol):
+    """What a live display reads of a run's sessions (a `SessionLoop`, or a split run's sum)."""
+
+    @property
+    def started(self) -> int: ...
+
+    @property
+    def active(self) -> int: ...
 
 
 @attrs.define
