@@ -8,6 +8,7 @@ exact, so a split run is compared with the one-process run of the same settings.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +37,10 @@ PAYLOADS = [
 
 
 @pytest.fixture(autouse=True)
-def in_process(monkeypatch: pytest.MonkeyPatch) -> Any:
-    with shards_in_process(monkeypatch):
-        yield
+def executors(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[InProcessExecutor]]:
+    """Split runs run in process; the executors made, in order."""
+    with shards_in_process(monkeypatch) as made:
+        yield made
 
 
 async def run(**options: Any) -> Result:
@@ -244,24 +246,10 @@ class TestCuts:
         check_statistics(result)
 
     async def test_an_interrupt_cuts_the_turns_in_flight(
-        self, autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+        self, autojump_clock: trio.testing.MockClock, executors: list[InProcessExecutor]
     ) -> None:
         """Every worker interrupted (as Ctrl-C does) mid-turn: the turns in flight are
         recorded cancelled and end their sessions as cut, in both workers."""
-        executors: list[InProcessExecutor] = []
-
-        def executor(nursery: trio.Nursery) -> InProcessExecutor:
-            executors.append(InProcessExecutor(nursery))
-            return executors[-1]
-
-        from llmeter_trio.distributed import _coordinator
-
-        run_split = _coordinator.run_with_workers.func  # type: ignore[attr-defined]
-        monkeypatch.setattr(
-            _coordinator,
-            "run_with_workers",
-            lambda *args, **kwargs: run_split(*args, **kwargs, executor=executor),
-        )
         outcome: list[Result] = []
 
         async def go() -> None:

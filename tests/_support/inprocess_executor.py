@@ -87,12 +87,19 @@ class InProcessExecutor:
 
 
 @contextmanager
-def shards_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """In the block, ``Runner.run(workers=N)`` runs its shards with `InProcessExecutor`."""
+def shards_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[InProcessExecutor]]:
+    """In the block, ``Runner.run(workers=N)`` runs its shards with an `InProcessExecutor`;
+    the block gets the list of those made (one per split run, in order)."""
+    made: list[InProcessExecutor] = []
+
+    def executor(nursery: trio.Nursery) -> InProcessExecutor:
+        made.append(InProcessExecutor(nursery))
+        return made[-1]
+
     with monkeypatch.context() as patch:
         patch.setattr(
             _coordinator,
             "run_with_workers",
-            partial(_coordinator.run_with_workers, executor=InProcessExecutor),
+            partial(_coordinator.run_with_workers, executor=executor),
         )
-        yield
+        yield made
