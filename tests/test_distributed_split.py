@@ -185,6 +185,63 @@ class TestClosedLoop:
         )
 
 
+class TestSessions:
+    """Every shard runs the run's sessions; each session has a number of its own in the run."""
+
+    @settings(max_examples=30, deadline=None)
+    @given(st.sampled_from(["closed", "constant", "poisson"]), st.integers(1, 5))
+    def test_session_numbers_are_unique_and_follow_the_arrivals(
+        self, kind: str, count: int
+    ) -> None:
+        """Open loop: a session's number is its arrival's place in the run's stream (as one
+        process numbers it); closed loop: shard i of n numbers i, i + n, ..."""
+        schedules = {"closed": None, "constant": ConstantRate(rate=5), "poisson": Poisson(rate=5)}
+        run = plan(schedule=schedules[kind], clients=7, n_requests=200, sessions=3)
+        specs = split_run(run, count, "memory://split/run")
+        numbers = {
+            s.index: list(itertools.islice(shard_plan(s).session_numbers(), 200)) for s in specs
+        }
+        every = sorted(n for shard in numbers.values() for n in shard if n < 200)
+        assert every == list(range(200))  # each number once, none left out
+        if kind == "closed":
+            assert all(shard[:3] == [i, i + count, i + 2 * count] for i, shard in numbers.items())
+            return
+        one = [a.time for a in itertools.islice(run.arrivals(), 200)]  # distinct times
+        for spec in specs:
+            arrivals = shard_plan(spec).arrivals()
+            kept = [a.time for a in itertools.takewhile(lambda a: a.time <= one[-1], arrivals)]
+            assert numbers[spec.index][: len(kept)] == [one.index(t) for t in kept]
+
+    def test_each_shard_runs_the_sessions_and_n_requests_counts_sessions(self) -> None:
+        run = plan(schedule=ConstantRate(rate=10), n_requests=7, sessions=3)
+        assert (run.total_sent, run.total_requests) == (7, 21)
+        specs = split_run(run, 3, "memory://split/run")
+        assert sum(s.run_config.n_requests or 0 for s in specs) == 7  # sessions, not requests
+        assert {shard_plan(s).sessions for s in specs} == {run.sessions}
+        assert sum(shard_plan(s).total_requests or 0 for s in specs) == 21
+        assert (
+            len(
+                split_run(
+                    plan(schedule=ConstantRate(rate=10), n_requests=2, sessions=3),
+                    3,
+                    "memory://split/run",
+                )
+            )
+            == 2
+        )  # one shard per session at most
+
+    def test_follow_ups_per_payload_go_with_their_payloads(self) -> None:
+        """Each payload once: a shard's list of conversations pairs with its payloads."""
+        follow_ups = [[f"after {p['prompt']}"] for p in PAYLOADS]
+        run = plan(clients=3, payload_order="once", sessions={"turns": 2, "follow_ups": follow_ups})
+        for spec in split_run(run, 2, "memory://split/run"):
+            sessions = shard_plan(spec).sessions
+            assert sessions is not None
+            assert sessions.follow_ups == tuple(
+                (f"after {p['prompt']}",) for p in spec.run_config.payload
+            )
+
+
 class TestShares:
     @given(st.integers(1, 40), st.integers(1, 8))
     def test_concurrency_caps_add_up(self, cap: int, count: int) -> None:

@@ -372,6 +372,34 @@ trio.run(test.run)
         hosts = {w["host"] for w in result.generator["workers"]}
         assert len(hosts) == 2 and all("(Ray node " in host for host in hosts)
 
+    def test_sessions_run_across_both_nodes(self, cluster: RayCluster, tmp_path: Path) -> None:
+        """`--turns 3 --workers 2 --ray ADDRESS`: each session is numbered once in the run,
+        its turns in order from one actor; the session statistics the coordinator merged
+        are those of the saved records."""
+        folder = tmp_path / "turns"
+        with served_in_thread(SIM) as origin:
+            command = ray_run(
+                cluster, origin, folder, "--clients", "2", "--n-requests", "2",
+                "--turns", "3", "--think-time", "0.01",
+            )  # fmt: skip
+            done = subprocess.run(
+                command, env=driver_environment(cluster), capture_output=True, timeout=240
+            )
+            assert done.returncode == 0, done.stderr.decode()[-3000:]
+            count = served(origin)
+        result = Result.load(folder)
+        assert result.total_requests == count == 12 and not result.interrupted
+        assert len({w["host"] for w in result.generator["workers"]}) == 2
+        turns: dict[int | None, list[tuple[float, int | None]]] = {}
+        for r in result.responses:
+            turns.setdefault(r.session, []).append((r.send_time or 0.0, r.turn))
+        assert len(turns) == 4 and None not in turns
+        assert all([turn for _, turn in sorted(sent)] == [1, 2, 3] for sent in turns.values())
+        saved = json.loads((folder / "stats.json").read_bytes())
+        recount = RunStats.of(result.responses).to_dict(result.total_test_time)
+        assert recount["sessions_completed"] == 4
+        same({k: saved[k] for k in recount}, recount)
+
     def test_the_cluster_refuses_a_driver_without_its_token(self, cluster: RayCluster) -> None:
         assert cluster.environment["RAY_AUTH_TOKEN"] not in repr(cluster)
         """Token authentication is on for the test cluster: a driver with another token is

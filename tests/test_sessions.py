@@ -28,7 +28,7 @@ from llmeter_trio.engine import LiveProgress
 from llmeter_trio.engine._sessions import SessionLoop
 from llmeter_trio.engine._stop import LoadStop
 from llmeter_trio.live_display import progress_parts
-from llmeter_trio.schedules import Poisson
+from llmeter_trio.schedules import Poisson, TokenRate
 from llmeter_trio.sim import SimConfig, simulated_server
 from llmeter_trio.sim._requests import Prompt
 from llmeter_trio.stats import RunStats
@@ -287,10 +287,15 @@ class TestSettings:
         with pytest.raises(ValueError, match="payload #1 cannot start a conversation"):
             await Runner(endpoint).run(payload=payloads, sessions=2)
 
-    async def test_workers_are_refused(self) -> None:
+    @pytest.mark.parametrize("workers", [None, 2])
+    async def test_a_token_quota_is_refused(self, workers: int | None) -> None:
+        """Sessions are paced by clients or arrivals (split across workers or not)."""
         endpoint = OpenAIChatEndpoint(base_url="http://127.0.0.1:9/v1", model_id="m")
-        with pytest.raises(ValueError, match="workers"):
-            await Runner(endpoint).run(payload={"messages": []}, sessions=2, workers=2)
+        with pytest.raises(ValueError, match="token quota"):
+            await Runner(endpoint).run(
+                payload={"messages": []}, sessions=2, workers=workers,
+                schedule=TokenRate(tokens_per_minute=1000),
+            )  # fmt: skip
 
     def test_sessions_round_trip_their_config(self) -> None:
         sessions = Sessions(turns=3, think_time="lognormal:2,0.5", follow_ups=[["a"], ["b", "c"]])

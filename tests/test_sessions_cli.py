@@ -44,7 +44,6 @@ class TestTurns:
             (["--turns", "2", "--think-time", "normal:1"], "--think-time: normal takes 2"),
             (["--turns", "2", "--think-time", "soon"], "--think-time: 'soon' holds something"),
             (["--think-time", "1"], "--think-time needs --turns K"),
-            (["--turns", "2", "--workers", "2"], "sessions cannot be split across workers"),
         ],
     )
     def test_bad_values_are_one_line_and_exit_2(

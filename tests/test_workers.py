@@ -26,6 +26,7 @@ from llmeter_trio.sim import SimConfig
 from llmeter_trio.slo import parse_slos
 from llmeter_trio.stats import RunStats
 from llmeter_trio.storage import iter_responses, resolve
+from llmeter_trio.workloads import Sessions
 
 from ._support.same_stats import same
 from ._support.threaded_sim import served_in_thread
@@ -98,6 +99,30 @@ class TestOneResult:
             result.total_test_time
         )
         same({k: result.stats[k] for k in counted}, counted)
+
+    def test_sessions_across_worker_processes(self, tmp_path: Path) -> None:
+        """Multi-turn sessions over 2 worker processes: each session numbered once in the run,
+        its turns in order from one client; the merged session statistics (by turn too) are
+        the records', and load back the same."""
+        with served_in_thread(SIM) as origin:
+            runner = Runner(endpoint(origin), output_path=tmp_path, run_name="turns", workers=2)
+            sessions = Sessions(turns=3, think_time=0.01)
+            result = run(runner, clients=3, n_requests=2, seed=4, sessions=sessions)
+            count = served(origin)
+        assert result.total_requests == count == 18 and not result.interrupted
+        assert len(result.generator["workers"]) == 2
+        turns: dict[int | None, list[tuple[float, int | None, int | None]]] = {}
+        for r in result.responses:
+            turns.setdefault(r.session, []).append((r.send_time or 0.0, r.turn, r.client))
+        assert len(turns) == 6 and None not in turns
+        for sent in turns.values():
+            assert [turn for _, turn, _ in sorted(sent)] == [1, 2, 3]
+            assert len({client for _, _, client in sent}) == 1
+        assert result.stats["sessions_completed"] == 6 == result.stats["sessions_started"]
+        counted = RunStats.of(result.responses).to_dict(result.total_test_time)
+        same({k: result.stats[k] for k in counted}, counted)
+        loaded = Result.load(tmp_path / "turns")
+        assert loaded.stats == result.stats and loaded.stats_by_turn() == result.stats_by_turn()
 
     def test_a_split_schedule_sends_what_one_process_sends(self, tmp_path: Path) -> None:
         """The same intended times and payloads, on one time base, as one process."""

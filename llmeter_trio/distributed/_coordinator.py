@@ -85,6 +85,13 @@ class _State:
     stop_reason: str | None = None
     failure: str | None = None
     start_at: float | None = None
+    sessions: _SessionCounts | None = None  # a multi-turn run's, summed over the workers
+
+
+@attrs.define
+class _SessionCounts:
+    started: int = 0
+    active: int = 0
 
 
 async def run_with_workers(
@@ -103,6 +110,8 @@ async def run_with_workers(
     assert result_url is not None
     specs = split_run(plan, count, result_url, callbacks)
     state = _State()
+    if plan.sessions is not None:
+        progress.sessions = state.sessions = _SessionCounts()
     try:
         outcomes = await _run_shards(specs, plan, state, progress, executor)
         merged = merge_shards(specs, outcomes, config, keep=not config.low_memory)
@@ -115,6 +124,8 @@ async def run_with_workers(
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
     progress.finished, progress.failed = result.total_requests, merged.stats.failed_requests
+    if state.sessions is not None:
+        state.sessions.started, state.sessions.active = merged.stats.sessions.started, 0
     if state.failure is not None:
         raise WorkerFailed(state.failure, result)
     if state.signal is not None and config.on_interrupt != "return":
@@ -202,6 +213,9 @@ async def _sum_progress(executor: Executor, progress: LiveProgress, state: _Stat
         progress.finished = sum(p.finished for p in shards)
         progress.failed = sum(p.failed for p in shards)
         progress.output_tokens = sum(p.output_tokens for p in shards)
+        if state.sessions is not None:
+            state.sessions.started = sum(p.sessions_started for p in shards)
+            state.sessions.active = sum(p.sessions_active for p in shards)
         await trio.sleep(PROGRESS_INTERVAL)
 
 

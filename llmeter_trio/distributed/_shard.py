@@ -144,6 +144,8 @@ class ShardProgress:
     failed: int = 0
     output_tokens: int = 0
     stop_reason: str | None = None
+    sessions_started: int = 0  # a multi-turn run's sessions (the live display shows them)
+    sessions_active: int = 0
 
 
 @attrs.frozen(kw_only=True)

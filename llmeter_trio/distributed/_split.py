@@ -13,13 +13,20 @@
   process of rate/count, independent of the others). The union of the
   shards' arrivals is exactly the one-process run's.
 - `TokenRate`: each shard gets budget/count and its own seed.
-- ``max_concurrency``, ``n_requests`` (open loop: a total) and the
-  warm-up/cool-down request counts are divided so the shares add up.
+- Multi-turn sessions: every shard runs the run's sessions configuration, and
+  numbers its sessions as the run's arrivals are dealt (`session_numbers`):
+  in an open loop a session is numbered by its arrival's place in the run's
+  stream, as one process numbers it (so it draws the same think times and
+  follow-ups); a closed loop's shard i of n numbers its i, i + n, ...
+- ``max_concurrency``, ``n_requests`` (open loop: a total; with sessions, a
+  count of sessions) and the warm-up/cool-down request counts are divided so
+  the shares add up.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import pickle
 import random
@@ -32,10 +39,12 @@ from ..engine._plan import RunPlan
 from ..plugins import schedule_from_config
 from ..run_config import RunConfig
 from ..schedules import Arrival, OpenLoopSchedule, Poisson, TokenRate, TraceReplay
+from ..workloads import sessions_from_config
 from ._shard import Deal, ShardSpec, shard_folder
 
 __all__ = [
     "available_cores",
+    "session_numbers",
     "shard_plan",
     "split_run",
     "worker_callbacks",
@@ -121,7 +130,7 @@ def split_run(
         count = min(count, max(config.clients, 1))
     elif schedule.max_concurrency:
         count = min(count, schedule.max_concurrency)
-    total = plan.total_requests
+    total = plan.total_sent
     if total is not None and schedule is not None:
         count = min(count, max(total, 1))
     if config.payload_order == "once":
@@ -165,10 +174,11 @@ def _shard_config(
         changes["clients"] = share(config.clients, count, index)
         if config.payload_order == "once":
             changes["payload"] = plan.payloads[index::count]
+            changes["sessions"] = _sessions_share(config.sessions, count, index)
         return attrs.evolve(config, **changes)
     cap = _shares(schedule.max_concurrency, count, index)
     changes["clients"] = cap or 0
-    total = plan.total_requests
+    total = plan.total_sent
     if isinstance(schedule, TokenRate):
         divided = attrs.evolve(
             schedule,
@@ -185,6 +195,17 @@ def _shard_config(
         assert deal is not None
         changes["n_requests"] = _dealt_count(deal, config.seed, count, index, total)
     return attrs.evolve(config, **changes)
+
+
+def _sessions_share(
+    sessions: dict[str, Any] | None, count: int, index: int
+) -> dict[str, Any] | None:
+    """The sessions of a shard sending payloads index, index + count, ... once: follow-ups
+    given per payload are dealt alongside their payloads."""
+    parsed = sessions_from_config(sessions)
+    if sessions is None or parsed is None or not parsed.per_payload:
+        return sessions
+    return {**sessions, "follow_ups": sessions["follow_ups"][index::count]}
 
 
 def _divide(value: float | None, count: int) -> float | None:
@@ -212,6 +233,14 @@ def _dealt_count(deal: Deal, seed: int, count: int, index: int, total: int) -> i
         return share(total, count, index)
     assigner = _assigner(deal, seed, count)
     return sum(1 for _ in range(total) if next(assigner) == index)
+
+
+def session_numbers(deal: Deal | None, seed: int, count: int, index: int) -> Iterator[int]:
+    """The run-wide numbers of shard `index`'s sessions, in the order it starts them: the
+    places in the run's arrival stream of the arrivals dealt to it (one process numbers its
+    sessions 0, 1, ... in arrival order); closed loop (`deal` None): index, index + count, ..."""
+    assigner = _assigner(deal or "round_robin", seed, count)
+    return (number for number, shard in enumerate(assigner) if shard == index)
 
 
 def dealt_arrivals(
@@ -246,6 +275,7 @@ def shard_plan(spec: ShardSpec) -> RunPlan:
     trace = spec.trace
     if isinstance(schedule, TraceReplay) and trace is None:
         trace = schedule.load()
+    deal, seed, count, index = spec.deal, config.seed, spec.count, spec.index
     plan = RunPlan(
         config,
         schedule,
@@ -253,10 +283,11 @@ def shard_plan(spec: ShardSpec) -> RunPlan:
         trace,
         server_metrics_url=config.server_metrics,
         first_client=spec.first_client,
+        sessions=sessions_from_config(config.sessions),
+        session_numbers=functools.partial(session_numbers, deal, seed, count, index),
     )
-    if spec.deal is None:
+    if deal is None:
         return plan
-    deal, seed, count, index = spec.deal, config.seed, spec.count, spec.index
 
     def keep(arrivals: Iterator[Arrival]) -> Iterator[Arrival]:
         return dealt_arrivals(arrivals, payloads, deal=deal, seed=seed, count=count, index=index)

@@ -53,6 +53,7 @@ class _Control:
 
     def _snapshot(self) -> ShardProgress:
         p = self.progress
+        sessions = p.sessions
         return ShardProgress(
             index=self.spec.index,
             started=p.started,
@@ -60,6 +61,8 @@ class _Control:
             failed=p.failed,
             output_tokens=p.output_tokens,
             stop_reason=self.load_stop.reason if self.load_stop is not None else None,
+            sessions_started=sessions.started if sessions is not None else 0,
+            sessions_active=sessions.active if sessions is not None else 0,
         )
 
     async def clock_start(self) -> tuple[float, datetime]:

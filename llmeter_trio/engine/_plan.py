@@ -9,6 +9,7 @@ read those numbers here; none of them computes its own.
 
 from __future__ import annotations
 
+import itertools
 import os
 import posixpath
 import random
@@ -53,7 +54,8 @@ class RunPlan:
 
     `trace` holds a replayed trace's arrivals, read (and checked) once. A worker's
     share of a split run (`llmeter_trio.distributed`) numbers its clients from
-    `first_client` and keeps its `share` of the run's arrivals.
+    `first_client`, keeps its `share` of the run's arrivals, and numbers its
+    sessions by `session_numbers`.
     """
 
     config: RunConfig
@@ -65,17 +67,20 @@ class RunPlan:
     first_client: int = 0
     share: Callable[[Iterator[Arrival]], Iterator[Arrival]] | None = None
     sessions: Sessions | None = None  # multi-turn sessions: `n_requests` counts sessions
+    # the numbers of the sessions this run starts, in order (a worker's: unique in the run)
+    session_numbers: Callable[[], Iterator[int]] = itertools.count
 
     @property
     def total_requests(self) -> int | None:
         """How many requests the run sends in all; None when only time bounds it (or when
         sessions of different lengths make it unknown)."""
-        bound = self._total_sent()
+        bound = self.total_sent
         if bound is None or self.sessions is None:
             return bound
         return None if self.sessions.per_payload else bound * self.sessions.turns
 
-    def _total_sent(self) -> int | None:
+    @property
+    def total_sent(self) -> int | None:
         """How many requests (or sessions) the run sends; None when only time bounds it."""
         config = self.config
         if config.run_duration is not None:

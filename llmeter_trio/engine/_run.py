@@ -371,6 +371,7 @@ class _Run:
         self.sessions = SessionLoop(
             self.issue, sessions, self.endpoint, self.config.seed, self.stop,
             lambda payload: self.payload_indices.get(id(payload)), stop_at=self.stop_at,
+            numbers=self.plan.session_numbers(),
         )  # fmt: skip
         self.progress.sessions = self.sessions
         return self.sessions.issue

@@ -17,7 +17,7 @@ send time is the end of the think time before it.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -32,7 +32,16 @@ from ._stop import LoadStop
 if TYPE_CHECKING:
     from ._runner import Runner
 
-__all__ = ["COMPLETED", "CUT", "FAILED", "Mark", "SessionLoop", "TurnIssue", "check_sessions"]
+__all__ = [
+    "COMPLETED",
+    "CUT",
+    "FAILED",
+    "Mark",
+    "SessionCounts",
+    "SessionLoop",
+    "TurnIssue",
+    "check_sessions",
+]
 
 COMPLETED, FAILED, CUT = "completed", "failed", "cut"
 # what the workload asked of a first turn only (a later turn's input is the history)
@@ -56,9 +65,21 @@ class TurnIssue(Protocol):
     ) -> Awaitable[InvocationResponse | None]: ...
 
 
+class SessionCounts(Protocol):
+    """What a live display reads of a run's sessions (a `SessionLoop`, or a split run's sum)."""
+
+    @property
+    def started(self) -> int: ...
+
+    @property
+    def active(self) -> int: ...
+
+
 @attrs.define
 class SessionLoop:
-    """Runs whole sessions where the loops run single requests; numbers them from 0."""
+    """Runs whole sessions where the loops run single requests, numbered by `numbers`: 0, 1,
+    ... in one process; a worker of a split run is given numbers unique in the run (see
+    `llmeter_trio.distributed._split.session_numbers`)."""
 
     send_turn: TurnIssue
     sessions: Sessions
@@ -67,7 +88,7 @@ class SessionLoop:
     stop: LoadStop
     payload_index: Callable[[dict[str, Any]], int | None]
     stop_at: float = float("inf")
-    numbers: itertools.count[int] = attrs.field(factory=itertools.count)
+    numbers: Iterator[int] = attrs.field(factory=itertools.count)
     started: int = 0  # sessions started so far (a live display may read it)
     active: int = 0  # sessions in progress
 
@@ -161,11 +182,6 @@ def check_sessions(
             f"{name} cannot hold a conversation (no continue_conversation): multi-turn "
             "sessions need an endpoint with a chat format (openai-chat, openai-responses, "
             "anthropic-messages, bedrock-converse, litellm)"
-        )
-    if settings.workers is not None:
-        raise ValueError(
-            "multi-turn sessions run in one process: leave workers unset (sessions cannot be "
-            "split across workers yet)"
         )
     if isinstance(schedule, TokenRate):
         raise ValueError(

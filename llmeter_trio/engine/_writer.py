@@ -28,7 +28,7 @@ from ..tokenizers import Tokenizer, count_tokens
 from ._hooks import RunHooks
 
 if TYPE_CHECKING:
-    from ._sessions import SessionLoop
+    from ._sessions import SessionCounts
 
 __all__ = ["LiveProgress", "RecordWriter"]
 
@@ -51,7 +51,7 @@ class LiveProgress:
     run_duration: float | None = None
     stats: RunStats | None = None
     display_stats: DisplayStats | None = None
-    sessions: SessionLoop | None = None  # a run of multi-turn sessions: sessions started, active
+    sessions: SessionCounts | None = None  # a multi-turn run: sessions started, active
 
 
 @attrs.define

@@ -11,10 +11,13 @@ __all__ = ["same"]
 
 
 def same(merged: dict[str, Any], counted: dict[str, Any]) -> None:
-    """Equal, a float sum (the mean inter-token latency) to within 1e-12 relative."""
+    """Equal, a float sum (the mean inter-token latency, a mean by turn) to within 1e-12
+    relative; nested dicts compared the same way."""
     assert merged.keys() == counted.keys()
     for key, value in counted.items():
-        if isinstance(value, float) and not math.isnan(value):
+        if isinstance(value, dict):  # (a multi-turn run's `by_turn`: one row per turn)
+            same(merged[key], value)
+        elif isinstance(value, float) and not math.isnan(value):
             assert merged[key] == pytest.approx(value, rel=1e-12, abs=1e-300), key
         else:
             assert merged[key] == value or (value != value and merged[key] != merged[key]), key
