@@ -20,7 +20,7 @@ from .strategies import invocation_responses
 SLOS = parse_slos(["ttft_p90<=500ms", "ttlt<=2s"])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.lists(invocation_responses(), max_size=8), min_size=1, max_size=4))
 def test_merging_shards_counts_their_records_in_order(
     shards: list[list[InvocationResponse]],

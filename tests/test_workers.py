@@ -81,7 +81,8 @@ class TestOneResult:
         counted = recount.to_dict(result.total_test_time)
         same({k: result.stats[k] for k in counted}, counted)  # the mean ITL: within 1e-12
         loaded = Result.load(tmp_path / "two")
-        assert loaded.stats == result.stats and loaded.total_requests == 20
+        same(loaded.stats, result.stats)
+        assert loaded.total_requests == 20
         assert shard_records(tmp_path / "two") == 20  # each worker's folder kept too
         workers = result.generator["workers"]
         assert [w["worker"] for w in workers] == [0, 1] and {w["requests"] for w in workers} == {10}
@@ -122,7 +123,8 @@ class TestOneResult:
         counted = RunStats.of(result.responses).to_dict(result.total_test_time)
         same({k: result.stats[k] for k in counted}, counted)
         loaded = Result.load(tmp_path / "turns")
-        assert loaded.stats == result.stats and loaded.stats_by_turn() == result.stats_by_turn()
+        same(loaded.stats, result.stats)
+        same(loaded.stats_by_turn(), result.stats_by_turn())
 
     def test_a_split_schedule_sends_what_one_process_sends(self, tmp_path: Path) -> None:
         """The same intended times and payloads, on one time base, as one process."""
@@ -159,7 +161,7 @@ class TestOneResult:
         assert all(t is not None and 0 <= t < 1.5 for t in intended)
         folder = tmp_path / "timed"
         loaded = Result.load(folder)
-        assert loaded.stats == result.stats
+        same(loaded.stats, result.stats)
         # the generator's series: each worker's samples, merged in time order
         series = loaded.generator_series
         assert series == result.generator_series

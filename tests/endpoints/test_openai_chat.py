@@ -412,7 +412,7 @@ class TestNotStreaming:
         assert "<html>oops</html>" in (response.error or "")
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.data())
 async def test_any_split_of_the_body_gives_the_same_record(data: st.DataObject) -> None:
     """However the body is cut into reads, text, chunk kinds and sizes and usage are the same."""

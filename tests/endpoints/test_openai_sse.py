@@ -193,7 +193,7 @@ def event_streams(draw: st.DrawFn) -> tuple[bytes, list[ServerSentEvent]]:
     return stream.encode(), expected
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(event_streams(), st.data())
 def test_any_split_gives_the_same_events(
     stream_and_events: tuple[bytes, list[ServerSentEvent]], data: st.DataObject
