@@ -316,8 +316,12 @@ def parse_distribution(text: str) -> Distribution:
     return cls(*numbers)
 
 
-def distribution_from_config(config: Mapping[str, Any] | float | int | str) -> Distribution:
-    """A distribution from its saved form (or a plain number, or the short form)."""
+def distribution_from_config(
+    config: Distribution | Mapping[str, Any] | float | int | str,
+) -> Distribution:
+    """A distribution from its saved form (or a plain number, the short form, or itself)."""
+    if isinstance(config, Distribution):
+        return config
     if isinstance(config, bool):
         raise ValueError(f"not a distribution: {config!r}")
     if isinstance(config, int | float):

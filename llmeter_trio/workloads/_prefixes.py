@@ -13,19 +13,12 @@ from ..prompts._exact import Cut, cut_to_length
 from ..tokenizers import Tokenizer
 from ._distributions import Distribution, distribution_from_config
 
-__all__ = ["Placement", "SharedPrefixes", "as_distribution"]
+__all__ = ["Placement", "SharedPrefixes"]
 
 Placement = Literal["document", "system"]
 PLACEMENTS: tuple[Placement, ...] = get_args(Placement)
 SEPARATOR = "\n\n"  # between a document prefix and its suffix
 _TRIES = 200  # offsets tried per prefix for a first token no other prefix starts with
-
-
-def as_distribution(value: Distribution | int | float | str) -> Distribution:
-    """A distribution from itself, a number (fixed) or the short form (``uniform:100,900``)."""
-    if isinstance(value, Distribution):
-        return value
-    return distribution_from_config(value)
 
 
 @attrs.frozen
@@ -40,7 +33,7 @@ class SharedPrefixes:
     """
 
     count: int
-    length: Distribution = attrs.field(converter=as_distribution)
+    length: Distribution = attrs.field(converter=distribution_from_config)
     suffixes: int = 1
     placement: Placement = "document"
 

@@ -33,8 +33,6 @@ FOLLOW_UP_WORDS = (8, 24)
 
 
 def _think_time(value: Distribution | float | int | str | Mapping[str, Any]) -> Distribution:
-    if isinstance(value, Distribution):
-        return value
     try:
         return distribution_from_config(value)
     except (TypeError, ValueError) as exc:

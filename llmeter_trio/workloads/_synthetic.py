@@ -23,9 +23,9 @@ from ..endpoints.openai import OpenAIChatEndpoint, OpenAICompletionsEndpoint
 from ..prompts._collection import SAMPLE_TEXT_FILE, read_source_tokens
 from ..prompts._exact import Cut, cut_to_length
 from ..tokenizers import DummyTokenizer, Tokenizer
-from ._distributions import Distribution
+from ._distributions import Distribution, distribution_from_config
 from ._metadata import with_workload
-from ._prefixes import SEPARATOR, SharedPrefixes, as_distribution
+from ._prefixes import SEPARATOR, SharedPrefixes
 
 __all__ = ["DEFAULT_REQUESTS", "SyntheticPrompt", "SyntheticWorkload"]
 
@@ -54,10 +54,6 @@ class SyntheticPrompt:
     system: str | None = None  # the prefix, when sent as the system prompt
 
 
-def _lengths(value: Distribution | int | float | str) -> Distribution:
-    return as_distribution(value)
-
-
 @attrs.define
 class SyntheticWorkload:
     """`requests` prompts with input and output lengths drawn from distributions.
@@ -77,8 +73,8 @@ class SyntheticWorkload:
     take (OpenAI's own API refuses them), so the output is exactly as long.
     """
 
-    input_length: Distribution = attrs.field(converter=_lengths)
-    output_length: Distribution = attrs.field(converter=_lengths)
+    input_length: Distribution = attrs.field(converter=distribution_from_config)
+    output_length: Distribution = attrs.field(converter=distribution_from_config)
     requests: int | None = attrs.field(default=None, kw_only=True)
     tokenizer: Tokenizer | None = attrs.field(default=None, kw_only=True)
     source_file: str | os.PathLike[str] = attrs.field(default=SAMPLE_TEXT_FILE, kw_only=True)
