@@ -471,8 +471,7 @@ class _Run:
             else:
                 throttle_wait = None
         payload_index = self.payload_indices.get(id(payload))
-        payload, workload = split_workload(payload)
-        payload = dict(payload)  # before_invoke may change it in place
+        payload, workload = split_workload(payload)  # a copy: before_invoke may change it
         await self.hooks.call("before_invoke", payload=payload)
         payload = self.endpoint.prepare_payload(payload)
         index = self.progress.started

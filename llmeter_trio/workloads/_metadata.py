@@ -22,12 +22,11 @@ def with_workload(payload: dict[str, Any], **asked: Any) -> dict[str, Any]:
 
 
 def split_workload(payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The payload to send, and what its workload asked (None when nothing)."""
-    if WORKLOAD_KEY not in payload:
-        return payload, None
+    """A copy of the payload to send (the caller may change it), and what its workload asked
+    (None when nothing)."""
     sent = dict(payload)
-    asked = sent.pop(WORKLOAD_KEY)
-    if not isinstance(asked, dict):
+    asked = sent.pop(WORKLOAD_KEY, None)
+    if asked is not None and not isinstance(asked, dict):
         raise ValueError(f"the payload's {WORKLOAD_KEY!r} must be a dict, not {asked!r}")
     return sent, asked
 
