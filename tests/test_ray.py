@@ -34,10 +34,10 @@ from llmeter_trio.results import Result
 from llmeter_trio.sim import SimConfig
 from llmeter_trio.slo import parse_slos
 from llmeter_trio.stats import RunStats
-from llmeter_trio.storage import iter_responses, resolve
 
 from ._support.ray_cluster import RayCluster, local_ray_cluster, non_loopback_listeners
 from ._support.same_stats import same
+from ._support.shards import polls, recorded, shard_records
 from ._support.threaded_sim import served_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,26 +54,6 @@ def served(origin: str) -> int:
         if line.startswith("llmeter_sim:requests_total "):
             return int(float(line.split()[1]))
     raise AssertionError("no request count on the metrics page")
-
-
-def shard_records(folder: Path) -> int:
-    fs, _ = resolve(str(folder))
-    return sum(
-        sum(1 for _ in iter_responses(fs, str(shard)))
-        for shard in sorted((folder / "workers").iterdir())
-    )
-
-
-def _recorded(folder: Path) -> int:
-    return sum(p.read_bytes().count(b"\n") for p in folder.glob("workers/*/responses.jsonl"))
-
-
-def _polls(seconds: float) -> Iterator[None]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        yield
-        time.sleep(0.05)
-    raise AssertionError(f"not within {seconds} s")
 
 
 # -- what needs no cluster ------------------------------------------------------------------
@@ -288,8 +268,8 @@ class TestOnALocalCluster:
                 start_new_session=True,
             )
             try:
-                for _ in _polls(120):
-                    if _recorded(folder) >= 8:
+                for _ in polls(120):
+                    if recorded(folder) >= 8:
                         break
                 sent_at = time.monotonic()
                 process.send_signal(signum)
@@ -318,8 +298,8 @@ class TestOnALocalCluster:
                 start_new_session=True,
             )
             try:
-                for _ in _polls(120):
-                    if _recorded(folder) >= 6:
+                for _ in polls(120):
+                    if recorded(folder) >= 6:
                         break
                 actors = _actor_pids(cluster)
                 assert len(actors) == 2

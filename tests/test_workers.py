@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,10 @@ from llmeter_trio.schedules import ConstantRate, Poisson
 from llmeter_trio.sim import SimConfig
 from llmeter_trio.slo import parse_slos
 from llmeter_trio.stats import RunStats
-from llmeter_trio.storage import iter_responses, resolve
 from llmeter_trio.workloads import Sessions
 
 from ._support.same_stats import same
+from ._support.shards import polls, recorded, shard_records
 from ._support.threaded_sim import served_in_thread
 
 pytestmark = pytest.mark.realtime  # worker processes on the real clock
@@ -53,14 +52,6 @@ def served(origin: str) -> int:
 
 def run(runner: Runner, **options: Any) -> Result:
     return trio.run(partial(runner.run, payload=PAYLOADS, **options))
-
-
-def shard_records(folder: Path) -> int:
-    fs, _ = resolve(str(folder))
-    return sum(
-        sum(1 for _ in iter_responses(fs, str(shard)))
-        for shard in sorted((folder / "workers").iterdir())
-    )
 
 
 class TestOneResult:
@@ -323,8 +314,8 @@ class TestStops:
             env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "sim"}
             process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
             try:
-                for _ in _polls(30):
-                    if _recorded(folder) >= 8:
+                for _ in polls(30):
+                    if recorded(folder) >= 8:
                         break
                 sent_at = time.monotonic()
                 process.send_signal(signum)
@@ -339,18 +330,3 @@ class TestStops:
         assert result.total_requests == count == shard_records(folder)
         # compared with what the machine showed: the run was to last 60 s
         assert stopped_within < 30
-
-
-def _polls(seconds: float) -> Iterator[None]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        yield
-        time.sleep(0.05)
-    raise AssertionError("the workers recorded nothing in time")
-
-
-def _recorded(folder: Path) -> int:
-    total = 0
-    for path in folder.glob("workers/*/responses.jsonl"):
-        total += path.read_bytes().count(b"\n")
-    return total
