@@ -169,7 +169,7 @@ class TestPositionalsInTheFile:
         capsys.readouterr()
         path = config(tmp_path, f'result = "{folder}"\n')
         assert main(["analyze", "--config", path]) == 0
-        assert "2" in capsys.readouterr().out
+        assert "Run r: 2 requests" in capsys.readouterr().out
         out = tmp_path / "records.csv"
         export = config(tmp_path, f'result = "{folder}"\nformat = "csv"\nout = "{out}"\n')
         assert main(["export", "--config", export]) == 0
@@ -179,8 +179,10 @@ class TestPositionalsInTheFile:
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         folder = self.run_folder(tmp_path, "r")
+        capsys.readouterr()
         path = config(tmp_path, 'result = "/no/such/run"\n')
         assert main(["analyze", "--config", path, str(folder)]) == 0
+        assert "Run r: 2 requests" in capsys.readouterr().out
 
     def test_compare_takes_its_baseline_and_candidates_from_the_file(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
