@@ -61,6 +61,7 @@ from llmeter_trio.endpoints import (
     TokenCountSource,
 )
 
+from ._support.children import die_with_parent
 from ._support.lag import LoopLag
 
 pytestmark = pytest.mark.realtime
@@ -95,14 +96,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    """Linux: the server gets SIGTERM if pytest dies without tearing down (hard timeout)."""
-    import ctypes
-    import signal
-
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _wait_ready(
@@ -150,7 +143,7 @@ def _serve(
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=die_with_parent,
             )
         try:
             if _wait_ready(process, origin, log, ours):

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import attrs
 
+from .children import die_with_parent
+
 __all__ = ["RayCluster", "listening_addresses", "local_ray_cluster", "non_loopback_listeners"]
 
 START_TIMEOUT = 90.0  # seconds for a node to start on a busy machine
@@ -146,6 +148,7 @@ def _start_node(arguments: list[str], environment: dict[str, str], log: Path) ->
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # a crashed test worker leaves no cluster behind
         )
     return process.pid
 
