@@ -260,3 +260,35 @@ class TestChartFiles:
         assert fs.cat(f"{url}/requests_per_minute.html") == b"<html></html>"
         with pytest.raises(ValueError, match="format must be 'html' or 'png', not 'svg'"):
             save_figures({}, url, "svg")  # type: ignore[arg-type]
+
+    class JavascriptError(RuntimeError):
+        """Named as kaleido 1.x's error for a failed call into its page's script."""
+
+    class LoadsLate(Recording):
+        """kaleido's page has not loaded its script for the first `misses` calls."""
+
+        def __init__(self, misses: int, error: str = "kaleido_scopes is not defined") -> None:
+            super().__init__()
+            self.misses, self.error = misses, error
+
+        def write_image(self, target: Any, **options: Any) -> None:
+            if self.misses:
+                self.misses -= 1
+                self.calls.append(("failed", target, options))
+                raise TestChartFiles.JavascriptError(f"ReferenceError: {self.error}")
+            super().write_image(target, **options)
+
+    def test_a_page_that_had_not_loaded_is_tried_again(self, tmp_path: Path) -> None:
+        """kaleido can call its page's script before the page loaded it (a busy machine):
+        the PNG is asked for again, up to 3 times in all; any other error is raised at once."""
+        figure = self.LoadsLate(misses=2)
+        save_figures({"ttft": figure}, tmp_path, "png")
+        assert [kind for kind, _, _ in figure.calls] == ["failed", "failed", "image"]
+        never = self.LoadsLate(misses=3)
+        with pytest.raises(self.JavascriptError, match="kaleido_scopes"):
+            save_figures({"ttft": never}, tmp_path, "png")
+        assert len(never.calls) == 3
+        other = self.LoadsLate(misses=1, error="Plotly is not defined")
+        with pytest.raises(self.JavascriptError, match="Plotly"):
+            save_figures({"ttft": other}, tmp_path, "png")
+        assert len(other.calls) == 1

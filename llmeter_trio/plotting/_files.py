@@ -21,6 +21,7 @@ NO_BROWSER = (
     "saving charts as PNG needs Chrome or Chromium (kaleido drives it): install one, "
     "e.g. apt-get install chromium, or run plotly_get_chrome"
 )
+PNG_ATTEMPTS = 3  # kaleido's browser page can be called before it loaded (see _page_not_loaded)
 
 
 def check_format(format: str) -> ChartFormat:
@@ -71,12 +72,21 @@ def _write(figure: Any, target: Path | IO[bytes], format: ChartFormat) -> None:
     with warnings.catch_warnings():
         # an older install may still have kaleido 0.2.1, which plotly warns about on every export
         warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            if isinstance(target, Path):
-                figure.write_image(target)
-            else:
-                figure.write_image(target, format="png")
-        except Exception as exc:
-            if "ChromeNotFound" in type(exc).__name__:  # kaleido 1.x drives a system browser
-                raise ImportError(NO_BROWSER) from None
-            raise
+        for attempt in range(1, PNG_ATTEMPTS + 1):
+            try:
+                if isinstance(target, Path):
+                    figure.write_image(target)
+                else:
+                    figure.write_image(target, format="png")
+                return
+            except Exception as exc:
+                if "ChromeNotFound" in type(exc).__name__:  # kaleido 1.x drives a system browser
+                    raise ImportError(NO_BROWSER) from None
+                if attempt == PNG_ATTEMPTS or not _page_not_loaded(exc):
+                    raise
+
+
+def _page_not_loaded(exc: Exception) -> bool:
+    """kaleido 1.x called its page's script before the page had loaded it (it can pick the
+    blank page's JavaScript context on a busy machine): nothing was written, a new try works."""
+    return type(exc).__name__ == "JavascriptError" and "kaleido_scopes is not defined" in str(exc)
