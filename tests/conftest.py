@@ -1,11 +1,10 @@
-"""Shared test setup: hypothesis profiles, a hang guard, no credentials from outside, and
+"""Shared test setup: hypothesis profiles, no credentials from outside, and
 the clocks a timing test runs on (`clock`, `timing`; see tests/_support/lag.py)."""
 
 from __future__ import annotations
 
-import faulthandler
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import trio
@@ -13,12 +12,6 @@ import trio.testing
 from hypothesis import HealthCheck, settings
 
 from ._support.lag import LoopLag, Timing, watching
-
-# seconds of real time; a test that hangs longer aborts its worker, and the session with it
-# (--max-worker-restart=0: xdist's loadfile scheduling can hang on a replaced worker). Above the
-# longest bound a test sets itself (the Ray tests' 240 s driver timeout) so that a slow machine
-# fails a test by its own bound, with its own message, never by this guard.
-HARD_TIMEOUT = 300.0
 
 # the everyday runs (the suite's time budget on a shared 2-core machine); HYPOTHESIS_PROFILE=deep
 # for a thorough search (ten times the examples), e.g. before a release or after an engine change
@@ -35,15 +28,6 @@ settings.register_profile(
 settings.load_profile(
     "ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "default")
 )
-
-
-@pytest.fixture(autouse=True)
-def _hard_timeout() -> Iterator[None]:
-    """Abort with every thread's traceback if a test hangs despite its own deadlines,
-    instead of hanging CI."""
-    faulthandler.dump_traceback_later(HARD_TIMEOUT, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ bundled cost map, see `llmeter_trio_litellm._sdk`) are what keep it offline.
 
 from __future__ import annotations
 
-import faulthandler
 from collections.abc import Iterator
 from importlib.metadata import EntryPoint
 from pathlib import Path
@@ -21,17 +20,8 @@ from llmeter_trio import plugins
 
 loopback.install()
 
-HARD_TIMEOUT = 120.0  # seconds of real time (importing litellm takes several)
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 PROVIDER_KEYS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE", "ANTHROPIC_API_KEY")
-
-
-@pytest.fixture(autouse=True)
-def _hard_timeout() -> Iterator[None]:
-    """Abort with every thread's traceback if a test hangs despite its own limits."""
-    faulthandler.dump_traceback_later(HARD_TIMEOUT, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ settings (``MLFLOW_*`` variables, an active run) reaches a test.
 
 from __future__ import annotations
 
-import faulthandler
 import os
 import uuid
 from collections.abc import Iterator
@@ -25,7 +24,6 @@ from mlflow.entities import Run
 
 from llmeter_trio import plugins
 
-HARD_TIMEOUT = 120.0  # seconds of real time
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 
@@ -79,14 +77,6 @@ def saved_files(folder: str | Path) -> set[str]:
     """The paths of every file in a run folder (any fsspec URL), relative to it."""
     fs, _, (root,) = fsspec.get_fs_token_paths(str(folder))
     return {path.removeprefix(root.rstrip("/") + "/") for path in fs.find(root)}
-
-
-@pytest.fixture(autouse=True)
-def _hard_timeout() -> Iterator[None]:
-    """Abort with every thread's traceback if a test hangs despite its own limits."""
-    faulthandler.dump_traceback_later(HARD_TIMEOUT, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture(autouse=True)
