@@ -219,16 +219,8 @@ class TestSessions:
         assert sum(s.run_config.n_requests or 0 for s in specs) == 7  # sessions, not requests
         assert {shard_plan(s).sessions for s in specs} == {run.sessions}
         assert sum(shard_plan(s).total_requests or 0 for s in specs) == 21
-        assert (
-            len(
-                split_run(
-                    plan(schedule=ConstantRate(rate=10), n_requests=2, sessions=3),
-                    3,
-                    "memory://split/run",
-                )
-            )
-            == 2
-        )  # one shard per session at most
+        two_sessions = plan(schedule=ConstantRate(rate=10), n_requests=2, sessions=3)
+        assert len(split_run(two_sessions, 3, "memory://split/run")) == 2  # a shard per session
 
     def test_follow_ups_per_payload_go_with_their_payloads(self) -> None:
         """Each payload once: a shard's list of conversations pairs with its payloads."""

@@ -15,7 +15,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 import pytest
 import trio
 
@@ -38,7 +37,7 @@ from llmeter_trio.stats import RunStats
 from ._support.ray_cluster import RayCluster, local_ray_cluster, non_loopback_listeners
 from ._support.same_stats import same
 from ._support.shards import polls, recorded, shard_records
-from ._support.threaded_sim import served_in_thread
+from ._support.threaded_sim import served, served_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 # this checkout, no installed plugin, and the endpoint's key: for the driver and every node
@@ -46,14 +45,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ISOLATED = {"PYTHONPATH": str(ROOT), "LLMETER_TRIO_PLUGINS": "", "OPENAI_API_KEY": "sim"}
 SIM = SimConfig(ttft_base=0.005, itl=0.001, output_tokens=4)
 SLOW = SimConfig(ttft_base=0.05, itl=0.005, output_tokens=8)
-
-
-def served(origin: str) -> int:
-    """The simulated server's own count of the requests it took up."""
-    for line in httpx.get(f"{origin}/metrics").text.splitlines():
-        if line.startswith("llmeter_sim:requests_total "):
-            return int(float(line.split()[1]))
-    raise AssertionError("no request count on the metrics page")
 
 
 # -- what needs no cluster ------------------------------------------------------------------
@@ -205,6 +196,14 @@ def driver_environment(cluster: RayCluster) -> dict[str, str]:
     return {**os.environ, **cluster.environment, **ISOLATED}
 
 
+def run_driver(cluster: RayCluster, command: list[str]) -> None:
+    """Run a driver on the cluster to its end; it must succeed (else its stderr's tail)."""
+    done = subprocess.run(
+        command, env=driver_environment(cluster), capture_output=True, timeout=240
+    )
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+
+
 @needs_ray
 @pytest.mark.realtime
 class TestOnALocalCluster:
@@ -222,10 +221,7 @@ class TestOnALocalCluster:
                 cluster, origin, folder, "--clients", "4", "--n-requests", "5",
                 "--slo", "ttft<=1s", "--server-metrics", f"{origin}/metrics",
             )  # fmt: skip
-            done = subprocess.run(
-                command, env=driver_environment(cluster), capture_output=True, timeout=240
-            )
-            assert done.returncode == 0, done.stderr.decode()[-3000:]
+            run_driver(cluster, command)
             count = served(origin)
         result = Result.load(folder)
         assert result.total_requests == count == 20 == shard_records(folder)
@@ -337,13 +333,7 @@ test = LoadTest(
 trio.run(test.run)
 """
         with served_in_thread(SIM) as origin:
-            done = subprocess.run(
-                [sys.executable, "-c", f"ORIGIN = {origin!r}\n{script}"],
-                env=driver_environment(cluster),
-                capture_output=True,
-                timeout=240,
-            )
-            assert done.returncode == 0, done.stderr.decode()[-3000:]
+            run_driver(cluster, [sys.executable, "-c", f"ORIGIN = {origin!r}\n{script}"])
             count = served(origin)
         (level,) = (tmp_path / "levels").glob("*4*")
         result = Result.load(level)
@@ -362,10 +352,7 @@ trio.run(test.run)
                 cluster, origin, folder, "--clients", "2", "--n-requests", "2",
                 "--turns", "3", "--think-time", "0.01",
             )  # fmt: skip
-            done = subprocess.run(
-                command, env=driver_environment(cluster), capture_output=True, timeout=240
-            )
-            assert done.returncode == 0, done.stderr.decode()[-3000:]
+            run_driver(cluster, command)
             count = served(origin)
         result = Result.load(folder)
         assert result.total_requests == count == 12 and not result.interrupted

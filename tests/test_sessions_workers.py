@@ -265,8 +265,9 @@ class TestCuts:
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(go)
-            while not executors or sum(p.finished for p in executors[0].progress()) < 10:  # noqa: ASYNC110
-                await trio.sleep(0.05)
+            with trio.fail_after(TIME_LIMIT):
+                while not executors or sum(p.finished for p in executors[0].progress()) < 10:  # noqa: ASYNC110
+                    await trio.sleep(0.05)
             # mid-turn: past a turn's send, before its first token (0.1 s and more)
             await trio.sleep(0.01)
             executors[0].interrupt("SIGINT")

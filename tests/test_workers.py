@@ -12,7 +12,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import trio
 
@@ -28,7 +27,7 @@ from llmeter_trio.workloads import Sessions
 
 from ._support.same_stats import same
 from ._support.shards import polls, recorded, shard_records
-from ._support.threaded_sim import served_in_thread
+from ._support.threaded_sim import served, served_in_thread
 
 pytestmark = pytest.mark.realtime  # worker processes on the real clock
 
@@ -40,14 +39,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def endpoint(origin: str) -> OpenAIChatEndpoint:
     return OpenAIChatEndpoint(base_url=f"{origin}/v1", model_id="sim-model", api_key="sim")
-
-
-def served(origin: str) -> int:
-    """The simulated server's own count of the requests it took up."""
-    for line in httpx.get(f"{origin}/metrics").text.splitlines():
-        if line.startswith("llmeter_sim:requests_total "):
-            return int(float(line.split()[1]))
-    raise AssertionError("no request count on the metrics page")
 
 
 def run(runner: Runner, **options: Any) -> Result:

@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import trio
 
 from llmeter_trio.sim import SimConfig, simulated_server
 
-__all__ = ["served_in_thread"]
+__all__ = ["served", "served_in_thread"]
 
 
 @contextmanager
@@ -38,3 +39,11 @@ def served_in_thread(config: SimConfig) -> Iterator[str]:
     finally:
         trio.from_thread.run_sync(state["stop"].set, trio_token=state["token"])
         thread.join(20)
+
+
+def served(origin: str) -> int:
+    """The simulated server's own count of the requests it took up (from its /metrics)."""
+    for line in httpx.get(f"{origin}/metrics").text.splitlines():
+        if line.startswith("llmeter_sim:requests_total "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no request count on the metrics page")
